@@ -1,0 +1,284 @@
+"""Walk a graph, apply each layer's rule, collect per-layer records and totals. No formatting here.
+
+Conventions (see also :mod:`archcalc.rules`):
+
+- per-layer ``macs``, ``flops`` and ``activations`` include the batch; ``params`` do not.
+- ``activations`` counts the elements of every tensor the forward pass materialises: the input,
+  then each layer's output unless the layer works in place or returns a view (in-place ReLU,
+  Flatten, Dropout at inference). This is the cs231n tally's "memory" column.
+- receptive field: per axis ``size``, ``jump`` (distance in input pixels between neighbouring
+  outputs) and ``start`` (centre of the first output's field, input pixel ``i`` spanning
+  ``[i, i+1)``), propagated as ``size += (k-1)*jump; start += ((k-1)/2 - pad)*jump; jump *= s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from . import dims
+from .errors import ArchcalcError, ShapeError
+from .graph import Graph
+from .layers import Input
+from .rules import rule_for
+
+_POOL_TO_FIXED = ("Adaptive", "Global")
+
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp64": 8}
+_DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "bf16",
+                  "float64": "fp64", "double": "fp64"}
+
+
+def dtype_name(dtype: str) -> str:
+    d = _DTYPE_ALIASES.get(str(dtype).lower(), str(dtype).lower())
+    if d not in DTYPE_BYTES:
+        raise ArchcalcError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}")
+    return d
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    size: tuple  # (h, w)
+    jump: tuple
+    start: tuple
+
+    def apply(self, fp) -> "ReceptiveField":
+        if fp is None:
+            return self
+        size, jump, start = [], [], []
+        for a in range(2):
+            k, s, p = fp.kernel[a], fp.stride[a], fp.padding[a]
+            j = self.jump[a]
+            size.append(dims.normalize(self.size[a] + (k - 1) * j))
+            start.append(dims.normalize(self.start[a] + (dims.exact_div(k - 1, 2) - p) * j))
+            jump.append(dims.normalize(j * s))
+        return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+
+    @staticmethod
+    def merge(fields: Sequence["ReceptiveField"]) -> "ReceptiveField":
+        """A merge (add/concat) sees the union of its inputs' fields: the widest one per axis."""
+        if len(fields) == 1:
+            return fields[0]
+        size, jump, start = [], [], []
+        for a in range(2):
+            widest = max(fields, key=lambda f: f.size[a] if dims.is_concrete(f.size[a]) else -1)
+            size.append(dims.smax(*[f.size[a] for f in fields]))
+            jump.append(widest.jump[a])
+            start.append(widest.start[a])
+        return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+
+    def to_dict(self) -> dict:
+        def one(pair):
+            a, b = pair
+            return dims.to_json(a) if dims.same(a, b) else [dims.to_json(a), dims.to_json(b)]
+
+        return {"size": one(self.size), "jump": one(self.jump), "start": one(self.start)}
+
+
+PIXEL = ReceptiveField((1, 1), (1, 1), (dims.exact_div(1, 2), dims.exact_div(1, 2)))
+
+
+@dataclass
+class LayerRecord:
+    name: str
+    kind: str
+    layer: Any
+    inputs: tuple
+    input_shapes: list
+    output_shape: tuple
+    params: Any  # trainable + non-trainable
+    trainable_params: Any
+    buffers: Any
+    macs: Any  # whole batch
+    flops: Any  # whole batch
+    activations: Any  # newly materialised elements, whole batch
+    output_elements: Any  # whole batch, whether new or reused
+    receptive_field: ReceptiveField
+    warnings: list = field(default_factory=list)
+    frozen: bool = False
+
+    def to_dict(self) -> dict:
+        j = dims.to_json
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "input_shape": [[j(d) for d in s] for s in self.input_shapes] if len(self.input_shapes) != 1
+            else [j(d) for d in self.input_shapes[0]],
+            "output_shape": [j(d) for d in self.output_shape],
+            "params": j(self.params),
+            "trainable_params": j(self.trainable_params),
+            "buffers": j(self.buffers),
+            "macs": j(self.macs),
+            "flops": j(self.flops),
+            "activations": j(self.activations),
+            "receptive_field": self.receptive_field.to_dict(),
+            "warnings": list(self.warnings),
+        }
+
+
+class Result:
+    """What :func:`analyze` returns: ``.layers`` (records), ``.totals`` (dict), ``.to_dict()``."""
+
+    def __init__(self, model, graph, input_shape, batch, dtype, layers, entry=None):
+        self.model = model
+        self.graph = graph
+        self.input = tuple(input_shape)
+        self.batch = batch
+        self.dtype = dtype
+        self.layers: list = layers
+        self.entry = entry
+        self.totals = self._totals()
+
+    @property
+    def warnings(self) -> list:
+        return [f"{r.name}: {w}" for r in self.layers for w in r.warnings]
+
+    def _totals(self) -> dict:
+        b = DTYPE_BYTES[self.dtype]
+        params = dims.total(r.params for r in self.layers)
+        trainable = dims.total(r.trainable_params for r in self.layers)
+        buffers = dims.total(r.buffers for r in self.layers)
+        acts = dims.total(r.activations for r in self.layers)
+        # the deepest feature map: global/adaptive pooling would just add the whole input extent
+        spatial = [r for r in self.layers if len(r.output_shape) == 3 and not r.kind.startswith(_POOL_TO_FIXED)]
+        rf = (spatial[-1] if spatial else self.layers[-1]).receptive_field
+        return {
+            "params": params,
+            "trainable_params": trainable,
+            "non_trainable_params": dims.normalize(params - trainable),
+            "buffers": buffers,
+            "macs": dims.total(r.macs for r in self.layers),
+            "flops": dims.total(r.flops for r in self.layers),
+            "activations": acts,
+            "activation_bytes": dims.normalize(acts * b),
+            "param_bytes": dims.normalize(params * b),
+            "receptive_field": rf,
+            "receptive_field_layer": spatial[-1].name if spatial else self.layers[-1].name,
+        }
+
+    def __getitem__(self, name: str) -> LayerRecord:
+        for r in self.layers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    @property
+    def is_symbolic(self) -> bool:
+        return not all(dims.is_concrete(d) for d in self.input) or not dims.is_concrete(self.batch)
+
+    def to_dict(self) -> dict:
+        j = dims.to_json
+        t = self.totals
+        return {
+            "model": self.model,
+            "input": [j(d) for d in self.input],
+            "batch": j(self.batch),
+            "dtype": self.dtype,
+            "totals": {
+                "params": j(t["params"]),
+                "trainable_params": j(t["trainable_params"]),
+                "non_trainable_params": j(t["non_trainable_params"]),
+                "buffers": j(t["buffers"]),
+                "macs": j(t["macs"]),
+                "flops": j(t["flops"]),
+                "activations": j(t["activations"]),
+                "activation_bytes": j(t["activation_bytes"]),
+                "param_bytes": j(t["param_bytes"]),
+                "receptive_field": dict(t["receptive_field"].to_dict(), layer=t["receptive_field_layer"]),
+            },
+            "layers": [r.to_dict() for r in self.layers],
+        }
+
+    def substitute(self, **values: int) -> "Result":
+        """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``."""
+        return analyze(self.graph, input=tuple(dims.evaluate(d, values) for d in self.input),
+                       batch=dims.evaluate(self.batch, values), dtype=self.dtype, model_name=self.model)
+
+    def __repr__(self) -> str:
+        from .format import render_table
+
+        return render_table(self)
+
+
+def _coerce_shape(shape) -> tuple:
+    if isinstance(shape, str):
+        return dims.parse_shape(shape)
+    try:
+        return tuple(dims.coerce_dim(d) for d in shape)
+    except TypeError:
+        raise ArchcalcError(f"bad input shape {shape!r}: expected e.g. (3, 224, 224) or '3xHxW'") from None
+
+
+def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[str] = (),
+            model_name: Optional[str] = None, **build_kwargs) -> Result:
+    """Analyse a zoo model name or a :class:`~archcalc.graph.Graph`.
+
+    ``input`` is the per-sample shape, e.g. ``(3, 224, 224)``, ``(3, "H", "W")`` or ``"3xHxW"``
+    (default: the model's own). ``batch`` may be an int or a name (``"N"``). ``freeze`` marks the
+    parameters of layers whose names start with any given prefix as non-trainable.
+    """
+    entry = None
+    if isinstance(model, Graph):
+        graph = model
+    elif isinstance(model, str):
+        from .zoo import get_entry
+
+        entry = get_entry(model)
+        graph = entry.build(**build_kwargs)
+    else:
+        raise ArchcalcError(f"cannot analyse {type(model).__name__}; pass a zoo name or a Graph")
+    dtype = dtype_name(dtype)
+    batch = dims.coerce_dim(batch)
+    if dims.is_concrete(batch) and batch < 1:
+        raise ArchcalcError(f"batch must be >= 1, got {batch}")
+    order = graph.topological()
+    first_input = graph.inputs[0]
+    in_shape = _coerce_shape(input) if input is not None else tuple(graph.nodes[first_input].layer.shape)
+    shapes: dict = {}
+    fields: dict = {}
+    records = []
+    prefixes = tuple(freeze)
+    for node in order:
+        layer = node.layer
+        if isinstance(layer, Input):
+            shape = in_shape if node.name == first_input else tuple(layer.shape)
+            in_shapes = [shape]
+            try:
+                cost = rule_for(layer)(Input(shape), [])
+            except ArchcalcError as e:
+                raise type(e)(f"layer {node.name!r} (Input): {e}") from None
+            rf = PIXEL
+        else:
+            in_shapes = [shapes[i] for i in node.inputs]
+            try:
+                cost = rule_for(layer)(layer, in_shapes)
+            except ArchcalcError as e:
+                raise type(e)(f"layer {node.name!r} ({layer.kind}): {e}") from None
+            except (TypeError, ValueError, ZeroDivisionError) as e:
+                raise ShapeError(f"layer {node.name!r} ({layer.kind}): {e}") from None
+            rf = ReceptiveField.merge([fields[i] for i in node.inputs]).apply(cost.rf)
+        shapes[node.name] = cost.output
+        fields[node.name] = rf
+        out_elems = dims.normalize(batch * dims.prod(cost.output))
+        frozen = bool(prefixes) and node.name.startswith(prefixes)
+        params = dims.normalize(cost.params + cost.frozen_params)
+        records.append(LayerRecord(
+            name=node.name,
+            kind=layer.kind,
+            layer=layer,
+            inputs=node.inputs,
+            input_shapes=in_shapes,
+            output_shape=cost.output,
+            params=params,
+            trainable_params=0 if frozen else cost.params,
+            buffers=cost.buffers,
+            macs=dims.normalize(batch * cost.macs),
+            flops=dims.normalize(batch * cost.flops),
+            activations=0 if layer.reuses_input else out_elems,
+            output_elements=out_elems,
+            receptive_field=rf,
+            warnings=cost.warnings,
+            frozen=frozen,
+        ))
+    name = model_name or (entry.name if entry else graph.name)
+    return Result(name, graph, in_shape, batch, dtype, records, entry)

@@ -1,0 +1,23 @@
+"""archcalc's error types. Every user-facing failure is one of these and prints as one line."""
+
+from __future__ import annotations
+
+
+class ArchcalcError(Exception):
+    """Base class: the CLI prints ``archcalc: error: <message>`` and exits 2."""
+
+
+class ShapeError(ArchcalcError):
+    """A layer cannot accept its input (kernel larger than padded input, channels vs groups...)."""
+
+
+class GraphError(ArchcalcError):
+    """The graph itself is malformed (cycle, dangling edge, duplicate name, no input)."""
+
+
+class UnknownModelError(ArchcalcError):
+    """A model name that is not in the zoo."""
+
+
+class UnsupportedLayerError(ArchcalcError):
+    """A layer kind without a registered rule. Never counted as zero."""

@@ -1,0 +1,132 @@
+"""Text renderings of a Result: plain table, CSV, GitHub Markdown, JSON. Standard library only."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from .dims import fmt_int, format_dim, to_json
+
+COLUMNS = ("layer", "kind", "config", "output", "params", "MACs", "FLOPs", "activations", "RF", "notes")
+
+
+def _shape(shape) -> str:
+    return "x".join(format_dim(d) for d in shape)
+
+
+def _rf(rf) -> str:
+    h, w = rf.size
+    return format_dim(h) if str(h) == str(w) else f"{format_dim(h)}x{format_dim(w)}"
+
+
+def layer_rows(result) -> list:
+    rows = []
+    for r in result.layers:
+        notes = []
+        if r.layer.reuses_input and r.kind != "Input":
+            notes.append("in-place" if getattr(r.layer, "inplace", False) else "view")
+        if r.frozen:
+            notes.append("frozen")
+        if r.params and r.params != r.trainable_params and not r.frozen:
+            notes.append("fixed weights")
+        if r.warnings:
+            notes.append("WARN: " + "; ".join(r.warnings))
+        rows.append((r.name, r.kind, r.layer.describe(), _shape(r.output_shape), fmt_int(r.params),
+                     fmt_int(r.macs), fmt_int(r.flops), fmt_int(r.activations), _rf(r.receptive_field),
+                     ", ".join(notes)))
+    return rows
+
+
+def human_bytes(n) -> str:
+    if not isinstance(n, int):
+        return format_dim(n) + " B"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit} ({n / 10 ** {'GiB': 9, 'MiB': 6, 'KiB': 3}[unit]:.1f} {unit[0]}B)"
+    return f"{n} B"
+
+
+def totals_lines(result) -> list:
+    t = result.totals
+    rf = t["receptive_field"]
+    lines = [
+        ("params", f"{fmt_int(t['params'])} (trainable {fmt_int(t['trainable_params'])}, "
+                   f"non-trainable {fmt_int(t['non_trainable_params'])})"),
+        ("buffers", f"{fmt_int(t['buffers'])} (BN running statistics; not params)"),
+        ("MACs", f"{fmt_int(t['macs'])} (conv/linear multiply-accumulates, bias excluded)"),
+        ("FLOPs", f"{fmt_int(t['flops'])} (2 x MACs + bias, norm, activation, pooling and add ops)"),
+        ("activations", f"{fmt_int(t['activations'])} elements = {human_bytes(t['activation_bytes'])} "
+                        f"in {result.dtype} (sum of materialised outputs incl. the input)"),
+        ("param memory", f"{human_bytes(t['param_bytes'])} in {result.dtype}"),
+        ("receptive field", f"{_rf(rf)} px at {t['receptive_field_layer']} (jump {format_dim(rf.jump[0])})"),
+    ]
+    return lines
+
+
+def _header(result) -> str:
+    src = f"  [{result.entry.source}]" if result.entry else ""
+    return (f"{result.model}: input {_shape(result.input)}, batch {format_dim(result.batch)}, "
+            f"dtype {result.dtype}{src}")
+
+
+def render_table(result) -> str:
+    rows = layer_rows(result)
+    widths = [max(len(COLUMNS[i]), *(len(r[i]) for r in rows)) for i in range(len(COLUMNS) - 1)]
+    right = {4, 5, 6, 7, 8}
+    out = io.StringIO()
+    out.write(_header(result) + "\n\n")
+
+    def line(cells):
+        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        out.write("  ".join(parts) + ("  " + cells[-1] if cells[-1] else "") + "\n")
+
+    line(COLUMNS)
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for r in rows:
+        line(r)
+    out.write("\n")
+    width = max(len(k) for k, _ in totals_lines(result))
+    for k, v in totals_lines(result):
+        out.write(f"{k.rjust(width)}: {v}\n")
+    return out.getvalue()
+
+
+def render_csv(result) -> str:
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["name", "kind", "config", "input_shape", "output_shape", "params", "trainable_params", "buffers",
+                "macs", "flops", "activations", "rf_size", "rf_jump", "warnings"])
+    for r in result.layers:
+        w.writerow([r.name, r.kind, r.layer.describe(), ";".join(_shape(s) for s in r.input_shapes),
+                    _shape(r.output_shape), format_dim(r.params), format_dim(r.trainable_params),
+                    format_dim(r.buffers), format_dim(r.macs), format_dim(r.flops), format_dim(r.activations),
+                    _rf(r.receptive_field), format_dim(r.receptive_field.jump[0]), " | ".join(r.warnings)])
+    return buf.getvalue()
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(result) -> str:
+    out = io.StringIO()
+    out.write(f"### {_md_cell(_header(result))}\n\n")
+    out.write("| " + " | ".join(COLUMNS) + " |\n")
+    out.write("|" + "|".join("---:" if i in {4, 5, 6, 7, 8} else "---" for i in range(len(COLUMNS))) + "|\n")
+    for r in layer_rows(result):
+        out.write("| " + " | ".join(_md_cell(c) for c in r) + " |\n")
+    out.write("\n| total | value |\n|---|---|\n")
+    for k, v in totals_lines(result):
+        out.write(f"| {k} | {_md_cell(v)} |\n")
+    return out.getvalue()
+
+
+def render_json(result) -> str:
+    return json.dumps(result.to_dict(), indent=2)
+
+
+RENDERERS = {"table": render_table, "csv": render_csv, "md": render_markdown, "json": render_json}
+
+__all__ = ["render_table", "render_csv", "render_markdown", "render_json", "RENDERERS", "to_json"]

@@ -1,0 +1,401 @@
+"""Layer specifications: frozen dataclasses holding hyper-parameters only.
+
+A layer never stores its input size: channels, height and width come from the graph when the
+network is analysed, so one spec works for any input (and for symbolic ``H``, ``W``). Field names
+follow torch.nn so a spec reads like the module it mirrors. The cost of each kind is computed by
+exactly one rule in :mod:`archcalc.rules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Optional, Tuple, Union
+
+IntOrPair = Union[int, Tuple[int, int]]
+
+
+def pair(v: Any) -> Tuple[Any, Any]:
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"expected an int or a pair, got {v!r}")
+        return (v[0], v[1])
+    return (v, v)
+
+
+class Layer:
+    """Base class for every layer spec."""
+
+    #: Name shown in tables and JSON (torch's module class name where one exists).
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    #: True when the layer's output reuses its input's storage (in-place ReLU, views): it then
+    #: materialises no new activation tensor.
+    @property
+    def reuses_input(self) -> bool:
+        return bool(getattr(self, "inplace", False))
+
+    def describe(self) -> str:
+        """A short hyper-parameter summary for tables (``3x3 s2 p1``)."""
+        return ""
+
+    def to_dict(self) -> dict:
+        out = {"kind": self.kind}
+        for f in fields(self):  # type: ignore[arg-type]
+            out[f.name] = getattr(self, f.name)
+        return out
+
+
+def _norm_pairs(obj, *names):
+    for n in names:
+        v = getattr(obj, n)
+        if not isinstance(v, str):
+            object.__setattr__(obj, n, pair(v))
+
+
+@dataclass(frozen=True)
+class Input(Layer):
+    """A graph input of per-sample ``shape`` (C, H, W) or (F,) or (T, F); batch is separate."""
+
+    shape: tuple = ()
+
+
+@dataclass(frozen=True)
+class Conv2d(Layer):
+    """2-D convolution. ``padding`` is an int, a pair, ``'valid'`` or ``'same'``.
+
+    ``connections`` (optional) is a sparse connection table: for each output map, the indices of
+    the input maps it reads (LeNet-5's C3). ``None`` means dense (modulo ``groups``).
+    """
+
+    out_channels: int
+    kernel_size: IntOrPair = 3
+    stride: IntOrPair = 1
+    padding: Union[IntOrPair, str] = 0
+    dilation: IntOrPair = 1
+    groups: int = 1
+    bias: bool = True
+    connections: Optional[tuple] = None
+
+    def __post_init__(self):
+        _norm_pairs(self, "kernel_size", "stride", "padding", "dilation")
+
+    def describe(self) -> str:
+        k = self.kernel_size
+        s = f"{k[0]}x{k[1]}" + (f" s{self.stride[0]}" if self.stride != (1, 1) else "")
+        if isinstance(self.padding, str):
+            s += f" {self.padding}"
+        elif self.padding != (0, 0):
+            s += f" p{self.padding[0]}" if self.padding[0] == self.padding[1] else f" p{self.padding}"
+        if self.dilation != (1, 1):
+            s += f" d{self.dilation[0]}"
+        if self.groups != 1:
+            s += f" g{self.groups}"
+        if self.connections is not None:
+            s += " sparse"
+        return s
+
+
+@dataclass(frozen=True)
+class ConvTranspose2d(Layer):
+    """Transposed convolution: ``out = (in-1)*s - 2p + d*(k-1) + output_padding + 1``."""
+
+    out_channels: int
+    kernel_size: IntOrPair = 2
+    stride: IntOrPair = 1
+    padding: IntOrPair = 0
+    output_padding: IntOrPair = 0
+    dilation: IntOrPair = 1
+    groups: int = 1
+    bias: bool = True
+
+    def __post_init__(self):
+        _norm_pairs(self, "kernel_size", "stride", "padding", "output_padding", "dilation")
+
+    def describe(self) -> str:
+        k = self.kernel_size
+        return f"{k[0]}x{k[1]} s{self.stride[0]} p{self.padding[0]}" + (
+            f" op{self.output_padding[0]}" if self.output_padding != (0, 0) else ""
+        )
+
+
+@dataclass(frozen=True)
+class MaxPool2d(Layer):
+    kernel_size: IntOrPair = 2
+    stride: Optional[IntOrPair] = None  # None: same as kernel_size (torch's default)
+    padding: IntOrPair = 0
+    dilation: IntOrPair = 1
+    ceil_mode: bool = False
+
+    def __post_init__(self):
+        if self.stride is None:
+            object.__setattr__(self, "stride", self.kernel_size)
+        _norm_pairs(self, "kernel_size", "stride", "padding", "dilation")
+
+    def describe(self) -> str:
+        k = self.kernel_size
+        return f"{k[0]}x{k[1]} s{self.stride[0]}" + (f" p{self.padding[0]}" if self.padding != (0, 0) else "") + (
+            " ceil" if self.ceil_mode else ""
+        )
+
+
+@dataclass(frozen=True)
+class AvgPool2d(Layer):
+    kernel_size: IntOrPair = 2
+    stride: Optional[IntOrPair] = None
+    padding: IntOrPair = 0
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+
+    def __post_init__(self):
+        if self.stride is None:
+            object.__setattr__(self, "stride", self.kernel_size)
+        _norm_pairs(self, "kernel_size", "stride", "padding")
+
+    describe = MaxPool2d.describe
+
+
+@dataclass(frozen=True)
+class Subsample2d(Layer):
+    """LeNet-5's trainable sub-sampling (S2, S4): sum of a ``k x k`` window times a trainable
+    coefficient plus a trainable bias, per feature map (LeCun et al. 1998, section II.B)."""
+
+    kernel_size: IntOrPair = 2
+    stride: Optional[IntOrPair] = None
+
+    def __post_init__(self):
+        if self.stride is None:
+            object.__setattr__(self, "stride", self.kernel_size)
+        _norm_pairs(self, "kernel_size", "stride")
+
+    def describe(self) -> str:
+        return f"{self.kernel_size[0]}x{self.kernel_size[1]} s{self.stride[0]} coef+bias"
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool2d(Layer):
+    """torch's adaptive average pooling to a fixed ``output_size``."""
+
+    output_size: IntOrPair = 1
+
+    def __post_init__(self):
+        _norm_pairs(self, "output_size")
+
+    def describe(self) -> str:
+        return f"-> {self.output_size[0]}x{self.output_size[1]}"
+
+
+@dataclass(frozen=True)
+class AdaptiveMaxPool2d(Layer):
+    output_size: IntOrPair = 1
+
+    def __post_init__(self):
+        _norm_pairs(self, "output_size")
+
+    describe = AdaptiveAvgPool2d.describe
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool2d(Layer):
+    """Global average pooling to a (C,) vector (Keras' GlobalAveragePooling2D; NiN, GoogLeNet)."""
+
+
+@dataclass(frozen=True)
+class GlobalMaxPool2d(Layer):
+    """Global max pooling to a (C,) vector."""
+
+
+@dataclass(frozen=True)
+class Linear(Layer):
+    """Fully connected layer on the last axis."""
+
+    out_features: int
+    bias: bool = True
+
+    def describe(self) -> str:
+        return f"-> {self.out_features}"
+
+
+@dataclass(frozen=True)
+class RBF(Layer):
+    """LeNet-5's Euclidean RBF output layer: ``y_i = sum_j (x_j - w_ij)^2``. The paper's weights are
+    fixed by hand (section II.B), so by default its parameters are non-trainable."""
+
+    out_features: int
+    trainable: bool = False
+
+    def describe(self) -> str:
+        return f"-> {self.out_features}" + ("" if self.trainable else " fixed")
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    """Reshape (C, H, W) to (C*H*W,). A view: no new tensor."""
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Identity(Layer):
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class BatchNorm2d(Layer):
+    """Batch normalisation over channels. Trainable gamma/beta when ``affine``; running mean/var
+    (and torch's ``num_batches_tracked`` counter) are buffers, not parameters."""
+
+    eps: float = 1e-5
+    momentum: float = 0.1
+    affine: bool = True
+    track_running_stats: bool = True
+
+
+@dataclass(frozen=True)
+class BatchNorm1d(Layer):
+    eps: float = 1e-5
+    momentum: float = 0.1
+    affine: bool = True
+    track_running_stats: bool = True
+
+
+@dataclass(frozen=True)
+class LocalResponseNorm(Layer):
+    """AlexNet's LRN across ``size`` neighbouring channels (torch.nn.LocalResponseNorm)."""
+
+    size: int = 5
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    def describe(self) -> str:
+        return f"size {self.size}"
+
+
+#: Elementwise operations per output element charged to ``flops`` for each activation function.
+#: archcalc's own documented convention (torch's FlopCounterMode charges 0 for all of them).
+ACTIVATION_OPS = {
+    "relu": 1,  # max(x, 0)
+    "relu6": 2,  # min(max(x, 0), 6)
+    "leaky_relu": 2,  # compare, multiply
+    "elu": 4,
+    "sigmoid": 4,  # neg, exp, add, div
+    "tanh": 5,
+    "hardsigmoid": 3,  # add, clamp, div
+    "hardswish": 4,  # hardsigmoid then multiply
+    "silu": 5,  # sigmoid then multiply
+    "gelu": 8,  # tanh approximation
+    "softplus": 3,
+}
+
+_ACT_KIND = {
+    "relu": "ReLU",
+    "relu6": "ReLU6",
+    "leaky_relu": "LeakyReLU",
+    "elu": "ELU",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "hardsigmoid": "Hardsigmoid",
+    "hardswish": "Hardswish",
+    "silu": "SiLU",
+    "gelu": "GELU",
+    "softplus": "Softplus",
+}
+
+
+@dataclass(frozen=True)
+class Activation(Layer):
+    """A pointwise activation; ``fn`` is one of :data:`ACTIVATION_OPS`."""
+
+    fn: str = "relu"
+    inplace: bool = False
+
+    def __post_init__(self):
+        if self.fn not in ACTIVATION_OPS:
+            raise ValueError(f"unknown activation {self.fn!r}; known: {', '.join(sorted(ACTIVATION_OPS))}")
+
+    @property
+    def kind(self) -> str:
+        return _ACT_KIND[self.fn]
+
+
+def ReLU(inplace: bool = False) -> Activation:
+    return Activation("relu", inplace)
+
+
+@dataclass(frozen=True)
+class Dropout(Layer):
+    """Dropout: identity at inference (no new tensor, no work)."""
+
+    p: float = 0.5
+    inplace: bool = False
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"p={self.p}"
+
+
+@dataclass(frozen=True)
+class Softmax(Layer):
+    dim: int = -1
+
+
+@dataclass(frozen=True)
+class Add(Layer):
+    """Elementwise sum of all inputs (residual connections). Inputs must have equal shapes."""
+
+    inplace: bool = False
+
+
+@dataclass(frozen=True)
+class Mul(Layer):
+    """Elementwise product with broadcasting of (C,1,1) or (C,) gates (squeeze-and-excitation)."""
+
+
+@dataclass(frozen=True)
+class Concat(Layer):
+    """Concatenation along ``axis`` of the per-sample shape (0 = channels)."""
+
+    axis: int = 0
+
+
+@dataclass(frozen=True)
+class Upsample(Layer):
+    """Nearest or bilinear upsampling by an integer ``scale_factor``."""
+
+    scale_factor: IntOrPair = 2
+    mode: str = "nearest"
+
+    def __post_init__(self):
+        _norm_pairs(self, "scale_factor")
+
+    def describe(self) -> str:
+        return f"x{self.scale_factor[0]} {self.mode}"
+
+
+@dataclass(frozen=True)
+class ZeroPad2d(Layer):
+    """Zero padding (left, right, top, bottom) or one int for all sides."""
+
+    padding: Any = 1
+
+    def __post_init__(self):
+        p = self.padding
+        if isinstance(p, int):
+            p = (p, p, p, p)
+        object.__setattr__(self, "padding", tuple(p))
+
+
+@dataclass(frozen=True)
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle: a permutation, no arithmetic."""
+
+    groups: int = 2

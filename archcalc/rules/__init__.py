@@ -1,0 +1,76 @@
+"""One pure rule per layer kind: ``rule(layer, input_shapes) -> Cost``.
+
+Rules see per-sample shapes (no batch axis) and return per-sample counts; the analysis multiplies
+by the batch size. Units:
+
+- ``params``: trainable parameters; ``frozen_params``: parameters the architecture keeps fixed
+  (LeNet-5's RBF). ``buffers``: non-parameter state (BN running statistics).
+- ``macs``: multiply-accumulates of weight-bearing ops (conv, linear, matmul). Bias adds are *not*
+  MACs (fvcore's and torchvision's ``_ops`` convention).
+- ``flops``: ``2 * macs`` plus the elementwise work each rule's docstring lists (bias adds, BN,
+  activations, pooling comparisons/adds, residual adds).
+- ``rf``: the layer's spatial footprint for receptive-field propagation, or ``None`` when the
+  layer is pointwise in space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from ..errors import UnsupportedLayerError
+
+_RULES: dict[type, Callable] = {}
+
+
+def register(*kinds: type):
+    """Register the rule for one or more layer classes. Registering a kind twice is an error."""
+
+    def deco(fn):
+        for k in kinds:
+            if k in _RULES:
+                raise RuntimeError(f"a rule for {k.__name__} is already registered ({_RULES[k].__name__})")
+            _RULES[k] = fn
+        return fn
+
+    return deco
+
+
+def rule_for(layer) -> Callable:
+    fn = _RULES.get(type(layer))
+    if fn is None:
+        raise UnsupportedLayerError(f"no cost rule for layer kind {type(layer).__name__}")
+    return fn
+
+
+def registered_kinds() -> list[str]:
+    return sorted(k.__name__ for k in _RULES)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """A layer's spatial window as seen by receptive-field propagation (per axis h, w).
+
+    ``kernel`` is the effective extent ``d*(k-1)+1``; ``stride`` may be a Fraction (< 1 for
+    upsampling); ``padding`` is the leading-edge padding.
+    """
+
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+
+
+@dataclass
+class Cost:
+    output: tuple
+    params: Any = 0
+    frozen_params: Any = 0
+    buffers: Any = 0
+    macs: Any = 0
+    flops: Any = 0
+    rf: Optional[Footprint] = None
+    warnings: list = field(default_factory=list)
+
+
+# Import the rule modules so their @register decorators run.
+from . import conv, dense, elementwise, norm, pool, shape  # noqa: E402,F401

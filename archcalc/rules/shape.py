@@ -1,0 +1,84 @@
+"""Layout rules: flatten, concat, upsample, padding, channel shuffle. No arithmetic beyond copies
+(bilinear upsampling excepted)."""
+
+from __future__ import annotations
+
+from .. import dims
+from ..errors import ShapeError
+from ..layers import ChannelShuffle, Concat, Flatten, Input, Upsample, ZeroPad2d
+from . import Cost, Footprint, register
+from ._window import expect_rank, format_shape
+
+
+@register(Input)
+def input_(layer: Input, inputs):
+    """A graph input: its shape is the network's input shape."""
+    return Cost(output=tuple(layer.shape))
+
+
+@register(Flatten)
+def flatten(layer: Flatten, inputs):
+    """(C, H, W) -> (C*H*W,), a view. For the receptive field the flattened vector covers the whole
+    input extent, since whatever reads it (a Linear) mixes all positions."""
+    shape = inputs[0]
+    fp = Footprint((shape[1], shape[2]), (shape[1], shape[2]), (0, 0)) if len(shape) == 3 else None
+    return Cost(output=(dims.prod(shape),), rf=fp)
+
+
+@register(Concat)
+def concat(layer: Concat, inputs):
+    """Concatenation along ``axis`` (0 = channels); other axes must agree. A copy, no flops."""
+    if len(inputs) < 1:
+        raise ShapeError("Concat needs at least one input")
+    rank = len(inputs[0])
+    axis = layer.axis if layer.axis >= 0 else rank + layer.axis
+    if not 0 <= axis < rank:
+        raise ShapeError(f"axis {layer.axis} out of range for rank-{rank} inputs")
+    for s in inputs[1:]:
+        if len(s) != rank or any(dims.known_ne(a, b) for i, (a, b) in enumerate(zip(s, inputs[0])) if i != axis):
+            raise ShapeError(
+                f"Concat along axis {axis} needs the other axes equal, got "
+                + " and ".join(format_shape(x) for x in inputs)
+            )
+    out = list(inputs[0])
+    out[axis] = dims.total(s[axis] for s in inputs)
+    return Cost(output=tuple(out))
+
+
+# bilinear: 4 multiplies + 3 adds per output element
+_UPSAMPLE_OPS = {"nearest": 0, "bilinear": 7}
+
+
+@register(Upsample)
+def upsample(layer: Upsample, inputs):
+    """Integer-factor upsampling. flops: nearest 0, bilinear 7 per output element. Receptive field:
+    the jump shrinks by the factor; bilinear reads a 2x2 neighbourhood."""
+    expect_rank(inputs[0], 3)
+    if layer.mode not in _UPSAMPLE_OPS:
+        raise ShapeError(f"mode must be one of {sorted(_UPSAMPLE_OPS)}, got {layer.mode!r}")
+    c, h, w = inputs[0]
+    fh, fw = layer.scale_factor
+    out = (c, dims.normalize(h * fh), dims.normalize(w * fw))
+    k = 1 if layer.mode == "nearest" else 2
+    pads = tuple(dims.exact_div(k, 2) - dims.exact_div(1, 2 * f) for f in (fh, fw))
+    fp = Footprint((k, k), (dims.exact_div(1, fh), dims.exact_div(1, fw)), pads)
+    return Cost(output=out, flops=dims.normalize(dims.prod(out) * _UPSAMPLE_OPS[layer.mode]), rf=fp)
+
+
+@register(ZeroPad2d)
+def zero_pad2d(layer: ZeroPad2d, inputs):
+    """Zero padding (left, right, top, bottom): a copy into a larger tensor."""
+    expect_rank(inputs[0], 3)
+    c, h, w = inputs[0]
+    left, right, top, bottom = layer.padding
+    out = (c, dims.normalize(h + top + bottom), dims.normalize(w + left + right))
+    return Cost(output=out, rf=Footprint((1, 1), (1, 1), (top, left)))
+
+
+@register(ChannelShuffle)
+def channel_shuffle(layer: ChannelShuffle, inputs):
+    """ShuffleNet's channel permutation: a copy, no flops. Channels must divide into ``groups``."""
+    expect_rank(inputs[0], 3)
+    if dims.divides(inputs[0][0], layer.groups) is False:
+        raise ShapeError(f"channels {inputs[0][0]} are not divisible by groups {layer.groups}")
+    return Cost(output=tuple(inputs[0]))

@@ -1,0 +1,93 @@
+"""The model zoo: one module per family, each registering thin named entries that carry their
+citation and the published figures a test recomputes. Published figures are metadata for tests
+and reports; archcalc never outputs them in place of a computed count.
+
+Family modules are discovered from this package's directory, so adding a family is adding a file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from ..errors import UnknownModelError
+
+
+@dataclass(frozen=True)
+class Published:
+    """A figure published for a model, with where it was published."""
+
+    source: str
+    params: Optional[int] = None
+    macs: Optional[int] = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    family: str
+    builder: Callable
+    kwargs: dict
+    source: str  # paper + table, and/or the torchvision/timm builder mirrored
+    input_shape: tuple = (3, 224, 224)
+    variant: str = ""
+    published: tuple = ()  # Published figures
+    torchvision: Optional[str] = None  # torchvision.models builder name with the same layout
+    timm: Optional[str] = None
+    notes: str = ""
+
+    def build(self, **overrides):
+        kw = dict(self.kwargs)
+        kw.update(overrides)
+        return self.builder(name=self.name, input_shape=self.input_shape, **kw)
+
+
+_REGISTRY: dict = {}
+_loaded = False
+
+
+def register_model(name: str, builder: Callable, *, family: str, source: str, **meta: Any) -> ModelEntry:
+    """Register ``name``; ``meta`` holds ModelEntry fields, anything else goes to the builder."""
+    if name in _REGISTRY:
+        raise RuntimeError(f"model {name!r} is registered twice")
+    entry_fields = set(ModelEntry.__dataclass_fields__) - {"name", "family", "builder", "kwargs", "source"}
+    kwargs = {k: meta.pop(k) for k in list(meta) if k not in entry_fields}
+    if "published" in meta and isinstance(meta["published"], Published):
+        meta["published"] = (meta["published"],)
+    entry = ModelEntry(name=name, family=family, builder=builder, kwargs=kwargs, source=source, **meta)
+    _REGISTRY[name] = entry
+    return entry
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def get_entry(name: str) -> ModelEntry:
+    _load_all()
+    key = name.strip().lower()
+    if key not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(key, _REGISTRY, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; run 'archcalc list' to see all models"
+        raise UnknownModelError(f"unknown model {name!r}{hint}")
+    return _REGISTRY[key]
+
+
+def entries() -> list:
+    _load_all()
+    return list(_REGISTRY.values())
+
+
+def names() -> list:
+    return [e.name for e in entries()]
