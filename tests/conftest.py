@@ -1,0 +1,34 @@
+"""Shared test set-up.
+
+Tests that need torch use the ``torch_modules`` fixture. Outside CI they skip when the torch extra
+is missing; in CI (``CI=true``) a missing torch is an error, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(module: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if IN_CI:
+            raise
+        pytest.skip(f"{module} not installed (install archcalc[torch])")
+
+
+@pytest.fixture(scope="session")
+def torch():
+    return require("torch")
+
+
+@pytest.fixture(scope="session")
+def torchvision():
+    require("torch")
+    return require("torchvision")
