@@ -399,3 +399,20 @@ class ChannelShuffle(Layer):
     """ShuffleNet's channel shuffle: a permutation, no arithmetic."""
 
     groups: int = 2
+
+
+@dataclass(frozen=True)
+class Slice(Layer):
+    """Take ``[start, stop)`` along ``axis`` of the per-sample shape (channel split in ShuffleNet v2,
+    DPN's residual/dense split). torch slicing returns a view: no new tensor, no flops."""
+
+    start: int = 0
+    stop: Optional[int] = None
+    axis: int = 0
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"[{self.start}:{'' if self.stop is None else self.stop}] axis {self.axis}"

@@ -72,5 +72,15 @@ class Cost:
     warnings: list = field(default_factory=list)
 
 
-# Import the rule modules so their @register decorators run.
-from . import conv, dense, elementwise, norm, pool, shape  # noqa: E402,F401
+def _load_rule_modules() -> None:
+    """Import every rule module in this package so its @register decorators run; adding a layer
+    family is adding a file."""
+    import importlib
+    import pkgutil
+
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+
+
+_load_rule_modules()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import dims
 from ..errors import ShapeError
-from ..layers import ChannelShuffle, Concat, Flatten, Input, Upsample, ZeroPad2d
+from ..layers import ChannelShuffle, Concat, Flatten, Input, Slice, Upsample, ZeroPad2d
 from . import Cost, Footprint, register
 from ._window import expect_rank, format_shape
 
@@ -82,3 +82,21 @@ def channel_shuffle(layer: ChannelShuffle, inputs):
     if dims.divides(inputs[0][0], layer.groups) is False:
         raise ShapeError(f"channels {inputs[0][0]} are not divisible by groups {layer.groups}")
     return Cost(output=tuple(inputs[0]))
+
+
+@register(Slice)
+def slice_(layer: Slice, inputs):
+    """``x[start:stop]`` along ``axis``: a view, no flops. Bounds must lie inside the axis."""
+    shape = inputs[0]
+    rank = len(shape)
+    axis = layer.axis if layer.axis >= 0 else rank + layer.axis
+    if not 0 <= axis < rank:
+        raise ShapeError(f"axis {layer.axis} out of range for a rank-{rank} input")
+    size = shape[axis]
+    stop = size if layer.stop is None else layer.stop
+    if layer.start < 0 or dims.known_lt(size, stop) or dims.known_lt(stop, layer.start + 1):
+        raise ShapeError(f"slice [{layer.start}:{layer.stop}] is empty or outside axis {axis} of size "
+                         f"{dims.format_dim(size)}")
+    out = list(shape)
+    out[axis] = dims.normalize(stop - layer.start)
+    return Cost(output=tuple(out))
