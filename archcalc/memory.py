@@ -1,0 +1,619 @@
+"""Memory that matches what a framework actually holds: inference peak, training footprint, max batch.
+
+Pure python, no torch. Everything here is derived from an analysed graph (:func:`archcalc.analyze`)
+and a few documented facts about how an eager framework (torch) runs it.
+
+Three different "memory" figures (docs/memory.md explains them on VGG-16):
+
+1. **sum of outputs** (``Result.totals["activation_bytes"]``): every tensor the forward pass
+   materialises, added up as if all were alive at once. The cs231n tally's "memory". Neither a
+   peak nor a training figure.
+2. **inference peak** (:func:`inference_memory`): liveness over the graph in its execution
+   (topological) order. A tensor is allocated when its layer runs and dies after its last consumer
+   has run; in-place layers (``ReLU(inplace=True)``, in-place residual add) and views (flatten,
+   slice, dropout at inference) share their input's storage; branches stay alive until the concat
+   or add that merges them; the graph input (held by the caller) and the outputs live throughout.
+   Peak = weights + buffers + max over layers of the bytes live while that layer runs, including
+   its scratch (:data:`FORWARD_SCRATCH`: max-pool's int64 indices).
+3. **training peak** (:func:`training_memory`): one steady-state step: weights + buffers +
+   optimizer state + input batch and targets, then the maximum over forward (activations saved for
+   backward accumulate, :data:`SAVED_FOR_BACKWARD`), backward (simulated node by node in reverse
+   order: saved tensors are released after their node's backward, gradients of activations are
+   allocated and freed, weight gradients accumulate) and the optimizer step (weights + gradients +
+   state + the step's temporaries, :data:`STEP_TEMPORARIES`). A cross-entropy loss on each graph
+   output is included.
+
+All tensors are in one dtype (``fp32``, ``bf16`` ... the result's), except max-pool indices
+(int64), batch-norm's saved per-channel statistics (fp32), ``num_batches_tracked`` and the
+targets (int64). Mixed precision (fp32 master weights with bf16 activations) is not modelled.
+Scratch space that a kernel allocates and frees inside itself (cuDNN/oneDNN workspaces, im2col
+buffers) and allocator caching/fragmentation are not counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import dims
+from .analysis import DTYPE_BYTES, dtype_name
+from .errors import ArchcalcError, UnsupportedLayerError
+
+INDEX_BYTES = 8  # torch's max-pool indices are int64 whatever the activation dtype
+STAT_BYTES = 4  # batch norm's saved mean / inverse std are fp32
+TARGET_BYTES = 8  # class-index targets are int64
+
+# ---------------------------------------------------------------------------------------------
+# Data: what each layer kind keeps for backward, and what its backward allocates.
+# ---------------------------------------------------------------------------------------------
+
+#: What a layer kind saves for backward when autograd records it (torch's derivatives.yaml):
+#: ``input`` / ``output`` = its input / output tensor (a reference to an existing storage, counted
+#: once however many layers save it); ``indices`` = an int64 tensor of the output's size (max
+#: pooling's argmax); ``mask`` = a tensor of the output's size in the activation dtype (dropout's
+#: scaled keep-mask: torch's CPU path ``input * bernoulli_(1-p).div_(1-p)``; torch's fused CUDA
+#: kernel keeps a 1-byte bool mask instead, so the estimate is conservative there); ``stats`` =
+#: two fp32 per-channel vectors (batch norm's batch mean and inverse std). Kinds with an empty
+#: tuple save nothing that costs memory (shapes only). A kind missing here cannot be trained.
+SAVED_FOR_BACKWARD = {
+    "Input": (),
+    "Conv2d": ("input",),  # wgrad needs the input (dgrad needs the weight, already resident)
+    "ConvTranspose2d": ("input",),
+    "Linear": ("input",),  # addmm saves mat1 (the input) and mat2 (a view of the weight)
+    "RBF": ("input",),
+    "Subsample2d": ("input",),
+    "BatchNorm2d": ("input", "stats"),  # native_batch_norm saves its input and the batch stats
+    "BatchNorm1d": ("input", "stats"),
+    "LocalResponseNorm": ("input", "output"),
+    # activations: relu/relu6/sigmoid/tanh/elu differentiate from their output (in-place safe),
+    # the others from their input
+    "ReLU": ("output",),
+    "ReLU6": ("output",),
+    "Sigmoid": ("output",),
+    "Tanh": ("output",),
+    "ELU": ("output",),
+    "LeakyReLU": ("input",),
+    "Hardsigmoid": ("input",),
+    "Hardswish": ("input",),
+    "SiLU": ("input",),
+    "GELU": ("input",),
+    "Softplus": ("input",),
+    "Softmax": ("output",),
+    "MaxPool2d": ("input", "indices"),  # max_pool2d_with_indices saves self and the indices
+    "AdaptiveMaxPool2d": ("input", "indices"),
+    "GlobalMaxPool2d": ("input", "indices"),
+    "AvgPool2d": ("input",),
+    "AdaptiveAvgPool2d": ("input",),  # _adaptive_avg_pool2d saves self (a 1x1 output is a mean: none)
+    "GlobalAvgPool2d": (),  # a mean: backward needs only the shape
+    "Dropout": ("mask",),
+    "Add": (),
+    "Mul": ("input",),  # each factor is needed for the other's gradient
+    "Concat": (),
+    "Flatten": (),
+    "Identity": (),
+    "Slice": (),
+    "Upsample": (),
+    "ZeroPad2d": (),
+    "ChannelShuffle": (),
+}
+
+#: Kinds whose backward hands the incoming gradient to its inputs without allocating: the same
+#: tensor (add) or views of it (flatten, identity, concat's per-input slices). Every other kind
+#: allocates a new input-sized gradient per input that needs one.
+GRAD_PASSTHROUGH = {"Add", "Concat", "Flatten", "Identity"}
+
+#: Scratch a layer's forward allocates next to its output and frees when it returns, in bytes per
+#: output element: torch's max pooling computes int64 indices even under ``no_grad`` on CPU.
+FORWARD_SCRATCH = {"MaxPool2d": INDEX_BYTES, "AdaptiveMaxPool2d": INDEX_BYTES, "GlobalMaxPool2d": INDEX_BYTES}
+
+#: Kinds that are views at inference but materialise a new output when training (dropout).
+TRAINING_MATERIALISES = {"Dropout"}
+
+#: Optimizer state per trainable parameter (in the parameter dtype), steady state.
+OPTIMIZER_STATE = {"sgd": 0, "sgd-momentum": 1, "adam": 2, "adamw": 2}
+_OPTIMIZER_ALIASES = {"momentum": "sgd-momentum", "sgd_momentum": "sgd-momentum", "sgdm": "sgd-momentum"}
+
+#: Temporaries of ``optimizer.step()`` (torch 2.x, no weight decay), as (multiple of the largest
+#: parameter tensor for the for-loop implementation, torch's CPU default; multiple of all
+#: parameters for the foreach implementation, torch's CUDA default). Adam computes
+#: ``(exp_avg_sq.sqrt() / bias_correction2_sqrt)``: two tensors briefly per parameter in the loop,
+#: one list of them with foreach. SGD (with or without momentum) updates in place.
+STEP_TEMPORARIES = {"sgd": (0, 0), "sgd-momentum": (0, 0), "adam": (2, 1), "adamw": (2, 1)}
+
+
+def optimizer_name(name: str) -> str:
+    key = str(name).lower().replace("_", "-")
+    key = _OPTIMIZER_ALIASES.get(key, key)
+    if key not in OPTIMIZER_STATE:
+        raise ArchcalcError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
+    return key
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerMemory:
+    """One layer's share. Bytes are for the whole batch."""
+
+    name: str
+    kind: str
+    output_bytes: int  # the layer's output tensor (0 when it reuses its input's storage)
+    live_bytes: int  # activations live while the layer runs forward (weights excluded)
+    saved: tuple = ()  # what the layer keeps for backward (training)
+    saved_bytes: int = 0  # bytes first kept alive by this layer for backward (shared storages once)
+    backward_live_bytes: int = 0  # activations + activation gradients live during its backward
+    dgrad_macs: int = 0  # gradient w.r.t. the input (0 when the input needs no gradient)
+    wgrad_macs: int = 0  # gradient w.r.t. the weights
+    backward_flops: int = 0
+
+
+@dataclass
+class MemoryEstimate:
+    """Peak memory of one pass. ``peak_bytes`` includes everything resident (weights, buffers, input
+    batch, and when training gradients, optimizer state and targets); ``peak_activation_bytes`` is
+    the part above that resident baseline."""
+
+    model: str
+    mode: str  # "inference" | "training"
+    batch: int
+    dtype: str
+    weight_bytes: int
+    buffer_bytes: int
+    input_bytes: int
+    sum_of_outputs_bytes: int
+    peak_bytes: int
+    peak_activation_bytes: int
+    peak_layer: str
+    peak_phase: str  # "forward" | "backward" | "step"
+    layers: list = field(default_factory=list)
+    optimizer: Optional[str] = None
+    foreach: bool = False
+    gradient_bytes: int = 0
+    optimizer_state_bytes: int = 0
+    target_bytes: int = 0
+    saved_bytes: int = 0  # activations saved for backward at the end of forward
+    step_temporary_bytes: int = 0
+    phase_peaks: dict = field(default_factory=dict)
+    forward_flops: int = 0
+    backward_flops: int = 0
+
+    @property
+    def resident_bytes(self) -> int:
+        return (self.weight_bytes + self.buffer_bytes + self.input_bytes + self.optimizer_state_bytes
+                + self.target_bytes)
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in (
+            "model", "mode", "batch", "dtype", "weight_bytes", "buffer_bytes", "input_bytes",
+            "sum_of_outputs_bytes", "peak_bytes", "peak_activation_bytes", "peak_layer", "peak_phase")}
+        if self.mode == "training":
+            d.update({k: getattr(self, k) for k in (
+                "optimizer", "foreach", "gradient_bytes", "optimizer_state_bytes", "target_bytes", "saved_bytes",
+                "step_temporary_bytes", "phase_peaks", "forward_flops", "backward_flops")})
+        d["layers"] = [vars(r).copy() for r in self.layers]
+        for r in d["layers"]:
+            r["saved"] = list(r["saved"])
+        return d
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------
+
+
+def _concrete(x, what: str) -> int:
+    if not dims.is_concrete(x):
+        raise ArchcalcError(f"memory needs concrete sizes, but {what} is {dims.format_dim(x)}; "
+                            "substitute values first (e.g. result.substitute(H=224, W=224))")
+    return int(x)
+
+
+class _Plan:
+    """Per-sample element counts and storage sharing of an analysed graph."""
+
+    def __init__(self, result, training: bool):
+        self.records = result.layers
+        self.index = {r.name: i for i, r in enumerate(self.records)}
+        self.per_sample = []  # output elements per sample
+        self.storage = []  # storage id per record
+        self.owner = {}  # storage id -> record index that allocated it
+        for i, r in enumerate(self.records):
+            n = _concrete(dims.prod(r.output_shape), f"the output of {r.name}")
+            self.per_sample.append(n)
+            reuses = r.layer.reuses_input and r.kind != "Input"
+            if training and r.kind in TRAINING_MATERIALISES:
+                reuses = False
+            if reuses:
+                self.storage.append(self.storage[self.index[r.inputs[0]]])
+            else:
+                self.storage.append(i)
+                self.owner[i] = i
+        self.outputs = [self.index[o] for o in result.graph.output_names()]
+        self.held = {self.storage[i] for i, r in enumerate(self.records) if r.kind == "Input"}
+        self.held |= {self.storage[i] for i in self.outputs}
+        # last forward step at which each storage is read or written
+        self.last_use = {s: s for s in self.owner}
+        for i, r in enumerate(self.records):
+            for name in r.inputs:
+                s = self.storage[self.index[name]]
+                self.last_use[s] = max(self.last_use[s], i)
+            s = self.storage[i]
+            self.last_use[s] = max(self.last_use[s], i)
+
+
+def _bytes_per(dtype: str) -> int:
+    return DTYPE_BYTES[dtype]
+
+
+def _buffer_bytes(records, bpe: int) -> int:
+    total = 0
+    for r in records:
+        b = _concrete(r.buffers, f"the buffers of {r.name}")
+        if r.kind.startswith("BatchNorm") and getattr(r.layer, "track_running_stats", False) and b:
+            total += (b - 1) * bpe + 8  # num_batches_tracked is an int64 scalar
+        else:
+            total += b * bpe
+    return total
+
+
+def _setup(result, batch, dtype):
+    batch = result.batch if batch is None else batch
+    batch = _concrete(batch, "the batch")
+    if batch < 1:
+        raise ArchcalcError(f"batch must be >= 1, got {batch}")
+    dtype = dtype_name(result.dtype if dtype is None else dtype)
+    return batch, dtype, _bytes_per(dtype)
+
+
+def _forward_live(plan: _Plan, batch: int, bpe: int, keep_until_end: set, scratch: bool = True) -> list:
+    """Activation bytes live while each layer runs forward (its scratch included)."""
+    n = len(plan.records)
+    size = {s: plan.per_sample[s] * batch * bpe for s in plan.owner}
+    delta = [0] * (n + 1)
+    for s in plan.owner:
+        start = -1 if s in plan.held and plan.records[s].kind == "Input" else s
+        end = n - 1 if (s in plan.held or s in keep_until_end) else plan.last_use[s]
+        delta[max(start, 0)] += size[s]
+        delta[end + 1] -= size[s]
+    live, running = [], 0
+    for i, r in enumerate(plan.records):
+        running += delta[i]
+        extra = FORWARD_SCRATCH.get(r.kind, 0) * plan.per_sample[i] * batch if scratch else 0
+        live.append(running + extra)
+    return live
+
+
+def _largest_tensor(r) -> int:
+    """The largest single parameter tensor of a layer (the weight; bias and BN's gamma/beta are
+    separate tensors)."""
+    p = _concrete(r.trainable_params, f"the params of {r.name}")
+    if not p:
+        return 0
+    if r.kind in ("Conv2d", "ConvTranspose2d"):
+        return p - (r.layer.out_channels if r.layer.bias else 0)
+    if r.kind == "Linear":
+        return p - (r.layer.out_features if r.layer.bias else 0)
+    if r.kind.startswith("BatchNorm"):
+        return p // 2
+    return p
+
+
+def sum_of_outputs_bytes(result, batch=None, dtype=None) -> int:
+    batch, dtype, bpe = _setup(result, batch, dtype)
+    plan = _Plan(result, training=False)
+    return sum(plan.per_sample[s] for s in plan.owner) * batch * bpe
+
+
+def inference_memory(result, batch=None, dtype=None) -> MemoryEstimate:
+    """Peak memory of a forward pass without autograd (``torch.no_grad()``), weights included.
+
+    ``batch`` / ``dtype`` default to the result's; passing them re-evaluates without re-analysing.
+    """
+    batch, dtype, bpe = _setup(result, batch, dtype)
+    plan = _Plan(result, training=False)
+    live = _forward_live(plan, batch, bpe, keep_until_end=set())
+    weights = sum(_concrete(r.params, r.name) for r in plan.records) * bpe
+    buffers = _buffer_bytes(plan.records, bpe)
+    input_bytes = sum(plan.per_sample[s] for s in plan.held if plan.records[s].kind == "Input") * batch * bpe
+    layers = []
+    for i, r in enumerate(plan.records):
+        out_b = plan.per_sample[i] * batch * bpe if plan.storage[i] == i else 0
+        layers.append(LayerMemory(r.name, r.kind, out_b, live[i] - input_bytes))
+    at = max(range(len(live)), key=lambda i: live[i])
+    peak_act = live[at] - input_bytes
+    return MemoryEstimate(
+        model=result.model, mode="inference", batch=batch, dtype=dtype, weight_bytes=weights,
+        buffer_bytes=buffers, input_bytes=input_bytes,
+        sum_of_outputs_bytes=sum(plan.per_sample[s] for s in plan.owner) * batch * bpe,
+        peak_bytes=weights + buffers + input_bytes + peak_act, peak_activation_bytes=peak_act,
+        peak_layer=plan.records[at].name, peak_phase="forward", layers=layers,
+    )
+
+
+def _requires_grad(plan: _Plan) -> list:
+    req = []
+    for i, r in enumerate(plan.records):
+        own = dims.is_concrete(r.trainable_params) and r.trainable_params > 0
+        req.append(r.kind != "Input" and (own or any(req[plan.index[n]] for n in r.inputs)))
+    return req
+
+
+def backward_macs(record, input_requires_grad: bool = True) -> tuple:
+    """(dgrad, wgrad) MACs of a weight layer's backward, whole batch. Each (weight, output
+    position) pair of the forward contributes one MAC to the input gradient (a transposed
+    convolution) and one to the weight gradient, so both equal the forward MACs; the input
+    gradient is skipped where the input needs none (the first layer)."""
+    macs = record.macs
+    trainable = dims.is_concrete(record.trainable_params) and record.trainable_params > 0
+    return (macs if input_requires_grad else 0), (macs if trainable else 0)
+
+
+def _backward_flops(record, dgrad: int, wgrad: int, batch: int) -> int:
+    """Weight layers: ``2*(dgrad + wgrad)`` plus one add per output element for the bias gradient.
+    Other layers: archcalc's convention counts their backward like their forward elementwise work
+    (a ReLU mask, a pooling scatter, batch norm's reductions), i.e. equal to forward flops."""
+    if record.macs:
+        bias = getattr(record.layer, "bias", False)
+        return 2 * (dgrad + wgrad) + (record.output_elements if bias and wgrad else 0)
+    return record.flops
+
+
+def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, foreach: bool = False) -> MemoryEstimate:
+    """Peak memory of one steady-state training step (forward, cross-entropy loss, backward,
+    ``optimizer.step()``), weights, gradients and optimizer state included.
+
+    ``foreach`` picks torch's multi-tensor optimizer implementation (its CUDA default) for the step's
+    temporaries; the default is the per-parameter loop (torch's CPU default).
+    """
+    batch, dtype, bpe = _setup(result, batch, dtype)
+    opt = optimizer_name(optimizer)
+    plan = _Plan(result, training=True)
+    recs = plan.records
+    n = len(recs)
+    req = _requires_grad(plan)
+    for r in recs:
+        if r.kind not in SAVED_FOR_BACKWARD:
+            raise UnsupportedLayerError(f"layer {r.name!r}: no rule for what {r.kind} saves for backward")
+
+    def full(i):  # bytes of record i's output tensor (whether or not it owns its storage)
+        return plan.per_sample[i] * batch * bpe
+
+    # --- what each recorded layer saves ------------------------------------------------------
+    savers: dict = {}  # storage -> indices of layers saving it
+    extras: dict = {}  # layer index -> bytes of its own saved tensors (indices, masks, stats)
+    saved_items = []
+    for i, r in enumerate(recs):
+        items = SAVED_FOR_BACKWARD[r.kind] if req[i] else ()
+        saved_items.append(items)
+        x = 0
+        for item in items:
+            if item == "input":
+                for name in r.inputs:
+                    savers.setdefault(plan.storage[plan.index[name]], []).append(i)
+            elif item == "output":
+                savers.setdefault(plan.storage[i], []).append(i)
+            elif item == "indices":
+                x += plan.per_sample[i] * batch * INDEX_BYTES
+            elif item == "mask":
+                x += full(i)
+            elif item == "stats":
+                x += 2 * _concrete(r.output_shape[0] if r.kind == "BatchNorm2d" else r.output_shape[-1], r.name) \
+                    * STAT_BYTES
+        extras[i] = x
+
+    size = {s: plan.per_sample[s] * batch * bpe for s in plan.owner}
+    weights = sum(_concrete(r.params, r.name) for r in recs) * bpe
+    trainable = sum(_concrete(r.trainable_params, r.name) for r in recs)
+    buffers = _buffer_bytes(recs, bpe)
+    input_bytes = sum(size[s] for s in plan.held if recs[s].kind == "Input")
+    target_bytes = batch * TARGET_BYTES * len(plan.outputs)
+    opt_state = OPTIMIZER_STATE[opt] * trainable * bpe
+    resident = weights + buffers + opt_state + input_bytes + target_bytes
+    loss_bytes = sum(full(o) for o in plan.outputs)  # log_softmax output, saved
+
+    # --- forward: liveness, with saved storages kept to the end and extras accumulating -------
+    # (max-pool indices are saved, so counted in the extras, not as scratch)
+    live = _forward_live(plan, batch, bpe, keep_until_end=set(savers), scratch=False)
+    phase_peak = {"forward": (0, "")}
+    extra_running = 0
+    layers = []
+    first_saver: dict = {}
+    for s, who in savers.items():
+        first_saver.setdefault(min(who), []).append(s)
+    for i, r in enumerate(recs):
+        extra_running += extras[i]
+        total = live[i] + extra_running - input_bytes
+        if total > phase_peak["forward"][0]:
+            phase_peak["forward"] = (total, r.name)
+        own_saved = sum(size[s] for s in first_saver.get(i, ()) if s not in plan.held) + extras[i]
+        out_b = full(i) if plan.storage[i] == i else 0
+        layers.append(LayerMemory(r.name, r.kind, out_b, live[i] - input_bytes, saved=saved_items[i],
+                                  saved_bytes=own_saved))
+    saved_total = sum(size[s] for s in savers if s not in plan.held) + sum(extras.values())
+    # after the last layer: the loss (log_softmax output saved) while everything saved is alive;
+    # outputs are held by the graph until the loss has read them
+    end_forward = saved_total + loss_bytes + sum(size[s] for s in {plan.storage[o] for o in plan.outputs}
+                                                  if s not in savers)
+    if end_forward > phase_peak["forward"][0]:
+        phase_peak["forward"] = (end_forward, "loss")
+
+    # --- backward: node by node in reverse order ----------------------------------------------
+    alive = {s: size[s] for s in savers if s not in plan.held}  # saved activation storages
+    pending = {s: set(who) for s, who in savers.items()}
+    extra_alive = dict(extras)
+    grads: dict = {}  # gradient id -> bytes
+    refs: dict = {}  # gradient id -> number of layers whose output gradient it is (pending)
+    grad_of: dict = {}  # layer index -> gradient id
+    counter = [0]
+    wgrads = 0
+
+    def new_grad(nbytes):
+        counter[0] += 1
+        grads[counter[0]] = nbytes
+        refs[counter[0]] = 0
+        return counter[0]
+
+    def current():
+        return sum(alive.values()) + sum(extra_alive.values()) + sum(grads.values()) + wgrads
+
+    # loss backward: grad of log_softmax output, then of the logits
+    peak_b = (current() + loss_bytes + 2 * loss_bytes, "loss")
+    for o in plan.outputs:
+        g = new_grad(full(o))
+        grad_of[o] = g
+        refs[g] += 1
+
+    def drop(g):
+        refs[g] -= 1
+        if refs[g] <= 0:
+            grads.pop(g, None)
+            refs.pop(g, None)
+
+    total_bwd_flops = 0
+    for i in range(n - 1, -1, -1):
+        r = recs[i]
+        if not req[i]:
+            continue
+        g = grad_of.get(i)
+        in_req = [plan.index[name] for name in r.inputs if req[plan.index[name]]]
+        dg, wg = backward_macs(r, input_requires_grad=bool(in_req)) if r.macs else (0, 0)
+        bflops = _backward_flops(r, dg, wg, batch)
+        total_bwd_flops += bflops
+        contributions = []
+        new_bytes = 0
+        for j in in_req:
+            if r.kind in GRAD_PASSTHROUGH and g is not None:
+                contributions.append((j, g, False))
+            else:
+                contributions.append((j, None, True))
+                new_bytes += full(j)
+        wgrad_bytes = _concrete(r.trainable_params, r.name) * bpe
+        at_node = current() + new_bytes + wgrad_bytes
+        if at_node > peak_b[0]:
+            peak_b = (at_node, r.name)
+        layers[i].backward_live_bytes = at_node - wgrads - wgrad_bytes
+        layers[i].dgrad_macs, layers[i].wgrad_macs, layers[i].backward_flops = dg, wg, bflops
+        wgrads += wgrad_bytes
+        for j, cg, is_new in contributions:
+            if is_new:
+                cg = new_grad(full(j))
+            old = grad_of.get(j)
+            if old is None:
+                grad_of[j] = cg
+                refs[cg] += 1
+            elif old == cg:
+                pass
+            elif refs[old] == 1:  # accumulate in place into the exclusively owned buffer
+                if is_new:
+                    grads.pop(cg)
+                    refs.pop(cg)
+            elif is_new:  # the fresh contribution takes the sum in place
+                grad_of[j] = cg
+                refs[cg] += 1
+                drop(old)
+            else:  # both shared: out-of-place sum
+                s = new_grad(full(j))
+                at = current()
+                if at > peak_b[0]:
+                    peak_b = (at, r.name)
+                grad_of[j] = s
+                refs[s] += 1
+                drop(old)
+        # release this node's output gradient, its saved tensors and its own extras
+        if g is not None:
+            drop(g)
+        extra_alive.pop(i, None)
+        for s, who in pending.items():
+            if i in who:
+                who.discard(i)
+                if not who:
+                    alive.pop(s, None)
+    phase_peak["backward"] = peak_b
+
+    # --- optimizer step -----------------------------------------------------------------------
+    loop_mult, foreach_mult = STEP_TEMPORARIES[opt]
+    if foreach:
+        step_tmp = foreach_mult * trainable * bpe
+    else:
+        step_tmp = loop_mult * max((_largest_tensor(r) for r in recs), default=0) * bpe
+    grads_total = trainable * bpe
+    phase_peak["step"] = (grads_total + step_tmp, "optimizer.step")
+
+    phase, (peak_act, where) = max(phase_peak.items(), key=lambda kv: kv[1][0])
+    fwd_flops = sum(_concrete(r.flops, r.name) for r in recs)
+    return MemoryEstimate(
+        model=result.model, mode="training", batch=batch, dtype=dtype, weight_bytes=weights,
+        buffer_bytes=buffers, input_bytes=input_bytes,
+        sum_of_outputs_bytes=sum(plan.per_sample[s] for s in plan.owner) * batch * bpe,
+        peak_bytes=resident + peak_act, peak_activation_bytes=peak_act, peak_layer=where, peak_phase=phase,
+        layers=layers, optimizer=opt, foreach=foreach, gradient_bytes=grads_total,
+        optimizer_state_bytes=opt_state, target_bytes=target_bytes, saved_bytes=saved_total,
+        step_temporary_bytes=step_tmp, phase_peaks={k: resident + v[0] for k, v in phase_peak.items()},
+        forward_flops=fwd_flops, backward_flops=total_bwd_flops,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sizes and max batch
+# ---------------------------------------------------------------------------------------------
+
+_UNITS = {"": 1, "b": 1, "k": 10 ** 3, "kb": 10 ** 3, "m": 10 ** 6, "mb": 10 ** 6, "g": 10 ** 9, "gb": 10 ** 9,
+          "t": 10 ** 12, "tb": 10 ** 12, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+
+
+def parse_size(text) -> int:
+    """``16GiB`` (binary, 2**30), ``16GB`` / ``16G`` (decimal, 10**9), ``512MiB``, ``1.5GiB``, ``1000``."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
+    unit = m.group(2).lower() if m else None
+    if not m or unit not in _UNITS:
+        raise ArchcalcError(f"cannot read memory size {text!r}; write e.g. 16GiB, 16GB or 512MiB")
+    value = float(m.group(1)) * _UNITS[unit]
+    if value <= 0:
+        raise ArchcalcError(f"memory size must be positive, got {text!r}")
+    return int(value)
+
+
+def estimate(result, train: bool = False, optimizer: str = "sgd", batch=None, dtype=None,
+             foreach: bool = False) -> MemoryEstimate:
+    if train:
+        return training_memory(result, optimizer=optimizer, batch=batch, dtype=dtype, foreach=foreach)
+    return inference_memory(result, batch=batch, dtype=dtype)
+
+
+@dataclass
+class Fit:
+    max_batch: int  # 0 when not even batch 1 fits
+    budget: int
+    at_max: Optional[MemoryEstimate]  # the estimate at max_batch (None when 0)
+    over: MemoryEstimate  # the estimate at max_batch + 1 (the first batch that does not fit)
+
+
+def fit_batch(result, budget: int, train: bool = False, optimizer: str = "sgd", dtype=None,
+              foreach: bool = False, limit: int = 1 << 20) -> Fit:
+    """The largest batch whose peak (:func:`inference_memory` or :func:`training_memory`) is at
+    most ``budget`` bytes. Peak grows with the batch, so a doubling then bisection search on
+    concrete batches finds it."""
+
+    def peak(b):
+        return estimate(result, train, optimizer, b, dtype, foreach)
+
+    one = peak(1)
+    if one.peak_bytes > budget:
+        return Fit(0, budget, None, one)
+    lo, hi = 1, 2
+    while hi <= limit and peak(hi).peak_bytes <= budget:
+        lo, hi = hi, hi * 2
+    if hi > limit:
+        raise ArchcalcError(f"more than {limit} samples fit in {budget} bytes; is the budget right?")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if peak(mid).peak_bytes <= budget:
+            lo = mid
+        else:
+            hi = mid
+    return Fit(lo, budget, peak(lo), peak(hi))
