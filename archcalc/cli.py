@@ -16,6 +16,7 @@ from .errors import ArchcalcError
 #: are imported only when their command runs, so heavy dependencies stay lazy.
 COMMANDS = {
     "list": "archcalc.cli:cmd_list",
+    "fit": "archcalc.memory_cli:cmd_fit",
 }
 
 
@@ -42,6 +43,10 @@ def _model_parser() -> Parser:
     p.add_argument("--tally", action="store_true", help="also print the cs231n-style per-layer tally")
     p.add_argument("--freeze", action="append", default=[], metavar="PREFIX",
                    help="mark parameters of layers whose names start with PREFIX as non-trainable")
+    p.add_argument("--memory", action="store_true",
+                   help="print peak memory (liveness over the graph) instead of the cost table")
+    p.add_argument("--train", action="store_true", help="with --memory: a training step's peak")
+    p.add_argument("--optimizer", help="with --memory --train: sgd, sgd-momentum, adam or adamw (default sgd)")
     return p
 
 
@@ -54,6 +59,11 @@ def run_model(argv) -> int:
     shape = dims.parse_shape(args.input) if args.input else None
     batch = dims.coerce_dim(args.batch)
     result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze)
+    if args.memory or args.train or args.optimizer:
+        from .memory_cli import run_memory
+
+        sys.stdout.write(run_memory(args, result))
+        return 0
     text = RENDERERS[args.format](result)
     if args.tally:
         from .tally import cs231n_tally

@@ -13,6 +13,9 @@ Three different "memory" figures (docs/memory.md explains them on VGG-16):
    has run; in-place layers (``ReLU(inplace=True)``, in-place residual add) and views (flatten,
    slice, dropout at inference) share their input's storage; branches stay alive until the concat
    or add that merges them; the graph input (held by the caller) and the outputs live throughout.
+   Eager execution adds one rule: a module's caller holds the module's argument until the module
+   returns (``x = self.layer1(x)``), so a tensor entering a module scope (node names are torch
+   module paths, ``layer1.0.conv1``) lives until that scope's last node.
    Peak = weights + buffers + max over layers of the bytes live while that layer runs, including
    its scratch (:data:`FORWARD_SCRATCH`: max-pool's int64 indices).
 3. **training peak** (:func:`training_memory`): one steady-state step: weights + buffers +
@@ -211,6 +214,12 @@ def _concrete(x, what: str) -> int:
     return int(x)
 
 
+def _scopes(name: str) -> list:
+    """Enclosing module paths of a node: ``layer1.0.conv1`` -> ``layer1``, ``layer1.0``."""
+    parts = name.split(".")
+    return [".".join(parts[:k]) for k in range(1, len(parts))]
+
+
 class _Plan:
     """Per-sample element counts and storage sharing of an analysed graph."""
 
@@ -242,6 +251,19 @@ class _Plan:
                 self.last_use[s] = max(self.last_use[s], i)
             s = self.storage[i]
             self.last_use[s] = max(self.last_use[s], i)
+        # eager execution: the caller of a module holds the module's argument until the module
+        # returns (``x = self.layer1(x)``), so a tensor that enters a module scope (a dotted name
+        # prefix, which mirrors the torch module path) lives until the scope's last node
+        scope_end: dict = {}
+        for i, r in enumerate(self.records):
+            for p in _scopes(r.name):
+                scope_end[p] = i
+        for i, r in enumerate(self.records):
+            for name in r.inputs:
+                s = self.storage[self.index[name]]
+                for p in _scopes(r.name):
+                    if not name.startswith(p + "."):
+                        self.last_use[s] = max(self.last_use[s], scope_end[p])
 
 
 def _bytes_per(dtype: str) -> int:
