@@ -116,6 +116,10 @@ TRAINING_MATERIALISES = {"Dropout"}
 OPTIMIZER_STATE = {"sgd": 0, "sgd-momentum": 1, "adam": 2, "adamw": 2}
 _OPTIMIZER_ALIASES = {"momentum": "sgd-momentum", "sgd_momentum": "sgd-momentum", "sgdm": "sgd-momentum"}
 
+#: Bytes of per-parameter-tensor scalars in the optimizer state (torch's Adam keeps ``step`` as an
+#: fp32 tensor for each parameter tensor).
+STEP_COUNTERS = {"adam": 4, "adamw": 4}
+
 #: Temporaries of ``optimizer.step()`` (torch 2.x, no weight decay), as (multiple of the largest
 #: parameter tensor for the for-loop implementation, torch's CPU default; multiple of all
 #: parameters for the foreach implementation, torch's CUDA default). Adam computes
@@ -323,6 +327,17 @@ def _largest_tensor(r) -> int:
     return p
 
 
+def _param_tensors(r) -> int:
+    """How many trainable parameter tensors a layer has (weight, bias, gamma, beta)."""
+    if not _concrete(r.trainable_params, r.name):
+        return 0
+    if r.kind in ("Conv2d", "ConvTranspose2d", "Linear"):
+        return 2 if r.layer.bias else 1
+    if r.kind.startswith("BatchNorm"):
+        return 2
+    return 1
+
+
 def sum_of_outputs_bytes(result, batch=None, dtype=None) -> int:
     batch, dtype, bpe = _setup(result, batch, dtype)
     plan = _Plan(result, training=False)
@@ -433,6 +448,8 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     input_bytes = sum(size[s] for s in plan.held if recs[s].kind == "Input")
     target_bytes = batch * TARGET_BYTES * len(plan.outputs)
     opt_state = OPTIMIZER_STATE[opt] * trainable * bpe
+    if opt in STEP_COUNTERS:  # Adam's per-tensor fp32 step count
+        opt_state += STEP_COUNTERS[opt] * sum(_param_tensors(r) for r in recs)
     resident = weights + buffers + opt_state + input_bytes + target_bytes
     loss_bytes = sum(full(o) for o in plan.outputs)  # log_softmax output, saved
 
