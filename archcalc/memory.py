@@ -15,7 +15,9 @@ Three different "memory" figures (docs/memory.md explains them on VGG-16):
    or add that merges them; the graph input (held by the caller) and the outputs live throughout.
    Eager execution adds one rule: a module's caller holds the module's argument until the module
    returns (``x = self.layer1(x)``), so a tensor entering a module scope (node names are torch
-   module paths, ``layer1.0.conv1``) lives until that scope's last node.
+   module paths, ``layer1.0.conv1``) lives until that scope's last node; and a zoo family may list
+   Python locals of its torchvision ``forward`` that outlive their last consumer
+   (:data:`EAGER_LOCALS`, DenseNet's).
    Peak = weights + buffers + max over layers of the bytes live while that layer runs, including
    its scratch (:data:`FORWARD_SCRATCH`: max-pool's int64 indices).
 3. **training peak** (:func:`training_memory`): one steady-state step: weights + buffers +
@@ -111,6 +113,13 @@ FORWARD_SCRATCH = {"MaxPool2d": INDEX_BYTES, "AdaptiveMaxPool2d": INDEX_BYTES, "
 
 #: Kinds that are views at inference but materialise a new output when training (dropout).
 TRAINING_MATERIALISES = {"Dropout"}
+
+#: Python locals in a torchvision ``forward`` that keep a tensor alive past its last consumer in the
+#: graph, per zoo family: (node, sibling it lives until), both named by their last path component
+#: within the same module. torchvision ``densenet.py``, ``_DenseLayer``: ``concated_features`` (the
+#: cat) is a local of ``bn_function`` until ``conv1`` returns, and ``bottleneck_output`` (conv1's
+#: output) a local of ``forward`` until ``conv2`` returns. Graphs outside the zoo get none.
+EAGER_LOCALS = {"DenseNet": (("cat", "conv1"), ("conv1", "conv2"))}
 
 #: Optimizer state per trainable parameter (in the parameter dtype), steady state.
 OPTIMIZER_STATE = {"sgd": 0, "sgd-momentum": 1, "adam": 2, "adamw": 2}
@@ -268,6 +277,14 @@ class _Plan:
                 for p in _scopes(r.name):
                     if not name.startswith(p + "."):
                         self.last_use[s] = max(self.last_use[s], scope_end[p])
+        family = getattr(getattr(result, "entry", None), "family", None)
+        for held, until in EAGER_LOCALS.get(family, ()):
+            for i, r in enumerate(self.records):
+                head, _, leaf = r.name.rpartition(".")
+                j = self.index.get(f"{head}.{until}" if head else until)
+                if leaf == held and j is not None:
+                    s = self.storage[i]
+                    self.last_use[s] = max(self.last_use[s], j)
 
 
 def _bytes_per(dtype: str) -> int:
