@@ -240,3 +240,27 @@ def test_memory_cli_imports_no_heavy_module():
             "print(sorted(m for m in ('torch','pandas','sympy','jinja2','matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_densenet_forward_locals():
+    from types import SimpleNamespace
+
+    b = Builder("dense", (4, 8, 8))
+    with b.scope("layer"):
+        x = b.add(Concat(), b.input, name="cat")
+        x = b.add(BatchNorm2d(), x, name="norm1")
+        x = b.add(ReLU(True), x, name="relu1")
+        x = b.add(Conv2d(8, 1, bias=False), x, name="conv1")
+        x = b.add(BatchNorm2d(), x, name="norm2")
+        x = b.add(ReLU(True), x, name="relu2")
+        b.add(Conv2d(2, 3, padding=1, bias=False), x, name="conv2")
+    r = archcalc.analyze(b.build())
+    plain = {m.name: m.live_bytes for m in inference_memory(r).layers}
+    assert plain["layer.conv1"] == (4 + 8) * 64 * F32  # graph liveness: the cat died after norm1
+    r.entry = SimpleNamespace(family="DenseNet")  # as for the zoo's densenet*
+    eager = {m.name: m.live_bytes for m in inference_memory(r).layers}
+    # torchvision keeps the cat (a local of bn_function) until conv1 returns ...
+    assert eager["layer.conv1"] == (4 + 4 + 8) * 64 * F32
+    # ... and conv1's output (bottleneck_output) until conv2 returns
+    assert eager["layer.conv2"] == (8 + 8 + 2) * 64 * F32
+    assert plain["layer.conv2"] == (8 + 2) * 64 * F32
