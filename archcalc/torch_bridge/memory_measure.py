@@ -331,24 +331,29 @@ def vgg16_figures(batch: int = 32) -> list:
     sgd = training_memory(r, "sgd")
     adam = training_memory(r, "adam")
     first = inf.layers[1]
+    per_image = r.totals["activations"] / batch
+    fc6 = max(r.layers, key=lambda x: x.params)
+    at_one = training_memory(analyze("vgg16", batch=1), "adam")
     return [
         f"VGG-16 at batch {batch}, fp32 (static estimates; the table above measures them):",
         "",
         f"1. **Sum of outputs: {_mib(inf.sum_of_outputs_bytes)} MiB** (`archcalc vgg16 --batch {batch}`, "
-        "\"activations\"). Every tensor the forward pass materialises, added up (the cs231n tally's "
-        "~15M values x 4 bytes per image). No moment of the forward pass holds all of them: it is "
-        "neither the inference peak nor what training keeps.",
+        f"\"activations\": {per_image / 1e6:.1f}M values per image, the cs231n tally's \"memory\" column). "
+        "Every tensor the forward pass materialises, added up. No moment of the forward pass holds all of "
+        "them: it is neither the inference peak nor what training keeps.",
         f"2. **Inference peak: {_mib(inf.peak_bytes)} MiB** = weights {_mib(inf.weight_bytes)} + input "
         f"{_mib(inf.input_bytes)} + {_mib(inf.peak_activation_bytes)} of activations live at `{inf.peak_layer}` "
         f"(conv1_2 reads conv1_1's {_mib(first.output_bytes)} MiB output while writing its own). "
         "Under `no_grad` a tensor dies after its last consumer and the in-place ReLUs add nothing, so "
         "at most two big feature maps are alive at once.",
         f"3. **Training peak: {_mib(sgd.peak_bytes)} MiB with SGD, {_mib(adam.peak_bytes)} MiB with Adam** "
-        f"({sgd.peak_phase} at `{sgd.peak_layer}` / {adam.peak_phase}). Autograd keeps every conv's input, "
-        f"every ReLU's output and every max-pool's int64 indices until backward: {_mib(sgd.saved_bytes)} MiB "
-        f"saved at the end of forward, on top of weights, gradients ({_mib(sgd.gradient_bytes)} MiB) and Adam's "
-        f"two moments ({_mib(adam.optimizer_state_bytes)} MiB); Adam's step also allocates "
-        f"{_mib(adam.step_temporary_bytes)} MiB of temporaries for the 102.8M-weight fc6 alone.",
+        f"(SGD: {sgd.peak_phase} at `{sgd.peak_layer}`; Adam: {adam.peak_phase} at `{adam.peak_layer}`). "
+        f"Autograd keeps every conv's input, every ReLU's output and every max-pool's int64 indices until "
+        f"backward: {_mib(sgd.saved_bytes)} MiB saved at the end of forward, on top of weights, gradients "
+        f"({_mib(sgd.gradient_bytes)} MiB) and Adam's two moments ({_mib(adam.optimizer_state_bytes)} MiB); "
+        f"Adam's step also allocates {_mib(adam.step_temporary_bytes)} MiB of temporaries for `{fc6.name}`'s "
+        f"{fc6.params - fc6.layer.out_features:,}-value weight alone (at batch 1 the peak is in the "
+        f"{at_one.peak_phase}).",
     ]
 
 
