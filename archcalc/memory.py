@@ -55,7 +55,8 @@ TARGET_BYTES = 8  # class-index targets are int64
 #: What a layer kind saves for backward when autograd records it (torch's derivatives.yaml):
 #: ``input`` / ``output`` = its input / output tensor (a reference to an existing storage, counted
 #: once however many layers save it); ``indices`` = an int64 tensor of the output's size (max
-#: pooling's argmax); ``mask`` = a tensor of the output's size in the activation dtype (dropout's
+#: pooling's argmax); ``input_copy`` = a copy of the input an in-place layer overwrites
+#: (:data:`SAVED_FOR_BACKWARD_INPLACE`); ``mask`` = a tensor of the output's size in the activation dtype (dropout's
 #: scaled keep-mask: torch's CPU path ``input * bernoulli_(1-p).div_(1-p)``; torch's fused CUDA
 #: kernel keeps a 1-byte bool mask instead, so the estimate is conservative there); ``stats`` =
 #: two fp32 per-channel vectors (batch norm's batch mean and inverse std). Kinds with an empty
@@ -70,13 +71,13 @@ SAVED_FOR_BACKWARD = {
     "BatchNorm2d": ("input", "stats"),  # native_batch_norm saves its input and the batch stats
     "BatchNorm1d": ("input", "stats"),
     "LocalResponseNorm": ("input", "output"),
-    # activations: relu/relu6/sigmoid/tanh/elu differentiate from their output (in-place safe),
-    # the others from their input
+    # activations: relu/sigmoid/tanh differentiate from their output, the others from their input
+    # (hardtanh_backward(grad, self) for ReLU6, silu_backward(grad, self), ...)
     "ReLU": ("output",),
-    "ReLU6": ("output",),
+    "ReLU6": ("input",),
     "Sigmoid": ("output",),
     "Tanh": ("output",),
-    "ELU": ("output",),
+    "ELU": ("input",),
     "LeakyReLU": ("input",),
     "Hardsigmoid": ("input",),
     "Hardswish": ("input",),
@@ -101,6 +102,12 @@ SAVED_FOR_BACKWARD = {
     "ZeroPad2d": (),
     "ChannelShuffle": (),
 }
+
+#: In-place variants that differentiate from their result instead (torch's ``elu_``, ``leaky_relu_``).
+#: Any other in-place layer whose rule saves its input cannot keep it (the op overwrites it): torch
+#: saves a copy of the original input (``input_copy``, a new input-sized tensor), so in training an
+#: in-place ReLU6/SiLU/Hardswish costs as much as an out-of-place one.
+SAVED_FOR_BACKWARD_INPLACE = {"ELU": ("output",), "LeakyReLU": ("output",)}
 
 #: Kinds whose backward hands the incoming gradient to its inputs without allocating: the same
 #: tensor (add) or views of it (flatten, identity, concat's per-input slices). Every other kind
@@ -441,6 +448,9 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     saved_items = []
     for i, r in enumerate(recs):
         items = SAVED_FOR_BACKWARD[r.kind] if req[i] else ()
+        if items and getattr(r.layer, "inplace", False):
+            items = SAVED_FOR_BACKWARD_INPLACE.get(r.kind, items)
+            items = tuple("input_copy" if it == "input" else it for it in items)
         saved_items.append(items)
         x = 0
         for item in items:
@@ -451,6 +461,8 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 savers.setdefault(plan.storage[i], []).append(i)
             elif item == "indices":
                 x += plan.per_sample[i] * batch * INDEX_BYTES
+            elif item == "input_copy":
+                x += full(plan.index[r.inputs[0]])
             elif item == "mask":
                 x += full(i)
             elif item == "stats":

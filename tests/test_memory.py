@@ -269,3 +269,27 @@ def test_densenet_forward_locals():
     # ... and conv1's output (bottleneck_output) until conv2 returns
     assert eager["layer.conv2"] == (8 + 8 + 2) * 64 * F32
     assert plain["layer.conv2"] == (8 + 2) * 64 * F32
+
+
+def _act_net(fn, inplace):
+    from archcalc.layers import Activation
+
+    b = Builder("act", (8, 16, 16))
+    x = b.add(Conv2d(8, 1, bias=False), b.input, name="c1")
+    x = b.add(BatchNorm2d(), x, name="bn")
+    x = b.add(Activation(fn, inplace), x, name="act")
+    b.add(Conv2d(8, 1, bias=False), x, name="c2")
+    return training_memory(archcalc.analyze(b.build()))
+
+
+def test_inplace_activation_that_needs_its_input_saves_a_copy():
+    amap = 8 * 16 * 16 * F32
+    relu = _act_net("relu", True)
+    # relu saves its output, which is bn's storage (also c2's saved input): bn's input + that one map
+    assert relu.saved_bytes == 2 * amap + 2 * 8 * 4
+    # relu6 (hardtanh) differentiates from its input: in place, torch keeps a copy of it
+    assert _act_net("relu6", True).saved_bytes == relu.saved_bytes + amap
+    assert _act_net("relu6", False).saved_bytes == relu.saved_bytes + amap  # bn's output + relu6's output
+    # elu_ differentiates from its result, so in place it is as cheap as relu
+    assert _act_net("elu", True).saved_bytes == relu.saved_bytes
+    assert _act_net("elu", False).saved_bytes == relu.saved_bytes + amap

@@ -170,3 +170,34 @@ def test_cuda_measurement(torch, mm):
     for row in mm.compare_cuda("resnet50", 32, "adam"):
         # max_memory_allocated also holds cuDNN workspaces, which the estimate does not count
         assert abs(row["error"]) <= 0.15, row
+
+
+# archcalc activation fn -> torch module class; in-place where torch offers it
+_ACTS = {"relu": ("ReLU", True), "relu6": ("ReLU6", True), "hardswish": ("Hardswish", True),
+         "hardsigmoid": ("Hardsigmoid", True), "silu": ("SiLU", True), "leaky_relu": ("LeakyReLU", True),
+         "elu": ("ELU", True), "gelu": ("GELU", False), "sigmoid": ("Sigmoid", False), "tanh": ("Tanh", False),
+         "softplus": ("Softplus", False)}
+
+
+@pytest.mark.parametrize("fn", sorted(_ACTS))
+def test_activation_saved_tensors_match_torch(torch, mm, fn):
+    """SAVED_FOR_BACKWARD (and the in-place copies) against what autograd really keeps."""
+    from archcalc.layers import Activation
+
+    nn = torch.nn
+    cls, can_inplace = _ACTS[fn]
+    for inplace in ((False, True) if can_inplace else (False,)):
+        act = getattr(nn, cls)(inplace=True) if inplace else getattr(nn, cls)()
+        model = nn.Sequential(nn.Conv2d(8, 8, 1, bias=False), nn.BatchNorm2d(8), act, nn.Conv2d(8, 8, 1, bias=False),
+                              nn.Flatten(), nn.Linear(8 * 16 * 16, 8))
+        b = Builder("act", (8, 16, 16))
+        x = b.add(Conv2d(8, 1, bias=False), b.input, name="0")
+        x = b.add(BatchNorm2d(), x, name="1")
+        x = b.add(Activation(fn, inplace), x, name="2")
+        x = b.add(Conv2d(8, 1, bias=False), x, name="3")
+        x = b.add(Flatten(), x, name="4")
+        b.add(Linear(8), x, name="5")
+        est = training_memory(archcalc.analyze(b.build(), batch=4), "sgd")
+        got = mm.measure_training_cpu(model, 4, "sgd", (8, 16, 16), num_classes=8)
+        assert abs(est.phase_peaks["forward"] - got["phases"]["forward"]) <= 64, (fn, inplace)
+        assert abs(est.peak_bytes - got["peak"]) <= 64, (fn, inplace, est.phase_peaks, got)
