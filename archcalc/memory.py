@@ -70,7 +70,7 @@ SAVED_FOR_BACKWARD = {
     "Subsample2d": ("input",),
     "BatchNorm2d": ("input", "stats"),  # native_batch_norm saves its input and the batch stats
     "BatchNorm1d": ("input", "stats"),
-    "LocalResponseNorm": ("input", "output"),
+    "LocalResponseNorm": ("input", "lrn"),  # + intermediates of torch's composite, see _lrn_elements
     # activations: relu/sigmoid/tanh differentiate from their output, the others from their input
     # (hardtanh_backward(grad, self) for ReLU6, silu_backward(grad, self), ...)
     "ReLU": ("output",),
@@ -117,6 +117,22 @@ GRAD_PASSTHROUGH = {"Add", "Concat", "Flatten", "Identity"}
 #: Scratch a layer's forward allocates next to its output and frees when it returns, in bytes per
 #: output element: torch's max pooling computes int64 indices even under ``no_grad`` on CPU.
 FORWARD_SCRATCH = {"MaxPool2d": INDEX_BYTES, "AdaptiveMaxPool2d": INDEX_BYTES, "GlobalMaxPool2d": INDEX_BYTES}
+
+
+def _lrn_elements(layer, shape, training: bool):
+    """Elements torch's composite ``F.local_response_norm`` holds besides its input and output.
+
+    It computes ``sq = x*x``, pads it across channels (``C + size - 1`` maps), ``avg_pool3d``s that
+    to ``avg`` and evaluates ``avg.mul(alpha).add(k).pow(beta)`` with ``avg`` still held by its
+    variable, then ``x / div``. Inference: the larger of ``sq`` + padded and three maps during the
+    chained expression, less the output map the model already counts. Training: ``avg_pool3d``
+    saves the padded squares, ``pow`` its input and the division its divisor (padded + 2 maps)."""
+    c = shape[0]
+    rest = dims.prod(shape[1:])
+    padded = (c + layer.size - 1) * rest
+    if training:
+        return padded + 2 * c * rest
+    return dims.smax(padded + c * rest, 3 * c * rest) - c * rest
 
 #: Kinds that are views at inference but materialise a new output when training (dropout).
 TRAINING_MATERIALISES = {"Dropout"}
@@ -332,6 +348,8 @@ def _forward_live(plan: _Plan, batch: int, bpe: int, keep_until_end: set, scratc
     for i, r in enumerate(plan.records):
         running += delta[i]
         extra = FORWARD_SCRATCH.get(r.kind, 0) * plan.per_sample[i] * batch if scratch else 0
+        if scratch and r.kind == "LocalResponseNorm":
+            extra = _lrn_elements(r.layer, r.output_shape, training=False) * batch * bpe
         live.append(running + extra)
     return live
 
@@ -461,6 +479,8 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 savers.setdefault(plan.storage[i], []).append(i)
             elif item == "indices":
                 x += plan.per_sample[i] * batch * INDEX_BYTES
+            elif item == "lrn":
+                x += _lrn_elements(r.layer, r.output_shape, training=True) * batch * bpe
             elif item == "input_copy":
                 x += full(plan.index[r.inputs[0]])
             elif item == "mask":
@@ -559,6 +579,11 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 contributions.append((j, None, True))
                 new_bytes += full(j)
         wgrad_bytes = _concrete(r.trainable_params, r.name) * bpe
+        if r.kind == "LocalResponseNorm":
+            # torch's composite backward (division, pow, avg_pool3d, mul) holds several map-sized
+            # temporaries at once: 3 maps, measured (exact for (C, size) = (8, 5), (16, 3), (8, 7), (4, 9)
+            # in tests/test_memory_measure.py), not derived op by op
+            new_bytes += 3 * full(i)
         at_node = current() + new_bytes + wgrad_bytes
         if at_node > peak_b[0]:
             peak_b = (at_node, r.name)

@@ -201,3 +201,57 @@ def test_activation_saved_tensors_match_torch(torch, mm, fn):
         got = mm.measure_training_cpu(model, 4, "sgd", (8, 16, 16), num_classes=8)
         assert abs(est.phase_peaks["forward"] - got["phases"]["forward"]) <= 64, (fn, inplace)
         assert abs(est.peak_bytes - got["peak"]) <= 64, (fn, inplace, est.phase_peaks, got)
+
+
+def _kind_cases(nn):
+    from archcalc.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, Dropout, GlobalAvgPool2d,
+                                 LocalResponseNorm, Softmax, Upsample, ZeroPad2d)
+
+    def conv(cin=8, cout=8):
+        return nn.Conv2d(cin, cout, 3, padding=1), Conv2d(cout, 3, padding=1)
+
+    def case(mid_t, mid_a, cout=8, cmid=8, hw=256):
+        (t1, a1), (t2, a2) = conv(8, cmid), conv(cmid, cout)
+        return ([t1, *mid_t, t2, nn.Flatten(), nn.Linear(cout * hw, 10)], [a1, *mid_a, a2, Flatten(), Linear(10)])
+
+    return {
+        "maxpool": case([nn.MaxPool2d(2)], [MaxPool2d(2)], hw=64),
+        "avgpool": case([nn.AvgPool2d(3, 1, 1)], [AvgPool2d(3, 1, 1)]),
+        "adaptive_avgpool": case([nn.AdaptiveAvgPool2d(5)], [AdaptiveAvgPool2d(5)], hw=25),
+        "dropout": case([nn.Dropout(0.3)], [Dropout(0.3)]),
+        "relu_dropout": case([nn.ReLU(True), nn.Dropout(0.3)], [ReLU(True), Dropout(0.3)]),
+        "upsample": case([nn.Upsample(scale_factor=2)], [Upsample(2)], hw=1024),
+        "zeropad": case([nn.ZeroPad2d(1)], [ZeroPad2d(1)], hw=324),
+        "lrn_8_5": case([nn.LocalResponseNorm(5)], [LocalResponseNorm(5)]),
+        "lrn_16_3": case([nn.LocalResponseNorm(3)], [LocalResponseNorm(3)], cmid=16),
+        "lrn_8_7": case([nn.LocalResponseNorm(7)], [LocalResponseNorm(7)]),
+        "lrn_4_9": case([nn.LocalResponseNorm(9)], [LocalResponseNorm(9)], cmid=4),
+        "global_avgpool": ([nn.Conv2d(8, 8, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)],
+                           [Conv2d(8, 3, padding=1), GlobalAvgPool2d(), Linear(10)]),
+        "batchnorm1d": ([nn.Flatten(), nn.Linear(2048, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 10)],
+                        [Flatten(), Linear(64), BatchNorm1d(), ReLU(), Linear(10)]),
+        "softmax": ([nn.Flatten(), nn.Linear(2048, 64), nn.Softmax(-1), nn.Linear(64, 10)],
+                    [Flatten(), Linear(64), Softmax(), Linear(10)]),
+    }
+
+
+_KIND_CASES = ["maxpool", "avgpool", "adaptive_avgpool", "dropout", "relu_dropout", "upsample", "zeropad",
+               "lrn_8_5", "lrn_16_3", "lrn_8_7", "lrn_4_9", "global_avgpool", "batchnorm1d", "softmax"]
+
+
+@pytest.mark.parametrize("case", _KIND_CASES)
+def test_layer_kind_matches_torch(torch, mm, case):
+    """Scratch (FORWARD_SCRATCH, LRN's intermediates), saved tensors and backward temporaries per kind."""
+    tlayers, alayers = _kind_cases(torch.nn)[case]
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*tlayers)
+    b = Builder(case, (8, 16, 16))
+    x = b.input
+    for i, layer in enumerate(alayers):
+        x = b.add(layer, x, name=str(i))
+    r = archcalc.analyze(b.build(), batch=4)
+    assert r.totals["params"] == sum(p.numel() for p in model.parameters())
+    assert inference_memory(r).peak_bytes == mm.measure_inference_cpu(model, 4, (8, 16, 16))["peak"]
+    got = mm.measure_training_cpu(model, 4, "sgd", (8, 16, 16), num_classes=10)
+    est = training_memory(r, "sgd")
+    assert abs(est.peak_bytes - got["peak"]) <= 64, (est.phase_peaks, got)  # scalars only
