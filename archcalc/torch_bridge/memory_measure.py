@@ -175,6 +175,16 @@ def measure_inference_cpu(model, batch: int, input_shape=(3, 224, 224)) -> dict:
             list(model.buffers())), "peak_op": live.peak_op}
 
 
+def _loss(F, out, target):
+    """Cross-entropy on the output, or the sum over outputs (GoogLeNet's auxiliary heads in training),
+    as the static model puts one loss on each graph output."""
+    outs = tuple(out) if isinstance(out, tuple) else (out,)
+    loss = F.cross_entropy(outs[0], target)
+    for o in outs[1:]:
+        loss = loss + F.cross_entropy(o, target)
+    return loss
+
+
 def measure_training_cpu(model, batch: int, optimizer: str = "sgd", input_shape=(3, 224, 224),
                          num_classes: int = 1000, foreach=None) -> dict:
     """Peak live bytes of one steady-state training step (forward, cross-entropy, backward,
@@ -185,7 +195,7 @@ def measure_training_cpu(model, batch: int, optimizer: str = "sgd", input_shape=
     model.train()
     opt = make_optimizer(optimizer, model.parameters(), foreach=foreach)
     warm = torch.randn(2, *input_shape)  # 2 samples: train-mode BN needs more than one value
-    F.cross_entropy(model(warm), torch.zeros(2, dtype=torch.long)).backward()
+    _loss(F, model(warm), torch.zeros(2, dtype=torch.long)).backward()
     opt.step()
     opt.zero_grad(set_to_none=True)
     del warm
@@ -198,7 +208,7 @@ def measure_training_cpu(model, batch: int, optimizer: str = "sgd", input_shape=
     base = live.current
     live.set_phase("forward")
     with _tracking_mode(live):
-        loss = F.cross_entropy(model(x), target)
+        loss = _loss(F, model(x), target)
         live.set_phase("backward")
         loss.backward()
         live.set_phase("step")
@@ -245,7 +255,7 @@ def measure_training_cuda(model, batch: int, optimizer: str = "sgd", input_shape
     model = model.to(dev).train()
     opt = make_optimizer(optimizer, model.parameters(), foreach=foreach)
     warm = torch.randn(2, *input_shape, device=dev)
-    F.cross_entropy(model(warm), torch.zeros(2, dtype=torch.long, device=dev)).backward()
+    _loss(F, model(warm), torch.zeros(2, dtype=torch.long, device=dev)).backward()
     opt.step()
     opt.zero_grad(set_to_none=True)
     del warm
@@ -255,7 +265,7 @@ def measure_training_cuda(model, batch: int, optimizer: str = "sgd", input_shape
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     base = torch.cuda.memory_allocated()
-    loss = F.cross_entropy(model(x), target)
+    loss = _loss(F, model(x), target)
     loss.backward()
     opt.step()
     torch.cuda.synchronize()
