@@ -525,7 +525,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
             phase_peak["forward"] = (total, r.name)
         own_saved = sum(size[s] for s in first_saver.get(i, ()) if s not in plan.held) + extras[i]
         out_b = full(i) if plan.storage[i] == i else 0
-        layers.append(LayerMemory(r.name, r.kind, out_b, live[i] - input_bytes, saved=saved_items[i],
+        layers.append(LayerMemory(r.name, r.kind, out_b, total, saved=saved_items[i],
                                   saved_bytes=own_saved))
     saved_total = sum(size[s] for s in savers if s not in plan.held) + sum(extras.values())
     # after the last layer: the loss (log_softmax output saved) while everything saved is alive;

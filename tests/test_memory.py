@@ -293,3 +293,20 @@ def test_inplace_activation_that_needs_its_input_saves_a_copy():
     # elu_ differentiates from its result, so in place it is as cheap as relu
     assert _act_net("elu", True).saved_bytes == relu.saved_bytes
     assert _act_net("elu", False).saved_bytes == relu.saved_bytes + amap
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet50", "googlenet"])
+def test_per_layer_columns_agree_with_totals(name):
+    r = archcalc.analyze(name, batch=8)
+    inf = inference_memory(r)
+    assert max(m.live_bytes for m in inf.layers) == inf.peak_activation_bytes
+    t = training_memory(r, "adam")
+    fwd = t.phase_peaks["forward"] - t.resident_bytes
+    assert max(m.live_bytes for m in t.layers) <= fwd  # the loss, after the last layer, may add to it
+    assert t.saved_bytes == sum(m.saved_bytes for m in t.layers)
+    assert max(m.backward_live_bytes for m in t.layers) <= t.phase_peaks["backward"] - t.resident_bytes
+    assert t.backward_flops == sum(m.backward_flops for m in t.layers)
+    weight_macs = sum(m.macs for m in r.layers if m.macs)
+    first = next(m for m in r.layers if m.macs)
+    # dgrad + wgrad = 2 x forward MACs, less the first layer's dgrad
+    assert sum(m.dgrad_macs + m.wgrad_macs for m in t.layers) == 2 * weight_macs - first.macs
