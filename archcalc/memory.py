@@ -13,7 +13,9 @@ Three different "memory" figures (docs/memory.md explains them on VGG-16):
    has run; in-place layers (``ReLU(inplace=True)``, in-place residual add) and views (flatten,
    slice, dropout at inference) share their input's storage; branches stay alive until the concat
    or add that merges them; the graph input (held by the caller) and the outputs live throughout.
-   Eager execution adds one rule: a module's caller holds the module's argument until the module
+   The order is the graph's, except that shortcut projections (``downsample``) run right before the
+   residual add, as torchvision's blocks do (:func:`execution_order`). Eager execution adds one
+   rule: a module's caller holds the module's argument until the module
    returns (``x = self.layer1(x)``), so a tensor entering a module scope (node names are torch
    module paths, ``layer1.0.conv1``) lives until that scope's last node; and a zoo family may list
    Python locals of its torchvision ``forward`` that outlive their last consumer
@@ -263,11 +265,42 @@ def _scopes(name: str) -> list:
     return [".".join(parts[:k]) for k in range(1, len(parts))]
 
 
+#: Module names whose nodes run just before their first consumer rather than where the graph lists
+#: them: torchvision's and timm's residual blocks compute ``self.downsample(x)`` after the main path
+#: (``if self.downsample is not None: identity = self.downsample(x)`` right before ``out += identity``).
+DEFERRED_MODULES = ("downsample",)
+
+
+def execution_order(records) -> list:
+    """The records in the order an eager framework runs them: the graph's order, except that nodes
+    inside a :data:`DEFERRED_MODULES` scope move to just before the first node that reads them."""
+    def deferred(name):
+        return any(part in DEFERRED_MODULES for part in name.split(".")[:-1])
+
+    held = {}  # name -> record, waiting for a consumer
+    order = []
+    for r in records:
+        if deferred(r.name):
+            held[r.name] = r
+            continue
+        ready = [h for h in held.values() if h.name in r.inputs]
+        if ready:  # place the waiting chain (in graph order) ahead of its consumer
+            chain, stack = [], list(ready)
+            while stack:
+                h = stack.pop()
+                if h.name in held:
+                    chain.append(held.pop(h.name))
+                    stack.extend(held[i] for i in h.inputs if i in held)
+            order.extend(sorted(chain, key=lambda c: records.index(c)))
+        order.append(r)
+    return order + sorted(held.values(), key=lambda c: records.index(c))
+
+
 class _Plan:
     """Per-sample element counts and storage sharing of an analysed graph."""
 
     def __init__(self, result, training: bool):
-        self.records = result.layers
+        self.records = execution_order(result.layers)
         self.index = {r.name: i for i, r in enumerate(self.records)}
         self.per_sample = []  # output elements per sample
         self.storage = []  # storage id per record

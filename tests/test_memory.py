@@ -310,3 +310,13 @@ def test_per_layer_columns_agree_with_totals(name):
     first = next(m for m in r.layers if m.macs)
     # dgrad + wgrad = 2 x forward MACs, less the first layer's dgrad
     assert sum(m.dgrad_macs + m.wgrad_macs for m in t.layers) == 2 * weight_macs - first.macs
+
+
+def test_shortcut_runs_right_before_the_add():
+    from archcalc.memory import execution_order
+
+    names = [r.name for r in execution_order(archcalc.analyze("resnet50").layers)]
+    # torchvision's Bottleneck.forward: conv1..bn3, then identity = self.downsample(x), then out += identity
+    i = names.index("layer1.0.bn3")
+    assert names[i + 1:i + 4] == ["layer1.0.downsample.0", "layer1.0.downsample.1", "layer1.0.add"]
+    assert sorted(names) == sorted(r.name for r in archcalc.analyze("resnet50").layers)

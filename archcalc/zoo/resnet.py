@@ -15,23 +15,16 @@ from ..layers import Add, AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linea
 from . import Published, register_model
 
 
-def _downsample(b, x, cin, cout, stride):
-    """The projection shortcut, added after the main path: torchvision's forward computes
-    ``self.downsample(x)`` after ``bn3`` (``bn2``), and node order is execution order, which the
-    memory liveness (archcalc.memory) follows."""
-    if stride == 1 and cin == cout:
-        return None
-    down = b.add(Conv2d(cout, 1, stride=stride, bias=False), x, name="downsample.0")
-    return b.add(BatchNorm2d(), down, name="downsample.1")
-
-
 def _basic(b, x, cin, planes, stride, groups, base_width, stride_in_1x1):
+    down = None
+    if stride != 1 or cin != planes:
+        down = b.add(Conv2d(planes, 1, stride=stride, bias=False), x, name="downsample.0")
+        down = b.add(BatchNorm2d(), down, name="downsample.1")
     y = b.add(Conv2d(planes, 3, stride=stride, padding=1, bias=False), x, name="conv1")
     y = b.add(BatchNorm2d(), y, name="bn1")
     y = b.add(ReLU(True), y, name="relu")
     y = b.add(Conv2d(planes, 3, padding=1, bias=False), y, name="conv2")
     y = b.add(BatchNorm2d(), y, name="bn2")
-    down = _downsample(b, x, cin, planes, stride)
     y = b.add(Add(inplace=True), y, down or x, name="add")
     return b.add(ReLU(True), y, name="relu_1"), planes
 
@@ -40,6 +33,10 @@ def _bottleneck(b, x, cin, planes, stride, groups, base_width, stride_in_1x1):
     width = int(planes * (base_width / 64.0)) * groups
     cout = planes * 4
     s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
+    down = None
+    if stride != 1 or cin != cout:
+        down = b.add(Conv2d(cout, 1, stride=stride, bias=False), x, name="downsample.0")
+        down = b.add(BatchNorm2d(), down, name="downsample.1")
     y = b.add(Conv2d(width, 1, stride=s1, bias=False), x, name="conv1")
     y = b.add(BatchNorm2d(), y, name="bn1")
     y = b.add(ReLU(True), y, name="relu")
@@ -48,7 +45,6 @@ def _bottleneck(b, x, cin, planes, stride, groups, base_width, stride_in_1x1):
     y = b.add(ReLU(True), y, name="relu_1")
     y = b.add(Conv2d(cout, 1, bias=False), y, name="conv3")
     y = b.add(BatchNorm2d(), y, name="bn3")
-    down = _downsample(b, x, cin, cout, stride)
     y = b.add(Add(inplace=True), y, down or x, name="add")
     return b.add(ReLU(True), y, name="relu_2"), cout
 
