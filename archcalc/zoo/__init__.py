@@ -36,6 +36,7 @@ class ModelEntry:
     variant: str = ""
     published: tuple = ()  # Published figures
     torchvision: Optional[str] = None  # torchvision.models builder name with the same layout
+    torchvision_kwargs: dict = field(default_factory=dict)  # e.g. {"aux_logits": True}
     timm: Optional[str] = None
     notes: str = ""
 

@@ -89,7 +89,7 @@ def googlenet(name, input_shape, aux_logits=False, num_classes=1000):
 register_model(
     "googlenet", googlenet, family="GoogLeNet", variant="torchvision, deployed (no aux heads)",
     source="Szegedy et al. 2015, Table 1; torchvision.models.googlenet(aux_logits=False)",
-    torchvision="googlenet",
+    torchvision="googlenet", torchvision_kwargs={"aux_logits": False},
     published=Published("torchvision GoogLeNet_Weights.IMAGENET1K_V1", params=6_624_904,
                         extra={"gflops": 1.5}),
 )
@@ -97,5 +97,5 @@ register_model(
     "googlenet_aux", googlenet, family="GoogLeNet", aux_logits=True,
     variant="torchvision, training net with both auxiliary classifiers",
     source="Szegedy et al. 2015, Fig. 3 and sec. 5; torchvision.models.googlenet(aux_logits=True)",
-    torchvision="googlenet",
+    torchvision="googlenet", torchvision_kwargs={"aux_logits": True},
 )
