@@ -12,6 +12,7 @@ import pytest
 
 import archcalc
 from archcalc.zoo import get_entry
+from conftest import require
 
 
 # ---------------------------------------------------------------------------- torch oracle helpers
@@ -102,3 +103,89 @@ def test_squeezenet_hand_counts():
     fire2 = 96 * 16 + 16 + 16 * 64 + 64 + 16 * 64 * 9 + 64  # squeeze, expand1x1, expand3x3 (+ biases)
     assert sum(x.params for x in r.layers if x.name.startswith("features.3.")) == fire2
     assert r.totals["params"] == published("squeezenet1_0", "Iandola").params
+
+
+# ---------------------------------------------------------------------------- Inception family
+
+@pytest.fixture(scope="module")
+def timm(torch):
+    return require("timm")
+
+
+def build_timm(torch, timm, name):
+    with torch.device("meta"):
+        return timm.create_model(name, pretrained=False)
+
+
+def test_inception_v3_matches_torchvision(torch, torchvision):
+    r = archcalc.analyze("inception_v3")
+    with torch.device("meta"):
+        m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False)
+    compare_with_torch(torch, r, m)
+    meta = torchvision.models.Inception_V3_Weights.IMAGENET1K_V1.meta
+    # _ops is the eval forward pass, where torchvision never runs AuxLogits
+    assert round(r.totals["macs"] / 1e9, 3) == meta["_ops"] == published("inception_v3", "torchvision").extra["gflops"]
+
+
+def test_inception_v3_aux_matches_torchvision(torch, torchvision):
+    r = archcalc.analyze("inception_v3_aux")
+    with torch.device("meta"):
+        m = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
+    compare_with_torch(torch, r, m, train=True)  # AuxLogits only runs in training mode
+    meta = torchvision.models.Inception_V3_Weights.IMAGENET1K_V1.meta
+    assert r.totals["params"] == meta["num_params"] == published("inception_v3_aux", "torchvision").params
+    aux = sum(x.params for x in r.layers if x.name.startswith("AuxLogits."))
+    # conv0 1x1 768->128 + BN, conv1 5x5 128->768 + BN, fc 768->1000 (+ bias)
+    assert aux == 768 * 128 + 2 * 128 + 128 * 768 * 25 + 2 * 768 + 768 * 1000 + 1000
+    assert r.totals["params"] - aux == archcalc.analyze("inception_v3").totals["params"]
+
+
+def test_inception_v3_grid_sizes():
+    r = archcalc.analyze("inception_v3")
+    # Szegedy et al. 2016, Table 1: 35x35x288 -> 17x17x768 -> 8x8x2048
+    assert r["Mixed_5d.cat"].output_shape == (288, 35, 35)
+    assert r["Mixed_6e.cat"].output_shape == (768, 17, 17)
+    assert r["Mixed_7c.cat"].output_shape == (2048, 8, 8)
+
+
+@pytest.mark.parametrize("name", ["inception_v4", "inception_resnet_v2"])
+def test_inception_timm(torch, timm, name):
+    r = archcalc.analyze(name)
+    m = build_timm(torch, timm, get_entry(name).timm)
+    compare_with_torch(torch, r, m)
+
+
+def test_inception_v4_grid_sizes():
+    r = archcalc.analyze("inception_v4")
+    # Szegedy et al. 2017, Fig. 3 (stem 35x35x384), Figs. 4-9: 4xA, 7xB, 3xC
+    assert r["features.5.cat"].output_shape == (384, 35, 35)
+    assert r["features.10.cat"].output_shape == (1024, 17, 17)  # Reduction-A: 384 + 256 + 384
+    assert r["features.18.cat"].output_shape == (1536, 8, 8)  # Reduction-B: 192 + 320 + 1024
+
+
+def test_inception_resnet_v2_residual_scaling():
+    r = archcalc.analyze("inception_resnet_v2")
+    blk = r["repeat.0.scale"]
+    assert blk.layer.factor == 0.17 and blk.macs == 0 and blk.flops == 320 * 35 * 35  # one multiply each
+    assert r["repeat_1.0.scale"].layer.factor == 0.10 and r["repeat_2.0.scale"].layer.factor == 0.20
+    assert not any(x.name.startswith("block8.act") for x in r.layers)  # last C block: no ReLU
+
+
+def test_inception_resnet_v1_paper_figures():
+    r = archcalc.analyze("inception_resnet_v1")
+    # Fig. 14 stem and Fig. 15 grids: 35x35x256, 17x17x896, 8x8x1792
+    assert r["conv2d_1a.conv"].output_shape == (32, 149, 149)
+    assert r["maxpool_3a"].output_shape == (64, 73, 73)
+    assert r["conv2d_4a.conv"].output_shape == (192, 71, 71)
+    assert r["conv2d_4b.conv"].output_shape == (256, 35, 35)
+    assert r["repeat.4.act"].output_shape == (256, 35, 35)
+    assert r["mixed_6a.cat"].output_shape == (384 + 256 + 256, 17, 17)  # Reduction-A n, m, pool
+    assert r["repeat_1.9.act"].output_shape == (896, 17, 17)
+    assert r["mixed_7a.cat"].output_shape == (384 + 256 + 256 + 896, 8, 8)  # Fig. 12
+    assert r["repeat_2.4.act"].output_shape == (1792, 8, 8)
+    assert sum(1 for x in r.layers if x.kind == "Scale") == 5 + 10 + 5
+    # one Inception-ResNet-A block (Fig. 10): convs + BN gamma/beta, then the biased 1x1 up-projection
+    convs = 256 * 32 + (256 * 32 + 32 * 32 * 9) + (256 * 32 + 32 * 32 * 9 + 32 * 32 * 9)
+    bns = 2 * (32 + 32 + 32 + 32 + 32 + 32)
+    up = 96 * 256 + 256
+    assert sum(x.params for x in r.layers if x.name.startswith("repeat.0.")) == convs + bns + up
