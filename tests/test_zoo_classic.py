@@ -189,3 +189,21 @@ def test_inception_resnet_v1_paper_figures():
     bns = 2 * (32 + 32 + 32 + 32 + 32 + 32)
     up = 96 * 256 + 256
     assert sum(x.params for x in r.layers if x.name.startswith("repeat.0.")) == convs + bns + up
+
+
+# ---------------------------------------------------------------------------- Xception
+
+def test_xception_matches_timm_and_paper(torch, timm):
+    r = archcalc.analyze("xception")
+    compare_with_torch(torch, r, build_timm(torch, timm, get_entry("xception").timm))
+    assert r.totals["params"] == published("xception", "Chollet").params  # Table 3: 22,855,952
+
+
+def test_xception_separable_counts():
+    r = archcalc.analyze("xception")
+    # middle flow (Fig. 5): 19x19x728, each separable conv = 3x3 depthwise + 1x1 pointwise, no bias
+    dw, pw = r["block4.rep.1.conv1"], r["block4.rep.1.pointwise"]
+    assert dw.output_shape == pw.output_shape == (728, 19, 19)
+    assert dw.params == 728 * 9 and dw.macs == 19 * 19 * 728 * 9
+    assert pw.params == 728 * 728 and pw.macs == 19 * 19 * 728 * 728
+    assert r["act4"].output_shape == (2048, 10, 10)  # exit flow

@@ -52,10 +52,12 @@ def chain(b, x, prefix, specs, conv=cna):
 
 
 def classifier(b, x, num_classes, fc_name, dropout=0.0):
-    """timm's create_classifier head: SelectAdaptivePool2d(avg, flatten) + head_drop + linear."""
+    """timm's create_classifier head: SelectAdaptivePool2d(avg, flatten) + head_drop + linear
+    (``dropout=None``: a model without a head_drop module)."""
     x = b.add(AdaptiveAvgPool2d(1), x, name="global_pool.pool")
     x = b.add(Flatten(), x, name="global_pool.flatten")
-    x = b.add(Dropout(dropout), x, name="head_drop")
+    if dropout is not None:
+        x = b.add(Dropout(dropout), x, name="head_drop")
     return b.add(Linear(num_classes), x, name=fc_name)
 
 
