@@ -207,3 +207,66 @@ def test_xception_separable_counts():
     assert dw.params == 728 * 9 and dw.macs == 19 * 19 * 728 * 9
     assert pw.params == 728 * 728 and pw.macs == 19 * 19 * 728 * 728
     assert r["act4"].output_shape == (2048, 10, 10)  # exit flow
+
+
+# ---------------------------------------------------------------------------- GoogLeNet, paper variant
+
+def _table1_rows():
+    r = archcalc.analyze("googlenet_paper")
+    table = published("googlenet_paper", "Szegedy").extra["table1"]
+    rows = {}
+    for row, (prefixes, params_k, ops_m) in table.items():
+        layers = [x for x in r.layers if x.name.startswith(prefixes) and x.kind in ("Conv2d", "Linear")]
+        weights = sum(x.params - (x.layer.out_channels if x.kind == "Conv2d" else x.layer.out_features)
+                      for x in layers)  # all these layers have a bias: one per output map / unit
+        rows[row] = (weights, sum(x.macs for x in layers), params_k, ops_m)
+    return r, rows
+
+
+def _within_rounding(ours, printed):
+    """``printed`` is the table's rounded figure: equal to within half a unit of its last digit."""
+    half = 0.05 if printed != int(printed) else 0.5
+    return abs(ours - printed) <= half + 1e-9
+
+
+def test_googlenet_paper_table1_ops():
+    _, rows = _table1_rows()
+    match = {row for row, (_, macs, _, ops_m) in rows.items() if _within_rounding(macs / 1e6, ops_m)}
+    # documented in archcalc/zoo/googlenet.py: every row but conv1, 4a and 5a
+    assert match == set(rows) - {"conv1", "inception4a", "inception5a"}
+    assert rows["inception3a"][1] == 28 * 28 * (192 * 64 + 192 * 96 + 96 * 128 * 9 + 192 * 16 + 16 * 32 * 25 + 192 * 32)
+    # 4a and 5a: the table's ops are its own params column times the output positions
+    for row, positions in (("inception4a", 14 * 14), ("inception5a", 7 * 7)):
+        _, _, params_k, ops_m = rows[row]
+        assert round(params_k * 1024 * positions / 1e6) == ops_m
+
+
+def test_googlenet_paper_table1_params():
+    _, rows = _table1_rows()
+    match = {row for row, (w, _, params_k, _) in rows.items() if _within_rounding(w / 1024, params_k)}
+    assert match == {"conv2", "inception3a", "linear"}  # weights only, K = 1024
+    assert rows["conv2"][0] == 64 * 64 + 64 * 192 * 9 == 112 * 1024
+    assert rows["linear"][0] == 1024 * 1000 == 1000 * 1024
+    off_by_one = {row for row, (w, _, params_k, _) in rows.items() if abs(w / 1024 - params_k) == 1}
+    assert off_by_one == {"inception3b", "inception4b"}
+    assert rows["conv1"][0] == 7 * 7 * 3 * 64  # 9.2K, not the table's 2.7K
+
+
+def test_googlenet_paper_shapes_and_totals():
+    r = archcalc.analyze("googlenet_paper")
+    # Table 1 output sizes
+    assert r["maxpool1"].output_shape == (64, 56, 56)
+    assert r["inception3b.cat"].output_shape == (480, 28, 28)
+    assert r["inception4e.cat"].output_shape == (832, 14, 14)
+    assert r["inception5b.cat"].output_shape == (1024, 7, 7)
+    assert r["avgpool"].output_shape == (1024, 1, 1)
+    assert r["inception3a.branch3.1.conv"].layer.kernel_size == (5, 5)  # true 5x5, unlike torchvision
+    assert not any(x.kind == "BatchNorm2d" for x in r.layers)
+    assert sum(x.kind == "LocalResponseNorm" for x in r.layers) == 2
+    _, rows = _table1_rows()
+    assert r.totals["macs"] == sum(m for _, m, _, _ in rows.values())  # only the table's rows do MACs
+    assert round(r.totals["macs"] / 1e9, 1) == 1.6  # vs the "1.5 billion" budget: conv1's 84M gap
+    aux = archcalc.analyze("googlenet_paper_aux")
+    head = 512 * 128 + 128 + 4 * 4 * 128 * 1024 + 1024 + 1024 * 1000 + 1000  # aux1: 4x4x512 input
+    head2 = head + (528 - 512) * 128  # aux2 reads 4d's 528 maps
+    assert aux.totals["params"] - r.totals["params"] == head + head2
