@@ -270,3 +270,78 @@ def test_googlenet_paper_shapes_and_totals():
     head = 512 * 128 + 128 + 4 * 4 * 128 * 1024 + 1024 + 1024 * 1000 + 1000  # aux1: 4x4x512 input
     head2 = head + (528 - 512) * 128  # aux2 reads 4d's 528 maps
     assert aux.totals["params"] - r.totals["params"] == head + head2
+
+
+# ---------------------------------------------------------------------------- ZFNet, OverFeat, NiN
+
+def _conv_stack(r):
+    return [(x.name, x.output_shape) for x in r.layers if x.kind in ("Conv2d", "MaxPool2d", "AvgPool2d")]
+
+
+def test_zfnet_fig3():
+    r = archcalc.analyze("zfnet")
+    # Zeiler & Fergus Fig. 3: 110x110x96 -> 55 -> 26x26x256 -> 13 -> 13x13x384/384/256 -> 6x6x256
+    assert _conv_stack(r) == [
+        ("conv1", (96, 110, 110)), ("pool1", (96, 55, 55)),
+        ("conv2", (256, 26, 26)), ("pool2", (256, 13, 13)),
+        ("conv3", (384, 13, 13)), ("conv4", (384, 13, 13)), ("conv5", (256, 13, 13)),
+        ("pool5", (256, 6, 6)),
+    ]
+    assert r["conv1"].params == 96 * 3 * 7 * 7 + 96
+    assert r["conv1"].macs == 110 * 110 * 96 * 3 * 7 * 7
+    assert r["fc6"].params == 6 * 6 * 256 * 4096 + 4096
+    convs = 96 * 3 * 49 + 256 * 96 * 25 + 384 * 256 * 9 + 384 * 384 * 9 + 256 * 384 * 9
+    fcs = 9216 * 4096 + 4096 * 4096 + 4096 * 1000
+    assert r.totals["params"] == convs + fcs + (96 + 256 + 384 + 384 + 256) + (4096 + 4096 + 1000)
+    assert r.totals["params"] == 62_357_608  # the figure the module docstring quotes
+
+
+@pytest.mark.parametrize("name, stack", [
+    ("overfeat_fast", [  # Table 1
+        ("conv1", (96, 56, 56)), ("pool1", (96, 28, 28)), ("conv2", (256, 24, 24)), ("pool2", (256, 12, 12)),
+        ("conv3", (512, 12, 12)), ("conv4", (1024, 12, 12)), ("conv5", (1024, 12, 12)), ("pool5", (1024, 6, 6)),
+    ]),
+    ("overfeat_accurate", [  # Table 3
+        ("conv1", (96, 108, 108)), ("pool1", (96, 36, 36)), ("conv2", (256, 30, 30)), ("pool2", (256, 15, 15)),
+        ("conv3", (512, 15, 15)), ("conv4", (512, 15, 15)), ("conv5", (1024, 15, 15)),
+        ("conv6", (1024, 15, 15)), ("pool6", (1024, 5, 5)),
+    ]),
+])
+def test_overfeat_tables(name, stack):
+    r = archcalc.analyze(name)
+    assert _conv_stack(r) == stack
+    printed = published(name, "Sermanet").extra["params_millions_printed"]
+    params = r.totals["params"]
+    assert params // 10**6 == printed  # Table 4 truncates: 145.9M -> "145", 144.7M -> "144"
+    assert round(params / 1e6) == printed + 1  # ... it does not round
+    assert not r.warnings  # every stride divides its input exactly, as the tables' sizes imply
+
+
+def test_overfeat_hand_counts():
+    fast = archcalc.analyze("overfeat_fast")
+    assert fast["fc6"].params == 6 * 6 * 1024 * 3072 + 3072
+    assert fast["conv5"].macs == 12 * 12 * 1024 * 1024 * 9
+    acc = archcalc.analyze("overfeat_accurate")
+    assert acc["fc7"].params == 5 * 5 * 1024 * 4096 + 4096
+    weights = (96 * 3 * 49 + 256 * 96 * 49 + 512 * 256 * 9 + 512 * 512 * 9 + 1024 * 512 * 9 + 1024 * 1024 * 9
+               + 25600 * 4096 + 4096 * 4096 + 4096 * 1000)
+    biases = 96 + 256 + 512 + 512 + 1024 + 1024 + 4096 + 4096 + 1000
+    assert acc.totals["params"] == weights + biases
+
+
+def test_nin_caffe_imagenet():
+    r = archcalc.analyze("nin")
+    assert _conv_stack(r) == [
+        ("conv1", (96, 54, 54)), ("cccp1", (96, 54, 54)), ("cccp2", (96, 54, 54)), ("pool0", (96, 27, 27)),
+        ("conv2", (256, 27, 27)), ("cccp3", (256, 27, 27)), ("cccp4", (256, 27, 27)), ("pool2", (256, 13, 13)),
+        ("conv3", (384, 13, 13)), ("cccp5", (384, 13, 13)), ("cccp6", (384, 13, 13)), ("pool3", (384, 6, 6)),
+        ("conv4-1024", (1024, 6, 6)), ("cccp7-1024", (1024, 6, 6)), ("cccp8-1024", (1000, 6, 6)),
+        ("pool4", (1000, 1, 1)),
+    ]
+    assert r.layers[-1].output_shape == (1000,)
+    assert not any(x.kind == "Linear" for x in r.layers)  # global average pooling replaces FC layers
+    weights = (96 * 3 * 121 + 96 * 96 * 2 + 256 * 96 * 25 + 256 * 256 * 2 + 384 * 256 * 9 + 384 * 384 * 2
+               + 1024 * 384 * 9 + 1024 * 1024 + 1000 * 1024)
+    biases = 96 * 3 + 256 * 3 + 384 * 3 + 1024 * 2 + 1000
+    assert r.totals["params"] == weights + biases
+    assert sum(x.kind == "ReLU" for x in r.layers) == 12  # after every conv, class maps included
