@@ -345,3 +345,8 @@ def test_nin_caffe_imagenet():
     biases = 96 * 3 + 256 * 3 + 384 * 3 + 1024 * 2 + 1000
     assert r.totals["params"] == weights + biases
     assert sum(x.kind == "ReLU" for x in r.layers) == 12  # after every conv, class maps included
+
+
+def test_googlenet_paper_matches_caffe_reproduction():
+    r = archcalc.analyze("googlenet_paper")
+    assert round(r.totals["params"] / 1e6, 3) == published("googlenet_paper", "OpenVINO").extra["mparams"]

@@ -129,6 +129,7 @@ register_model(
 #   one unit, and 4a, 4c, 4d, 4e, 5a, 5b and conv1 are further off (4c 497.5K vs 463) with no
 #   counting convention that reproduces them (checked: K = 1000/1024, with/without biases).
 # - conv1 "2.7K / 34M" cannot come from a 7x7x3x64 conv (9,408 weights, 118M MACs at 112x112).
+# - Total: 6,998,552 params, the 6.999 MParams OpenVINO's model zoo lists for Caffe's bvlc_googlenet.
 # - The ops column sums to 1,502M, the text's "1.5 billion multiply-adds" budget (sec. 5); this model
 #   performs 1,582,671,872 MACs, the difference being almost all conv1's row.
 
@@ -201,8 +202,10 @@ register_model(
     "googlenet_paper", googlenet_paper, family="GoogLeNet",
     variant="paper (5x5 branch, LRN, conv bias, no BN, 7x7 avg pool); deployed, no aux heads",
     source="Szegedy et al. 2015, Table 1, Fig. 3 and sec. 5; Caffe bvlc_googlenet",
-    published=Published("Szegedy et al. 2015, Table 1 (params K=1024 weights, ops M=10^6 MACs per row)",
-                        extra={"table1": TABLE1, "budget_gmacs": 1.5}),
+    published=(Published("Szegedy et al. 2015, Table 1 (params K=1024 weights, ops M=10^6 MACs per row)",
+                         extra={"table1": TABLE1, "budget_gmacs": 1.5}),
+               Published("OpenVINO open_model_zoo models/public/googlenet-v1 (Caffe bvlc_googlenet): MParams",
+                         extra={"mparams": 6.999})),
 )
 register_model(
     "googlenet_paper_aux", googlenet_paper, family="GoogLeNet", aux_logits=True,
