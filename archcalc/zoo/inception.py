@@ -16,6 +16,10 @@
   puts BN "only on top of the traditional layers, but not on top of the summations"; residual
   scales 0.17 / 0.10 / 0.20 as in the TF release; the final Inception-ResNet-C block has no ReLU;
   pooling branches use ``count_include_pad=False``). The paper gives no parameter counts.
+  timm's Inception-ResNet-v2 is the released TF-slim checkpoint, whose widths differ from the
+  paper's v2 figures: a ``mixed_5b`` stem ending at 35x35x320 (Fig. 3's stem gives 384), and
+  residual widths 320 / 1088 / 2080 where Figs. 16, 17, 19 draw 384 / 1154 / 2048 linear 1x1
+  projections; this model follows the checkpoint (the branch widths inside the blocks agree).
 - ``inception_resnet_v1``: the same paper, Figs. 14 (stem), 10, 7 (Reduction-A with k=192,
   l=192, m=256, n=384, Table 1), 11, 12, 13 and 15 (5 x A, 10 x B, 5 x C; 35x35x256, 17x17x896,
   8x8x1792 grids). Neither torchvision nor timm ships it, so it is built from those figures with
