@@ -350,3 +350,12 @@ def test_nin_caffe_imagenet():
 def test_googlenet_paper_matches_caffe_reproduction():
     r = archcalc.analyze("googlenet_paper")
     assert round(r.totals["params"] / 1e6, 3) == published("googlenet_paper", "OpenVINO").extra["mparams"]
+
+
+def test_squeezenet_paper_table1_sizes_need_227():
+    r = archcalc.analyze("squeezenet1_0", input=(3, 227, 227))
+    # Iandola et al. Table 1: conv1 111x111x96, maxpool1 55x55, maxpool4 27x27, maxpool8 13x13, conv10 13x13x1000
+    assert r["features.0"].output_shape == (96, 111, 111)
+    assert [r[f"features.{i}"].output_shape for i in (2, 6, 11)] == [(96, 55, 55), (256, 27, 27), (512, 13, 13)]
+    assert r["classifier.1"].output_shape == (1000, 13, 13)
+    assert r.totals["params"] == archcalc.analyze("squeezenet1_0").totals["params"]

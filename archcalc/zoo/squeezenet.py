@@ -7,7 +7,10 @@ fire5: "2.4x less computation"). Both mirror ``torchvision.models.squeezenet1_0/
 weights meta list 1,248,424 and 1,235,496 params and 0.819 / 0.349 GFLOPS (torchvision's ``_ops``
 are multiply-accumulates). torchvision's classifier is dropout, a 1x1 conv to the classes, ReLU
 and adaptive 1x1 average pooling; max pools use ``ceil_mode=True`` as Caffe did. The paper's Table 1
-gives 1,248,424 parameters for the uncompressed net as well (its "4.8MB" at 32 bits).
+gives 1,248,424 parameters for the uncompressed net as well (its "4.8MB" at 32 bits). Its map
+sizes (conv1 111x111, pools to 55, 27, 13) are those of a 227x227 input, the crop of the Caffe
+release, although the table heads them "224x224x3": ``archcalc squeezenet1_0 --input 3x227x227``
+reproduces them, and the parameter count does not depend on the input.
 """
 
 from __future__ import annotations
