@@ -359,3 +359,12 @@ def test_squeezenet_paper_table1_sizes_need_227():
     assert [r[f"features.{i}"].output_shape for i in (2, 6, 11)] == [(96, 55, 55), (256, 27, 27), (512, 13, 13)]
     assert r["classifier.1"].output_shape == (1000, 13, 13)
     assert r.totals["params"] == archcalc.analyze("squeezenet1_0").totals["params"]
+
+
+def test_googlenet_torchvision_layout_still_matches(torch, torchvision):
+    """The Inception-module helper now takes a ``conv`` argument; torchvision's layout is unchanged."""
+    r = archcalc.analyze("googlenet")
+    with torch.device("meta"):
+        m = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+    compare_with_torch(torch, r, m)
+    assert round(r.totals["macs"] / 1e9, 3) == torchvision.models.GoogLeNet_Weights.IMAGENET1K_V1.meta["_ops"]
