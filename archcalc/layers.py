@@ -416,3 +416,14 @@ class Slice(Layer):
 
     def describe(self) -> str:
         return f"[{self.start}:{'' if self.stop is None else self.stop}] axis {self.axis}"
+
+
+@dataclass(frozen=True)
+class Scale(Layer):
+    """Multiply by a fixed constant ``factor`` (not a parameter): the residual scaling of
+    Inception-ResNet, ``out * scale + x`` (Szegedy et al. 2016, sec. 3.3 and Fig. 20)."""
+
+    factor: float = 1.0
+
+    def describe(self) -> str:
+        return f"x{self.factor:g}"
