@@ -373,7 +373,7 @@ register_model(
     "inception_v3", inception_v3, family="Inception", input_shape=(3, 299, 299),
     variant="torchvision, deployed (no auxiliary classifier)",
     source="Szegedy et al. 2016 (Rethinking Inception), Table 1; torchvision.models.inception_v3(aux_logits=False)",
-    torchvision="inception_v3",
+    torchvision="inception_v3", torchvision_kwargs={"aux_logits": False},
     published=Published("torchvision Inception_V3_Weights.IMAGENET1K_V1 (_ops: forward pass, aux not run)",
                         extra={"gflops": 5.713}),
 )
@@ -382,7 +382,7 @@ register_model(
     variant="torchvision, training net with the auxiliary classifier after Mixed_6e",
     source="Szegedy et al. 2016 (Rethinking Inception), Fig. 8 and sec. 4; "
            "torchvision.models.inception_v3(aux_logits=True)",
-    torchvision="inception_v3",
+    torchvision="inception_v3", torchvision_kwargs={"aux_logits": True},
     published=Published("torchvision Inception_V3_Weights.IMAGENET1K_V1 (num_params: aux head included)",
                         params=27_161_264),
 )
