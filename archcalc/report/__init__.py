@@ -108,7 +108,7 @@ def save(text: str, path, force: bool = False):
 
 
 def compare(models, **kwargs):
-    from .compare import compare as _compare
+    from .comparison import compare as _compare
 
     return _compare(models, **kwargs)
 

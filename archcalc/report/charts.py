@@ -67,8 +67,14 @@ def _ticks(ax, names, rotation=90):
     step = max(1, -(-n // MAX_LABELS))
     pos = list(range(0, n, step))
     ax.set_xticks(pos)
-    ax.set_xticklabels([names[i] for i in pos], rotation=rotation, fontsize=6, parse_math=False)
+    ax.set_xticklabels([_short(names[i]) for i in pos], rotation=rotation, fontsize=6, parse_math=False)
     ax.set_xlim(-0.6, n - 0.4)
+
+
+def _short(label: str, limit: int = 28) -> str:
+    """Tick labels stay short so a long layer name cannot squeeze the plot away (full names are in
+    the table)."""
+    return label if len(label) <= limit else label[:limit - 1] + "\u2026"
 
 
 def _text(ax, *args, **kw):
@@ -110,7 +116,7 @@ def by_kind(rows, model, prefix="c2") -> str:
             vals = [r[key] for r in rows]
             ax.barh(y, vals, color=colour, height=0.6)
             ax.set_yticks(list(y))
-            ax.set_yticklabels([r["kind"] for r in rows], parse_math=False)
+            ax.set_yticklabels([_short(r["kind"]) for r in rows], parse_math=False)
             ax.set_title(f"{model}: {title} by layer kind", parse_math=False)
             top = max(vals) if vals else 1
             ax.set_xlim(0, top * 1.6 if top else 1)
@@ -145,7 +151,7 @@ def activation_memory(result, prefix="c3") -> str:
         _ticks(ax, [r.name for r in recs])
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=7, frameon=False)
+        ax.legend(h1 + h2, l1 + l2, loc="center right", fontsize=7, frameon=False)
         return _svg(fig, prefix)
 
 

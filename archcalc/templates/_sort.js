@@ -17,7 +17,9 @@
     Array.prototype.forEach.call(heads, function (th, col) {
       th.setAttribute("title", "click to sort");
       th.addEventListener("click", function () {
-        var asc = th.getAttribute("aria-sort") !== "ascending";
+        sortBy(th.getAttribute("aria-sort") !== "ascending");
+      });
+      function sortBy(asc) {
         Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", asc ? "ascending" : "descending");
         var body = table.tBodies[0];
@@ -28,7 +30,10 @@
           return asc ? c : -c;
         });
         rows.forEach(function (r) { body.appendChild(r); });
-      });
+      }
+      // a link ending in #sort=N (or #sort=-N, descending) opens the first table sorted by column N
+      var m = /^#sort=(-?)(\d+)$/.exec(window.location.hash);
+      if (m && table === tables[0] && Number(m[2]) === col) { sortBy(m[1] !== "-"); }
     });
   });
   document.documentElement.setAttribute("data-archcalc-ready", String(tables.length));
