@@ -40,11 +40,11 @@ def generate(accuracy: bool = True) -> dict:
 
 
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
-_MPL = re.compile(r"charts drawn with matplotlib (\S+?)\.")
+_MPL = re.compile(r"charts drawn with matplotlib (\S+)\. ")
 
 
 def _without_svg(text: str) -> str:
-    return _MPL.sub("charts drawn with matplotlib (any).", _SVG.sub("<svg/>", text))
+    return _MPL.sub("charts drawn with matplotlib (any). ", _SVG.sub("<svg/>", text))
 
 
 def same(checked_in: str, fresh: str) -> bool:
