@@ -161,7 +161,7 @@ def test_report_writes_atomically_and_refuses_to_overwrite(tmp_path, vgg16, monk
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(archcalc.ArchcalcError, match="cannot write .*disk full"):
         save("new", path, force=True)
     monkeypatch.undo()
     assert path.read_text() == "keep me"
@@ -188,6 +188,8 @@ def test_cli_report_output_force_and_errors(tmp_path, capsys):
     assert err.count("\n") == 1 and "unknown model" in err
     assert not missing.exists()
     assert main(["lenet5", "-o", str(missing)]) == 2  # -o without --report
+    assert main(["lenet5", "--report", "md", "-o", str(tmp_path / "no" / "such.md")]) == 2
+    assert "does not exist" in capsys.readouterr().err
     assert not missing.exists()
     assert list(tmp_path.iterdir()) == [out]
 

@@ -12,6 +12,7 @@ stays light. Reports are rendered whole in memory before anything is written (se
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from ..errors import ArchcalcError
 from ._io import OutputExistsError, write_atomic
@@ -48,7 +49,8 @@ def environment():
         except ImportError:
             raise ArchcalcError("reports need jinja2: pip install 'archcalc[report]'") from None
         _env = jinja2.Environment(
-            loader=jinja2.PackageLoader("archcalc", "templates"),
+            # the templates ship inside the package (package-data), next to this subpackage
+            loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
             autoescape=lambda name: bool(name) and name.endswith(".html"),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,

@@ -26,7 +26,10 @@ def write_atomic(path, text: str, force: bool = False) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise ArchcalcError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise ArchcalcError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
     try:
         # mkstemp makes the file 0600; give the report the mode a plain open() would (or the old file's)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
@@ -38,11 +41,13 @@ def write_atomic(path, text: str, force: bool = False) -> Path:
         if not force and path.exists():  # appeared while we were writing
             raise OutputExistsError(f"{str(path)!r} exists; pass --force (force=True) to overwrite it")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError):
+            raise ArchcalcError(f"cannot write {str(path)!r}: {e.strerror or e}") from None
         raise
     return path
 
