@@ -199,6 +199,28 @@ class Result:
 
         return render_table(self)
 
+    # Notebook API. jinja2/matplotlib/pandas load only when these run (archcalc.report).
+    def report(self, format: str = "html", path=None, force: bool = False, **options) -> str:
+        """The report as text (``format``: "html" or "md"); with ``path``, also written there atomically
+        (an existing file only with ``force=True``). ``options``: tally=, charts= (see render_report)."""
+        from .report import render_report, save
+
+        text = render_report(self, format, **options)
+        if path is not None:
+            save(text, path, force=force)
+        return text
+
+    def _repr_html_(self) -> str:
+        from .report import render_report
+
+        return render_report(self, "html", fragment=True)
+
+    def to_dataframe(self):
+        """pandas DataFrame, one row per layer, int64 count columns (object for symbolic sizes)."""
+        from .report.frame import result_frame
+
+        return result_frame(self)
+
 
 def _coerce_shape(shape) -> tuple:
     if isinstance(shape, str):

@@ -16,6 +16,8 @@ from .errors import ArchcalcError
 #: are imported only when their command runs, so heavy dependencies stay lazy.
 COMMANDS = {
     "list": "archcalc.cli:cmd_list",
+    "compare": "archcalc.report.cli:cmd_compare",
+    "report-examples": "archcalc.report.examples:main",
 }
 
 
@@ -42,6 +44,10 @@ def _model_parser() -> Parser:
     p.add_argument("--tally", action="store_true", help="also print the cs231n-style per-layer tally")
     p.add_argument("--freeze", action="append", default=[], metavar="PREFIX",
                    help="mark parameters of layers whose names start with PREFIX as non-trainable")
+    p.add_argument("--report", choices=["html", "md"],
+                   help="a full report (HTML with charts, or Markdown) instead of --format")
+    p.add_argument("-o", "--output", metavar="PATH", help="write the report to PATH (default: stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     return p
 
 
@@ -53,7 +59,13 @@ def run_model(argv) -> int:
     args = _model_parser().parse_args(argv)
     shape = dims.parse_shape(args.input) if args.input else None
     batch = dims.coerce_dim(args.batch)
+    if args.output and not args.report:
+        raise UsageError("-o/--output needs --report html|md (see 'archcalc --help')")
     result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze)
+    if args.report:
+        from .report.cli import emit_report
+
+        return emit_report(result, args)
     text = RENDERERS[args.format](result)
     if args.tally:
         from .tally import cs231n_tally
