@@ -1,0 +1,171 @@
+"""ResNet-family zoo entries (ResNeXt, Wide ResNet, ResNet v1, pre-activation ResNet, DenseNet, DPN):
+each recomputed against its published figure and, where torchvision/timm has the model, against the
+real model built on the meta device (per-module params and output shapes, layer by layer)."""
+
+from __future__ import annotations
+
+import pytest
+
+from archcalc import analyze
+from archcalc.zoo import get_entry
+
+
+# --------------------------------------------------------------------------------------------------
+# the oracle: a real torch model on the meta device
+
+
+def torch_profile(torch, model, input_shape=(3, 224, 224)):
+    """Per module name: (own parameter count, output shape of its only call or None when the module
+    ran more than once or returned a non-tensor). Runs a meta-device forward pass."""
+    shapes: dict = {}
+
+    def hook(name):
+        def fn(module, args, out):
+            shapes.setdefault(name, []).append(tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None)
+        return fn
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if n]
+    try:
+        with torch.no_grad():
+            out = model.eval()(torch.empty((1, *input_shape), device="meta"))
+    finally:
+        for h in handles:
+            h.remove()
+    prof = {}
+    for n, m in model.named_modules():
+        if not n:
+            continue
+        own = sum(p.numel() for p in m.parameters(recurse=False))
+        calls = shapes.get(n, [])
+        prof[n] = (own, calls[0] if len(calls) == 1 else None)
+    return prof, tuple(out.shape[1:])
+
+
+def assert_mirrors(torch, model, r):
+    """archcalc's graph ``r`` mirrors ``model``: same total params, every module holding parameters
+    appears under the same name with the same count, every module called once has the same output
+    shape, and archcalc has no parameter-holding layer torch lacks."""
+    prof, out_shape = torch_profile(torch, model, r.input)
+    total = sum(p.numel() for p in model.parameters())
+    assert r.totals["params"] == total
+    ours = {x.name: x for x in r.layers}
+    for name, (own, shape) in prof.items():
+        if own:
+            assert name in ours, f"torch module {name} holds {own} params; archcalc has no layer of that name"
+            assert ours[name].params == own, name
+        if shape is not None and name in ours:
+            assert tuple(ours[name].output_shape) == shape, name
+    extra = [x.name for x in r.layers if x.params and prof.get(x.name, (0,))[0] != x.params]
+    assert not extra, extra
+    assert tuple(r.layers[-1].output_shape) == out_shape
+    return prof
+
+
+def tv_model(torch, torchvision, name):
+    with torch.device("meta"):
+        return getattr(torchvision.models, name)(weights=None)
+
+
+@pytest.fixture(scope="module")
+def timm(torch):
+    from conftest import require
+
+    return require("timm")
+
+
+def timm_model(torch, timm, name):
+    with torch.device("meta"):
+        return timm.create_model(name, pretrained=False)
+
+
+def published_gmacs_match(r, pub):
+    """torchvision's ``_ops`` is GMACs, printed to a few decimals: compare at the digits printed."""
+    g = pub.extra["gflops"]
+    digits = len(repr(g).split(".")[1])
+    return round(r.totals["macs"] / 1e9, digits) == g
+
+
+# --------------------------------------------------------------------------------------------------
+# ResNeXt and Wide ResNet (resnet() with groups / width_per_group)
+
+WIDE = ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
+
+
+@pytest.mark.parametrize("name", WIDE)
+def test_resnext_wide_published(name):
+    e = get_entry(name)
+    r = analyze(name)
+    (pub,) = e.published
+    assert r.totals["params"] == pub.params, pub.source
+    assert published_gmacs_match(r, pub), (r.totals["macs"], pub.extra)
+
+
+@pytest.mark.parametrize("name", WIDE)
+def test_resnext_wide_mirror_torchvision(torch, torchvision, name):
+    assert get_entry(name).torchvision == name
+    assert_mirrors(torch, tv_model(torch, torchvision, name), analyze(name))
+
+
+def test_resnext50_block_arithmetic():
+    r = analyze("resnext50_32x4d")
+    # Xie et al. Table 1, conv2: [1x1, 128; 3x3, 128, C=32; 1x1, 256]: 128 = 32 paths x 4 channels
+    c = r["layer1.0.conv2"]
+    assert c.output_shape == (128, 56, 56)
+    assert c.params == 128 * (128 // 32) * 3 * 3  # grouped: each output sees 4 inputs
+    assert c.macs == 56 * 56 * 128 * 4 * 9
+    # Table 1: 25.0 x 10^6 params, 4.2 x 10^9 FLOPs (multiply-adds) vs ResNet-50's 25.5 and 4.1
+    assert round(r.totals["params"] / 1e6, 1) == 25.0
+    assert round(r.totals["macs"] / 1e9, 1) == 4.2
+
+
+def test_wide_resnet50_2_doubles_inner_width_only():
+    r, base = analyze("wide_resnet50_2"), analyze("resnet50")
+    assert r["layer1.0.conv2"].output_shape == (128, 56, 56)  # 2 x 64
+    assert r["layer1.0.conv3"].output_shape == base["layer1.0.conv3"].output_shape == (256, 56, 56)
+    assert r["layer4.2.conv2"].params == 1024 * 1024 * 9 == 4 * base["layer4.2.conv2"].params
+
+
+# --------------------------------------------------------------------------------------------------
+# ResNet v1 (stride on the first 1x1) vs torchvision's v1.5
+
+
+@pytest.mark.parametrize("name", ["resnet50", "resnet101", "resnet152"])
+def test_resnet_v1_macs_difference(name):
+    v15, v1 = analyze(name), analyze(f"{name}_v1")
+    assert v1.totals["params"] == v15.totals["params"]
+    # only the first block of stages 2-4 changes: its 1x1 (cin -> width) runs at Ho x Wo instead of
+    # H x W; the strided 3x3 produces Ho x Wo either way
+    saved = 0
+    for stage, (h, cin, width) in {2: (56, 256, 128), 3: (28, 512, 256), 4: (14, 1024, 512)}.items():
+        a, b = v15[f"layer{stage}.0.conv1"], v1[f"layer{stage}.0.conv1"]
+        assert a.macs == h * h * cin * width and b.macs == (h // 2) ** 2 * cin * width
+        assert v15[f"layer{stage}.0.conv2"].macs == v1[f"layer{stage}.0.conv2"].macs
+        saved += h * h * cin * width * 3 // 4
+    assert saved == 3 * 77_070_336
+    assert v15.totals["macs"] - v1.totals["macs"] == saved
+    # block outputs agree; only the first 1x1's output grid moves
+    assert [x.output_shape for x in v15.layers if x.kind == "Add"] == [x.output_shape for x in v1.layers
+                                                                        if x.kind == "Add"]
+    assert v1["layer2.0.conv1"].output_shape == (128, 28, 28) and v15["layer2.0.conv1"].output_shape == (128, 56, 56)
+
+
+@pytest.mark.parametrize("name", ["resnet50_v1", "resnet101_v1", "resnet152_v1"])
+def test_resnet_v1_paper_table1(name):
+    (pub,) = get_entry(name).published
+    r = analyze(name)
+    assert r.totals["params"] == pub.params
+    # He et al. Table 1 prints 3.8 / 7.6 / 11.3 x 10^9 FLOPs (multiply-adds) with one decimal but
+    # neither rounds nor truncates consistently (3.858 -> 3.8, 7.570 -> 7.6, 11.282 -> 11.3), so
+    # the printed figure is good to +-0.1: v1 lands inside, torchvision's v1.5 (0.231 more) outside.
+    assert abs(r.totals["macs"] / 1e9 - pub.extra["gflops"]) < 0.1
+    assert abs(analyze(name[:-3]).totals["macs"] / 1e9 - pub.extra["gflops"]) > 0.1
+
+
+def test_mirror_check_catches_a_moved_stride(torch, torchvision):
+    # the oracle is not vacuous: v1 has v1.5's params everywhere but not its shapes
+    with pytest.raises(AssertionError, match="layer2.0.conv1"):
+        assert_mirrors(torch, tv_model(torch, torchvision, "resnet50"), analyze("resnet50_v1"))
+
+
+def test_resnet50_v1_exact():
+    assert analyze("resnet50_v1").totals["macs"] == 4_089_184_256 - 231_211_008 == 3_857_973_248
