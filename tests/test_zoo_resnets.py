@@ -169,3 +169,62 @@ def test_mirror_check_catches_a_moved_stride(torch, torchvision):
 
 def test_resnet50_v1_exact():
     assert analyze("resnet50_v1").totals["macs"] == 4_089_184_256 - 231_211_008 == 3_857_973_248
+
+
+# --------------------------------------------------------------------------------------------------
+# DenseNet-BC
+
+DENSE = ["densenet121", "densenet161", "densenet169", "densenet201"]
+
+
+@pytest.mark.parametrize("name", DENSE)
+def test_densenet_published(name):
+    (pub,) = get_entry(name).published
+    r = analyze(name)
+    assert r.totals["params"] == pub.params, pub.source
+    assert published_gmacs_match(r, pub), (r.totals["macs"], pub.extra)
+
+
+@pytest.mark.parametrize("name", DENSE)
+def test_densenet_mirror_torchvision(torch, torchvision, name):
+    assert get_entry(name).torchvision == name
+    prof = assert_mirrors(torch, tv_model(torch, torchvision, name), analyze(name))
+    assert "features.denseblock1.denselayer1.conv2" in prof
+
+
+def test_densenet264_table1_structure(torch, torchvision):
+    r = analyze("densenet264")
+    k = 32
+    # Table 1: 2k stem channels; each block adds layers*k; each transition halves (compression 0.5)
+    block_out = []
+    c = 2 * k
+    for i, layers in enumerate((6, 12, 64, 48), start=1):
+        c += layers * k
+        block_out.append(c)
+        assert r[f"features.denseblock{i}.cat"].output_shape[0] == c
+        if i < 4:
+            c //= 2
+            assert r[f"features.transition{i}.conv"].output_shape[0] == c
+    assert block_out == [64 + 6 * 32, 128 + 12 * 32, 256 + 64 * 32, 1152 + 48 * 32] == [256, 512, 2304, 2688]
+    # Table 1 output sizes: 56 (block 1), 28, 14, 7
+    assert [r[f"features.denseblock{i}.cat"].output_shape[1] for i in range(1, 5)] == [56, 28, 14, 7]
+    # the last layer of block 3 reads 256 + 63*32 channels; bottleneck 4k = 128, growth k = 32
+    last = r["features.denseblock3.denselayer64.conv1"]
+    assert last.input_shapes == [(256 + 63 * 32, 14, 14)] and last.params == (256 + 63 * 32) * 128
+    assert r["features.denseblock3.denselayer64.conv2"].params == 128 * 32 * 9
+    assert r["classifier"].params == 2688 * 1000 + 1000
+    # and torchvision's DenseNet class configured as Table 1 agrees module for module
+    with torch.device("meta"):
+        model = torchvision.models.DenseNet(growth_rate=32, block_config=(6, 12, 64, 48), num_init_features=64)
+    assert_mirrors(torch, model, r)
+
+
+def test_densenet_materialises_each_concat():
+    # torchvision's non-memory-efficient forward: layer j of a block copies its j inputs into a new
+    # tensor before norm1 (torch.cat), and the block ends with one more cat of all of them
+    r = analyze("densenet121")
+    first = r["features.denseblock1.denselayer1.cat"]
+    assert first.activations == 64 * 56 * 56  # a cat of one tensor is still a copy
+    assert r["features.denseblock1.denselayer6.cat"].activations == (64 + 5 * 32) * 56 * 56
+    assert r["features.denseblock1.cat"].activations == 256 * 56 * 56
+    assert r["relu"].activations == 0 and r["relu"].output_shape == (1024, 7, 7)  # in place after norm5
