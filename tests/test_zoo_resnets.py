@@ -228,3 +228,54 @@ def test_densenet_materialises_each_concat():
     assert r["features.denseblock1.denselayer6.cat"].activations == (64 + 5 * 32) * 56 * 56
     assert r["features.denseblock1.cat"].activations == 256 * 56 * 56
     assert r["relu"].activations == 0 and r["relu"].output_shape == (1024, 7, 7)  # in place after norm5
+
+
+# --------------------------------------------------------------------------------------------------
+# Pre-activation ResNet (timm resnetv2 layout)
+
+PREACT = ["preact_resnet18", "preact_resnet34", "preact_resnet50", "preact_resnet101", "preact_resnet152"]
+
+
+@pytest.mark.parametrize("name", PREACT)
+def test_preact_mirror_timm(torch, timm, name):
+    e = get_entry(name)
+    assert e.timm and e.timm.startswith("resnetv2_")
+    assert_mirrors(torch, timm_model(torch, timm, e.timm), analyze(name))
+
+
+def test_preact_resnet200_mirror_timm_class(torch, timm):
+    from timm.layers import BatchNormAct2d, create_conv2d
+    from timm.models.resnetv2 import ResNetV2
+
+    with torch.device("meta"):
+        model = ResNetV2(layers=[3, 24, 36, 3], conv_layer=create_conv2d, norm_layer=BatchNormAct2d)
+    r = analyze("preact_resnet200")
+    assert_mirrors(torch, model, r)
+    assert len([x for x in r.layers if x.kind == "Conv2d"]) == 1 + 3 * (3 + 24 + 36 + 3) + 4 + 1  # stem, units, proj, fc
+    assert 1 + 3 * (3 + 24 + 36 + 3) + 1 == 200  # the paper's depth: weighted layers on the main path
+
+
+def test_preact_differs_from_v1_5_by_bn_placement_only():
+    # same convs as torchvision's resnet50 (the fc becomes a 1x1 conv with the same weights and
+    # bias); BN moves: no stem BN, no BN on projections, one BN before each conv of a unit (on its
+    # input width) and one final BN over 2048 channels
+    pre, post = analyze("preact_resnet50"), analyze("resnet50")
+    conv = lambda r: sum(x.params for x in r.layers if x.kind in ("Conv2d", "Linear"))  # noqa: E731
+    bn = lambda r: sum(x.params for x in r.layers if x.kind == "BatchNorm2d")  # noqa: E731
+    assert conv(pre) == conv(post)
+    assert pre.totals["macs"] == post.totals["macs"]
+    stem_bn, proj_bn = 2 * 64, 2 * (256 + 512 + 1024 + 2048)
+    # post-activation BN sits on each conv's output: bn1/bn2 on the width, bn3 on 4*width. Pre-
+    # activation BN sits on each conv's input: norm1 on the unit's input, norm2/norm3 on the width.
+    unit_in = [64, 256, 256] + [256] + [512] * 3 + [512] + [1024] * 5 + [1024] + [2048] * 2  # each stage's input
+    widths = [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3
+    assert bn(post) == stem_bn + proj_bn + sum(2 * (w + w + 4 * w) for w in widths)
+    assert bn(pre) == sum(2 * (c + w + w) for c, w in zip(unit_in, widths)) + 2 * 2048
+    assert pre.totals["params"] == 25_549_352 and post.totals["params"] == 25_557_032
+
+
+def test_receptive_field_stops_before_a_conv_classifier():
+    # timm's head is pool -> 1x1 conv: the reported field is the last feature map's, not the fc's
+    pre, post = analyze("preact_resnet50"), analyze("resnet50")
+    assert pre.totals["receptive_field_layer"] == "norm.act"
+    assert pre.totals["receptive_field"] == post.totals["receptive_field"]
