@@ -279,3 +279,43 @@ def test_receptive_field_stops_before_a_conv_classifier():
     pre, post = analyze("preact_resnet50"), analyze("resnet50")
     assert pre.totals["receptive_field_layer"] == "norm.act"
     assert pre.totals["receptive_field"] == post.totals["receptive_field"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Dual Path Networks (timm dpn layout)
+
+DPN = ["dpn68", "dpn92", "dpn98", "dpn131"]
+
+
+@pytest.mark.parametrize("name", DPN)
+def test_dpn_mirror_timm(torch, timm, name):
+    e = get_entry(name)
+    assert e.timm == name
+    model = timm_model(torch, timm, name)
+    prof = assert_mirrors(torch, model, analyze(name))
+    assert "features.conv3_1.c1x1_w_s2.conv" in prof and "features.conv2_1.c1x1_w_s1.conv" in prof
+    # timm's last BN-act is not in place; archcalc's ReLU there must agree
+    act = dict(model.named_modules())["features.conv5_bn_ac.bn.act"]
+    assert isinstance(act, torch.nn.ReLU) and not act.inplace
+    assert analyze(name)["features.conv5_bn_ac.bn.act"].activations > 0
+
+
+def test_dpn92_table1_arithmetic():
+    r = analyze("dpn92")
+    # Table 1, DPN-92 (32x3d): per stage [1x1 r; 3x3 r, G=32; 1x1 bw (+inc)] x depth
+    stages = [(96, 256, 16, 3, 56), (192, 512, 32, 4, 28), (384, 1024, 24, 20, 14), (768, 2048, 128, 3, 7)]
+    for s, (r_, bw, inc, depth, hw) in enumerate(stages, start=2):
+        first, last = f"features.conv{s}_1", f"features.conv{s}_{depth}"
+        assert r[f"{first}.c3x3_b.conv"].output_shape == (r_, hw, hw)
+        assert r[f"{first}.c3x3_b.conv"].params == r_ * (r_ // 32) * 9  # grouped, 32 groups
+        assert r[f"{first}.c1x1_c.conv"].output_shape == (bw + inc, hw, hw)
+        # the projection emits the residual path plus two increments of dense path
+        proj = f"{first}.c1x1_w_s{1 if s == 2 else 2}.conv"
+        assert r[proj].output_shape == (bw + 2 * inc, hw, hw)
+        # every block adds inc channels to the dense path: bw + 3*inc after the first block
+        assert r[f"{first}.cat"].output_shape == (bw + 3 * inc, hw, hw)
+        assert r[f"{last}.cat"].output_shape == (bw + (depth + 2) * inc, hw, hw)
+        assert r[f"{last}.resid"].output_shape == (bw, hw, hw)
+    assert r["classifier"].params == (2048 + 5 * 128) * 1000 + 1000 == 2688 * 1000 + 1000
+    # slices are views: no new tensors, no work
+    assert all(x.activations == 0 and x.flops == 0 for x in r.layers if x.kind == "Slice")
