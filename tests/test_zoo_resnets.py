@@ -15,8 +15,9 @@ from archcalc.zoo import get_entry
 
 
 def torch_profile(torch, model, input_shape=(3, 224, 224)):
-    """Per module name: (own parameter count, output shape of its only call or None when the module
-    ran more than once or returned a non-tensor). Runs a meta-device forward pass."""
+    """Runs a meta-device forward pass. Returns per module name (own parameter count, output shape
+    of its only call or None when the module ran more than once or returned a non-tensor), the
+    output shape, and torch's FlopCounterMode total (2 per conv/matmul MAC, bias not counted)."""
     shapes: dict = {}
 
     def hook(name):
@@ -24,9 +25,12 @@ def torch_profile(torch, model, input_shape=(3, 224, 224)):
             shapes.setdefault(name, []).append(tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None)
         return fn
 
+    from torch.utils.flop_counter import FlopCounterMode
+
     handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if n]
+    counter = FlopCounterMode(display=False)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), counter:
             out = model.eval()(torch.empty((1, *input_shape), device="meta"))
     finally:
         for h in handles:
@@ -38,14 +42,15 @@ def torch_profile(torch, model, input_shape=(3, 224, 224)):
         own = sum(p.numel() for p in m.parameters(recurse=False))
         calls = shapes.get(n, [])
         prof[n] = (own, calls[0] if len(calls) == 1 else None)
-    return prof, tuple(out.shape[1:])
+    return prof, tuple(out.shape[1:]), counter.get_total_flops()
 
 
 def assert_mirrors(torch, model, r):
     """archcalc's graph ``r`` mirrors ``model``: same total params, every module holding parameters
     appears under the same name with the same count, every module called once has the same output
-    shape, and archcalc has no parameter-holding layer torch lacks."""
-    prof, out_shape = torch_profile(torch, model, r.input)
+    shape, archcalc has no parameter-holding layer torch lacks, and MACs are exactly half of torch's
+    FlopCounterMode count."""
+    prof, out_shape, flops = torch_profile(torch, model, r.input)
     total = sum(p.numel() for p in model.parameters())
     assert r.totals["params"] == total
     ours = {x.name: x for x in r.layers}
@@ -58,6 +63,7 @@ def assert_mirrors(torch, model, r):
     extra = [x.name for x in r.layers if x.params and prof.get(x.name, (0,))[0] != x.params]
     assert not extra, extra
     assert tuple(r.layers[-1].output_shape) == out_shape
+    assert 2 * r.totals["macs"] == flops
     return prof
 
 
