@@ -325,3 +325,24 @@ def test_dpn92_table1_arithmetic():
     assert r["classifier"].params == (2048 + 5 * 128) * 1000 + 1000 == 2688 * 1000 + 1000
     # slices are views: no new tensors, no work
     assert all(x.activations == 0 and x.flops == 0 for x in r.layers if x.kind == "Slice")
+
+
+# --------------------------------------------------------------------------------------------------
+# symbolic input sizes: one formula per model that agrees with the concrete analysis
+
+
+@pytest.mark.parametrize("name", ["resnext50_32x4d", "resnet50_v1", "preact_resnet18", "densenet121", "dpn68"])
+def test_symbolic_input_substitutes_to_concrete(name):
+    sym = analyze(name, input="3xHxW")
+    for h, w in ((224, 224), (199, 256)):
+        s, c = sym.substitute(H=h, W=w), analyze(name, input=(3, h, w))
+        for key in ("params", "macs", "flops", "activations"):
+            assert s.totals[key] == c.totals[key], (key, h, w)
+
+
+def test_odd_input_size_mirrors_torch(torch, torchvision, timm):
+    # floor arithmetic of strided convs/pools on a size that does not halve evenly
+    shape = (3, 199, 256)
+    assert_mirrors(torch, tv_model(torch, torchvision, "densenet121"), analyze("densenet121", input=shape))
+    assert_mirrors(torch, timm_model(torch, timm, "dpn68"), analyze("dpn68", input=shape))
+    assert_mirrors(torch, tv_model(torch, torchvision, "resnext50_32x4d"), analyze("resnext50_32x4d", input=shape))
