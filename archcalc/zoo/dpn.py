@@ -94,7 +94,7 @@ _TIMM = {
     "dpn98": (dict(num_init_features=96, k_r=160, groups=40, k_sec=(3, 6, 20, 3), inc_sec=(16, 32, 32, 128)),
               "Chen et al. 2017, Table 1 (DPN-98, 40x4d)"),
     "dpn131": (dict(num_init_features=128, k_r=160, groups=40, k_sec=(4, 8, 28, 3), inc_sec=(16, 32, 32, 128)),
-               "Chen et al. 2017, Table 1 (DPN-131, 40x4d)"),
+               "Chen et al. 2017 (DPN-131: DPN-98's widths, 4-8-28-3 blocks, the Table 1 template)"),
 }
 
 for _name, (_args, _paper) in _TIMM.items():

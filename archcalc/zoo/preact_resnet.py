@@ -3,8 +3,9 @@
 He, Zhang, Ren, Sun, "Identity Mappings in Deep Residual Networks", ECCV 2016, Fig. 1(b) / Fig. 4(e)
 ("full pre-activation"): each residual unit computes BN-ReLU-conv (x2 basic, x3 bottleneck) and
 adds it to an untouched identity path, so nothing follows the addition; one final BN-ReLU sits
-before global pooling. The paper's ImageNet nets (Table 5) are ResNet-152 and ResNet-200
-(bottleneck blocks 3-8-36-3 and 3-24-36-3).
+before global pooling. The paper's ImageNet nets (sec. 5, single-crop ILSVRC 2012 results) are
+ResNet-152 and ResNet-200 (bottleneck stages 3-8-36-3 and 3-24-36-3, the latter as configured in
+the authors' released Torch code, fb.resnet.torch ``preresnet.lua``).
 
 The graph mirrors ``timm.models.resnetv2`` with ``conv_layer=create_conv2d`` and
 ``norm_layer=BatchNormAct2d`` (timm's ``resnetv2_18/34/50/101/152``) module for module:
@@ -91,8 +92,8 @@ _TIMM = {
     "preact_resnet34": ("resnetv2_34", (3, 4, 6, 3), True, "basic units; the depth of He et al. 2016a, Table 1"),
     "preact_resnet50": ("resnetv2_50", (3, 4, 6, 3), False, "bottleneck units"),
     "preact_resnet101": ("resnetv2_101", (3, 4, 23, 3), False, "bottleneck units"),
-    "preact_resnet152": ("resnetv2_152", (3, 8, 36, 3), False, "bottleneck units; Table 5 (ImageNet)"),
-    "preact_resnet200": (None, (3, 24, 36, 3), False, "bottleneck units; Table 5 (ImageNet)"),
+    "preact_resnet152": ("resnetv2_152", (3, 8, 36, 3), False, "bottleneck units; ImageNet results of sec. 5"),
+    "preact_resnet200": (None, (3, 24, 36, 3), False, "bottleneck units; ImageNet results of sec. 5"),
 }
 
 for _name, (_timm, _layers, _basic, _what) in _TIMM.items():
