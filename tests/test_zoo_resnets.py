@@ -106,6 +106,7 @@ def test_resnext_wide_published(name):
     assert published_gmacs_match(r, pub), (r.totals["macs"], pub.extra)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name", WIDE)
 def test_resnext_wide_mirror_torchvision(torch, torchvision, name):
     assert get_entry(name).torchvision == name
@@ -167,6 +168,7 @@ def test_resnet_v1_paper_table1(name):
     assert abs(analyze(name[:-3]).totals["macs"] / 1e9 - pub.extra["gflops"]) > 0.1
 
 
+@pytest.mark.torch
 def test_mirror_check_catches_a_moved_stride(torch, torchvision):
     # the oracle is not vacuous: v1 has v1.5's params everywhere but not its shapes
     with pytest.raises(AssertionError, match="layer2.0.conv1"):
@@ -191,6 +193,7 @@ def test_densenet_published(name):
     assert published_gmacs_match(r, pub), (r.totals["macs"], pub.extra)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name", DENSE)
 def test_densenet_mirror_torchvision(torch, torchvision, name):
     assert get_entry(name).torchvision == name
@@ -198,7 +201,7 @@ def test_densenet_mirror_torchvision(torch, torchvision, name):
     assert "features.denseblock1.denselayer1.conv2" in prof
 
 
-def test_densenet264_table1_structure(torch, torchvision):
+def test_densenet264_table1_structure():
     r = analyze("densenet264")
     k = 32
     # Table 1: 2k stem channels; each block adds layers*k; each transition halves (compression 0.5)
@@ -219,10 +222,14 @@ def test_densenet264_table1_structure(torch, torchvision):
     assert last.input_shapes == [(256 + 63 * 32, 14, 14)] and last.params == (256 + 63 * 32) * 128
     assert r["features.denseblock3.denselayer64.conv2"].params == 128 * 32 * 9
     assert r["classifier"].params == 2688 * 1000 + 1000
-    # and torchvision's DenseNet class configured as Table 1 agrees module for module
+
+
+@pytest.mark.torch
+def test_densenet264_mirror_torchvision_class(torch, torchvision):
+    # torchvision has no densenet264 builder; its DenseNet class configured as Table 1 is the oracle
     with torch.device("meta"):
         model = torchvision.models.DenseNet(growth_rate=32, block_config=(6, 12, 64, 48), num_init_features=64)
-    assert_mirrors(torch, model, r)
+    assert_mirrors(torch, model, analyze("densenet264"))
 
 
 def test_densenet_materialises_each_concat():
@@ -242,6 +249,7 @@ def test_densenet_materialises_each_concat():
 PREACT = ["preact_resnet18", "preact_resnet34", "preact_resnet50", "preact_resnet101", "preact_resnet152"]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name", PREACT)
 def test_preact_mirror_timm(torch, timm, name):
     e = get_entry(name)
@@ -249,6 +257,7 @@ def test_preact_mirror_timm(torch, timm, name):
     assert_mirrors(torch, timm_model(torch, timm, e.timm), analyze(name))
 
 
+@pytest.mark.torch
 def test_preact_resnet200_mirror_timm_class(torch, timm):
     from timm.layers import BatchNormAct2d, create_conv2d
     from timm.models.resnetv2 import ResNetV2
@@ -294,6 +303,7 @@ def test_receptive_field_stops_before_a_conv_classifier():
 DPN = ["dpn68", "dpn92", "dpn98", "dpn131"]
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize("name", DPN)
 def test_dpn_mirror_timm(torch, timm, name):
     e = get_entry(name)
@@ -341,6 +351,7 @@ def test_symbolic_input_substitutes_to_concrete(name):
             assert s.totals[key] == c.totals[key], (key, h, w)
 
 
+@pytest.mark.torch
 def test_odd_input_size_mirrors_torch(torch, torchvision, timm):
     # floor arithmetic of strided convs/pools on a size that does not halve evenly
     shape = (3, 199, 256)
