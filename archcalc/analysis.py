@@ -139,8 +139,14 @@ class Result:
         trainable = dims.total(r.trainable_params for r in self.layers)
         buffers = dims.total(r.buffers for r in self.layers)
         acts = dims.total(r.activations for r in self.layers)
-        # the deepest feature map: global/adaptive pooling would just add the whole input extent
-        spatial = [r for r in self.layers if len(r.output_shape) == 3 and not r.kind.startswith(_POOL_TO_FIXED)]
+        # the deepest feature map: global/adaptive pooling would just add the whole input extent, and
+        # so would anything after it (a 1x1-conv classifier on the pooled vector, timm/DPN heads)
+        spatial = []
+        for r in self.layers:
+            if r.kind.startswith(_POOL_TO_FIXED):
+                break
+            if len(r.output_shape) == 3:
+                spatial.append(r)
         rf = (spatial[-1] if spatial else self.layers[-1]).receptive_field
         return {
             "params": params,
