@@ -256,7 +256,10 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 raise type(e)(f"layer {node.name!r} ({layer.kind}): {e}") from None
             except (TypeError, ValueError, ZeroDivisionError) as e:
                 raise ShapeError(f"layer {node.name!r} ({layer.kind}): {e}") from None
-            rf = ReceptiveField.merge([fields[i] for i in node.inputs]).apply(cost.rf)
+            # a layer may read some inputs for their shape only (Crop's reference): rf_inputs = how
+            # many leading inputs carry pixels into the output
+            pixel_inputs = node.inputs[:getattr(layer, "rf_inputs", None) or len(node.inputs)]
+            rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
         shapes[node.name] = cost.output
         fields[node.name] = rf
         out_elems = dims.normalize(batch * dims.prod(cost.output))
