@@ -284,4 +284,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
             frozen=frozen,
         ))
     name = model_name or (entry.name if entry else graph.name)
+    for p in prefixes:
+        if not any(r.name.startswith(p) for r in records):
+            raise ArchcalcError(f"freeze prefix {p!r} matches no layer of {name} (layers look like "
+                                f"{', '.join(r.name for r in records[1:4])}, ...)")
     return Result(name, graph, in_shape, batch, dtype, records, entry)
