@@ -233,7 +233,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         raise ArchcalcError(f"batch must be >= 1, got {batch}")
     order = graph.topological()
     first_input = graph.inputs[0]
-    in_shape = _coerce_shape(input) if input is not None else tuple(graph.nodes[first_input].layer.shape)
+    # graph inputs may be written with names ("T", 300); coerce them like a user-given shape
+    in_shape = _coerce_shape(input if input is not None else graph.nodes[first_input].layer.shape)
     shapes: dict = {}
     fields: dict = {}
     records = []
@@ -241,7 +242,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     for node in order:
         layer = node.layer
         if isinstance(layer, Input):
-            shape = in_shape if node.name == first_input else tuple(layer.shape)
+            shape = in_shape if node.name == first_input else _coerce_shape(layer.shape)
             in_shapes = [shape]
             try:
                 cost = rule_for(layer)(Input(shape), [])
