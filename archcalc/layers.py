@@ -527,7 +527,8 @@ class PerItem(Layer):
 
     @property
     def kind(self) -> str:
-        return self.layer.kind
+        # not the inner kind: code that sees "Conv2d" may expect a Conv2d spec
+        return f"PerItem({self.layer.kind})"
 
     @property
     def reuses_input(self) -> bool:
