@@ -112,7 +112,7 @@ def render_json(rows) -> str:
 
     out = []
     for r in rows:
-        d = {k: dims.to_json(v) if k in _NUMERIC else v for k, v in r.items() if k != "input_shape"}
+        d = {k: dims.to_json(v) if k in _NUMERIC and v is not None else v for k, v in r.items() if k != "input_shape"}
         d["input"] = [dims.to_json(x) for x in r["input_shape"]]
         out.append(d)
     return json.dumps(out, indent=2) + "\n"

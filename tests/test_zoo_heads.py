@@ -269,6 +269,32 @@ def test_rfcn_dilated_conv5_matches_torchvision(torchvision, torch):
         assert (ours.stride, ours.dilation, ours.padding) == (tv.stride, tv.dilation, tv.padding), name
 
 
+def test_detector_backbones_macs_match_torch(torchvision, torch):
+    """The trunks at 600x1000 against torch's FlopCounterMode (meta tensors): VGG-16 up to conv5_3
+    for Faster R-CNN, dilated ResNet-101 up to conv5 for R-FCN."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def torch_macs(module):
+        with FlopCounterMode(display=False) as counter:
+            y = module(torch.zeros(1, 3, 600, 1000))
+        return counter.get_total_flops() // 2, tuple(y.shape[1:])
+
+    with torch.device("meta"):
+        vgg_trunk = torchvision.models.vgg16(weights=None).features[:30]
+        res = torchvision.models.resnet101(weights=None, replace_stride_with_dilation=[False, False, True])
+        res_trunk = torch.nn.Sequential(*list(res.children())[:-2])
+        cases = ((archcalc.analyze("faster_rcnn_vgg16"), torch_macs(vgg_trunk), "backbone.features.29"),
+                 (archcalc.analyze("rfcn_resnet101"), torch_macs(res_trunk), "backbone.layer4.2.relu_2"))
+    for r, (macs, shape), last in cases:
+        assert sum(x.macs for x in r.layers if x.name.startswith("backbone.")) == macs
+        assert r[last].output_shape == shape
+
+
+def test_roi_count_must_be_positive():
+    with pytest.raises(ShapeError, match="num_rois"):
+        archcalc.analyze(_graph((256, 50, 68), RoIAlign(7, 0)))
+
+
 def test_mask_rcnn_heads_match_torchvision_modules(torchvision, torch):
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
     from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
@@ -321,6 +347,13 @@ def test_unet_fig1():
     # the quoted "31,031,685" is zhixuhao/unet's Keras head: 3x3 conv to 2 maps + 1x1 conv to 1
     assert r.totals["params"] - conv(64, 2, 1) + conv(64, 2, 3) + conv(2, 1, 1) == 31_031_685
     assert round(r.totals["params"] / 1e6) == get_entry("unet").published[0].extra["params_millions"]
+
+
+def test_unet_symbolic_input_agrees_with_concrete():
+    r = archcalc.analyze("unet", input=(1, "H", "W"))
+    out = r.layers[-1].output_shape
+    assert tuple(dims.evaluate(d, {"H": 572, "W": 572}) for d in out) == (2, 388, 388)
+    assert dims.evaluate(r.totals["macs"], {"H": 572, "W": 572}) == archcalc.analyze("unet").totals["macs"]
 
 
 def test_unet_padded_variant():

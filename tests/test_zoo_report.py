@@ -72,3 +72,9 @@ def test_check_flag(tmp_path):
     assert zoo_report.main(["--check", "-o", str(path)]) == 1
     assert zoo_report.main(["-o", str(path)]) == 0
     assert zoo_report.main(["--check", "-o", str(path)]) == 0
+
+
+def test_list_without_costs(capsys):
+    assert main(["list", "--no-costs", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(entries()) and all(r["params"] is None for r in rows)
