@@ -190,8 +190,11 @@ class Result:
         }
 
     def substitute(self, **values: int) -> "Result":
-        """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``."""
-        return analyze(self.graph, input=tuple(dims.evaluate(d, values) for d in self.input),
+        """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``; symbols
+        inside layer specs (RoI counts ``R``) and secondary inputs (``T``) are bound too."""
+        from .symbols import bind_graph
+
+        return analyze(bind_graph(self.graph, values), input=tuple(dims.evaluate(d, values) for d in self.input),
                        batch=dims.evaluate(self.batch, values), dtype=self.dtype, model_name=self.model)
 
     def __repr__(self) -> str:

@@ -247,6 +247,16 @@ def test_faster_rcnn_symbolic_proposals():
     assert archcalc.analyze("faster_rcnn_vgg16", proposals=2000).totals["macs"] - at300 == 1700 * per_roi
 
 
+def test_substitute_binds_symbols_inside_the_graph():
+    r = archcalc.analyze("faster_rcnn_vgg16")
+    assert r.substitute(R=300).totals == archcalc.analyze("faster_rcnn_vgg16", proposals=300).totals
+    s = archcalc.analyze("show_and_tell").substitute(T=16)
+    assert s.layers[-1].output_shape == (17, 10000)
+    assert s.totals["macs"] == archcalc.analyze("show_and_tell", caption_length=16).totals["macs"]
+    h = archcalc.analyze("vgg16", input=(3, "H", "W")).substitute(H=224, W=224)  # input symbols still work
+    assert h.totals["macs"] == archcalc.analyze("vgg16").totals["macs"]
+
+
 def test_rfcn_per_roi_cost_is_free_of_macs():
     r = archcalc.analyze("rfcn_resnet101")
     assert dims.is_concrete(r.totals["macs"])  # no per-RoI weights: MACs do not depend on R
