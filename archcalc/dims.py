@@ -81,27 +81,44 @@ def exact_div(a: Dim, b: Dim) -> Dim:
 def smax(*xs: Dim) -> Dim:
     if all(is_concrete(x) for x in xs):
         return max(xs)
-    return normalize(sympy().Max(*xs))
+    if len(xs) == 1:
+        return xs[0]
+    # unevaluated: sympy's pairwise simplification of Max is exponential on floor/ceiling terms;
+    # the expression is exact and evaluates on substitution.
+    return sympy().Max(*xs, evaluate=False)
 
 
 def smin(*xs: Dim) -> Dim:
     if all(is_concrete(x) for x in xs):
         return min(xs)
-    return normalize(sympy().Min(*xs))
+    if len(xs) == 1:
+        return xs[0]
+    return sympy().Min(*xs, evaluate=False)
 
 
 def prod(xs: Iterable[Dim]) -> Dim:
-    out: Dim = 1
+    const, syms = 1, []
     for x in xs:
-        out = out * x
-    return normalize(out) if not is_concrete(out) else out
+        if is_concrete(x):
+            const *= x
+        else:
+            syms.append(x)
+    if not syms:
+        return const
+    return normalize(sympy().Mul(const, *syms))
 
 
 def total(xs: Iterable[Dim]) -> Dim:
-    out: Dim = 0
+    """Sum; symbolic terms are added in one sympy.Add (incremental adds are quadratic)."""
+    const, syms = 0, []
     for x in xs:
-        out = out + x
-    return normalize(out) if not is_concrete(out) else out
+        if is_concrete(x):
+            const += x
+        else:
+            syms.append(x)
+    if not syms:
+        return const
+    return normalize(sympy().Add(const, *syms))
 
 
 def divides(a: Dim, b: Dim) -> bool | None:
@@ -113,11 +130,10 @@ def divides(a: Dim, b: Dim) -> bool | None:
 
 
 def known_lt(a: Dim, b: Dim) -> bool:
-    """True only when a < b is certain (concrete, or sympy can prove it)."""
+    """True only when a < b is certain (concrete, or provable from the symbols' assumptions)."""
     if is_concrete(a) and is_concrete(b):
         return a < b
-    rel = sympy().Lt(a, b)
-    return bool(rel is sympy().true)
+    return bool((sympy().sympify(a) - b).is_negative)
 
 
 def known_ne(a: Dim, b: Dim) -> bool:
