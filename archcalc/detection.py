@@ -69,7 +69,7 @@ def box_maps(result, prefix: str, coords: int = 4) -> list:
     (SSD's ``head.regression_head``, an RPN's ``bbox_pred``)."""
     maps = []
     for r in result.layers:
-        if not r.name.startswith(prefix) or r.kind != "Conv2d":
+        if not r.name.startswith(prefix) or r.kind not in ("Conv2d", "Shared(Conv2d)"):
             continue
         c, h, w = r.output_shape[-3:]
         if c % coords:

@@ -588,3 +588,33 @@ class L2Norm(Layer):
     ``SSDFeatureExtractorVGG.scale_weight``): ``y = w_c * x / ||x||_2`` at every position."""
 
     eps: float = 1e-12
+
+
+@dataclass(frozen=True)
+class FrozenBatchNorm2d(Layer):
+    """torchvision ``ops.misc.FrozenBatchNorm2d`` (detection backbones): batch norm with fixed
+    statistics *and* affine terms, all four held as buffers (weight, bias, running mean and
+    variance), so it has no parameters at all."""
+
+    eps: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Shared(Layer):
+    """``layer`` applied again with weights owned by the node ``owner`` (one torch module called on
+    several inputs: an FPN's RPN head on every level). Work is counted here, params at the owner."""
+
+    layer: Layer
+    owner: str = ""
+
+    @property
+    def kind(self) -> str:
+        return f"Shared({self.layer.kind})"
+
+    @property
+    def reuses_input(self) -> bool:
+        return self.layer.reuses_input
+
+    def describe(self) -> str:
+        inner = self.layer.describe()
+        return f"weights of {self.owner}" + (f": {inner}" if inner else "")

@@ -300,6 +300,66 @@ def test_detector_backbones_macs_match_torch(torchvision, torch):
         assert r[last].output_shape == shape
 
 
+def _torchvision_fpn_detector(torch, torchvision, masks):
+    """torchvision's v1 FPN detector as built for its COCO weights (FrozenBatchNorm2d backbone),
+    without downloading anything."""
+    from torchvision.models.detection import FasterRCNN, MaskRCNN
+    from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+    from torchvision.ops import misc
+
+    body = torchvision.models.resnet50(weights=None, norm_layer=misc.FrozenBatchNorm2d)
+    backbone = _resnet_fpn_extractor(body, 3)
+    return (MaskRCNN if masks else FasterRCNN)(backbone, num_classes=91)
+
+
+@pytest.mark.parametrize("name,masks", [("fasterrcnn_resnet50_fpn", False), ("maskrcnn_resnet50_fpn", True)])
+def test_fpn_detectors_match_torchvision(torchvision, torch, name, masks):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    r = archcalc.analyze(name)
+    with torch.device("meta"):
+        m = _torchvision_fpn_detector(torch, torchvision, masks)
+        with FlopCounterMode(display=False) as counter:
+            feats = m.backbone(torch.zeros(1, 3, 800, 1088))
+        backbone_macs = counter.get_total_flops() // 2
+        with FlopCounterMode(display=False) as counter:
+            m.rpn.head(list(feats.values()))
+        rpn_macs = counter.get_total_flops() // 2
+    assert r.totals["params"] == sum(p.numel() for p in m.parameters()) == get_entry(name).published[0].params
+    assert r.totals["buffers"] == sum(b.numel() for b in m.buffers())  # FrozenBatchNorm2d: 4C each
+    assert sum(x.macs for x in r.layers if x.name.startswith("backbone.")) == backbone_macs
+    assert sum(x.macs for x in r.layers if x.name.startswith("rpn.")) == rpn_macs  # shared head, 5 levels
+    ours = [r[f"backbone.fpn.layer_blocks.{i}.0"].output_shape for i in range(4)]
+    ours.append(r["backbone.fpn.extra_blocks.pool"].output_shape)
+    assert ours == [tuple(f.shape[1:]) for f in feats.values()]
+
+
+def test_fpn_rpn_anchors_match_torchvision_generator(torchvision, torch):
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.image_list import ImageList
+
+    r = archcalc.analyze("fasterrcnn_resnet50_fpn")
+    maps = detection.box_maps(r, "rpn.head.bbox_pred")
+    assert [m.per_position for m in maps] == [3] * 5  # one size per level x 3 aspect ratios
+    gen = AnchorGenerator(((32,), (64,), (128,), (256,), (512,)), ((0.5, 1.0, 2.0),) * 5)
+    images = ImageList(torch.zeros(1, 1, 800, 1088), [(800, 1088)])
+    feats = [torch.zeros(1, 1, m.height, m.width) for m in maps]  # only their sizes matter
+    (anchors,) = gen(images, feats)
+    assert detection.total_boxes(maps) == anchors.shape[0]
+
+
+def test_shared_nodes_reuse_their_owner():
+    from archcalc.layers import Shared
+
+    g = get_entry("maskrcnn_resnet50_fpn").build()
+    shared = [n for n in g.nodes.values() if isinstance(n.layer, Shared)]
+    assert len(shared) == 4 * 4  # conv, relu, cls, bbox on P3..P6
+    for n in shared:
+        assert g.nodes[n.layer.owner].layer == n.layer.layer
+    r = archcalc.analyze("maskrcnn_resnet50_fpn")
+    assert all(r[n.name].params == 0 for n in shared) and r["rpn.head.conv.0.0@4"].macs > 0
+
+
 def test_roi_count_must_be_positive():
     with pytest.raises(ShapeError, match="num_rois"):
         archcalc.analyze(_graph((256, 50, 68), RoIAlign(7, 0)))

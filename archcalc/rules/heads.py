@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from .. import dims
 from ..errors import ShapeError
-from ..layers import LSTM, Crop, Embedding, L2Norm, PerItem, PSRoIPool, Reshape, RoIAlign, RoIPool
+from ..layers import (
+    LSTM,
+    Crop,
+    Embedding,
+    FrozenBatchNorm2d,
+    L2Norm,
+    PerItem,
+    PSRoIPool,
+    Reshape,
+    RoIAlign,
+    RoIPool,
+    Shared,
+)
 from . import Cost, Footprint, register, rule_for
 from ._window import expect_rank, format_shape
 
@@ -47,8 +59,14 @@ def crop(layer: Crop, inputs):
 
 
 def _roi_common(layer, inputs, kind):
-    (shape,) = inputs
-    expect_rank(shape, 3, "(C, H, W) feature map")
+    """Several inputs are the levels of a feature pyramid (torchvision ``MultiScaleRoIAlign``): each
+    RoI is pooled from the one level its size selects, so output and cost are those of one level;
+    the levels must agree on channels."""
+    shape = inputs[0]
+    for s in inputs:
+        expect_rank(s, 3, "(C, H, W) feature map")
+        if dims.known_ne(s[0], shape[0]):
+            raise ShapeError("pyramid levels disagree on channels: " + " and ".join(format_shape(x) for x in inputs))
     if dims.known_lt(layer.num_rois, 1):
         raise ShapeError(f"num_rois must be >= 1, got {dims.format_dim(layer.num_rois)}")
     oh, ow = layer.output_size
@@ -205,3 +223,19 @@ def l2norm(layer: L2Norm, inputs):
     expect_rank(shape, 3)
     c, h, w = shape
     return Cost(output=tuple(shape), params=c, flops=dims.normalize(4 * c * h * w + 2 * h * w))
+
+
+@register(FrozenBatchNorm2d)
+def frozen_batch_norm2d(layer: FrozenBatchNorm2d, inputs):
+    """Frozen batch norm: no params; buffers ``4C`` (weight, bias, running mean, running var; no
+    ``num_batches_tracked``); flops 2 per element (a folded scale and shift), like BatchNorm2d."""
+    (shape,) = inputs
+    expect_rank(shape, 3)
+    return Cost(output=tuple(shape), buffers=4 * shape[0], flops=dims.normalize(2 * dims.prod(shape)))
+
+
+@register(Shared)
+def shared(layer: Shared, inputs):
+    """The wrapped layer's rule, minus its params and buffers (counted once, at ``owner``)."""
+    inner = rule_for(layer.layer)(layer.layer, inputs)
+    return Cost(output=inner.output, macs=inner.macs, flops=inner.flops, rf=inner.rf, warnings=list(inner.warnings))

@@ -31,6 +31,14 @@
   RoIAlign 7x7 -> TwoMLPHead (1024, 1024) -> 91 scores + 364 deltas for ``R`` proposals, and
   RoIAlign 14x14 -> 4 x (3x3 conv 256) -> 2x2 deconv -> 91 masks of 28x28 for ``D`` detections
   (the paper applies the mask branch to the top-100 detections at test time).
+- ``fasterrcnn_resnet50_fpn`` / ``maskrcnn_resnet50_fpn``: the common implementation, torchvision's
+  v1 detectors as they are built for their COCO weights: ResNet-50 with ``FrozenBatchNorm2d`` (no
+  params, 4C buffers), FPN (Lin et al. 2017) P2-P5 + a max-pooled P6, an RPN head (3 anchors per
+  position) whose weights are shared by all five levels (``Shared`` nodes count its work, not its
+  params), MultiScaleRoIAlign 7x7 over P2-P5, the heads of ``mask_rcnn_heads``. Input 3x800x1088 (a
+  640x480 image resized to 800 and padded to a multiple of 32). torchvision lists 41,755,286 and
+  44,401,393 params. torchvision freezes conv1 and layer1 (``trainable_backbone_layers=3``): pass
+  ``freeze=("backbone.body.conv1", "backbone.body.layer1")`` to see that split.
 """
 
 from __future__ import annotations
@@ -40,6 +48,11 @@ from dataclasses import replace
 from ..graph import Builder
 from ..layers import (
     Activation,
+    Add,
+    BatchNorm2d,
+    FrozenBatchNorm2d,
+    Shared,
+    Upsample,
     Conv2d,
     ConvTranspose2d,
     Dropout,
@@ -207,6 +220,71 @@ def mask_rcnn_heads(name, input_shape, num_classes=91, proposals="R", detections
     return b.build(outputs=[cls, box, m])
 
 
+def _resnet50_fpn(b, input_shape, out_channels=256):
+    """torchvision ``resnet_fpn_backbone('resnet50')``: returns [P2, P3, P4, P5, P6]."""
+    trunk = resnet("body", input_shape, block="bottleneck", layers=(3, 4, 6, 3))
+    frozen = lambda n, layer: FrozenBatchNorm2d() if isinstance(layer, BatchNorm2d) else layer  # noqa: E731
+    _, names = graft(b, trunk, b.input, stop_after="layer4.2.relu_2", prefix="backbone.body.", replace=frozen)
+    taps = [names[n] for n in ("layer1.2.relu_2", "layer2.3.relu_2", "layer3.5.relu_2", "layer4.2.relu_2")]
+    with b.scope("backbone.fpn"):
+        inner = b.add(Conv2d(out_channels, 1), taps[3], name="inner_blocks.3.0")
+        results = [b.add(Conv2d(out_channels, 3, padding=1), inner, name="layer_blocks.3.0")]
+        for i in (2, 1, 0):
+            lateral = b.add(Conv2d(out_channels, 1), taps[i], name=f"inner_blocks.{i}.0")
+            top_down = b.add(Upsample(2, "nearest"), inner, name=f"top_down.{i}")
+            inner = b.add(Add(), lateral, top_down, name=f"merge.{i}")
+            results.insert(0, b.add(Conv2d(out_channels, 3, padding=1), inner, name=f"layer_blocks.{i}.0"))
+        results.append(b.add(MaxPool2d(1, 2), results[-1], name="extra_blocks.pool"))
+    return results
+
+
+def _shared_rpn(b, levels, channels=256, anchors=3):
+    """torchvision RPNHead applied to every pyramid level with one set of weights."""
+    outs = []
+    for i, p in enumerate(levels):
+        layers = (("conv.0.0", Conv2d(channels, 3, padding=1)), ("conv.0.1", ReLU(True)),
+                  ("cls_logits", Conv2d(anchors, 1)), ("bbox_pred", Conv2d(4 * anchors, 1)))
+        names = {}
+        for n, layer in layers:
+            owner = f"rpn.head.{n}"
+            src = names["conv.0.1"] if n in ("cls_logits", "bbox_pred") else names.get("conv.0.0", p)
+            names[n] = b.add(layer if i == 0 else Shared(layer, owner), src,
+                             name=owner if i == 0 else f"{owner}@{i}")
+        outs += [names["cls_logits"], names["bbox_pred"]]
+    return outs
+
+
+def _fpn_detector(name, input_shape, num_classes, proposals, detections, masks):
+    b = Builder(name, input_shape)
+    levels = _resnet50_fpn(b, input_shape)
+    rpn_outs = _shared_rpn(b, levels)
+    x = b.add(RoIAlign(7, proposals, sampling_ratio=2), *levels[:4], name="roi_heads.box_roi_pool")
+    x = b.add(PerItem(Flatten()), x, name="roi_heads.box_head.flatten")
+    x = b.add(Linear(1024), x, name="roi_heads.box_head.fc6")
+    x = b.add(ReLU(), x, name="roi_heads.box_head.relu6")
+    x = b.add(Linear(1024), x, name="roi_heads.box_head.fc7")
+    x = b.add(ReLU(), x, name="roi_heads.box_head.relu7")
+    outs = [b.add(Linear(num_classes), x, name="roi_heads.box_predictor.cls_score"),
+            b.add(Linear(4 * num_classes), x, name="roi_heads.box_predictor.bbox_pred")]
+    if masks:
+        m = b.add(RoIAlign(14, detections, sampling_ratio=2), *levels[:4], name="roi_heads.mask_roi_pool")
+        for i in range(4):
+            m = b.add(PerItem(Conv2d(256, 3, padding=1)), m, name=f"roi_heads.mask_head.{i}.0")
+            m = b.add(ReLU(True), m, name=f"roi_heads.mask_head.{i}.1")
+        m = b.add(PerItem(ConvTranspose2d(256, 2, stride=2)), m, name="roi_heads.mask_predictor.conv5_mask")
+        m = b.add(ReLU(True), m, name="roi_heads.mask_predictor.relu")
+        outs.append(b.add(PerItem(Conv2d(num_classes, 1)), m, name="roi_heads.mask_predictor.mask_fcn_logits"))
+    return b.build(outputs=outs + rpn_outs)
+
+
+def fasterrcnn_resnet50_fpn(name, input_shape, num_classes=91, proposals="R"):
+    return _fpn_detector(name, input_shape, num_classes, proposals, None, masks=False)
+
+
+def maskrcnn_resnet50_fpn(name, input_shape, num_classes=91, proposals="R", detections="D"):
+    return _fpn_detector(name, input_shape, num_classes, proposals, detections, masks=True)
+
+
 register_model(
     "vgg16_cls_loc", vgg16_cls_loc, family="Detection", variant="classification + localisation (2 heads)",
     source="cs231n 'Classification + Localization'; Simonyan & Zisserman 2015 sec. 4; torchvision vgg16 trunk",
@@ -243,4 +321,18 @@ register_model(
     variant="FPN box + mask heads on one 256-ch map, R proposals, D detections",
     source="He et al. 2017 (Mask R-CNN) Fig. 4 right; torchvision maskrcnn_resnet50_fpn roi_heads",
     input_shape=(256, 50, 68),
+)
+register_model(
+    "fasterrcnn_resnet50_fpn", fasterrcnn_resnet50_fpn, family="Detection",
+    variant="torchvision v1: ResNet-50 (frozen BN) + FPN, shared RPN head, R proposals",
+    source="Ren et al. 2015 + Lin et al. 2017 (FPN); torchvision.models.detection.fasterrcnn_resnet50_fpn",
+    input_shape=(3, 800, 1088), torchvision="detection.fasterrcnn_resnet50_fpn",
+    published=Published("torchvision FasterRCNN_ResNet50_FPN_Weights.COCO_V1", params=41_755_286),
+)
+register_model(
+    "maskrcnn_resnet50_fpn", maskrcnn_resnet50_fpn, family="Detection",
+    variant="torchvision v1: Faster R-CNN FPN + mask head, R proposals, D detections",
+    source="He et al. 2017 (Mask R-CNN); torchvision.models.detection.maskrcnn_resnet50_fpn",
+    input_shape=(3, 800, 1088), torchvision="detection.maskrcnn_resnet50_fpn",
+    published=Published("torchvision MaskRCNN_ResNet50_FPN_Weights.COCO_V1", params=44_401_393),
 )
