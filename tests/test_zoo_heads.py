@@ -47,7 +47,7 @@ def fc(fin, fout):
     return fin * fout + fout
 
 
-def _graph(shape, *layers, extra_input=None):
+def _graph(shape, *layers):
     b = Builder("t", shape)
     x = b.input
     for layer in layers:

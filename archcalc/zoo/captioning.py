@@ -16,6 +16,7 @@ The graph has two inputs: the image (3x224x224) and the caption's ``T`` token id
 
 from __future__ import annotations
 
+from ..dims import coerce_dim
 from ..graph import Builder
 from ..layers import LSTM, Concat, Embedding, Linear, Reshape
 from . import register_model
@@ -31,8 +32,6 @@ def show_and_tell(name, input_shape, vocab_size=10000, embed_size=512, hidden_si
     feat, _ = graft(b, trunk, b.input, stop_after="dropout", prefix="encoder.")
     img = b.add(Linear(embed_size), feat, name="encoder.embed")  # W_I
     img = b.add(Reshape((1, embed_size)), img, name="encoder.as_step")
-    from ..dims import coerce_dim
-
     words = b.add_input((coerce_dim(caption_length),), "caption")
     w = b.add(Embedding(vocab, embed_size), words, name="decoder.embed")  # W_e
     seq = b.add(Concat(axis=0), img, w, name="decoder.sequence")

@@ -180,9 +180,8 @@ def rfcn_resnet101(name, input_shape, num_classes=21, proposals="R", k=7, anchor
 
     conv4, names = graft(b, trunk, b.input, stop_after="layer3.22.relu_2", prefix="backbone.")
     rpn_outs = _rpn(b, conv4, 512, anchors)
-    rest = resnet(name, input_shape, block="bottleneck", layers=(3, 4, 23, 3))
     x = conv4
-    for n, node in rest.nodes.items():
+    for n, node in trunk.nodes.items():
         if n.startswith("layer4."):
             layer = dilate_conv5(n, node.layer)
             ins = tuple(names.get(i, "backbone." + i) for i in node.inputs)
