@@ -25,7 +25,11 @@
   at stride 16 (dilation 2, torchvision ``replace_stride_with_dilation=[False, False, True]``), a
   1x1 conv 2048->1024, k*k*(C+1) = 7*7*21 position-sensitive score maps and 4*k*k class-agnostic
   box maps, position-sensitive RoI pooling and average voting. The RPN reads conv4 (layer3). All
-  per-RoI work is pooling and voting: its MACs do not depend on R.
+  per-RoI work is pooling and voting: its MACs do not depend on R. The released py-R-FCN
+  prototxts differ in two details: all three conv5 3x3 convs are dilated (torchvision leaves the
+  first at dilation 1; params, MACs and shapes are the same, only the receptive field differs) and
+  the class-agnostic box branch has 8*k*k maps (boxes for background and foreground) instead of
+  the paper's 4*k*k.
 - ``mask_rcnn_heads``: He, Gkioxari, Dollar, Girshick, "Mask R-CNN", ICCV 2017, Fig. 4 (right,
   FPN heads) in torchvision's ``maskrcnn_resnet50_fpn`` layout: on one 256-channel feature map,
   RoIAlign 7x7 -> TwoMLPHead (1024, 1024) -> 91 scores + 364 deltas for ``R`` proposals, and
