@@ -196,8 +196,11 @@ class Result:
         }
 
     def substitute(self, **values: int) -> "Result":
-        """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``."""
-        return analyze(self.graph, input=tuple(dims.evaluate(d, values) for d in self.input),
+        """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``; symbols
+        inside layer specs (RoI counts ``R``) and secondary inputs (``T``) are bound too."""
+        from .symbols import bind_graph
+
+        return analyze(bind_graph(self.graph, values), input=tuple(dims.evaluate(d, values) for d in self.input),
                        batch=dims.evaluate(self.batch, values), dtype=self.dtype, model_name=self.model)
 
     def __repr__(self) -> str:
@@ -261,7 +264,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         raise ArchcalcError(f"batch must be >= 1, got {batch}")
     order = graph.topological()
     first_input = graph.inputs[0]
-    in_shape = _coerce_shape(input) if input is not None else tuple(graph.nodes[first_input].layer.shape)
+    # graph inputs may be written with names ("T", 300); coerce them like a user-given shape
+    in_shape = _coerce_shape(input if input is not None else graph.nodes[first_input].layer.shape)
     shapes: dict = {}
     fields: dict = {}
     records = []
@@ -269,7 +273,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     for node in order:
         layer = node.layer
         if isinstance(layer, Input):
-            shape = in_shape if node.name == first_input else tuple(layer.shape)
+            shape = in_shape if node.name == first_input else _coerce_shape(layer.shape)
             in_shapes = [shape]
             try:
                 cost = rule_for(layer)(Input(shape), [])
@@ -284,7 +288,10 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 raise type(e)(f"layer {node.name!r} ({layer.kind}): {e}") from None
             except (TypeError, ValueError, ZeroDivisionError) as e:
                 raise ShapeError(f"layer {node.name!r} ({layer.kind}): {e}") from None
-            rf = ReceptiveField.merge([fields[i] for i in node.inputs]).apply(cost.rf)
+            # a layer may read some inputs for their shape only (Crop's reference): rf_inputs = how
+            # many leading inputs carry pixels into the output
+            pixel_inputs = node.inputs[:getattr(layer, "rf_inputs", None) or len(node.inputs)]
+            rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
         shapes[node.name] = cost.output
         fields[node.name] = rf
         out_elems = dims.normalize(batch * dims.prod(cost.output))
@@ -309,4 +316,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
             frozen=frozen,
         ))
     name = model_name or (entry.name if entry else graph.name)
+    for p in prefixes:
+        if not any(r.name.startswith(p) for r in records):
+            raise ArchcalcError(f"freeze prefix {p!r} matches no layer of {name} (layers look like "
+                                f"{', '.join(r.name for r in records[1:4])}, ...)")
     return Result(name, graph, in_shape, batch, dtype, records, entry)
