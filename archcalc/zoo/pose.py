@@ -40,7 +40,7 @@ def simplebaseline_resnet50(name, input_shape, num_joints=14, deconv_channels=25
 register_model(
     "deeppose_alexnet", deeppose_alexnet, family="Pose", variant="regression of 14 x (x, y) = 28 values",
     source="Toshev & Szegedy 2014 (DeepPose) sec. 3; torchvision alexnet(num_classes=28)",
-    torchvision="alexnet",
+    torchvision="alexnet", torchvision_kwargs={"num_classes": 28},
 )
 register_model(
     "simplebaseline_resnet50", simplebaseline_resnet50, family="Pose",
