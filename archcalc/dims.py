@@ -12,6 +12,8 @@ import re
 from fractions import Fraction
 from typing import Any, Iterable, Union
 
+from .errors import ArchcalcError
+
 Dim = Union[int, Any]  # int | sympy.Expr; sympy is not imported for type checks
 
 _sympy = None
@@ -202,8 +204,8 @@ def fmt_int(x: Any) -> str:
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
 
 
-class DimSyntaxError(ValueError):
-    pass
+class DimSyntaxError(ArchcalcError, ValueError):
+    """A dimension or shape the restricted parser rejects."""
 
 
 def parse_dim(text: str) -> Dim:
@@ -279,8 +281,8 @@ class _Parser:
 def parse_shape(text: str) -> tuple:
     """Parse ``3x224x224`` / ``3xHxW`` / ``(3, H, W)`` into a tuple of Dims."""
     s = text.strip().strip("()[]")
-    parts = [p for p in re.split(r"\s*[x×,]\s*", s) if p != ""] if s else []
-    if not parts:
+    parts = re.split(r"\s*[x×,]\s*", s) if s else []
+    if not parts or any(p == "" for p in parts):
         raise DimSyntaxError(f"bad shape {text!r}: expected something like 3x224x224 or 3xHxW")
     dims = []
     for p in parts:
