@@ -289,3 +289,15 @@ def test_blocks_by_hand():
 def test_symbolic_input_runs():
     r = archcalc.analyze("mobilenet_v2", input="3xHxW")
     assert r.substitute(H=224, W=224).totals["macs"] == archcalc.analyze("mobilenet_v2").totals["macs"]
+
+
+def test_squeeze_excitation_receptive_field():
+    """The SE gate is a global pool: after it every output sees the whole input, but the output
+    grid keeps the main branch's stride (the gate's coarse jump must not leak into later layers)."""
+    r = archcalc.analyze("mobilenet_v3_small")
+    gate = "features.1.block.1"  # first SE, on the 56x56 map after conv 2 and block 1's stride 2
+    main = r[f"{gate}.scale"].inputs[0]
+    assert r[main].receptive_field.jump == (4, 4)
+    assert r[f"{gate}.scale"].receptive_field.jump == (4, 4)
+    assert r[f"{gate}.scale"].receptive_field.size[0] >= 224
+    assert r.totals["receptive_field"].jump == (32, 32)  # 224 / 7
