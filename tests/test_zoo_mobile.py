@@ -224,8 +224,13 @@ def torch_oracle(torch, model, input_shape):
     return seen, flops, counter.get_total_flops(), tuple(out.shape[1:])
 
 
+# EfficientNet-B1..B7 take ~2-4 s each (meta-device build at up to 600x600): marked slow, still run
+TV_PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n.startswith("efficientnet_b") and n != "efficientnet_b0"
+             else n for n in TV_NAMES]
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("name", TV_NAMES)
+@pytest.mark.parametrize("name", TV_PARAMS)
 def test_against_torchvision(name, torch, torchvision):
     entry = get_entry(name)
     r = archcalc.analyze(name)

@@ -11,7 +11,8 @@ filters by ``s`` (``scale``). No torchvision model exists.
 
 What the paper leaves open follows the authors' code (megvii-model/ShuffleNet-Series, ShuffleNetV1):
 3x3 convs and pools pad 1; the stride-2 bottleneck is 1/4 of the unit's full output; the stem
-(first conv) has 12 / 24 / 24 / 48 filters at 0.5x / 1x / 1.5x / 2x (``stem_channels``). Node names
+(first conv) has 12 / 24 / 24 / 48 filters at 0.5x / 1x / 1.5x / 2x for g = 3 (16 at 0.5x for
+g = 8; ``stem_channels`` overrides). Node names
 follow torchvision's ShuffleNetV2 layout (``conv1``, ``maxpool``, ``stage2.0.branch_main.0``).
 
 The paper's "complexity" (MFLOPs) is mult-adds, but its tables do not count the same layers
@@ -20,8 +21,9 @@ g = 1, 2, 3, 4, 8) is reproduced, every entry, by the count *without* the 1000-w
 g = 2, 4, 8 come to 141 / 134 / 138); Table 5's g = 3 models (0.5x 38, 1.5x 292, 2x 524) only *with*
 it (without: 37, 291, 522). Table 2's complexity column (140 / 38 / 13) is one nominal figure per
 width for all group counts. For 0.25x neither the paper nor the authors' code gives the stem: the
-registered ``shufflenet_v1_x0_25`` uses 12 filters, the only width that reproduces Table 2's 13
-MFLOPs for g = 3 (a scaled stem of 6 gives 11.0); that entry is a reconstruction, not a citation.
+registered ``shufflenet_v1_x0_25`` uses 12 filters (as at 0.5x), which reproduces Table 2's 13
+MFLOPs for g = 3 (13.30M; a scaled stem of 6 gives 11.01M, 24 gives 17.88M); that stem width is
+a reconstruction, not a citation.
 
 **ShuffleNet v2**: Ma, Zhang, Zheng, Sun, ECCV 2018, Table 5; layout of
 ``torchvision.models.shufflenet_v2_x0_5`` / ``x1_0`` / ``x1_5`` / ``x2_0`` (1,366,792 / 2,278,604 /
@@ -75,15 +77,17 @@ def _v1_unit(b, x, cin, cout, groups, stride, first_group):
     return b.add(ReLU(True), y, name="relu")
 
 
-#: First-conv filters per scale in the authors' code; other scales use ``int(24 * scale)``.
-V1_STEM = {0.5: 12, 1.0: 24, 1.5: 24, 2.0: 48}
+#: First-conv filters per (g, scale) in the authors' code (it has g = 3 and 8); otherwise
+#: ``int(24 * scale)``.
+V1_STEM = {(3, 0.5): 12, (3, 1.0): 24, (3, 1.5): 24, (3, 2.0): 48,
+           (8, 0.5): 16, (8, 1.0): 24, (8, 1.5): 24, (8, 2.0): 48}
 
 
 def shufflenet_v1(name, input_shape, groups=3, scale=1.0, stem_channels=None, num_classes=1000):
     """ShuffleNet v1 (``groups`` g, ``scale`` s for "ShuffleNet s x")."""
     if groups not in V1_CHANNELS:
         raise ValueError(f"groups must be one of {sorted(V1_CHANNELS)} (Table 1), got {groups!r}")
-    stem = stem_channels if stem_channels is not None else V1_STEM.get(scale, int(24 * scale))
+    stem = stem_channels if stem_channels is not None else V1_STEM.get((groups, scale), int(24 * scale))
     b = Builder(name, input_shape)
     x = b.sequential("conv1", b.input, [Conv2d(stem, 3, stride=2, padding=1, bias=False), BatchNorm2d(),
                                         ReLU(True)])
