@@ -261,6 +261,22 @@ def test_against_torchvision(name, torch, torchvision):
     assert r.input[1:] == tuple(crop) * (2 // len(crop))  # _ops is at the weights' crop size
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("timm_name,width", [("mobilenetv1_100", 1.0), ("mobilenetv1_125", 1.25)])
+def test_mobilenet_v1_against_timm(timm_name, width, torch):
+    """timm's MobileNet v1 has the paper's convs, BN and FC (with ReLU6 instead of ReLU): its
+    params, buffers and MACs must equal ours exactly."""
+    timm = require("timm")
+    r = archcalc.analyze("mobilenet_v1", width_mult=width)
+    with torch.device("meta"):
+        model = timm.create_model(timm_name, pretrained=False)
+    _, _, total_flops, out_shape = torch_oracle(torch, model, r.input)
+    assert r.totals["params"] == sum(p.numel() for p in model.parameters())
+    assert r.totals["buffers"] == sum(b.numel() for b in model.buffers())
+    assert 2 * r.totals["macs"] == total_flops
+    assert r.layers[-1].output_shape == out_shape
+
+
 # ------------------------------------------------------------------------------ without torch
 
 

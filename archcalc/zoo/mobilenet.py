@@ -15,8 +15,9 @@ gamma/beta (4,231,976 at alpha 1), which still round to the paper's 4.2M. Choice
 open: stride-2 convs pad 1 on each side (TF's "SAME" pads 0/1; the shapes and counts are the
 same at every even input side); the 7x7 average pool is a global average pool, so rho < 1 works;
 the last depthwise layer has stride 1 (Table 1's "s2" there is a known typo: input and output
-are both 7x7). No torchvision model exists; timm's ``mobilenetv1_100`` uses ReLU6 and a
-different stem, so the paper is the only source.
+are both 7x7). No torchvision model exists; timm's ``mobilenetv1_100`` / ``mobilenetv1_125``
+have the same convs, BN and FC with ReLU6 instead of ReLU (params, buffers and MACs equal ours;
+tested), so they are a cross-check, not the source.
 
 **MobileNetV2**: Sandler et al., CVPR 2018, Table 2; layout of ``torchvision.models.mobilenet_v2``
 (3,504,872 params, 0.301 GFLOPS = GMACs in its weights' meta).
