@@ -11,11 +11,16 @@ What the paper counts (recomputed in ``tests/test_zoo_mobile.py``): "mult-adds" 
 the convolutions and the FC (its Table 2 gives the FC 0.18% of them); "parameters" are
 conv and FC weights only, no FC bias and no BN (Table 2's shares 74.59 / 1.06 / 0.02 / 24.33%
 come out to two decimals only on weights). archcalc's own ``params`` adds the FC bias and BN's
-gamma/beta (4,231,976 at alpha 1), which still round to the paper's 4.2M. Choices the paper leaves
-open: stride-2 convs pad 1 on each side (TF's "SAME" pads 0/1; the shapes and counts are the
-same at every even input side); the 7x7 average pool is a global average pool, so rho < 1 works;
-the last depthwise layer has stride 1 (Table 1's "s2" there is a known typo: input and output
-are both 7x7). No torchvision model exists; timm's ``mobilenetv1_100`` / ``mobilenetv1_125``
+gamma/beta (4,231,976 at alpha 1), which still round to the paper's 4.2M. Tables 7 and 8
+(resolution) print the 224 count times rho^2 as a whole, FC included, although the FC does not
+shrink with resolution: the exact count at 160 is 290.68M (printed 290), 76.52M at 0.5-160
+(printed 76). Table 4's 4866M (Conv MobileNet) is the count without the FC (4866.27M; with it
+4867.29M). Table 1's final softmax is a layer here (no MACs, 3 flops per class).
+
+Choices the paper leaves open: stride-2 convs pad 1 on each side (TF's "SAME" pads 0/1; shapes
+and counts are the same at every even input side); the 7x7 average pool is a global average pool,
+so rho < 1 works; the last depthwise layer has stride 1 (Table 1 prints "s2" there, but lists
+both its input and its output as 7x7). No torchvision model exists; timm's ``mobilenetv1_100`` / ``mobilenetv1_125``
 have the same convs, BN and FC with ReLU6 instead of ReLU (params, buffers and MACs equal ours;
 tested), so they are a cross-check, not the source.
 
