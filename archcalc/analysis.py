@@ -148,11 +148,13 @@ class Result:
         acts = dims.total(r.activations for r in self.layers)
         # the deepest feature map: global/adaptive pooling would just add the whole input extent, and
         # so would anything after it (a 1x1-conv classifier on the pooled vector, timm/DPN heads)
-        spatial = []
+        # ("after it" = fed only by pooled layers: a squeeze-and-excitation gate pools globally too,
+        # but its Mul also reads the feature map, which stays spatial)
+        spatial, pooled = [], set()
         for r in self.layers:
-            if r.kind.startswith(_POOL_TO_FIXED):
-                break
-            if len(r.output_shape) == 3:
+            if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and all(i in pooled for i in r.inputs)):
+                pooled.add(r.name)
+            elif len(r.output_shape) == 3:
                 spatial.append(r)
         rf = (spatial[-1] if spatial else self.layers[-1]).receptive_field
         return {

@@ -322,3 +322,14 @@ def test_squeeze_excitation_receptive_field():
     assert r[f"{gate}.scale"].receptive_field.jump == (4, 4)
     assert r[f"{gate}.scale"].receptive_field.size[0] >= 224
     assert r.totals["receptive_field"].jump == (32, 32)  # 224 / 7
+
+
+def test_reported_receptive_field_skips_pooled_heads_not_gates():
+    """Totals report the field of the deepest feature map: layers fed only by a global/adaptive pool
+    (classifier heads, auxiliary heads) are skipped, an SE gate's Mul back onto the map is not."""
+    for name, layer in (("efficientnet_b0", "features.8.2"), ("mobilenet_v3_small", "features.12.2"),
+                        ("googlenet_aux", "inception5b.cat"), ("inception_v3_aux", "Mixed_7c.cat")):
+        t = archcalc.analyze(name).totals
+        assert t["receptive_field_layer"] == layer, name
+    assert archcalc.analyze("googlenet_aux").totals["receptive_field"] == \
+        archcalc.analyze("googlenet").totals["receptive_field"]  # aux heads change nothing here
