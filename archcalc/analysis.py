@@ -56,15 +56,22 @@ class ReceptiveField:
 
     @staticmethod
     def merge(fields: Sequence["ReceptiveField"]) -> "ReceptiveField":
-        """A merge (add/concat) sees the union of its inputs' fields: the widest one per axis."""
+        """A merge (add/concat/mul) sees the union of its inputs' fields: the widest size per axis.
+        Jump and start follow the finest-strided input (the widest among equals): a broadcast gate,
+        such as squeeze-and-excitation's globally pooled (C, 1, 1) branch, widens the field to the
+        whole input but does not coarsen the output grid that later layers step over."""
         if len(fields) == 1:
             return fields[0]
         size, jump, start = [], [], []
         for a in range(2):
-            widest = max(fields, key=lambda f: f.size[a] if dims.is_concrete(f.size[a]) else -1)
+            def finest_then_widest(f, a=a):
+                j, s = f.jump[a], f.size[a]
+                return (j if dims.is_concrete(j) else float("inf"), -s if dims.is_concrete(s) else 1)
+
+            lead = min(fields, key=finest_then_widest)
             size.append(dims.smax(*[f.size[a] for f in fields]))
-            jump.append(widest.jump[a])
-            start.append(widest.start[a])
+            jump.append(lead.jump[a])
+            start.append(lead.start[a])
         return ReceptiveField(tuple(size), tuple(jump), tuple(start))
 
     def to_dict(self) -> dict:
@@ -141,11 +148,13 @@ class Result:
         acts = dims.total(r.activations for r in self.layers)
         # the deepest feature map: global/adaptive pooling would just add the whole input extent, and
         # so would anything after it (a 1x1-conv classifier on the pooled vector, timm/DPN heads)
-        spatial = []
+        # ("after it" = fed only by pooled layers: a squeeze-and-excitation gate pools globally too,
+        # but its Mul also reads the feature map, which stays spatial)
+        spatial, pooled = [], set()
         for r in self.layers:
-            if r.kind.startswith(_POOL_TO_FIXED):
-                break
-            if len(r.output_shape) == 3:
+            if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and all(i in pooled for i in r.inputs)):
+                pooled.add(r.name)
+            elif len(r.output_shape) == 3:
                 spatial.append(r)
         rf = (spatial[-1] if spatial else self.layers[-1]).receptive_field
         return {
