@@ -290,11 +290,16 @@ def as_snapshot(obj, **resolve_kwargs) -> Snapshot:
 # ---------------------------------------------------------------------------------------------
 
 
+def _pct(d: int, base: int) -> str:
+    if not base:
+        return ""
+    p = 100 * d / base
+    return f", {p:+,.0f}%" if abs(p) >= 10 else f", {p:+.2f}%" if abs(p) >= 0.01 else f", {p:+.1g}%"
+
+
 def _delta(old, new) -> str:
     if isinstance(old, int) and isinstance(new, int):
-        d = new - old
-        pct = f", {100 * d / old:+.3g}%" if old else ""
-        return f" ({d:+,}{pct})"
+        return f" ({new - old:+,}{_pct(new - old, old)})"
     return ""
 
 
@@ -385,6 +390,7 @@ def assert_costs(model, *, params=None, trainable_params=None, non_trainable_par
     Raises :class:`CostMismatch` (an AssertionError) when a figure differs, and
     :class:`CostArgumentError` for arguments it cannot use.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line and this message, not this body
     expected = {k: _check_expected(k, v) for k, v in dict(
         params=params, trainable_params=trainable_params, non_trainable_params=non_trainable_params,
         buffers=buffers, macs=macs, flops=flops, activations=activations).items() if v is not None}
