@@ -342,6 +342,7 @@ def test_entry_point_can_be_disabled(pytester, monkeypatch):
 def test_plugin_start_up_imports_nothing_heavy(pytester, monkeypatch):
     # a fresh interpreter: pytest with the plugin loaded, a test that only looks at sys.modules
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # what other installed plugins import is theirs
     pytester.makepyfile(test_light="""
 import sys
 
