@@ -83,11 +83,11 @@ def pytest_collection_modifyitems(session, config, items):
         if item.get_closest_marker(MARKER) is None:
             continue
         try:
-            marker_options(item)
+            options = marker_options(item)
         except pytest.UsageError as e:
             errors.append(str(e))
             continue
-        if FIXTURE not in getattr(item, "fixturenames", ()):
+        if _active(options) and FIXTURE not in getattr(item, "fixturenames", ()):
             errors.append(f"{item.nodeid}: @pytest.mark.{MARKER} needs the {FIXTURE} fixture; "
                           f"add it to the test's arguments and call {FIXTURE}.check(model)")
     if errors:
@@ -97,7 +97,7 @@ def pytest_collection_modifyitems(session, config, items):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     outcome = yield
-    if item.get_closest_marker(MARKER) is not None:
+    if item.get_closest_marker(MARKER) is not None and _active(marker_options(item)):
         checker = item.stash.get(_CHECKER, None)
         if checker is None or not checker.checked:
             pytest.fail(f"{item.nodeid} is marked @pytest.mark.{MARKER} but never called "
@@ -177,6 +177,12 @@ def validate_options(kwargs: dict, args: tuple = (), where: str = f"@pytest.mark
     if "max_peak_memory" in out:
         _memory_module(where)
     return out
+
+
+def _active(options: dict) -> bool:
+    """Whether marker options ask for anything (``snapshot=False`` alone, e.g. to opt one test out
+    of a module-wide snapshot, does not)."""
+    return any(k in BUDGETS for k in options) or bool(options.get("snapshot"))
 
 
 def marker_options(item) -> dict:

@@ -354,6 +354,8 @@ def top_contributors(result, figure: str, limit: int = TOP_CONTRIBUTORS) -> list
         lines.append(f"{r.name} ({r.kind}, {shape}): {v:,} ({v / total:.1%})")
     if len(records) > limit:
         lines.append(f"... {len(records) - limit} more layer(s) with nonzero {attr}")
+    if not records and any(not dims.is_concrete(getattr(r, attr)) for r in result.layers):
+        lines.append(f"(symbolic {attr}: not ranked; see the per-layer table)")
     return lines
 
 

@@ -170,6 +170,23 @@ def test_override(archcalc_costs):
     r.stdout.fnmatch_lines(["*params 5,354 > max_params 100*"])
 
 
+def test_snapshot_false_opts_a_test_out_of_a_module_marker(pytester, run):
+    pytester.makepyfile(test_opt="""
+import pytest
+
+pytestmark = pytest.mark.archcalc(snapshot=True)
+
+def test_snap(archcalc_costs):
+    archcalc_costs.check("lenet5")
+
+@pytest.mark.archcalc(snapshot=False)
+def test_plain():
+    assert True
+""")
+    run().assert_outcomes(passed=2)
+    assert [p.name for p in (pytester.path / "__archcalc_snapshots__" / "test_opt").iterdir()] == ["test_snap.txt"]
+
+
 def test_marked_test_that_never_checks_fails(pytester, run):
     pytester.makepyfile(test_lazy="""
 import pytest

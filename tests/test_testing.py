@@ -210,3 +210,15 @@ def test_freeze_and_batch_reach_the_analysis():
     # freezing the conv leaves the fc's 8*64*10 + 10 trainable; batch 4 multiplies MACs
     assert_costs(tiny(), trainable_params=5130, non_trainable_params=224, freeze=("conv",))
     assert_costs(tiny(), macs=4 * tiny_macs(8), batch=4)
+
+
+def test_symbolic_figures_compare_as_expressions():
+    import sympy
+
+    H, W = sympy.symbols("H W", integer=True, positive=True)
+    # conv: 8 filters * 27 weights per output pixel, same padding; fc: in_features follow H*W
+    r = assert_costs(tiny(), input=(3, "H", "W"), macs=216 * H * W + 80 * H * W)
+    assert r.is_symbolic
+    with pytest.raises(CostMismatch) as e:
+        assert_costs(tiny(), input=(3, "H", "W"), macs=296 * H * W + 1)
+    assert "(symbolic macs: not ranked; see the per-layer table)" in str(e.value)
