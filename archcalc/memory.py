@@ -103,7 +103,17 @@ SAVED_FOR_BACKWARD = {
     "Upsample": (),
     "ZeroPad2d": (),
     "ChannelShuffle": (),
+    "Scale": (),  # times a constant: nothing to keep
+    "Crop": (),  # a view (its backward writes a zero-padded input-sized gradient)
+    "Reshape": (),  # a view
+    # torchvision FrozenBatchNorm2d: x * scale + bias with scale/bias from buffers, so the product's
+    # gradient needs only the (per-channel) scale
+    "FrozenBatchNorm2d": (),
 }
+
+#: Kinds archcalc cannot yet say what torch keeps for backward (composites and detection ops whose
+#: saved tensors were not measured): training estimates raise for them instead of guessing.
+TRAINING_UNSUPPORTED = {"L2Norm", "LSTM", "Embedding", "RoIAlign", "RoIPool", "PSRoIPool"}
 
 #: In-place variants that differentiate from their result instead (torch's ``elu_``, ``leaky_relu_``).
 #: Any other in-place layer whose rule saves its input cannot keep it (the op overwrites it): torch
@@ -114,7 +124,7 @@ SAVED_FOR_BACKWARD_INPLACE = {"ELU": ("output",), "LeakyReLU": ("output",)}
 #: Kinds whose backward hands the incoming gradient to its inputs without allocating: the same
 #: tensor (add) or views of it (flatten, identity, concat's per-input slices). Every other kind
 #: allocates a new input-sized gradient per input that needs one.
-GRAD_PASSTHROUGH = {"Add", "Concat", "Flatten", "Identity"}
+GRAD_PASSTHROUGH = {"Add", "Concat", "Flatten", "Identity", "Reshape"}
 
 #: How backward sums the gradients of a tensor with several consumers. torch's engine
 #: (``InputBuffer::accumulate``) adds in place into the buffer when it holds the only reference, else
@@ -255,7 +265,7 @@ class MemoryEstimate:
 def _concrete(x, what: str) -> int:
     if not dims.is_concrete(x):
         raise ArchcalcError(f"memory needs concrete sizes, but {what} is {dims.format_dim(x)}; "
-                            "substitute values first (e.g. result.substitute(H=224, W=224))")
+                            "substitute concrete values first (Result.substitute, e.g. H=224, R=300)")
     return int(x)
 
 
@@ -387,7 +397,7 @@ def _forward_live(plan: _Plan, batch: int, bpe: int, keep_until_end: set, scratc
     live, running = [], 0
     for i, r in enumerate(plan.records):
         running += delta[i]
-        extra = FORWARD_SCRATCH.get(r.kind, 0) * plan.per_sample[i] * batch if scratch else 0
+        extra = FORWARD_SCRATCH.get(_kind(r), 0) * plan.per_sample[i] * batch if scratch else 0
         if scratch and r.kind == "LocalResponseNorm":
             extra = _lrn_elements(r.layer, r.output_shape, training=False) * batch * bpe
         live.append(running + extra)
@@ -452,6 +462,15 @@ def inference_memory(result, batch=None, dtype=None) -> MemoryEstimate:
     )
 
 
+def _kind(r) -> str:
+    """The kind whose rules apply: a layer applied per item (``PerItem``) or with shared weights
+    (``Shared``) keeps what its inner layer keeps."""
+    layer = r.layer
+    while type(layer).__name__ in ("PerItem", "Shared") and hasattr(layer, "layer"):
+        layer = layer.layer
+    return layer.kind
+
+
 def _requires_grad(plan: _Plan) -> list:
     req = []
     for i, r in enumerate(plan.records):
@@ -494,8 +513,9 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     n = len(recs)
     req = _requires_grad(plan)
     for r in recs:
-        if r.kind not in SAVED_FOR_BACKWARD:
-            raise UnsupportedLayerError(f"layer {r.name!r}: no rule for what {r.kind} saves for backward")
+        if _kind(r) not in SAVED_FOR_BACKWARD:
+            raise UnsupportedLayerError(f"layer {r.name!r}: no rule for what {_kind(r)} saves for backward; "
+                                        "training memory is not modelled for it")
 
     def full(i):  # bytes of record i's output tensor (whether or not it owns its storage)
         return plan.per_sample[i] * batch * bpe
@@ -505,9 +525,10 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     extras: dict = {}  # layer index -> bytes of its own saved tensors (indices, masks, stats)
     saved_items = []
     for i, r in enumerate(recs):
-        items = SAVED_FOR_BACKWARD[r.kind] if req[i] else ()
+        kind = _kind(r)
+        items = SAVED_FOR_BACKWARD[kind] if req[i] else ()
         if items and getattr(r.layer, "inplace", False):
-            items = SAVED_FOR_BACKWARD_INPLACE.get(r.kind, items)
+            items = SAVED_FOR_BACKWARD_INPLACE.get(kind, items)
             items = tuple("input_copy" if it == "input" else it for it in items)
         saved_items.append(items)
         x = 0
@@ -613,7 +634,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
         contributions = []
         new_bytes = 0
         for j in in_req:
-            if r.kind in GRAD_PASSTHROUGH and g is not None:
+            if _kind(r) in GRAD_PASSTHROUGH and g is not None:
                 contributions.append((j, g, False))
             else:
                 contributions.append((j, None, True))
