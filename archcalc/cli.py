@@ -16,6 +16,7 @@ from .errors import ArchcalcError
 #: are imported only when their command runs, so heavy dependencies stay lazy.
 COMMANDS = {
     "list": "archcalc.cli:cmd_list",
+    "verify": "archcalc.torch_bridge.verify:main",
 }
 
 
