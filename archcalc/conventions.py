@@ -121,9 +121,17 @@ class Convention:
     rules: dict  # rule key -> Rule; a key is a layer kind, or "Kind[mode]" where the mode matters
     gaps: tuple = ()  # one-line explanations of how this total differs from archcalc's MACs
     default: Optional[Rule] = None  # only for conventions that by design count a closed set of ops
+    #: True for tools that count through nn.Module forward hooks: a layer torch computes with a
+    #: function call (``F.relu(x)``, ``torch.cat``) is then only counted by a ``"Kind()"`` rule
+    #: (a patched functional), else 0.
+    module_hooks: bool = False
 
-    def rule(self, rec) -> Rule:
+    def rule(self, rec, functional: bool = False) -> Rule:
         key = rule_key(rec)
+        if functional and self.module_hooks:
+            r = self.rules.get(key + "()") or self.rules.get(rec.kind + "()")
+            return r or Rule({}, f"{self.name} counts through module hooks; torch computes this layer with a "
+                                 "function call, which no hook sees: 0")
         r = self.rules.get(key) or self.rules.get(rec.kind) or self.default
         if r is None:
             raise ConventionError(f"convention {self.name!r} has no rule for layer {rec.name!r} ({key}); "
@@ -136,26 +144,59 @@ def rule_key(rec) -> str:
     return f"{rec.kind}[{mode}]" if isinstance(mode, str) else rec.kind
 
 
+#: Layer kinds that torch models compute with a function or an operator rather than a module
+#: (``x + y``, ``torch.cat``, ``torch.flatten``, slicing). Used when the real module tree is unknown.
+FUNCTIONAL_KINDS = ("Add", "Mul", "Concat", "Slice", "Flatten")
+
+
+def default_functional(result) -> set:
+    return {r.name for r in result.layers if r.kind in FUNCTIONAL_KINDS}
+
+
 @dataclass
 class ConventionCount:
     convention: str
     total: object
     by_layer: dict = field(default_factory=dict)  # layer name -> count
-    by_kind: dict = field(default_factory=dict)  # rule key -> count
+    by_kind: dict = field(default_factory=dict)  # rule key (+ "()" for function calls) -> count
+    why: dict = field(default_factory=dict)  # same keys -> the rule's reason
 
 
-def count(result, convention: "str | Convention") -> ConventionCount:
-    """Count an :class:`archcalc.analysis.Result` under a named convention."""
+def count(result, convention: "str | Convention", functional=None) -> ConventionCount:
+    """Count an :class:`archcalc.analysis.Result` under a named convention.
+
+    ``functional`` names the layers the torch twin computes with a function call instead of a
+    module (default: :data:`FUNCTIONAL_KINDS`); ``archcalc verify`` passes the exact set read from
+    the real model (torchvision's GoogLeNet calls ``F.relu`` inside BasicConv2d, for example).
+    """
     conv = get(convention) if isinstance(convention, str) else convention
-    by_layer, by_kind = {}, {}
+    functional = default_functional(result) if functional is None else set(functional)
+    by_layer, by_kind, why = {}, {}, {}
     for rec in result.layers:
         if rec.kind == "Input":
             continue
-        n = conv.rule(rec).apply(rec)
+        is_fn = rec.name in functional
+        rule = conv.rule(rec, is_fn)
+        n = rule.apply(rec)
         by_layer[rec.name] = n
-        key = rule_key(rec)
+        key = rule_key(rec) + ("()" if is_fn and conv.module_hooks else "")
         by_kind[key] = dims.normalize(by_kind.get(key, 0) + n)
-    return ConventionCount(conv.name, dims.total(by_layer.values()), by_layer, by_kind)
+        why[key] = rule.why
+    return ConventionCount(conv.name, dims.total(by_layer.values()), by_layer, by_kind, why)
+
+
+def explain(result, convention: "str | Convention", functional=None) -> list:
+    """Where a convention's total departs from archcalc's MACs: ``[(rule key, difference, reason)]``
+    for every layer kind whose count differs, largest first."""
+    mine = count(result, "archcalc", functional).by_kind
+    theirs = count(result, convention, functional)
+    out = []
+    for key, n in theirs.by_kind.items():
+        d = dims.normalize(n - mine.get(key, mine.get(key.rstrip("()"), 0)))
+        if not (dims.is_concrete(d) and d == 0):
+            out.append((key, d, theirs.why[key]))
+    out.sort(key=lambda t: -abs(t[1]) if dims.is_concrete(t[1]) else 0)
+    return out
 
 
 def get(name: str) -> Convention:
@@ -226,6 +267,7 @@ TORCHINFO = Convention(
                                     "Add", "Mul", "Upsample"),
                 R("torchinfo only counts modules with parameters: 0", **ZERO)),
     },
+    module_hooks=True,
 )
 
 FLOP_COUNTER = Convention(
@@ -276,7 +318,17 @@ PTFLOPS = Convention(
         **_same(("Add", "Mul"), R("torchvision writes a + b, a += b, a * b: operators ptflops does not patch",
                                   **ZERO)),
         **_same(_NO_WORK, R("no hook: 0", **ZERO)),
+        # torch computes these layers with a function call: only ptflops' patched functionals count.
+        **_same(("ReLU()", "ELU()", "GELU()", "SiLU()"),
+                R("patched F.relu/elu/gelu/silu: input elements, once (no module hook)", **{"in": 1})),
+        **_same(("MaxPool2d()", "AvgPool2d()", "AdaptiveAvgPool2d()", "AdaptiveMaxPool2d()",
+                 "GlobalAvgPool2d()"),
+                R("patched F.*pool*: input elements, once (no module hook)", **{"in": 1})),
+        "Softmax()": R("patched F.softmax: input elements", **{"in": 1}),
+        "Upsample[nearest]()": R("patched F.interpolate: output elements", out=1),
+        "Upsample[bilinear]()": R("patched F.interpolate: output elements", out=1),
     },
+    module_hooks=True,
 )
 
 THOP = Convention(
@@ -306,6 +358,7 @@ THOP = Convention(
                 R("no thop hook for this module: 0", **ZERO)),
         **_same(("Add", "Mul", "Concat", "Slice"), R("functional op, invisible to module hooks: 0", **ZERO)),
     },
+    module_hooks=True,
 )
 
 #: fvcore's ActivationCountAnalysis: output elements of conv / linear / matmul ops only.

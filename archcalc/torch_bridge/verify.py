@@ -34,6 +34,11 @@ TOOL_CONVENTION = {
 META_TOOLS = ("torchinfo", "flop_counter", "thop")
 
 
+#: Builder keyword arguments that mean the same in archcalc's zoo and in torchvision/timm classes.
+#: (Not e.g. ``block``: archcalc's is a name, torchvision's a class.)
+SHARED_KWARGS = ("num_classes", "aux_logits", "dropout", "width_mult")
+
+
 class VerifyError(ArchcalcError):
     pass
 
@@ -56,9 +61,8 @@ def torch_model(entry, device="meta"):
 
     with torch.device("meta"):
         base = _raw_build(entry, {})
-    accepted = set(inspect.signature(type(base).__init__).parameters)
-    shared = {k: v for k, v in _builder_defaults(entry).items()
-              if k in accepted and isinstance(v, (int, float, bool, str))}
+    accepted = set(inspect.signature(type(base).__init__).parameters) & set(SHARED_KWARGS)
+    shared = {k: v for k, v in _builder_defaults(entry).items() if k in accepted}
     if "init_weights" in accepted:
         shared["init_weights"] = False  # counts do not depend on values; skip slow initialisers
     with torch.device("meta"):
@@ -258,10 +262,12 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
                 cpu_model = materialize(torch_model(entry, "meta"), "cpu")
             measured[t] = T.TOOLS[t](cpu_model, shape, 1 if t == "ptflops" else batch)
 
-    # per-layer archcalc counts under each tool's convention
+    # per-layer archcalc counts under each tool's convention; layers with no torch module are the
+    # function calls of the torch twin (module-hook tools see them only through patched functionals)
+    functional = {r.name for r in result.layers if r.kind != "Input" and module_for(r.name, modules) is None}
     counted = {}
     for t in tools:
-        c = conv.count(result, TOOL_CONVENTION[t])
+        c = conv.count(result, TOOL_CONVENTION[t], functional=functional)
         counted[t] = c.by_layer
     ptflops_scale = batch  # ptflops profiles one sample; compare per sample
 
@@ -336,6 +342,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
                 first.problems.append(f"{t} counts {theirs:,} for module {n}; archcalc's {t} convention gives "
                                       f"{dims.fmt_int(ours)} ({conv.get(TOOL_CONVENTION[t]).rule(result[first.name]).why})")
 
+
     totals = {}
     for t in tools:
         ours = dims.total(v for name, v in counted[t].items() if not excluded(name))
@@ -374,10 +381,16 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
 
     v = Verification(entry.name, entry.torchvision or entry.timm, shape, batch, checks, totals,
                      (ours_p, torch_params), (ours_b, torch_buffers), activations, problems, notes,
-                     gaps={t: conv.get(TOOL_CONVENTION[t]).gaps for t in tools}, device=device)
+                     gaps={t: _gap_lines(result, TOOL_CONVENTION[t], functional) for t in tools}, device=device)
     if device:
         time_layers(v, entry, device, repeats=repeats)
     return v
+
+
+def _gap_lines(result, convention, functional) -> list:
+    """One line per layer kind where the convention departs from archcalc's MACs."""
+    return [f"{'+' if not dims.is_concrete(d) or d >= 0 else ''}{dims.fmt_int(d)} {key}: {why}"
+            for key, d, why in conv.explain(result, convention, functional)]
 
 
 # ------------------------------------------------------------------------------- timing
@@ -494,8 +507,10 @@ def render_table(v: Verification, markdown: bool = False) -> str:
     bullet = "- " if markdown else "  "
     out.append(f"{'**Totals**' if markdown else 'Totals'} (tool's own number; archcalc under that tool's convention):")
     for t, (a, b) in v.totals.items():
-        out.append(f"{bullet}{t}: {_fmt(b)} {'==' if a == b else '!='} {_fmt(a)}; "
-                   + "; ".join(v.gaps.get(t, ())))
+        out.append(f"{bullet}{t}: {_fmt(b)} {'==' if a == b else '!='} {_fmt(a)}"
+                   + (" = archcalc MACs" if not v.gaps.get(t) else ""))
+        for g in v.gaps.get(t, ()):
+            out.append(f"{bullet}    {g}")
     out.append(f"{bullet}params: torch {v.params[1]:,}, archcalc {_fmt(v.params[0])}; buffers: torch "
                f"{v.buffers[1]:,}, archcalc {_fmt(v.buffers[0])}")
     if v.activations:
@@ -524,6 +539,11 @@ def main(argv) -> int:
     p.add_argument("--tools", help="comma-separated subset of " + ",".join(TOOL_CONVENTION))
     p.add_argument("--batch", type=int, default=1)
     args = p.parse_args(argv)
+    import warnings
+
+    # torchvision's GoogLeNet init notice and torch.jit deprecation notes are not about the counts
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
     if bool(args.model) == bool(args.all):
         raise VerifyError("give one MODEL or --all")
     if args.batch < 1:
