@@ -7,12 +7,12 @@ Importing this package imports nothing heavy; each function imports torch when i
 from __future__ import annotations
 
 
-def from_torch(module, input_shape, name=None, strict=True):
+def from_torch(module, input_shape, name=None):
     """Turn an ``nn.Module`` into an archcalc :class:`~archcalc.graph.Graph` statically (see
     :func:`archcalc.torch_bridge.fx_import.from_torch`)."""
     from .fx_import import from_torch as _from_torch
 
-    return _from_torch(module, input_shape, name=name, strict=strict)
+    return _from_torch(module, input_shape, name=name)
 
 
 def verify(model, device=None, tools=None, batch=1):
