@@ -187,6 +187,7 @@ class Verification:
     notes: list = field(default_factory=list)
     gaps: dict = field(default_factory=dict)  # tool -> one-line explanations
     device: Optional[str] = None
+    macs: object = None  # archcalc's own MACs (whole batch)
 
     @property
     def ok(self) -> bool:
@@ -199,7 +200,7 @@ class Verification:
         j = dims.to_json
         return {
             "model": self.model, "torch_model": self.torch_name, "input": list(self.input_shape),
-            "batch": self.batch, "ok": self.ok, "device": self.device,
+            "batch": self.batch, "ok": self.ok, "device": self.device, "macs": j(self.macs),
             "totals": {t: {"archcalc": j(a), "tool": b, "gaps": list(self.gaps.get(t, ()))}
                        for t, (a, b) in self.totals.items()},
             "params": {"archcalc": j(self.params[0]), "torch": self.params[1]},
@@ -219,9 +220,10 @@ class Verification:
 
 
 def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int = 1,
-           repeats: int = 3) -> Verification:
+           repeats: int = 3, input_shape=None) -> Verification:
     """Cross-check ``model_name`` against its torch twin. ``device`` ('cpu' or 'cuda') also times
-    each layer's forward with torch.profiler."""
+    each layer's forward with torch.profiler. ``input_shape`` (per sample, default the model's)
+    must be concrete."""
     import torch
 
     from ..analysis import analyze
@@ -239,8 +241,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     for t in tools:
         if t not in TOOL_CONVENTION:
             raise VerifyError(f"unknown tool {t!r}; choose from {', '.join(TOOL_CONVENTION)}")
-    shape = tuple(entry.input_shape)
-    result = analyze(entry.name, batch=batch)
+    shape = tuple(input_shape or entry.input_shape)
+    if not all(isinstance(d, int) for d in shape):
+        raise VerifyError(f"verify needs a concrete input shape, got {shape}")
+    result = analyze(entry.name, input=shape, batch=batch)
     meta_model = torch_model(entry, "meta")
     cpu_model = None
 
@@ -381,7 +385,8 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
 
     v = Verification(entry.name, entry.torchvision or entry.timm, shape, batch, checks, totals,
                      (ours_p, torch_params), (ours_b, torch_buffers), activations, problems, notes,
-                     gaps={t: _gap_lines(result, TOOL_CONVENTION[t], functional) for t in tools}, device=device)
+                     gaps={t: _gap_lines(result, TOOL_CONVENTION[t], functional) for t in tools}, device=device,
+                     macs=result.totals["macs"])
     if device:
         time_layers(v, entry, device, repeats=repeats)
     return v
@@ -523,6 +528,63 @@ def render_table(v: Verification, markdown: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_summary(results, markdown: bool = True) -> str:
+    """One row per model: each tool's own total beside archcalc's count under that tool's
+    convention, then the per-kind gap lines."""
+    if not results:
+        return ""
+    tools = list(results[0].totals)
+    head = ["model", "torch", "params", "archcalc MACs"] + tools + ["check"]
+    rows = []
+    for v in results:
+        row = [v.model, v.torch_name, _fmt(v.params[1]), _fmt(v.macs)]
+        for t in tools:
+            a, b = v.totals[t]
+            row.append(f"{_fmt(b)}" if a == b else f"{_fmt(b)} (archcalc {_fmt(a)})")
+        row.append("ok" if v.ok else "FAIL")
+        rows.append(row)
+    out = []
+    if markdown:
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "|".join("---" for _ in head) + "|")
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+        out.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+        out += ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                for r in rows]
+    out.append("")
+    for v in results:
+        out.append(("#### " if markdown else "") + f"{v.model}: where each tool departs from archcalc's MACs")
+        out.append("")
+        for t in tools:
+            for g in v.gaps.get(t, ()) or ["(none: equals archcalc MACs)" if t != "flop_counter" else ""]:
+                if g:
+                    out.append(f"- {t}: {g}")
+        for n in v.notes:
+            out.append(f"- note: {n}")
+        for p in v.all_problems():
+            out.append(f"- FAIL {p}")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def _write_atomic(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".archcalc-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
 def main(argv) -> int:
     import json
     import sys
@@ -538,6 +600,9 @@ def main(argv) -> int:
     p.add_argument("--format", default="table", choices=["table", "json", "md"])
     p.add_argument("--tools", help="comma-separated subset of " + ",".join(TOOL_CONVENTION))
     p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--input", help="per-sample input shape, e.g. 3x112x112 (default: the model's)")
+    p.add_argument("--output", help="write the report to this file (atomically) instead of stdout")
+    p.add_argument("--summary", action="store_true", help="one row per model (totals) instead of per-layer tables")
     args = p.parse_args(argv)
     import warnings
 
@@ -550,16 +615,31 @@ def main(argv) -> int:
         raise VerifyError(f"--batch must be >= 1, got {args.batch}")
     names = [e.name for e in verifiable_entries()] if args.all else [args.model]
     tools = args.tools.split(",") if args.tools else None
+    shape = None
+    if args.input:
+        shape = dims.parse_shape(args.input)
     results = []
-    for n in names:
-        v = verify(n, device=args.device, tools=tools, batch=args.batch)
-        results.append(v)
-        if args.format != "json":
-            sys.stdout.write(render_table(v, markdown=args.format == "md") + "\n")
+    chunks = []
+
+    def emit(text):
+        if args.output:
+            chunks.append(text)
+        else:
+            sys.stdout.write(text)
             sys.stdout.flush()
+
+    for n in names:
+        v = verify(n, device=args.device, tools=tools, batch=args.batch, input_shape=shape)
+        results.append(v)
+        if args.format != "json" and not args.summary:
+            emit(render_table(v, markdown=args.format == "md") + "\n")
     if args.format == "json":
         payload = [v.to_dict() for v in results]
-        print(json.dumps(payload if args.all else payload[0], indent=2))
+        emit(json.dumps(payload if args.all else payload[0], indent=2) + "\n")
+    elif args.summary:
+        emit(render_summary(results, markdown=args.format == "md"))
+    if args.output:
+        _write_atomic(args.output, "".join(chunks))
     bad = [v.model for v in results if not v.ok]
     if bad:
         print(f"archcalc verify: unexplained differences in {', '.join(bad)}", file=sys.stderr)
