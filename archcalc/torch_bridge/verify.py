@@ -645,3 +645,25 @@ def main(argv) -> int:
         print(f"archcalc verify: unexplained differences in {', '.join(bad)}", file=sys.stderr)
         return 1
     return 0
+
+
+def compare_module(module, input_shape, tools=None, batch: int = 1) -> dict:
+    """Cross-check any ``nn.Module`` (e.g. a user model): import it with ``from_torch``, count it
+    under each tool's convention and run the tool. Returns ``{tool: (archcalc, tool)}``. The
+    module must hold real tensors (CPU) for fvcore and ptflops."""
+    from ..analysis import analyze
+    from . import tools as T
+    from .fx_import import from_torch
+
+    shape = tuple(input_shape)
+    graph = from_torch(module, shape)
+    results = {b: analyze(graph, batch=b) for b in {1, batch}}  # ptflops always profiles one sample
+    modules = {n for n, _ in module.named_modules() if n}
+    functional = {r.name for r in results[1].layers if r.kind != "Input" and module_for(r.name, modules) is None}
+    out = {}
+    for t in tools or TOOL_CONVENTION:
+        result = results[1 if t == "ptflops" else batch]
+        ours = conv.count(result, TOOL_CONVENTION[t], functional=functional).total
+        theirs = T.TOOLS[t](module, shape, 1 if t == "ptflops" else batch).total
+        out[t] = (ours, theirs)
+    return out
