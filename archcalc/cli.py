@@ -43,6 +43,9 @@ def _model_parser() -> Parser:
     p.add_argument("--tally", action="store_true", help="also print the cs231n-style per-layer tally")
     p.add_argument("--freeze", action="append", default=[], metavar="PREFIX",
                    help="mark parameters of layers whose names start with PREFIX as non-trainable")
+    p.add_argument("--convention", action="append", default=[], metavar="TOOL",
+                   help="also print the count under a tool's convention: archcalc, fvcore, torchinfo, "
+                        "flop_counter, ptflops, thop (repeatable; see 'archcalc verify')")
     return p
 
 
@@ -60,6 +63,10 @@ def run_model(argv) -> int:
         from .tally import cs231n_tally
 
         text += "\n" + "\n".join(cs231n_tally(result).lines()) + "\n"
+    if args.convention:
+        from .conventions import convention_lines
+
+        text += "\n" + "\n".join(convention_lines(result, args.convention)) + "\n"
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 

@@ -199,6 +199,23 @@ def explain(result, convention: "str | Convention", functional=None) -> list:
     return out
 
 
+def convention_lines(result, names) -> list:
+    """Text for ``archcalc MODEL --convention NAME``: the total, then one line per layer kind where
+    the convention departs from archcalc's MACs."""
+    out = []
+    for name in names:
+        c = get(name)
+        total = count(result, c).total
+        out.append(f"{c.name}: {dims.fmt_int(total)} {c.unit}  (as printed by {c.tool})")
+        for key, d, why in explain(result, c):
+            sign = "+" if not dims.is_concrete(d) or d >= 0 else ""
+            out.append(f"  {sign}{dims.fmt_int(d)} {key}: {why}")
+        if c.module_hooks:
+            out.append(f"  ({c.name} counts through module hooks; here {', '.join(FUNCTIONAL_KINDS)} layers are "
+                       "taken as function calls; 'archcalc verify' reads the real module tree)")
+    return out
+
+
 def get(name: str) -> Convention:
     if name not in CONVENTIONS:
         raise ConventionError(f"unknown convention {name!r}; choose one of {', '.join(CONVENTIONS)}")
