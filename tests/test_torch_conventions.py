@@ -92,3 +92,63 @@ def test_lrn_has_no_ptflops_rule(torch):
     with pytest.raises(C.ConventionError, match="no rule for layer '0' \\(LocalResponseNorm\\)"):
         C.count(r, "ptflops", functional=set())
     assert C.count(r, "fvcore").total == 0  # fvcore ignores/skips every op LRN decomposes into
+
+
+# ---- pure-Python checks of the tables (no torch needed) ----
+
+def test_tables_only_use_known_terms():
+    for conv in C.CONVENTIONS.values():
+        for key, rule in list(conv.rules.items()) + ([("default", conv.default)] if conv.default else []):
+            assert set(rule.terms) <= set(C.TERMS), (conv.name, key)
+            assert rule.why, (conv.name, key)
+
+
+def test_vgg16_under_each_convention_without_torch():
+    """The static side of the issue's vgg16 figures: no tool runs here."""
+    import archcalc
+
+    r = archcalc.analyze("vgg16")
+    macs = r.totals["macs"]
+    assert macs == 15_470_264_320
+    adaptive = 512 * 7 * 7  # identity AdaptiveAvgPool2d input at 224x224
+    assert C.count(r, "fvcore").total == macs + adaptive == 15_470_289_408
+    assert C.count(r, "flop_counter").total == 2 * macs == 30_940_528_640
+    assert C.count(r, "thop").total == macs + 2 * adaptive == 15_470_314_496
+    assert C.count(r, "torchinfo").total == 15_483_821_032
+    assert C.count(r, "ptflops").total == 15_523_225_576
+    assert C.count(r, "archcalc").total == macs
+
+
+def test_batch_scales_every_convention():
+    import archcalc
+
+    one, four = archcalc.analyze("resnet18"), archcalc.analyze("resnet18", batch=4)
+    for name in C.CONVENTIONS:
+        assert C.count(four, name).total == 4 * C.count(one, name).total, name
+
+
+def test_missing_rule_is_an_error_not_zero():
+    import archcalc
+
+    r = archcalc.analyze("lenet5")  # RBF and Subsample2d have no torch counterpart
+    with pytest.raises(C.ConventionError, match="no rule for layer 's2' \\(Subsample2d\\)|no rule for layer"):
+        C.count(r, "fvcore")
+    assert C.count(r, "archcalc").total == r.totals["macs"]
+
+
+def test_explain_lists_each_gap_once():
+    import archcalc
+
+    r = archcalc.analyze("vgg16_bn")
+    gaps = dict((k, d) for k, d, _ in C.explain(r, "fvcore"))
+    bn_elems = sum(l.output_elements for l in r.layers if l.kind == "BatchNorm2d")
+    assert gaps == {"BatchNorm2d": 2 * bn_elems, "AdaptiveAvgPool2d": 512 * 7 * 7}  # affine BN: 2 per element
+
+
+def test_cli_convention_option(capsys):
+    from archcalc.cli import main
+
+    assert main(["vgg16", "--convention", "thop"]) == 0
+    assert "thop: 15,470,314,496 MACs" in capsys.readouterr().out
+    assert main(["vgg16", "--convention", "nope"]) == 2
+    assert "unknown convention 'nope'" in capsys.readouterr().err
