@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Optional
 
 from .. import conventions as conv
@@ -96,8 +97,6 @@ def materialize(model, device):
         for n, b in model.named_buffers():
             if n.endswith("running_var"):
                 b.fill_(1.0)
-            elif b.is_floating_point():
-                b.zero_()
             else:
                 b.zero_()
     return model
@@ -123,21 +122,16 @@ def module_for(name: str, modules: set) -> Optional[str]:
 
 
 def _called_modules(model, input_shape, batch):
-    """Names of the modules an eval forward on the meta device calls, and per leaf the order of
-    calls (for output shapes)."""
+    """Per module name, the output shapes of its calls in one eval forward of the meta-device
+    ``model`` (modules never called are training-only branches)."""
     import torch
 
     called: dict = {}
-    handles = []
-    for n, m in model.named_modules():
-        handles.append(m.register_forward_hook(lambda mod, i, o, n=n: called.setdefault(n, []).append(
-            tuple(o.shape) if isinstance(o, torch.Tensor) else None)))
+    handles = [m.register_forward_hook(lambda mod, i, o, n=n: called.setdefault(n, []).append(
+        tuple(o.shape) if isinstance(o, torch.Tensor) else None)) for n, m in model.named_modules()]
     try:
-        meta = model if _device_of(model) == "meta" else None
-        if meta is None:
-            raise RuntimeError
         with torch.no_grad():
-            meta(torch.zeros((batch, *input_shape), device="meta"))
+            model(torch.zeros((batch, *input_shape), device="meta"))
     finally:
         for h in handles:
             h.remove()
@@ -273,12 +267,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     for t in tools:
         c = conv.count(result, TOOL_CONVENTION[t], functional=functional)
         counted[t] = c.by_layer
-    ptflops_scale = batch  # ptflops profiles one sample; compare per sample
 
     checks = []
     per_module: dict = {t: {} for t in tools}
     direct_params = {n: sum(p.numel() for p in m.parameters(recurse=False)) for n, m in meta_model.named_modules()}
-    torch_shapes = called
     for rec in result.layers:
         if rec.kind == "Input":
             continue
@@ -297,7 +289,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             m = re.fullmatch(r"(.+)_(\d+)", rec.name)
             if mod != rec.name and m:
                 k = int(m.group(2))
-            calls = torch_shapes.get(mod) or []
+            calls = called.get(mod) or []
             if k < len(calls) and calls[k] is not None:
                 lc.torch_shape = calls[k]
                 if tuple(lc.torch_shape) != tuple(lc.shape) and not skip:
@@ -330,7 +322,6 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
         tc = measured[t]
         if not tc.by_module:
             continue
-        scale = 1
         for n in sorted(leaves):
             theirs = tc.by_module.get(n, 0)
             if n in not_run:
@@ -342,17 +333,16 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
                 continue
             first = by_name.get(n) or next(lc for lc in checks if lc.module == n)
             first.tool_counts[t] = theirs
-            if ours * scale != theirs:
+            if ours != theirs:
                 first.problems.append(f"{t} counts {theirs:,} for module {n}; archcalc's {t} convention gives "
                                       f"{dims.fmt_int(ours)} ({conv.get(TOOL_CONVENTION[t]).rule(result[first.name]).why})")
-
 
     totals = {}
     for t in tools:
         ours = dims.total(v for name, v in counted[t].items() if not excluded(name))
         theirs = measured[t].total
-        if t == "ptflops":
-            ours = dims.normalize(ours / ptflops_scale) if batch != 1 else ours
+        if t == "ptflops":  # ptflops profiles one sample
+            ours = dims.exact_div(ours, batch)
         totals[t] = (ours, theirs)
         if ours != theirs:
             functional = [lc.name for lc in checks if lc.module is None and lc.counts.get(t)]
@@ -383,9 +373,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     if unsupported:
         notes.append("fvcore skipped (counts 0): " + ", ".join(f"{k} x{v}" for k, v in sorted(unsupported.items())))
 
+    executed = SimpleNamespace(layers=[r for r in result.layers if not excluded(r.name)])
     v = Verification(entry.name, entry.torchvision or entry.timm, shape, batch, checks, totals,
                      (ours_p, torch_params), (ours_b, torch_buffers), activations, problems, notes,
-                     gaps={t: _gap_lines(result, TOOL_CONVENTION[t], functional) for t in tools}, device=device,
+                     gaps={t: _gap_lines(executed, TOOL_CONVENTION[t], functional) for t in tools}, device=device,
                      macs=result.totals["macs"])
     if device:
         time_layers(v, entry, device, repeats=repeats)
