@@ -394,6 +394,9 @@ def _gap_lines(result, convention, functional) -> list:
 def time_layers(v: Verification, entry, device: str, repeats: int = 3) -> None:
     """Time each module's forward with torch.profiler (record_function ranges opened and closed by
     forward hooks); store per-layer milliseconds (mean over ``repeats``) on ``v.layers``."""
+    import os
+
+    os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # keep kineto's start/stop chatter off stderr
     import torch
     from torch.autograd.profiler import record_function
     from torch.profiler import ProfilerActivity, profile
