@@ -131,7 +131,7 @@ def test_missing_rule_is_an_error_not_zero():
     import archcalc
 
     r = archcalc.analyze("lenet5")  # RBF and Subsample2d have no torch counterpart
-    with pytest.raises(C.ConventionError, match="no rule for layer 's2' \\(Subsample2d\\)|no rule for layer"):
+    with pytest.raises(C.ConventionError, match="has no rule for layer"):
         C.count(r, "fvcore")
     assert C.count(r, "archcalc").total == r.totals["macs"]
 
