@@ -365,10 +365,18 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
         if ours_a != activations[1]:
             problems.append(f"fvcore activations {activations[1]:,} but archcalc's fvcore_activations "
                             f"convention gives {dims.fmt_int(ours_a)}")
+    if "fvcore" in measured:
+        notes.append("fvcore by operator: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                       sorted(measured["fvcore"].by_operator.items())))
     if not_run:
         top = sorted(n for n in not_run if "." not in n or n.rsplit(".", 1)[0] not in not_run)
         notes.append("not run by torch in eval mode (training-only branches), excluded from operation counts: "
                      + ", ".join(top))
+    if "fvcore" in measured:
+        problems += _check_fvcore_operators(measured["fvcore"].by_operator,
+                                            conv.count(SimpleNamespace(layers=[r for r in result.layers
+                                                                               if not excluded(r.name)]),
+                                                       "fvcore", functional=functional).by_kind)
     unsupported = measured.get("fvcore").unsupported if "fvcore" in measured else {}
     if unsupported:
         notes.append("fvcore skipped (counts 0): " + ", ".join(f"{k} x{v}" for k, v in sorted(unsupported.items())))
@@ -381,6 +389,36 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     if device:
         time_layers(v, entry, device, repeats=repeats)
     return v
+
+
+#: fvcore's operator names (FlopCountAnalysis.by_operator) -> the archcalc rule keys they cover.
+FVCORE_OPERATORS = {
+    "conv": ("Conv2d", "ConvTranspose2d"),
+    "linear": ("Linear",), "addmm": ("Linear",), "matmul": ("Linear",),
+    "batch_norm": ("BatchNorm2d", "BatchNorm1d"),
+    "adaptive_avg_pool2d": ("AdaptiveAvgPool2d", "GlobalAvgPool2d"),
+    "upsample_nearest2d": ("Upsample[nearest]",), "upsample_bilinear2d": ("Upsample[bilinear]",),
+}
+
+
+def _check_fvcore_operators(by_operator: dict, by_kind: dict) -> list:
+    """fvcore's count per operator must equal archcalc's fvcore-convention count of the layer
+    kinds that lower to that operator."""
+    problems = []
+    theirs: dict = {}
+    for op, n in by_operator.items():
+        kinds = FVCORE_OPERATORS.get(op)
+        if kinds is None:
+            if n:
+                problems.append(f"fvcore counts {n:,} for operator {op}, which no archcalc layer kind maps to")
+            continue
+        theirs[kinds] = theirs.get(kinds, 0) + n
+    for kinds in set(FVCORE_OPERATORS.values()):
+        ours = dims.total(by_kind.get(k, 0) for k in kinds)
+        if ours != theirs.get(kinds, 0):
+            problems.append(f"fvcore by operator: {'/'.join(kinds)} {theirs.get(kinds, 0):,} but archcalc's fvcore "
+                            f"convention gives {dims.fmt_int(ours)}")
+    return problems
 
 
 def _gap_lines(result, convention, functional) -> list:
