@@ -56,15 +56,22 @@ class ReceptiveField:
 
     @staticmethod
     def merge(fields: Sequence["ReceptiveField"]) -> "ReceptiveField":
-        """A merge (add/concat) sees the union of its inputs' fields: the widest one per axis."""
+        """A merge (add/concat/mul) sees the union of its inputs' fields: the widest size per axis.
+        Jump and start follow the finest-strided input (the widest among equals): a broadcast gate,
+        such as squeeze-and-excitation's globally pooled (C, 1, 1) branch, widens the field to the
+        whole input but does not coarsen the output grid that later layers step over."""
         if len(fields) == 1:
             return fields[0]
         size, jump, start = [], [], []
         for a in range(2):
-            widest = max(fields, key=lambda f: f.size[a] if dims.is_concrete(f.size[a]) else -1)
+            def finest_then_widest(f, a=a):
+                j, s = f.jump[a], f.size[a]
+                return (j if dims.is_concrete(j) else float("inf"), -s if dims.is_concrete(s) else 1)
+
+            lead = min(fields, key=finest_then_widest)
             size.append(dims.smax(*[f.size[a] for f in fields]))
-            jump.append(widest.jump[a])
-            start.append(widest.start[a])
+            jump.append(lead.jump[a])
+            start.append(lead.start[a])
         return ReceptiveField(tuple(size), tuple(jump), tuple(start))
 
     def to_dict(self) -> dict:
@@ -139,8 +146,16 @@ class Result:
         trainable = dims.total(r.trainable_params for r in self.layers)
         buffers = dims.total(r.buffers for r in self.layers)
         acts = dims.total(r.activations for r in self.layers)
-        # the deepest feature map: global/adaptive pooling would just add the whole input extent
-        spatial = [r for r in self.layers if len(r.output_shape) == 3 and not r.kind.startswith(_POOL_TO_FIXED)]
+        # the deepest feature map: global/adaptive pooling would just add the whole input extent, and
+        # so would anything after it (a 1x1-conv classifier on the pooled vector, timm/DPN heads)
+        # ("after it" = fed only by pooled layers: a squeeze-and-excitation gate pools globally too,
+        # but its Mul also reads the feature map, which stays spatial)
+        spatial, pooled = [], set()
+        for r in self.layers:
+            if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and all(i in pooled for i in r.inputs)):
+                pooled.add(r.name)
+            elif len(r.output_shape) == 3:
+                spatial.append(r)
         rf = (spatial[-1] if spatial else self.layers[-1]).receptive_field
         return {
             "params": params,
@@ -190,14 +205,39 @@ class Result:
         }
 
     def substitute(self, **values: int) -> "Result":
-        """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``."""
-        return analyze(self.graph, input=tuple(dims.evaluate(d, values) for d in self.input),
+        """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``; symbols
+        inside layer specs (RoI counts ``R``) and secondary inputs (``T``) are bound too."""
+        from .symbols import bind_graph
+
+        return analyze(bind_graph(self.graph, values), input=tuple(dims.evaluate(d, values) for d in self.input),
                        batch=dims.evaluate(self.batch, values), dtype=self.dtype, model_name=self.model)
 
     def __repr__(self) -> str:
         from .format import render_table
 
         return render_table(self)
+
+    # Notebook API. jinja2/matplotlib/pandas load only when these run (archcalc.report).
+    def report(self, format: str = "html", path=None, force: bool = False, **options) -> str:
+        """The report as text (``format``: "html" or "md"); with ``path``, also written there atomically
+        (an existing file only with ``force=True``). ``options``: tally=, charts= (see render_report)."""
+        from .report import render_report, save
+
+        text = render_report(self, format, **options)
+        if path is not None:
+            save(text, path, force=force)
+        return text
+
+    def _repr_html_(self) -> str:
+        from .report import render_report
+
+        return render_report(self, "html", fragment=True)
+
+    def to_dataframe(self):
+        """pandas DataFrame, one row per layer, int64 count columns (object for symbolic sizes)."""
+        from .report.frame import result_frame
+
+        return result_frame(self)
 
 
 def _coerce_shape(shape) -> tuple:
@@ -233,7 +273,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         raise ArchcalcError(f"batch must be >= 1, got {batch}")
     order = graph.topological()
     first_input = graph.inputs[0]
-    in_shape = _coerce_shape(input) if input is not None else tuple(graph.nodes[first_input].layer.shape)
+    # graph inputs may be written with names ("T", 300); coerce them like a user-given shape
+    in_shape = _coerce_shape(input if input is not None else graph.nodes[first_input].layer.shape)
     shapes: dict = {}
     fields: dict = {}
     records = []
@@ -241,7 +282,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     for node in order:
         layer = node.layer
         if isinstance(layer, Input):
-            shape = in_shape if node.name == first_input else tuple(layer.shape)
+            shape = in_shape if node.name == first_input else _coerce_shape(layer.shape)
             in_shapes = [shape]
             try:
                 cost = rule_for(layer)(Input(shape), [])
@@ -256,7 +297,10 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 raise type(e)(f"layer {node.name!r} ({layer.kind}): {e}") from None
             except (TypeError, ValueError, ZeroDivisionError) as e:
                 raise ShapeError(f"layer {node.name!r} ({layer.kind}): {e}") from None
-            rf = ReceptiveField.merge([fields[i] for i in node.inputs]).apply(cost.rf)
+            # a layer may read some inputs for their shape only (Crop's reference): rf_inputs = how
+            # many leading inputs carry pixels into the output
+            pixel_inputs = node.inputs[:getattr(layer, "rf_inputs", None) or len(node.inputs)]
+            rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
         shapes[node.name] = cost.output
         fields[node.name] = rf
         out_elems = dims.normalize(batch * dims.prod(cost.output))
@@ -281,4 +325,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
             frozen=frozen,
         ))
     name = model_name or (entry.name if entry else graph.name)
+    for p in prefixes:
+        if not any(r.name.startswith(p) for r in records):
+            raise ArchcalcError(f"freeze prefix {p!r} matches no layer of {name} (layers look like "
+                                f"{', '.join(r.name for r in records[1:4])}, ...)")
     return Result(name, graph, in_shape, batch, dtype, records, entry)

@@ -17,6 +17,8 @@ from .errors import ArchcalcError
 COMMANDS = {
     "list": "archcalc.cli:cmd_list",
     "verify": "archcalc.torch_bridge.verify:main",
+    "compare": "archcalc.report.cli:cmd_compare",
+    "report-examples": "archcalc.report.examples:main",
 }
 
 
@@ -46,6 +48,12 @@ def _model_parser() -> Parser:
     p.add_argument("--convention", action="append", default=[], metavar="TOOL",
                    help="also print the count under a tool's convention: archcalc, fvcore, torchinfo, "
                         "flop_counter, ptflops, thop (repeatable; see 'archcalc verify')")
+    p.add_argument("--num-classes", type=int, metavar="K",
+                   help="replace the final classifier with one for K classes (transfer learning)")
+    p.add_argument("--report", choices=["html", "md"],
+                   help="a full report (HTML with charts, or Markdown) instead of --format")
+    p.add_argument("-o", "--output", metavar="PATH", help="write the report to PATH (default: stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     return p
 
 
@@ -57,7 +65,18 @@ def run_model(argv) -> int:
     args = _model_parser().parse_args(argv)
     shape = dims.parse_shape(args.input) if args.input else None
     batch = dims.coerce_dim(args.batch)
-    result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze)
+    if args.output and not args.report:
+        raise UsageError("-o/--output needs --report html|md (see 'archcalc --help')")
+    kwargs = {}
+    if args.num_classes is not None:
+        if args.num_classes < 1:
+            raise UsageError(f"--num-classes must be >= 1, got {args.num_classes}")
+        kwargs["num_classes"] = args.num_classes
+    result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze, **kwargs)
+    if args.report:
+        from .report.cli import emit_report
+
+        return emit_report(result, args)
     text = RENDERERS[args.format](result)
     if args.tally:
         from .tally import cs231n_tally
@@ -72,39 +91,9 @@ def run_model(argv) -> int:
 
 
 def cmd_list(argv) -> int:
-    from .zoo import entries
+    from .zoo_report import cmd_list as list_zoo  # formats symbolic counts; md/json/-o
 
-    p = Parser(prog="archcalc list", description="List the zoo.")
-    p.add_argument("--format", default="table", choices=["table", "json"])
-    p.add_argument("--no-costs", action="store_true", help="skip computing params/MACs for each entry")
-    args = p.parse_args(argv)
-    rows = []
-    for e in entries():
-        params = macs = None
-        if not args.no_costs:
-            from .analysis import analyze
-
-            t = analyze(e.name).totals
-            params, macs = t["params"], t["macs"]
-        rows.append({"name": e.name, "family": e.family, "variant": e.variant, "input": list(e.input_shape),
-                     "params": params, "macs": macs, "source": e.source})
-    if args.format == "json":
-        import json
-
-        print(json.dumps(rows, indent=2))
-        return 0
-    cols = ["name", "family", "params", "macs", "variant", "source"]
-
-    def cell(r, c):
-        v = r[c]
-        return f"{v:,}" if isinstance(v, int) else ("" if v is None else str(v))
-
-    widths = {c: max(len(c), *(len(cell(r, c)) for r in rows)) for c in cols[:-1]}
-    print("  ".join(c.ljust(widths[c]) if c in widths else c for c in cols))
-    for r in rows:
-        print("  ".join(cell(r, c).rjust(widths[c]) if c in ("params", "macs") else
-                        cell(r, c).ljust(widths[c]) if c in widths else cell(r, c) for c in cols))
-    return 0
+    return list_zoo(argv)
 
 
 def dispatch(argv) -> int:

@@ -12,6 +12,8 @@ import re
 from fractions import Fraction
 from typing import Any, Iterable, Union
 
+from .errors import ArchcalcError
+
 Dim = Union[int, Any]  # int | sympy.Expr; sympy is not imported for type checks
 
 _sympy = None
@@ -81,27 +83,44 @@ def exact_div(a: Dim, b: Dim) -> Dim:
 def smax(*xs: Dim) -> Dim:
     if all(is_concrete(x) for x in xs):
         return max(xs)
-    return normalize(sympy().Max(*xs))
+    if len(xs) == 1:
+        return xs[0]
+    # unevaluated: sympy's pairwise simplification of Max is exponential on floor/ceiling terms;
+    # the expression is exact and evaluates on substitution.
+    return sympy().Max(*xs, evaluate=False)
 
 
 def smin(*xs: Dim) -> Dim:
     if all(is_concrete(x) for x in xs):
         return min(xs)
-    return normalize(sympy().Min(*xs))
+    if len(xs) == 1:
+        return xs[0]
+    return sympy().Min(*xs, evaluate=False)
 
 
 def prod(xs: Iterable[Dim]) -> Dim:
-    out: Dim = 1
+    const, syms = 1, []
     for x in xs:
-        out = out * x
-    return normalize(out) if not is_concrete(out) else out
+        if is_concrete(x):
+            const *= x
+        else:
+            syms.append(x)
+    if not syms:
+        return const
+    return normalize(sympy().Mul(const, *syms))
 
 
 def total(xs: Iterable[Dim]) -> Dim:
-    out: Dim = 0
+    """Sum; symbolic terms are added in one sympy.Add (incremental adds are quadratic)."""
+    const, syms = 0, []
     for x in xs:
-        out = out + x
-    return normalize(out) if not is_concrete(out) else out
+        if is_concrete(x):
+            const += x
+        else:
+            syms.append(x)
+    if not syms:
+        return const
+    return normalize(sympy().Add(const, *syms))
 
 
 def divides(a: Dim, b: Dim) -> bool | None:
@@ -113,11 +132,10 @@ def divides(a: Dim, b: Dim) -> bool | None:
 
 
 def known_lt(a: Dim, b: Dim) -> bool:
-    """True only when a < b is certain (concrete, or sympy can prove it)."""
+    """True only when a < b is certain (concrete, or provable from the symbols' assumptions)."""
     if is_concrete(a) and is_concrete(b):
         return a < b
-    rel = sympy().Lt(a, b)
-    return bool(rel is sympy().true)
+    return bool((sympy().sympify(a) - b).is_negative)
 
 
 def known_ne(a: Dim, b: Dim) -> bool:
@@ -186,8 +204,8 @@ def fmt_int(x: Any) -> str:
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
 
 
-class DimSyntaxError(ValueError):
-    pass
+class DimSyntaxError(ArchcalcError, ValueError):
+    """A dimension or shape the restricted parser rejects."""
 
 
 def parse_dim(text: str) -> Dim:
@@ -263,8 +281,8 @@ class _Parser:
 def parse_shape(text: str) -> tuple:
     """Parse ``3x224x224`` / ``3xHxW`` / ``(3, H, W)`` into a tuple of Dims."""
     s = text.strip().strip("()[]")
-    parts = [p for p in re.split(r"\s*[x×,]\s*", s) if p != ""] if s else []
-    if not parts:
+    parts = re.split(r"\s*[x×,]\s*", s) if s else []
+    if not parts or any(p == "" for p in parts):
         raise DimSyntaxError(f"bad shape {text!r}: expected something like 3x224x224 or 3xHxW")
     dims = []
     for p in parts:

@@ -416,3 +416,216 @@ class Slice(Layer):
 
     def describe(self) -> str:
         return f"[{self.start}:{'' if self.stop is None else self.stop}] axis {self.axis}"
+
+
+@dataclass(frozen=True)
+class Scale(Layer):
+    """Multiply by a fixed constant ``factor`` (not a parameter): the residual scaling of
+    Inception-ResNet, ``out * scale + x`` (Szegedy et al. 2016, sec. 3.3 and Fig. 20)."""
+
+    factor: float = 1.0
+
+    def describe(self) -> str:
+        return f"x{self.factor:g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Task heads (detection, segmentation, captioning). Convention for region-based detectors: a RoI
+# layer reads one image's feature map and emits ``(R, C, oh, ow)``, where ``R`` (``num_rois``, an
+# int or a symbol such as ``R``) is a per-image axis of proposals. Downstream per-RoI work either
+# maps over leading axes already (Linear, activations) or is wrapped in :class:`PerItem`, which
+# applies a layer to every item of the leading axis (Keras' TimeDistributed). Totals stay "per
+# image times batch", so a count linear in R is exact for any R.
+
+
+@dataclass(frozen=True)
+class Crop(Layer):
+    """Crop the spatial axes of the first input to the size of the second input (or to ``size``).
+
+    ``offset`` is ``(top, left)`` (Caffe's Crop layer, FCN-8s) or ``"center"`` (U-Net's
+    crop-and-concat; torchvision ``CenterCrop`` rounding: ``(in - out) // 2``). torch slicing
+    returns a view, so no new tensor and no flops.
+    """
+
+    offset: Any = "center"
+    size: Optional[Tuple[Any, Any]] = None  # (h, w); None: take it from the second input
+
+    #: Only the first input is cropped: the second supplies a size, not pixels, so it does not widen
+    #: the receptive field (see analysis).
+    rf_inputs = 1
+
+    def __post_init__(self):
+        if not isinstance(self.offset, str):
+            object.__setattr__(self, "offset", pair(self.offset))
+        if self.size is not None:
+            object.__setattr__(self, "size", pair(self.size))
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        off = "center" if isinstance(self.offset, str) else f"offset {self.offset[0]},{self.offset[1]}"
+        return off + (f" -> {self.size[0]}x{self.size[1]}" if self.size is not None else "")
+
+
+@dataclass(frozen=True)
+class RoIAlign(Layer):
+    """torchvision ``roi_align``/``MultiScaleRoIAlign``: ``num_rois`` regions of one image's (C, H, W)
+    feature map, each resampled to ``output_size`` with ``sampling_ratio**2`` bilinear samples per
+    bin. Output ``(num_rois, C, oh, ow)``; ``num_rois`` may be a symbol (``"R"``)."""
+
+    output_size: IntOrPair = 7
+    num_rois: Any = "R"
+    sampling_ratio: int = 2
+    spatial_scale: float = 1 / 16
+
+    def __post_init__(self):
+        _norm_pairs(self, "output_size")
+        from .dims import coerce_dim
+
+        object.__setattr__(self, "num_rois", coerce_dim(self.num_rois))
+
+    def describe(self) -> str:
+        from .dims import format_dim
+
+        return f"{format_dim(self.num_rois)} RoIs -> {self.output_size[0]}x{self.output_size[1]}"
+
+
+@dataclass(frozen=True)
+class RoIPool(Layer):
+    """Fast R-CNN's RoI max pooling (torchvision ``roi_pool``): each of ``num_rois`` regions is split
+    into an ``output_size`` grid of bins and each bin max-pooled. Output ``(num_rois, C, oh, ow)``."""
+
+    output_size: IntOrPair = 7
+    num_rois: Any = "R"
+    spatial_scale: float = 1 / 16
+
+    def __post_init__(self):
+        _norm_pairs(self, "output_size")
+        from .dims import coerce_dim
+
+        object.__setattr__(self, "num_rois", coerce_dim(self.num_rois))
+
+    describe = RoIAlign.describe
+
+
+@dataclass(frozen=True)
+class PSRoIPool(Layer):
+    """R-FCN's position-sensitive RoI average pooling (torchvision ``ps_roi_pool``): input
+    ``(k*k*D, H, W)``; bin (i, j) of each RoI averages only its own group of D maps. Output
+    ``(num_rois, D, k, k)``."""
+
+    output_size: IntOrPair = 7
+    num_rois: Any = "R"
+    spatial_scale: float = 1 / 16
+
+    def __post_init__(self):
+        _norm_pairs(self, "output_size")
+        from .dims import coerce_dim
+
+        object.__setattr__(self, "num_rois", coerce_dim(self.num_rois))
+
+    describe = RoIAlign.describe
+
+
+@dataclass(frozen=True)
+class PerItem(Layer):
+    """Apply ``layer`` to each item of the leading per-sample axis (RoIs, time steps): Keras'
+    ``TimeDistributed``; torch folds that axis into the batch. Params once, work times the items."""
+
+    layer: Layer
+
+    @property
+    def kind(self) -> str:
+        # not the inner kind: code that sees "Conv2d" may expect a Conv2d spec
+        return f"PerItem({self.layer.kind})"
+
+    @property
+    def reuses_input(self) -> bool:
+        return self.layer.reuses_input
+
+    def describe(self) -> str:
+        inner = self.layer.describe()
+        return ("per item" + (f": {inner}" if inner else ""))
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "per_item": True, "layer": self.layer.to_dict()}
+
+
+@dataclass(frozen=True)
+class LSTM(Layer):
+    """torch.nn.LSTM, one direction, ``num_layers`` stacked, on a (T, input_size) sequence; output
+    (T, hidden_size). torch keeps two bias vectors per layer (``bias_ih``, ``bias_hh``)."""
+
+    hidden_size: int = 512
+    num_layers: int = 1
+    bias: bool = True
+
+    def describe(self) -> str:
+        return f"h={self.hidden_size}" + (f" x{self.num_layers}" if self.num_layers != 1 else "")
+
+
+@dataclass(frozen=True)
+class Embedding(Layer):
+    """torch.nn.Embedding: a (T,) sequence of token ids -> (T, embedding_dim) by table lookup."""
+
+    num_embeddings: int = 10000
+    embedding_dim: int = 512
+
+    def describe(self) -> str:
+        return f"{self.num_embeddings} x {self.embedding_dim}"
+
+
+@dataclass(frozen=True)
+class Reshape(Layer):
+    """torch ``view``/``reshape`` of the per-sample shape to ``shape`` (one entry may be -1). A view."""
+
+    shape: tuple = (-1,)
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        from .dims import format_dim
+
+        return "-> " + "x".join(format_dim(d) for d in self.shape)
+
+
+@dataclass(frozen=True)
+class L2Norm(Layer):
+    """SSD's L2 normalisation across channels with a learned per-channel scale (ParseNet; torchvision
+    ``SSDFeatureExtractorVGG.scale_weight``): ``y = w_c * x / ||x||_2`` at every position."""
+
+    eps: float = 1e-12
+
+
+@dataclass(frozen=True)
+class FrozenBatchNorm2d(Layer):
+    """torchvision ``ops.misc.FrozenBatchNorm2d`` (detection backbones): batch norm with fixed
+    statistics *and* affine terms, all four held as buffers (weight, bias, running mean and
+    variance), so it has no parameters at all."""
+
+    eps: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Shared(Layer):
+    """``layer`` applied again with weights owned by the node ``owner`` (one torch module called on
+    several inputs: an FPN's RPN head on every level). Work is counted here, params at the owner."""
+
+    layer: Layer
+    owner: str = ""
+
+    @property
+    def kind(self) -> str:
+        return f"Shared({self.layer.kind})"
+
+    @property
+    def reuses_input(self) -> bool:
+        return self.layer.reuses_input
+
+    def describe(self) -> str:
+        inner = self.layer.describe()
+        return f"weights of {self.owner}" + (f": {inner}" if inner else "")

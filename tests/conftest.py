@@ -11,6 +11,10 @@ import os
 
 import pytest
 
+# archcalc's own pytest plugin (budgets, cost snapshots, --archcalc-update). pytest registers it once
+# even where the installed entry point has loaded it already.
+pytest_plugins = ["archcalc.pytest_plugin"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

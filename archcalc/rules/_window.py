@@ -33,7 +33,12 @@ def window_out(size, kernel, stride, pad_lead, pad_trail, dilation, ceil_mode, a
         )
     span = dims.normalize(padded - k_eff)
     if ceil_mode:
-        out = dims.smin(dims.ceildiv(span, stride) + 1, dims.ceildiv(size + pad_lead, stride))
+        out = dims.ceildiv(span, stride) + 1
+        # torch drops a last window starting in the trailing padding. The last start is at most
+        # span + stride - 1 = in + pad_lead + pad_trail - k + stride - 1, so that can only happen
+        # when pad_trail + stride > k (hyper-parameters, not dimensions: no branch on a Dim).
+        if pad_trail + stride > k_eff:
+            out = dims.smin(out, dims.ceildiv(size + pad_lead, stride))
     else:
         out = dims.floordiv(span, stride) + 1
         if dims.divides(span, stride) is False:

@@ -36,13 +36,30 @@ class ModelEntry:
     variant: str = ""
     published: tuple = ()  # Published figures
     torchvision: Optional[str] = None  # torchvision.models builder name with the same layout
+    torchvision_kwargs: dict = field(default_factory=dict)  # e.g. {"aux_logits": True}
     timm: Optional[str] = None
     notes: str = ""
 
     def build(self, **overrides):
         kw = dict(self.kwargs)
         kw.update(overrides)
+        _check_kwargs(self, overrides)
         return self.builder(name=self.name, input_shape=self.input_shape, **kw)
+
+
+def _check_kwargs(entry, overrides) -> None:
+    """A builder option the entry's builder does not take is a one-line error, not a TypeError."""
+    import inspect
+
+    from ..errors import ArchcalcError
+
+    params = inspect.signature(entry.builder).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    bad = sorted(set(overrides) - set(params) - {"name", "input_shape"})
+    if bad:
+        takes = ", ".join(n for n in params if n not in ("name", "input_shape"))
+        raise ArchcalcError(f"model {entry.name!r} does not take {', '.join(bad)} (it takes: {takes or 'nothing'})")
 
 
 _REGISTRY: dict = {}

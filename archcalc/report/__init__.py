@@ -1,0 +1,118 @@
+"""Reports: HTML (one self-contained file with inline SVG charts and a sortable table) and
+GitHub-flavoured Markdown, rendered through jinja2 templates shipped in ``archcalc/templates``.
+
+Everything heavy (jinja2, matplotlib, pandas) is imported inside functions, so importing archcalc
+stays light. Reports are rendered whole in memory before anything is written (see :func:`save`).
+
+>>> from archcalc import analyze
+>>> html = render_report(analyze("vgg16"), "html")          # doctest: +SKIP
+>>> save(html, "vgg16.html", force=True)                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import ArchcalcError
+from ._io import OutputExistsError, write_atomic
+
+FORMATS = ("html", "md")
+_env = None
+
+
+def _code(text) -> str:
+    """A Markdown code span for names and shapes: shows ``<script>`` and quotes as text; pipes are
+    escaped for GFM tables, and the fence grows when the text itself holds backticks."""
+    s = str(text).replace("|", "\\|").replace("\n", " ")
+    if not s:
+        return ""
+    run = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~])")
+
+
+def _md(text) -> str:
+    """Escape free text for a GFM table cell or paragraph (backslash escapes read fine in a terminal)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def environment():
+    global _env
+    if _env is None:
+        try:
+            import jinja2
+        except ImportError:
+            raise ArchcalcError("reports need jinja2: pip install 'archcalc[report]'") from None
+        _env = jinja2.Environment(
+            # the templates ship inside the package (package-data), next to this subpackage
+            loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
+            autoescape=lambda name: bool(name) and name.endswith(".html"),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        _env.filters["md"] = _md
+        _env.filters["code"] = _code
+    return _env
+
+
+def _check(format: str) -> str:
+    if format not in FORMATS:
+        raise ArchcalcError(f"unknown report format {format!r}; choose one of {', '.join(FORMATS)}")
+    return format
+
+
+def render_report(result, format: str = "html", *, tally=None, charts: bool = True,
+                  fragment: bool = False) -> str:
+    """One model's report. ``tally``: include the cs231n tally (None = for VGG-16 only).
+    ``fragment``: HTML without the document wrapper (what ``_repr_html_`` shows in a notebook)."""
+    from . import data
+
+    _check(format)
+    ctx = data.context(result, with_tally=tally)
+    ctx["charts"], ctx["mpl_version"] = [], ""
+    if format == "html" and charts:
+        from .charts import matplotlib_version, model_charts
+
+        ctx["charts"] = model_charts(result, ctx["by_kind"])
+        ctx["mpl_version"] = matplotlib_version() if ctx["charts"] else ""
+    if fragment and format == "html":
+        body = environment().get_template("_report_body.html").render(ctx)
+        return "<style>\n" + environment().get_template("_style.css").render() + "</style>\n" + body
+    return environment().get_template(f"report.{format}").render(ctx)
+
+
+def render_compare(comparison, format: str = "html", *, charts: bool = True, fragment: bool = False) -> str:
+    from .. import __version__
+    from .data import CONVENTION
+
+    _check(format)
+    ctx = {"rows": comparison.rows, "convention": CONVENTION, "version": __version__, "charts": [],
+           "mpl_version": ""}
+    if format == "html" and charts:
+        from .charts import matplotlib_version
+
+        ctx["charts"] = comparison.charts()
+        ctx["mpl_version"] = matplotlib_version() if ctx["charts"] else ""
+    if fragment and format == "html":
+        body = environment().get_template("_compare_body.html").render(ctx)
+        return "<style>\n" + environment().get_template("_style.css").render() + "</style>\n" + body
+    return environment().get_template(f"compare.{format}").render(ctx)
+
+
+def save(text: str, path, force: bool = False):
+    """Write ``text`` to ``path`` atomically; an existing file is replaced only with ``force``."""
+    return write_atomic(path, text, force=force)
+
+
+def compare(models, **kwargs):
+    from .comparison import compare as _compare
+
+    return _compare(models, **kwargs)
+
+
+__all__ = ["render_report", "render_compare", "save", "compare", "write_atomic", "OutputExistsError", "FORMATS"]
