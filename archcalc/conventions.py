@@ -128,10 +128,13 @@ class Convention:
 
     def rule(self, rec, functional: bool = False) -> Rule:
         key = rule_key(rec)
-        if functional and self.module_hooks:
+        if functional:
             r = self.rules.get(key + "()") or self.rules.get(rec.kind + "()")
-            return r or Rule({}, f"{self.name} counts through module hooks; torch computes this layer with a "
-                                 "function call, which no hook sees: 0")
+            if r is not None:
+                return r
+            if self.module_hooks:
+                return Rule({}, f"{self.name} counts through module hooks; torch computes this layer with a "
+                                "function call (or a module type it has no hook for), which no hook sees: 0")
         r = self.rules.get(key) or self.rules.get(rec.kind) or self.default
         if r is None:
             raise ConventionError(f"convention {self.name!r} has no rule for layer {rec.name!r} ({key}); "
@@ -145,8 +148,9 @@ def rule_key(rec) -> str:
 
 
 #: Layer kinds that torch models compute with a function or an operator rather than a module
-#: (``x + y``, ``torch.cat``, ``torch.flatten``, slicing). Used when the real module tree is unknown.
-FUNCTIONAL_KINDS = ("Add", "Mul", "Concat", "Slice", "Flatten")
+#: (``x + y``, ``torch.cat``, ``torch.flatten``, slicing; a global average pool as ``x.mean((2, 3))``).
+#: Used when the real module tree is unknown.
+FUNCTIONAL_KINDS = ("Add", "Mul", "Scale", "Concat", "Slice", "Flatten", "Reshape", "Crop", "GlobalAvgPool2d")
 
 
 def default_functional(result) -> set:
@@ -179,7 +183,7 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
         rule = conv.rule(rec, is_fn)
         n = rule.apply(rec)
         by_layer[rec.name] = n
-        key = rule_key(rec) + ("()" if is_fn and conv.module_hooks else "")
+        key = rule_key(rec) + ("()" if is_fn and (conv.module_hooks or (rule_key(rec) + "()") in conv.rules) else "")
         by_kind[key] = dims.normalize(by_kind.get(key, 0) + n)
         why[key] = rule.why
     return ConventionCount(conv.name, dims.total(by_layer.values()), by_layer, by_kind, why)
@@ -227,7 +231,7 @@ def get(name: str) -> Convention:
 
 _ACTS = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Hardsigmoid", "Hardswish", "SiLU", "GELU",
          "Softplus")
-_NO_WORK = ("Flatten", "Identity", "Dropout", "Concat", "ZeroPad2d", "ChannelShuffle", "Slice")
+_NO_WORK = ("Flatten", "Identity", "Dropout", "Concat", "ZeroPad2d", "ChannelShuffle", "Slice", "Reshape", "Crop")
 
 
 def _same(keys, rule):
@@ -256,9 +260,10 @@ FVCORE = Convention(
                 R("batchnorm_flop_jit in eval: 1 per input element, 2 when affine", **{"in": 1, "affine_in": 1})),
         **_same(("AdaptiveAvgPool2d", "GlobalAvgPool2d"),
                 R("aten::adaptive_avg_pool2d: elementwise_flop_counter(1, 0) = 1 per input element", **{"in": 1})),
+        "GlobalAvgPool2d()": R("a global pool written x.mean((2, 3)) is aten::mean: no fvcore handle, 0", **ZERO),
         "Upsample[nearest]": R("aten::upsample_nearest2d: 1 per output element", out=1),
         "Upsample[bilinear]": R("aten::upsample_bilinear2d: 4 per output element", out=4),
-        **_same(_ACTS + ("Add", "Mul", "Softmax", "LocalResponseNorm"),
+        **_same(_ACTS + ("Add", "Mul", "Scale", "Softmax", "LocalResponseNorm"),
                 R("elementwise aten ops are in fvcore's ignore list or unsupported: 0", **ZERO)),
         **_same(("MaxPool2d", "AvgPool2d", "AdaptiveMaxPool2d", "GlobalMaxPool2d"),
                 R("no fvcore handle for this pooling op (reported as skipped): 0", **ZERO)),
@@ -281,7 +286,7 @@ TORCHINFO = Convention(
                 R("other modules with parameters: output_size[0] (batch) x params", batch_params=1)),
         **_same(_ACTS + _NO_WORK + ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
                                     "GlobalAvgPool2d", "GlobalMaxPool2d", "LocalResponseNorm", "Softmax",
-                                    "Add", "Mul", "Upsample"),
+                                    "Add", "Mul", "Scale", "Upsample"),
                 R("torchinfo only counts modules with parameters: 0", **ZERO)),
     },
     module_hooks=True,
@@ -298,7 +303,7 @@ FLOP_COUNTER = Convention(
                 R("aten.convolution / addmm / mm formulas: 2 per multiply-accumulate, bias ignored", macs=2)),
         **_same(_ACTS + _NO_WORK + ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
                                     "GlobalAvgPool2d", "GlobalMaxPool2d", "BatchNorm2d", "BatchNorm1d",
-                                    "LocalResponseNorm", "Softmax", "Add", "Mul", "Upsample"),
+                                    "LocalResponseNorm", "Softmax", "Add", "Mul", "Scale", "Upsample"),
                 R("no flop formula registered for this aten op: 0", **ZERO)),
     },
 )
@@ -332,14 +337,13 @@ PTFLOPS = Convention(
         "Upsample[nearest]": R("upsample hook (output elements) + patched F.interpolate (output elements)", out=2),
         "Upsample[bilinear]": R("upsample hook (output elements) + patched F.interpolate (output elements)", out=2),
         "Softmax": R("patched F.softmax: input elements", **{"in": 1}),
-        **_same(("Add", "Mul"), R("torchvision writes a + b, a += b, a * b: operators ptflops does not patch",
-                                  **ZERO)),
+        **_same(("Add", "Mul", "Scale"),
+                R("torchvision/timm write a + b, a += b, a * b: operators ptflops does not patch", **ZERO)),
         **_same(_NO_WORK, R("no hook: 0", **ZERO)),
         # torch computes these layers with a function call: only ptflops' patched functionals count.
         **_same(("ReLU()", "ELU()", "GELU()", "SiLU()"),
                 R("patched F.relu/elu/gelu/silu: input elements, once (no module hook)", **{"in": 1})),
-        **_same(("MaxPool2d()", "AvgPool2d()", "AdaptiveAvgPool2d()", "AdaptiveMaxPool2d()",
-                 "GlobalAvgPool2d()"),
+        **_same(("MaxPool2d()", "AvgPool2d()", "AdaptiveAvgPool2d()", "AdaptiveMaxPool2d()"),
                 R("patched F.*pool*: input elements, once (no module hook)", **{"in": 1})),
         "Softmax()": R("patched F.softmax: input elements", **{"in": 1}),
         "Upsample[nearest]()": R("patched F.interpolate: output elements", out=1),
@@ -373,7 +377,8 @@ THOP = Convention(
         **_same(("ELU", "Sigmoid", "Tanh", "Hardsigmoid", "Hardswish", "SiLU", "GELU", "Softplus",
                  "LocalResponseNorm", "Flatten", "Identity", "ZeroPad2d", "ChannelShuffle"),
                 R("no thop hook for this module: 0", **ZERO)),
-        **_same(("Add", "Mul", "Concat", "Slice"), R("functional op, invisible to module hooks: 0", **ZERO)),
+        **_same(("Add", "Mul", "Scale", "Concat", "Slice", "Reshape", "Crop"),
+                R("functional op, invisible to module hooks: 0", **ZERO)),
     },
     module_hooks=True,
 )

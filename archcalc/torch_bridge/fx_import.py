@@ -150,6 +150,9 @@ def _function_layer(node, tensor_args):
                                bool(_arg(node, 5, "ceil_mode", False)))
         return L.AvgPool2d(_int_pair(k), _int_pair(s), _int_pair(p), bool(_arg(node, 4, "ceil_mode", False)),
                            bool(_arg(node, 5, "count_include_pad", True)))
+    if fname == "mean" and len(node.args) >= 2 and list(node.args[1]) in ([2, 3], [-2, -1]) \
+            and not _arg(node, 2, "keepdim", False):
+        return L.GlobalAvgPool2d()  # x.mean((2, 3)): torchvision's ShuffleNet v2 global pool
     if fname == "dropout":
         return L.Dropout(_arg(node, 1, "p", 0.5))
     if fname in ("contiguous",):

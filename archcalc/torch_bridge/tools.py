@@ -147,3 +147,20 @@ TOOLS = {
     "ptflops": ptflops_counts,
     "thop": thop_counts,
 }
+
+
+def hooked_types(tool: str):
+    """For module-hook tools, a predicate ``(module, is_leaf) -> bool``: does the tool's hook see
+    this module's own work? (torchinfo: leaf modules; thop and ptflops: exact registered types,
+    so a subclass such as timm's BatchNormAct2d is invisible to them.) None for op-level tools."""
+    if tool == "torchinfo":
+        return lambda module, is_leaf: is_leaf
+    if tool == "thop":
+        from thop.profile import register_hooks
+
+        return lambda module, is_leaf: type(module) in register_hooks
+    if tool == "ptflops":
+        from ptflops.pytorch_ops import MODULES_MAPPING
+
+        return lambda module, is_leaf: type(module) in MODULES_MAPPING
+    return None

@@ -64,7 +64,9 @@ def torch_model(entry, device="meta"):
         base = _raw_build(entry, {})
     accepted = set(inspect.signature(type(base).__init__).parameters) & set(SHARED_KWARGS)
     shared = {k: v for k, v in _builder_defaults(entry).items() if k in accepted}
-    if "init_weights" in accepted:
+    if entry.torchvision:
+        shared.update(getattr(entry, "torchvision_kwargs", None) or {})  # the zoo entry's own say wins
+    if "init_weights" in set(inspect.signature(type(base).__init__).parameters):
         shared["init_weights"] = False  # counts do not depend on values; skip slow initialisers
     with torch.device("meta"):
         model = _raw_build(entry, shared)
@@ -102,10 +104,19 @@ def materialize(model, device):
     return model
 
 
+def _not_verifiable(entry) -> Optional[str]:
+    if not (entry.torchvision or entry.timm):
+        return f"model {entry.name!r} has no torchvision or timm twin to verify against"
+    if (entry.torchvision or "").startswith("detection."):
+        return (f"model {entry.name!r}: torchvision's detection builders take lists of images and post-process "
+                "their outputs; the profilers cannot run them as a plain forward")
+    return None
+
+
 def verifiable_entries() -> list:
     from ..zoo import entries
 
-    return [e for e in entries() if e.torchvision or e.timm]
+    return [e for e in entries() if _not_verifiable(e) is None]
 
 
 # ------------------------------------------------------------------------------- alignment
@@ -225,8 +236,9 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     from . import tools as T
 
     entry = get_entry(model_name)
-    if not (entry.torchvision or entry.timm):
-        raise VerifyError(f"model {entry.name!r} has no torchvision or timm twin to verify against")
+    why_not = _not_verifiable(entry)
+    if why_not:
+        raise VerifyError(why_not)
     if device not in (None, "cpu", "cuda"):
         raise VerifyError(f"--device must be cpu or cuda, got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
@@ -263,9 +275,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     # per-layer archcalc counts under each tool's convention; layers with no torch module are the
     # function calls of the torch twin (module-hook tools see them only through patched functionals)
     functional = {r.name for r in result.layers if r.kind != "Input" and module_for(r.name, modules) is None}
+    unseen = {t: unseen_by_hooks(t, result, meta_model, functional) for t in tools}
     counted = {}
     for t in tools:
-        c = conv.count(result, TOOL_CONVENTION[t], functional=functional)
+        c = conv.count(result, TOOL_CONVENTION[t], functional=unseen[t])
         counted[t] = c.by_layer
 
     checks = []
@@ -384,7 +397,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     executed = SimpleNamespace(layers=[r for r in result.layers if not excluded(r.name)])
     v = Verification(entry.name, entry.torchvision or entry.timm, shape, batch, checks, totals,
                      (ours_p, torch_params), (ours_b, torch_buffers), activations, problems, notes,
-                     gaps={t: _gap_lines(executed, TOOL_CONVENTION[t], functional) for t in tools}, device=device,
+                     gaps={t: _gap_lines(executed, TOOL_CONVENTION[t], unseen[t]) for t in tools}, device=device,
                      macs=result.totals["macs"])
     if device:
         time_layers(v, entry, device, repeats=repeats)
@@ -419,6 +432,26 @@ def _check_fvcore_operators(by_operator: dict, by_kind: dict) -> list:
             problems.append(f"fvcore by operator: {'/'.join(kinds)} {theirs.get(kinds, 0):,} but archcalc's fvcore "
                             f"convention gives {dims.fmt_int(ours)}")
     return problems
+
+
+def unseen_by_hooks(tool: str, result, model, functional: set) -> set:
+    """Layers a tool's module hooks do not see: function calls, plus (for module-hook tools) layers
+    whose module is not a leaf (torchinfo) or not of a type the tool registered (thop, ptflops)."""
+    from . import tools as T
+
+    sees = T.hooked_types(tool)
+    if sees is None:
+        return set(functional)
+    named = dict(model.named_modules())
+    paths = set(named) - {""}
+    out = set(functional)
+    for r in result.layers:
+        if r.kind == "Input" or r.name in functional:
+            continue
+        m = module_for(r.name, paths)
+        if not sees(named[m], not list(named[m].children())):
+            out.add(r.name)
+    return out
 
 
 def _gap_lines(result, convention, functional) -> list:
@@ -714,7 +747,7 @@ def compare_module(module, input_shape, tools=None, batch: int = 1) -> dict:
     out = {}
     for t in tools or TOOL_CONVENTION:
         result = results[1 if t == "ptflops" else batch]
-        ours = conv.count(result, TOOL_CONVENTION[t], functional=functional).total
+        ours = conv.count(result, TOOL_CONVENTION[t], functional=unseen_by_hooks(t, result, module, functional)).total
         theirs = T.TOOLS[t](module, shape, 1 if t == "ptflops" else batch).total
         out[t] = (ours, theirs)
     return out
