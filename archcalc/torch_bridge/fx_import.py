@@ -32,6 +32,21 @@ _ACT_FUNCS = {"relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "hardsigm
               "softplus", "relu_", "sigmoid_", "tanh_", "hardtanh"}
 
 
+def _slice_layer(index):
+    """``x[:, a:b]`` (a channel slice, DPN's split) -> Slice; any other indexing -> None."""
+    if len(index) < 2 or index[0] != slice(None):
+        return None
+    rest = [i for i in index[2:] if i != slice(None) and i is not Ellipsis]
+    sl = index[1]
+    if rest or not isinstance(sl, slice) or sl.step not in (None, 1):
+        return None
+    if not all(v is None or isinstance(v, int) for v in (sl.start, sl.stop)):
+        return None
+    if (sl.start or 0) < 0 or (sl.stop is not None and sl.stop < 0):
+        return None
+    return L.Slice(sl.start or 0, sl.stop, 0)
+
+
 def _int_pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else v
 
@@ -117,7 +132,13 @@ def _function_layer(node, tensor_args):
             return L.Add(inplace=t is operator.iadd or fname in ("add_", "__iadd__"))
         return None
     if t in (operator.mul, operator.imul, torch.mul) or fname in ("mul", "mul_"):
+        if n_tensors == 1 and len(node.args) == 2:
+            factor = [a for a in node.args if isinstance(a, (int, float)) and not isinstance(a, bool)]
+            return L.Scale(float(factor[0])) if factor else None  # out * 0.17 (Inception-ResNet)
         return L.Mul() if n_tensors == 2 and len(node.args) == 2 else None
+    if fname == "stochastic_depth":
+        # torchvision.ops.stochastic_depth: identity at inference, like dropout
+        return L.Dropout(_arg(node, 1, "p", 0.0)) if _arg(node, 3, "training", True) is False else None
     if t is torch.cat or fname in ("cat", "concat"):
         dim = _arg(node, 1, "dim", 0)
         return L.Concat(dim - 1) if isinstance(dim, int) and dim >= 1 else None
@@ -153,11 +174,31 @@ def _function_layer(node, tensor_args):
     if fname == "mean" and len(node.args) >= 2 and list(node.args[1]) in ([2, 3], [-2, -1]) \
             and not _arg(node, 2, "keepdim", False):
         return L.GlobalAvgPool2d()  # x.mean((2, 3)): torchvision's ShuffleNet v2 global pool
+    if t is F.batch_norm:
+        weight, rm = _arg(node, 3, "weight"), _arg(node, 1, "running_mean")
+        training = _arg(node, 5, "training", False)
+        if training is not False:
+            return None
+        eps = _arg(node, 7, "eps", 1e-5)
+        return L.BatchNorm2d(eps=eps if isinstance(eps, float) else 1e-5, affine=weight is not None,
+                             track_running_stats=rm is not None)
+    if t is operator.getitem and n_tensors == 1 and isinstance(node.args[1], tuple):
+        return _slice_layer(node.args[1])
     if fname == "dropout":
         return L.Dropout(_arg(node, 1, "p", 0.5))
     if fname in ("contiguous",):
         return L.Identity()
     return None
+
+
+_SHAPE_ATTRS = ("shape", "ndim", "dtype", "device")
+_SHAPE_OPS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge, operator.not_)
+
+
+def _batch_norm_fn():
+    import torch.nn.functional as F
+
+    return F.batch_norm
 
 
 def _describe(node) -> str:
@@ -193,6 +234,7 @@ def _convert(module, input_shape, name):
     used: set = set()
     outputs: list = []
     placeholders = 0
+    gates: set = set()  # layers whose output is a per-channel (C, 1, 1) gate
 
     def unique(base):
         if base not in used:
@@ -219,12 +261,20 @@ def _convert(module, input_shape, name):
             outputs = [env[v] for v in vals if v in env and isinstance(env[v], str)]
             continue
         if node.op == "get_attr":
-            unsupported.append(f"{node.name} (get_attr {node.target}: a parameter used outside its module)")
+            # a parameter or buffer read outside its module's forward: fine when F.batch_norm
+            # consumes it (timm's BatchNormAct2d), an unsupported op otherwise
+            if not all(u.op == "call_function" and u.target is _batch_norm_fn() for u in node.users):
+                unsupported.append(f"{node.name} (get_attr {node.target}: a parameter used outside its module)")
+            env[node] = ("param",)
             continue
         tensor_args = [a for a in node.all_input_nodes if isinstance(env.get(a), str)]
-        if node.op == "call_method" and node.target == "size" or (
-                node.op == "call_function" and node.target is getattr and node.args[1] == "shape"):
+        if node.op == "call_method" and node.target in ("size", "dim") or (
+                node.op == "call_function" and node.target is getattr and node.args[1] in _SHAPE_ATTRS):
             env[node] = ("shape-value",)  # shape arithmetic, no tensor work
+            continue
+        if node.op == "call_function" and not tensor_args and (
+                node.target in _SHAPE_OPS or getattr(node.target, "__name__", "") == "_assert"):
+            env[node] = ("shape-value",)  # comparisons / asserts on shapes (timm's _assert(x.ndim == 4))
             continue
         if node.op == "call_function" and node.target is operator.getitem and node.args[0] in env \
                 and isinstance(env[node.args[0]], tuple):
@@ -242,19 +292,36 @@ def _convert(module, input_shape, name):
             layer = _function_layer(node, tensor_args)
             base = re.sub(r"_\d+$", "", node.name)
             scope = _scope(node)
-            lname = unique(f"{scope}.{base}" if scope else base)
+            if isinstance(layer, (L.BatchNorm2d, L.BatchNorm1d)) and scope and scope not in used:
+                lname = unique(scope)  # F.batch_norm inside a BatchNorm subclass: name it after the module
+            else:
+                lname = unique(f"{scope}.{base}" if scope else base)
             what = f"{lname} ({node.op} {_describe(node)})"
         if isinstance(layer, str) or layer is None:
             unsupported.append(what + (f": {layer}" if isinstance(layer, str) else ""))
             env[node] = lname  # keep tracing to list every unsupported op
             continue
-        if any(not isinstance(env.get(a), str) for a in node.all_input_nodes if a in env and env[a] != ("shape-value",)):
-            pass
         ins = [env[a] for a in node.args if hasattr(a, "op") and isinstance(env.get(a), str)]
         if isinstance(layer, L.Concat):
             ins = [env[a] for a in node.args[0]]
+        if isinstance(layer, L.Mul):
+            # archcalc broadcasts later inputs over the first: put a squeeze-excitation gate
+            # (``scale * input`` in torchvision) after the feature map it scales
+            ins.sort(key=lambda name: name in gates)
         env[node] = b.add(layer, *ins, name=lname)
+        if _is_gate(layer, ins, gates):
+            gates.add(env[node])
     return b, outputs, unsupported
+
+
+def _is_gate(layer, ins, gates) -> bool:
+    """A (C, 1, 1) per-channel tensor: a pool to 1x1, or pointwise work on gates only."""
+    if isinstance(layer, (L.AdaptiveAvgPool2d, L.AdaptiveMaxPool2d)):
+        return tuple(layer.output_size) == (1, 1)
+    pointwise = (L.Conv2d, L.Activation, L.BatchNorm2d, L.Scale, L.Dropout, L.Identity, L.Add, L.Mul)
+    if isinstance(layer, L.Conv2d) and tuple(layer.kernel_size) != (1, 1):
+        return False
+    return isinstance(layer, pointwise) and bool(ins) and all(i in gates for i in ins)
 
 
 def unsupported_ops(module, input_shape=(3, 224, 224)) -> list:
