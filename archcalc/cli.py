@@ -16,6 +16,7 @@ from .errors import ArchcalcError
 #: are imported only when their command runs, so heavy dependencies stay lazy.
 COMMANDS = {
     "list": "archcalc.cli:cmd_list",
+    "spec": "archcalc.spec:cmd_spec",
 }
 
 
@@ -34,7 +35,7 @@ class Parser(argparse.ArgumentParser):
 def _model_parser() -> Parser:
     p = Parser(prog="archcalc", description="Exact static costs of a CNN: shapes, params, MACs/FLOPs, "
                "activation memory, receptive field. Subcommands: " + ", ".join(COMMANDS) + ".")
-    p.add_argument("model", help="a zoo name (see 'archcalc list')")
+    p.add_argument("model", help="a zoo name (see 'archcalc list') or a network spec file (.yaml/.json)")
     p.add_argument("--input", help="per-sample input shape, e.g. 3x224x224 or 3xHxW (default: the model's)")
     p.add_argument("--batch", default="1", help="batch size, an integer or a name such as N (default 1)")
     p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
@@ -53,7 +54,12 @@ def run_model(argv) -> int:
     args = _model_parser().parse_args(argv)
     shape = dims.parse_shape(args.input) if args.input else None
     batch = dims.coerce_dim(args.batch)
-    result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze)
+    if _is_spec_arg(args.model):
+        from .spec import analyze_file
+
+        result = analyze_file(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze)
+    else:
+        result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze)
     text = RENDERERS[args.format](result)
     if args.tally:
         from .tally import cs231n_tally
@@ -61,6 +67,19 @@ def run_model(argv) -> int:
         text += "\n" + "\n".join(cs231n_tally(result).lines()) + "\n"
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
+
+
+def _is_spec_arg(model: str) -> bool:
+    """A spec file: a .yaml/.yml/.json name, a path, or an existing file that is not a zoo name."""
+    import os
+
+    if model.lower().endswith((".yaml", ".yml", ".json")) or "/" in model or os.sep in model:
+        return True
+    if os.path.isfile(model):
+        from .zoo import names
+
+        return model.strip().lower() not in names()
+    return False
 
 
 def cmd_list(argv) -> int:
