@@ -103,6 +103,9 @@ class Graph:
             name = next(i for i in self.nodes[name].inputs if i not in placed)
         cycle = path[seen[name]:]
         cycle.reverse()  # walk edges producer -> consumer
+        order = {n: k for k, n in enumerate(self.nodes)}
+        first = min(range(len(cycle)), key=lambda k: order[cycle[k]])  # start at the earliest written
+        cycle = cycle[first:] + cycle[:first]
         return cycle + [cycle[0]]
 
     def __len__(self) -> int:
