@@ -130,12 +130,17 @@ def dispatch(argv) -> int:
     return run_model(argv)
 
 
+def _one_line(text: str) -> str:
+    """Escape line breaks and control characters that user text may carry into a message."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return dispatch(argv)
     except ArchcalcError as e:
-        print(f"archcalc: error: {e}", file=sys.stderr)
+        print(f"archcalc: error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("archcalc: interrupted", file=sys.stderr)

@@ -424,7 +424,9 @@ def _yaml_loader():
         raise SpecError("reading YAML needs PyYAML: pip install 'archcalc[spec]' (or write the spec as "
                         "JSON)") from None
 
-    class Loader(yaml.SafeLoader):
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
+
+    class Loader(base):
         """yaml.safe_load that also rejects duplicate keys and non-text keys."""
 
         def construct_mapping(self, node, deep=False):
@@ -580,12 +582,15 @@ def dumps_spec(graph: Graph, fmt: str = "yaml") -> str:
     if fmt != "yaml":
         raise SpecError(f"unknown spec format {fmt!r}; choose yaml or json")
     yaml, _ = _yaml_loader()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    def dump(obj, flow):
+        return yaml.dump(obj, Dumper=dumper, sort_keys=False, default_flow_style=flow, width=10**6).strip()
+
     head = {k: v for k, v in data.items() if k != "layers" and k != "outputs"}
-    parts = [yaml.safe_dump(head, sort_keys=False, default_flow_style=None, width=10**6).rstrip("\n"), "layers:"]
-    for item in data["layers"]:
-        parts.append("  - " + yaml.safe_dump(item, sort_keys=False, default_flow_style=True, width=10**6).strip())
+    parts = [dump(head, None), "layers:"] + ["  - " + dump(item, True) for item in data["layers"]]
     if "outputs" in data:
-        parts.append(yaml.safe_dump({"outputs": data["outputs"]}, default_flow_style=None, width=10**6).rstrip())
+        parts.append(dump({"outputs": data["outputs"]}, None))
     return "\n".join(parts) + "\n"
 
 
