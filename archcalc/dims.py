@@ -29,14 +29,17 @@ def sympy():
     return _sympy
 
 
+_CONCRETE = (int, Fraction)
+
+
 def is_concrete(x: Any) -> bool:
     """True for plain numbers (int, Fraction); False for sympy expressions."""
-    return isinstance(x, (int, Fraction))
+    return type(x) is int or isinstance(x, _CONCRETE)  # the exact-int test first: the hot path
 
 
 def normalize(x: Any) -> Any:
     """Turn a sympy number that has become concrete back into an int/Fraction."""
-    if is_concrete(x):
+    if type(x) is int or isinstance(x, _CONCRETE):
         return x
     if getattr(x, "is_Integer", False):
         return int(x)
@@ -96,14 +99,14 @@ def prod(xs: Iterable[Dim]) -> Dim:
     out: Dim = 1
     for x in xs:
         out = out * x
-    return normalize(out) if not is_concrete(out) else out
+    return out if type(out) is int or isinstance(out, _CONCRETE) else normalize(out)
 
 
 def total(xs: Iterable[Dim]) -> Dim:
     out: Dim = 0
     for x in xs:
         out = out + x
-    return normalize(out) if not is_concrete(out) else out
+    return out if type(out) is int or isinstance(out, _CONCRETE) else normalize(out)
 
 
 def divides(a: Dim, b: Dim) -> bool | None:
@@ -166,12 +169,21 @@ def to_json(x: Any) -> Any:
     return format_dim(x)
 
 
+_FORMATTED: dict = {}  # expression -> text: sympy's printer is slow and tables repeat expressions
+
+
 def format_dim(x: Any) -> str:
     if isinstance(x, Fraction):
         return str(float(x))
     if is_concrete(x):
         return str(x)
-    return str(x).replace("floor", "floor").replace("**", "^")
+    text = _FORMATTED.get(x)
+    if text is None:
+        text = str(x).replace("**", "^")
+        if len(_FORMATTED) >= 4096:
+            _FORMATTED.clear()
+        _FORMATTED[x] = text
+    return text
 
 
 def fmt_int(x: Any) -> str:
