@@ -27,9 +27,30 @@ class UsageError(ArchcalcError):
 class Parser(argparse.ArgumentParser):
     """argparse that raises a one-line UsageError instead of printing usage and exiting."""
 
+    def _get_formatter(self):
+        # argparse's default width comes from shutil, whose import (bz2, lzma, zlib...) is a
+        # measurable share of `archcalc vgg16`; the same rule without it: COLUMNS, else the terminal
+        return self.formatter_class(prog=self.prog, width=_terminal_columns() - 2)
+
     def error(self, message):
         raise UsageError(f"{message} (see 'archcalc {self.prog.split()[-1]} --help')"
                          if " " in self.prog else f"{message} (see 'archcalc --help')")
+
+
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns without importing shutil."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def _model_parser() -> Parser:
