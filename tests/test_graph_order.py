@@ -115,3 +115,23 @@ def test_parse_dim_never_raises_anything_else(text):
     except dims.DimSyntaxError:
         return
     assert dims.parse_dim(dims.dim_text(d)) == d  # and writes back to the same expression
+
+
+def test_known_ne_proves_small_differences_and_gives_up_on_huge_ones():
+    H = dims.symbol("H")
+    assert dims.known_ne(H + 1, H)  # differs by a constant
+    assert not dims.known_ne(2 * H, H + H)
+    assert dims.known_ne(dims.floordiv(H + 2, 2), dims.floordiv(H, 2))  # floor(H/2)+1 vs floor(H/2)
+    assert not dims.known_ne(dims.floordiv(H - 3, 2) + 1, H - 2)  # equal at H = 3 or 4: not certain
+
+
+@pytest.mark.slow
+def test_symbolic_googlenet_finishes_and_agrees_at_224():
+    # its ceil_mode pools beside conv branches made known_ne hand huge floor/Min differences to
+    # sympy.simplify, which ran for minutes
+    from archcalc import analyze
+
+    r = analyze("googlenet", input="3xHxW")
+    concrete = analyze("googlenet")
+    for key in ("macs", "flops", "params", "activations"):
+        assert dims.evaluate(r.totals[key], {"H": 224, "W": 224}) == concrete.totals[key]
