@@ -53,7 +53,11 @@ _FLOAT_TEXT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # YAML 1.1 reads 1e-5 
 
 
 class SpecError(ArchcalcError):
-    """A network spec that cannot be loaded: names the file, the layer path and the field."""
+    """A network spec that cannot be loaded: names the file, the layer path and the field. Always
+    one line: line breaks and control characters from the user's text are escaped."""
+
+    def __init__(self, message: str):
+        super().__init__(_one_line(str(message)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,6 +237,11 @@ class _Loaded:
         return f"{p} ({layer_name})" if p else str(layer_name)
 
 
+def _one_line(text: str) -> str:
+    """User text (keys, names, file names) may hold line breaks or control characters: escape them."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _fail(source: str, where: str, msg: str):
     raise SpecError(f"{source}: {where}: {msg}" if where else f"{source}: {msg}")
 
@@ -247,7 +256,7 @@ def _build(data, source: str, default_name: str) -> _Loaded:
         _fail(source, "", f"a network spec must be a mapping with 'input' and 'layers', got {_describe(data)}")
     for key in data:
         if key not in TOP_KEYS:
-            _fail(source, str(key), f"unknown top-level field{_did_you_mean(key, TOP_KEYS)}; "
+            _fail(source, repr(key), f"unknown top-level field{_did_you_mean(key, TOP_KEYS)}; "
                   f"allowed: {', '.join(TOP_KEYS)}")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name or len(name) > MAX_NAME:
@@ -508,7 +517,8 @@ def analyze_file(path, **kwargs):
         return analyze(loaded.graph, **kwargs)
     except ArchcalcError as e:
         layer = getattr(e, "layer", None)
-        raise type(e)(f"{loaded.source}: {loaded.where(layer)}: {e}" if layer else f"{loaded.source}: {e}") from None
+        raise type(e)(_one_line(f"{loaded.source}: {loaded.where(layer)}: {e}" if layer
+                                else f"{loaded.source}: {e}")) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -340,3 +340,11 @@ def test_merge_layers_from_spec():
     assert r["cat"].output_shape == (4 + 2, 6, 6)
     assert r["s"].flops == 4 * 6 * 6  # one add per element for two inputs
     assert g.nodes["s"].layer == Add() and g.nodes["cat"].layer == Concat()
+
+
+def test_user_text_cannot_break_the_one_line_error():
+    # found by the fuzzer: a key holding a line break was echoed raw
+    for data in ({"\n": None}, {"input": "3x8x8", "layers": [{"name": "a\nb", "kind": "Nope"}]}):
+        with pytest.raises(SpecError) as e:
+            spec_to_graph(data, "x.json")
+        assert "\n" not in str(e.value) and "\\n" in str(e.value)
