@@ -525,10 +525,11 @@ def analyze_file(path, **kwargs):
 # Writing
 
 
-def _compact(v):
-    """Tuples become lists and a pair of equal values one value (``(3, 3)`` -> ``3``)."""
+def _compact(v, pair: bool = False):
+    """Tuples become lists; for a pair field (``IntOrPair``) two equal values become one
+    (``(3, 3)`` -> ``3``), which the loader reads back as the same pair."""
     if isinstance(v, tuple):
-        if len(v) == 2 and v[0] == v[1] and not isinstance(v[0], tuple) and not isinstance(v[0], bool):
+        if pair and len(v) == 2 and v[0] == v[1] and _is_int(v[0]):
             return v[0]
         return [_compact(x) for x in v]
     return v
@@ -570,9 +571,10 @@ def graph_to_spec(graph: Graph) -> dict:
         else:
             if list(node.inputs) != [previous]:
                 item["inputs"] = node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
-            for fname, _, required, default in layer_fields(cls, fixed):
-                value = _compact(getattr(layer, fname))
-                if required or value != _compact(default) or type(value) is not type(_compact(default)):
+            for fname, (_, atoms), required, default in layer_fields(cls, fixed):
+                pair = "IntOrPair" in atoms
+                value, plain = _compact(getattr(layer, fname), pair), _compact(default, pair)
+                if required or value != plain or type(value) is not type(plain):
                     item[fname] = value
         layers.append(item)
         previous = node.name

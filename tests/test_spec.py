@@ -348,3 +348,17 @@ def test_user_text_cannot_break_the_one_line_error():
         with pytest.raises(SpecError) as e:
             spec_to_graph(data, "x.json")
         assert "\n" not in str(e.value) and "\\n" in str(e.value)
+
+
+def test_only_pair_fields_are_compacted():
+    from archcalc.layers import Input, Slice, ZeroPad2d
+
+    b = Builder("g", (3, 8, 8))
+    x = b.add(ZeroPad2d((2, 2, 2, 2)), b.input, name="pad")
+    b.add(Slice(0, 2), x, name="s")
+    g = b.build()
+    g.nodes["extra"] = type(g.nodes["pad"])("extra", Input((5, 5)), ())  # a second input whose shape is a pair
+    spec = graph_to_spec(g)
+    assert spec["layers"][0] == {"name": "pad", "kind": "ZeroPad2d", "padding": [2, 2, 2, 2]}
+    assert spec["layers"][2] == {"name": "extra", "kind": "Input", "shape": [5, 5]}
+    assert same_graph(loads_spec(dumps_spec(g)), g)
