@@ -360,7 +360,30 @@ def _inputs(source, where, value) -> tuple:
     return tuple(value)
 
 
-def _make_layer(source, where, kind, cls, fixed, spec):
+def _is_layer_field(ftype) -> bool:
+    """A field holding another layer spec (``layer: Layer`` of a wrapper such as Shared/PerItem)."""
+    return ftype[1] == ("Layer",)
+
+
+def _nested_layer(source, where, value, nullable, depth):
+    if value is None and nullable:
+        return None
+    if not isinstance(value, dict) or "kind" not in value:
+        _fail(source, where, f"expected a layer: a mapping with 'kind' and its fields, got {_describe(value)}")
+    if depth >= 8:
+        _fail(source, where, "layers nested deeper than 8")
+    for key in ("name", "inputs"):
+        if key in value:
+            _fail(source, where, f"a nested layer has no {key!r}: it runs inside its wrapper")
+    kinds = layer_kinds()
+    kind = value["kind"]
+    if not isinstance(kind, str) or kind not in kinds or kinds[kind][0] is Input:
+        _fail(source, where, f"unknown layer kind {_describe(kind)}{_did_you_mean(kind, kinds)}")
+    cls, fixed = kinds[kind]
+    return _make_layer(source, f"{where} ({kind})", kind, cls, fixed, value, depth + 1)
+
+
+def _make_layer(source, where, kind, cls, fixed, spec, depth=0):
     allowed = layer_fields(cls, fixed)
     names = {f[0] for f in allowed}
     kwargs = dict(fixed)
@@ -381,6 +404,9 @@ def _make_layer(source, where, kind, cls, fixed, spec):
                 kwargs[fname] = _shape(spec[fname], "shape")
             except dims.DimSyntaxError as e:
                 _fail(source, where, f"field 'shape': {e}")
+            continue
+        if _is_layer_field(ftype):
+            kwargs[fname] = _nested_layer(source, f"{where}: field {fname!r}", spec[fname], ftype[0], depth)
             continue
         try:
             kwargs[fname] = convert_field(ftype, spec[fname], fname)
@@ -541,6 +567,28 @@ def _shape_out(shape) -> Any:
     return [d if isinstance(d, int) else dims.dim_text(d) for d in shape]
 
 
+def _layer_body(layer, where: str) -> dict:
+    """``{"kind": ..., field: value...}`` of one layer, fields at their defaults left out."""
+    from .layers import Layer
+
+    kinds = layer_kinds()
+    kind = layer.kind if layer.kind in kinds and kinds[layer.kind][0] is type(layer) else type(layer).__name__
+    if kind not in kinds:
+        raise SpecError(f"layer {where!r}: kind {kind} has no cost rule and cannot be written")
+    cls, fixed = kinds[kind]
+    body: dict = {"kind": kind}
+    for fname, (_, atoms), required, default in layer_fields(cls, fixed):
+        value = getattr(layer, fname)
+        if isinstance(value, Layer):
+            body[fname] = _layer_body(value, f"{where}.{fname}")
+            continue
+        pair = "IntOrPair" in atoms
+        value, plain = _compact(value, pair), _compact(default, pair)
+        if required or value != plain or type(value) is not type(plain):
+            body[fname] = value
+    return body
+
+
 def graph_to_spec(graph: Graph) -> dict:
     """The spec (plain dicts and lists) that :func:`spec_to_graph` turns back into ``graph``.
 
@@ -558,24 +606,16 @@ def graph_to_spec(graph: Graph) -> dict:
             out["input_name"] = first.name
         previous = first.name
         nodes = nodes[1:]
-    kinds = layer_kinds()
     for node in nodes:
-        layer = node.layer
-        kind = layer.kind if layer.kind in kinds else type(layer).__name__
-        if kind not in kinds:
-            raise SpecError(f"layer {node.name!r}: kind {kind} has no cost rule and cannot be written")
-        cls, fixed = kinds[kind]
-        item: dict = {"name": node.name, "kind": kind}
-        if isinstance(layer, Input):
-            item["shape"] = _shape_out(layer.shape)
+        item: dict = {"name": node.name}
+        if isinstance(node.layer, Input):
+            item.update(kind="Input", shape=_shape_out(node.layer.shape))
         else:
+            body = _layer_body(node.layer, node.name)
+            item["kind"] = body.pop("kind")
             if list(node.inputs) != [previous]:
                 item["inputs"] = node.inputs[0] if len(node.inputs) == 1 else list(node.inputs)
-            for fname, (_, atoms), required, default in layer_fields(cls, fixed):
-                pair = "IntOrPair" in atoms
-                value, plain = _compact(getattr(layer, fname), pair), _compact(default, pair)
-                if required or value != plain or type(value) is not type(plain):
-                    item[fname] = value
+            item.update(body)
         layers.append(item)
         previous = node.name
     out["layers"] = layers
@@ -656,6 +696,9 @@ def _atom_schema(atom: str, field: str) -> dict:
 
 def _field_schema(ftype, field: str) -> dict:
     nullable, atoms = ftype
+    if atoms == ("Layer",):
+        nested = {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string"}}}
+        return {"anyOf": [nested, {"type": "null"}]} if nullable else nested
     options = [_atom_schema(a, field) for a in atoms]
     if nullable:
         options.append({"type": "null"})

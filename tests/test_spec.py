@@ -362,3 +362,36 @@ def test_only_pair_fields_are_compacted():
     assert spec["layers"][0] == {"name": "pad", "kind": "ZeroPad2d", "padding": [2, 2, 2, 2]}
     assert spec["layers"][2] == {"name": "extra", "kind": "Input", "shape": [5, 5]}
     assert same_graph(loads_spec(dumps_spec(g)), g)
+
+
+def test_wrapper_layers_with_a_nested_layer_field(monkeypatch):
+    # zoo branches add wrappers such as Shared(layer=...) / PerItem(layer=...); a temporary one here
+    from dataclasses import dataclass
+
+    from archcalc import rules
+    from archcalc.layers import Layer
+
+    @dataclass(frozen=True)
+    class Wrapped(Layer):
+        layer: Layer
+        note: str = ""
+
+        @property
+        def kind(self):
+            return f"Wrapped({self.layer.kind})"
+
+    monkeypatch.setitem(rules._RULES, Wrapped, lambda layer, inputs: rules.rule_for(layer.layer)(layer.layer, inputs))
+    b = Builder("w", (3, 8, 8))
+    b.add(Wrapped(Conv2d(4, 3, padding=1, bias=False), note="x"), b.input, name="c")
+    g = b.build()
+    text = dumps_spec(g)
+    assert "{name: c, kind: Wrapped, layer: {kind: Conv2d, out_channels: 4, padding: 1, bias: false}, note: x}" in text
+    back = loads_spec(text)
+    assert same_graph(back, g)
+    assert analyze(back).totals["macs"] == 8 * 8 * 4 * 3 * 9  # the inner conv's count
+    with pytest.raises(SpecError, match=r"layers\[0\] \(c\): field 'layer' \(Conv2d\): missing field 'out_channels'"):
+        loads_spec("input: 3x8x8\nlayers:\n  - {name: c, kind: Wrapped, layer: {kind: Conv2d}}\n", source="t")
+    with pytest.raises(SpecError, match=r"field 'layer': a nested layer has no 'name'"):
+        loads_spec("input: 3x8x8\nlayers:\n  - {name: c, kind: Wrapped, layer: {name: d, kind: ReLU}}\n", source="t")
+    with pytest.raises(SpecError, match=r"field 'layer': expected a layer"):
+        loads_spec("input: 3x8x8\nlayers:\n  - {name: c, kind: Wrapped, layer: 3}\n", source="t")
