@@ -99,14 +99,14 @@ def prod(xs: Iterable[Dim]) -> Dim:
     out: Dim = 1
     for x in xs:
         out = out * x
-    return out if type(out) is int or isinstance(out, _CONCRETE) else normalize(out)
+    return normalize(out) if not is_concrete(out) else out
 
 
 def total(xs: Iterable[Dim]) -> Dim:
     out: Dim = 0
     for x in xs:
         out = out + x
-    return out if type(out) is int or isinstance(out, _CONCRETE) else normalize(out)
+    return normalize(out) if not is_concrete(out) else out
 
 
 def divides(a: Dim, b: Dim) -> bool | None:
