@@ -123,16 +123,31 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _as_tuple(v, depth: int = 0, budget: Optional[list] = None):
+def _symbolic(v, field: str):
+    """``{dim: "R"}`` -> the dimension R (the restricted parser; sizes must be positive)."""
+    d = v["dim"]
+    if isinstance(d, bool) or not isinstance(d, (int, str)):
+        raise ValueError(f"'dim' must be an integer or dimension text such as R, got {_describe(d)}")
+    d = dims.coerce_dim(d)
+    return dims.check_size(d, f"dimension {v['dim']!r}") if field in POSITIVE_FIELDS else d
+
+
+def _is_dim_mapping(v) -> bool:
+    return isinstance(v, dict) and list(v) == ["dim"]
+
+
+def _as_tuple(v, depth: int = 0, budget: Optional[list] = None, field: str = ""):
     """Nested lists of scalars -> nested tuples (layer specs are frozen and hashable)."""
     budget = [MAX_ITEMS] if budget is None else budget
+    if _is_dim_mapping(v):
+        return _symbolic(v, field)
     if isinstance(v, list):
         if depth >= 4:
             raise ValueError("lists nested deeper than 4 levels")
         budget[0] -= len(v)
         if budget[0] < 0:
             raise ValueError(f"more than {MAX_ITEMS} values")
-        return tuple(_as_tuple(x, depth + 1, budget) for x in v)
+        return tuple(_as_tuple(x, depth + 1, budget, field) for x in v)
     if v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v)):
         return v
     raise ValueError(f"unexpected {type(v).__name__} value")
@@ -143,6 +158,8 @@ def _convert_atom(atom: str, v, field: str):
     if atom == "int":
         if _is_int(v):
             return _check_int(v, field)
+        if _is_dim_mapping(v):
+            return _symbolic(v, field)
     elif atom == "bool":
         if isinstance(v, bool):
             return v
@@ -168,7 +185,7 @@ def _convert_atom(atom: str, v, field: str):
         if isinstance(v, list):
             return _as_tuple(v)
     else:  # Any or an annotation this table does not know: plain data, checked by the layer itself
-        return _as_tuple(v)
+        return _as_tuple(v, field=field)
     raise TypeError(atom)
 
 
@@ -558,6 +575,8 @@ def _compact(v, pair: bool = False):
         if pair and len(v) == 2 and v[0] == v[1] and _is_int(v[0]):
             return v[0]
         return [_compact(x) for x in v]
+    if hasattr(v, "free_symbols") and not isinstance(v, (int, float, str)):
+        return {"dim": dims.dim_text(v)}  # a symbolic size (e.g. the number of RoIs R)
     return v
 
 
@@ -668,13 +687,21 @@ def write_text_atomic(path: str, text: str) -> None:
 # JSON Schema
 
 
-def _int_schema(field: str) -> dict:
+_DIM_SCHEMA = {"type": "object", "properties": {"dim": {"type": ["integer", "string"]}}, "required": ["dim"],
+               "additionalProperties": False, "description": "a symbolic size, e.g. {dim: R}"}
+
+
+def _plain_int_schema(field: str) -> dict:
     s: dict = {"type": "integer"}
     if field in POSITIVE_FIELDS:
         s["minimum"] = 1
     elif field in NONNEGATIVE_FIELDS:
         s["minimum"] = 0
     return s
+
+
+def _int_schema(field: str) -> dict:
+    return {"anyOf": [_plain_int_schema(field), _DIM_SCHEMA]}
 
 
 def _atom_schema(atom: str, field: str) -> dict:
@@ -687,7 +714,7 @@ def _atom_schema(atom: str, field: str) -> dict:
     if atom == "str":
         return {"type": "string", "enum": list(STRING_CHOICES[field])} if field in STRING_CHOICES else {"type": "string"}
     if atom == "IntOrPair":
-        i = _int_schema(field)
+        i = _plain_int_schema(field)
         return {"anyOf": [i, {"type": "array", "items": i, "minItems": 2, "maxItems": 2}]}
     if atom == "tuple":
         return {"type": "array"}

@@ -395,3 +395,29 @@ def test_wrapper_layers_with_a_nested_layer_field(monkeypatch):
         loads_spec("input: 3x8x8\nlayers:\n  - {name: c, kind: Wrapped, layer: {name: d, kind: ReLU}}\n", source="t")
     with pytest.raises(SpecError, match=r"field 'layer': expected a layer"):
         loads_spec("input: 3x8x8\nlayers:\n  - {name: c, kind: Wrapped, layer: 3}\n", source="t")
+
+
+def test_symbolic_field_values_are_written_as_dim_mappings(monkeypatch):
+    # detection heads keep the number of RoIs symbolic (num_rois = R); a temporary layer kind here
+    from dataclasses import dataclass
+    from typing import Any
+
+    from archcalc import rules
+    from archcalc.layers import Layer
+    from archcalc.rules import Cost
+
+    @dataclass(frozen=True)
+    class Rois(Layer):
+        num_rois: Any = 1
+        out_features: int = 4
+
+    monkeypatch.setitem(rules._RULES, Rois, lambda layer, inputs: Cost(output=(layer.num_rois, layer.out_features)))
+    b = Builder("r", (3, 8, 8))
+    b.add(Rois(num_rois=dims.parse_dim("R"), out_features=dims.parse_dim("2*K")), b.input, name="rois")
+    g = b.build()
+    spec = graph_to_spec(g)
+    assert spec["layers"][0] == {"name": "rois", "kind": "Rois", "num_rois": {"dim": "R"}, "out_features": {"dim": "2*K"}}
+    assert same_graph(loads_spec(dumps_spec(g)), g)
+    assert same_graph(loads_spec(dumps_spec(g, "json"), "json"), g)
+    with pytest.raises(SpecError, match=r"field 'num_rois': bad dimension"):
+        loads_spec("input: 3x8x8\nlayers:\n  - {name: r, kind: Rois, num_rois: {dim: 'R**2'}}\n", source="t")
