@@ -3,8 +3,6 @@ restricted dimension parser's limits."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,14 +54,11 @@ def chain(n, reverse=False):
     return g
 
 
-def test_reverse_inserted_chain_is_linear_time():
-    # the sweep algorithm needed n sweeps over n nodes here (50M membership tests at 10k)
+def test_reverse_inserted_chain():
+    # the worst case of the sweep algorithm: n sweeps over n nodes (50M membership tests at 10k);
+    # Kahn's algorithm walks each node and edge once. Timing lives in benchmarks/, not here.
     g = chain(10_000, reverse=True)
-    t = time.perf_counter()
-    order = g.topological()
-    elapsed = time.perf_counter() - t
-    assert [n.name for n in order] == [f"n{k}" for k in range(10_000)]
-    assert elapsed < 5  # generous: a quadratic walk takes minutes, linear takes milliseconds
+    assert [n.name for n in g.topological()] == [f"n{k}" for k in range(10_000)]
 
 
 def test_cycle_message_is_the_cycle():
