@@ -469,18 +469,18 @@ def _parse_json(text: str, source: str):
         raise SpecError(f"{source}: invalid JSON: {e}") from None
 
 
-def _yaml_loader():
+def _yaml_loader(fast: bool = True):
+    """PyYAML and a safe loader class that also rejects duplicate and non-text keys. ``fast``:
+    libyaml's C parser when PyYAML has it (its composer recurses in C, so only for shallow text)."""
     try:
         import yaml
     except ImportError:
         raise SpecError("reading YAML needs PyYAML: pip install 'archcalc[spec]' (or write the spec as "
                         "JSON)") from None
 
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML has it
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader) if fast else yaml.SafeLoader
 
     class Loader(base):
-        """yaml.safe_load that also rejects duplicate keys and non-text keys."""
-
         def construct_mapping(self, node, deep=False):
             seen = set()
             for key_node, _ in node.value:
@@ -498,8 +498,24 @@ def _yaml_loader():
     return yaml, Loader
 
 
+_SHALLOW = 64  # nesting the C parser may see; deeper text goes to the pure-Python parser
+
+
+def _is_shallow(text: str) -> bool:
+    """A cheap upper bound on YAML nesting: flow brackets, and indentation or compact "- - -"
+    sequence markers at the start of a line. libyaml's composer recurses in C and can overflow the
+    stack (a crash, not an exception) on thousands of levels; Python's parser raises RecursionError."""
+    depth = deepest = 0
+    for ch in re.findall(r"[\[\]{}]", text):
+        depth = depth + 1 if ch in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    if deepest > _SHALLOW:
+        return False
+    return all(len(line) - len(line.lstrip(" -?:")) <= _SHALLOW for line in text.splitlines())
+
+
 def _parse_yaml(text: str, source: str):
-    yaml, Loader = _yaml_loader()
+    yaml, Loader = _yaml_loader(fast=_is_shallow(text))
     try:
         return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:

@@ -421,3 +421,23 @@ def test_symbolic_field_values_are_written_as_dim_mappings(monkeypatch):
     assert same_graph(loads_spec(dumps_spec(g, "json"), "json"), g)
     with pytest.raises(SpecError, match=r"field 'num_rois': bad dimension"):
         loads_spec("input: 3x8x8\nlayers:\n  - {name: r, kind: Rois, num_rois: {dim: 'R**2'}}\n", source="t")
+
+
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 5000 + "]" * 5000,
+    "a:\n" + "".join(" " * (i + 1) + f"k{i}:\n" for i in range(3000)),
+    "- " * 5000 + "x\n",
+    "a: " + "{b: " * 3000 + "1" + "}" * 3000,
+])
+def test_deeply_nested_yaml_is_an_error_not_a_crash(tmp_path, text):
+    # libyaml's C composer recursed until the process died (a segfault, not an exception)
+    p = tmp_path / "deep.yaml"
+    p.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "archcalc", str(p)], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == 2 and proc.stderr == f"archcalc: error: {p}: nested too deeply\n"
+
+
+def test_deeply_nested_json_is_an_error():
+    with pytest.raises(SpecError, match="nested too deeply"):
+        loads_spec("[" * 100_000 + "]" * 100_000, "json")
