@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,8 +85,16 @@ def run_process(cmd, env=None, timeout=600):
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
         t0 = time.perf_counter()
-        proc = subprocess.run([TIME, "-f", "%U %S %M", "-o", stats.name, *cmd], stdout=out, stderr=err,
-                              env=env, cwd=ROOT, timeout=timeout)
+        proc = subprocess.Popen([TIME, "-f", "%U %S %M", "-o", stats.name, *cmd], stdout=out, stderr=err,
+                                env=env, cwd=ROOT)
+        # a blocking wait: Popen.wait(timeout=...) polls with sleeps of up to 50 ms, which would
+        # be added to a 0.1 s process; the timer kills a runaway child instead
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        try:
+            proc.wait()
+        finally:
+            killer.cancel()
         wall = time.perf_counter() - t0
         out.seek(0)
         err.seek(0)
