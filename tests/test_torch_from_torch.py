@@ -155,3 +155,12 @@ def test_import_archcalc_does_not_import_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_top_level_from_torch_is_the_bridge(torch, torchvision):
+    import archcalc
+
+    with torch.device("meta"):
+        model = torchvision.models.resnet18(weights=None)
+    g = archcalc.from_torch(model, (3, 224, 224))
+    assert archcalc.analyze(g).totals["macs"] == archcalc.analyze("resnet18").totals["macs"] == 1_814_073_344
