@@ -10,3 +10,15 @@ from .graph import Builder, Graph
 
 __version__ = "0.1.0"
 __all__ = ["analyze", "Result", "Builder", "Graph", "ArchcalcError", "__version__"]
+
+
+def from_torch(module, input_shape, name=None):
+    """Turn an ``nn.Module`` into an archcalc Graph statically (torch.fx on the meta device; no
+    weights allocated, no real forward). Unsupported ops are refused by name. Needs the torch extra;
+    torch is imported only when this is called."""
+    from .torch_bridge import from_torch as _from_torch
+
+    return _from_torch(module, input_shape, name=name)
+
+
+__all__.append("from_torch")

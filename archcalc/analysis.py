@@ -249,6 +249,12 @@ def _coerce_shape(shape) -> tuple:
         raise ArchcalcError(f"bad input shape {shape!r}: expected e.g. (3, 224, 224) or '3xHxW'") from None
 
 
+def _at_layer(err: ArchcalcError, name: str) -> ArchcalcError:
+    """Tag an error with the layer it happened at (spec files map it back to a line of the file)."""
+    err.layer = name
+    return err
+
+
 def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[str] = (),
             model_name: Optional[str] = None, **build_kwargs) -> Result:
     """Analyse a zoo model name or a :class:`~archcalc.graph.Graph`.
@@ -287,16 +293,16 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
             try:
                 cost = rule_for(layer)(Input(shape), [])
             except ArchcalcError as e:
-                raise type(e)(f"layer {node.name!r} (Input): {e}") from None
+                raise _at_layer(type(e)(f"layer {node.name!r} (Input): {e}"), node.name) from None
             rf = PIXEL
         else:
             in_shapes = [shapes[i] for i in node.inputs]
             try:
                 cost = rule_for(layer)(layer, in_shapes)
             except ArchcalcError as e:
-                raise type(e)(f"layer {node.name!r} ({layer.kind}): {e}") from None
+                raise _at_layer(type(e)(f"layer {node.name!r} ({layer.kind}): {e}"), node.name) from None
             except (TypeError, ValueError, ZeroDivisionError) as e:
-                raise ShapeError(f"layer {node.name!r} ({layer.kind}): {e}") from None
+                raise _at_layer(ShapeError(f"layer {node.name!r} ({layer.kind}): {e}"), node.name) from None
             # a layer may read some inputs for their shape only (Crop's reference): rf_inputs = how
             # many leading inputs carry pixels into the output
             pixel_inputs = node.inputs[:getattr(layer, "rf_inputs", None) or len(node.inputs)]

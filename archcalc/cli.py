@@ -16,8 +16,10 @@ from .errors import ArchcalcError
 #: are imported only when their command runs, so heavy dependencies stay lazy.
 COMMANDS = {
     "list": "archcalc.cli:cmd_list",
+    "verify": "archcalc.torch_bridge.verify:main",
     "compare": "archcalc.report.cli:cmd_compare",
     "report-examples": "archcalc.report.examples:main",
+    "spec": "archcalc.spec:cmd_spec",
     "fit": "archcalc.memory_cli:cmd_fit",
 }
 
@@ -29,15 +31,36 @@ class UsageError(ArchcalcError):
 class Parser(argparse.ArgumentParser):
     """argparse that raises a one-line UsageError instead of printing usage and exiting."""
 
+    def _get_formatter(self):
+        # argparse's default width comes from shutil, whose import (bz2, lzma, zlib...) is a
+        # measurable share of `archcalc vgg16`; the same rule without it: COLUMNS, else the terminal
+        return self.formatter_class(prog=self.prog, width=_terminal_columns() - 2)
+
     def error(self, message):
         raise UsageError(f"{message} (see 'archcalc {self.prog.split()[-1]} --help')"
                          if " " in self.prog else f"{message} (see 'archcalc --help')")
 
 
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns without importing shutil."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def _model_parser() -> Parser:
     p = Parser(prog="archcalc", description="Exact static costs of a CNN: shapes, params, MACs/FLOPs, "
                "activation memory, receptive field. Subcommands: " + ", ".join(COMMANDS) + ".")
-    p.add_argument("model", help="a zoo name (see 'archcalc list')")
+    p.add_argument("model", help="a zoo name (see 'archcalc list') or a network spec file (.yaml/.json)")
     p.add_argument("--input", help="per-sample input shape, e.g. 3x224x224 or 3xHxW (default: the model's)")
     p.add_argument("--batch", default="1", help="batch size, an integer or a name such as N (default 1)")
     p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
@@ -45,6 +68,9 @@ def _model_parser() -> Parser:
     p.add_argument("--tally", action="store_true", help="also print the cs231n-style per-layer tally")
     p.add_argument("--freeze", action="append", default=[], metavar="PREFIX",
                    help="mark parameters of layers whose names start with PREFIX as non-trainable")
+    p.add_argument("--convention", action="append", default=[], metavar="TOOL",
+                   help="also print the count under a tool's convention: archcalc, fvcore, torchinfo, "
+                        "flop_counter, ptflops, thop (repeatable; see 'archcalc verify')")
     p.add_argument("--num-classes", type=int, metavar="K",
                    help="replace the final classifier with one for K classes (transfer learning)")
     p.add_argument("--report", choices=["html", "md"],
@@ -73,7 +99,14 @@ def run_model(argv) -> int:
         if args.num_classes < 1:
             raise UsageError(f"--num-classes must be >= 1, got {args.num_classes}")
         kwargs["num_classes"] = args.num_classes
-    result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze, **kwargs)
+    if _is_spec_arg(args.model):
+        from .spec import analyze_file
+
+        if kwargs:
+            raise UsageError("--num-classes applies to zoo models; edit the spec file instead")
+        result = analyze_file(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze)
+    else:
+        result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze, **kwargs)
     if args.report:
         from .report.cli import emit_report
 
@@ -88,8 +121,25 @@ def run_model(argv) -> int:
         from .tally import cs231n_tally
 
         text += "\n" + "\n".join(cs231n_tally(result).lines()) + "\n"
+    if args.convention:
+        from .conventions import convention_lines
+
+        text += "\n" + "\n".join(convention_lines(result, args.convention)) + "\n"
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
+
+
+def _is_spec_arg(model: str) -> bool:
+    """A spec file: a .yaml/.yml/.json name, a path, or an existing file that is not a zoo name."""
+    import os
+
+    if model.lower().endswith((".yaml", ".yml", ".json")) or "/" in model or os.sep in model:
+        return True
+    if os.path.isfile(model):
+        from .zoo import names
+
+        return model.strip().lower() not in names()
+    return False
 
 
 def cmd_list(argv) -> int:
@@ -110,12 +160,17 @@ def dispatch(argv) -> int:
     return run_model(argv)
 
 
+def _one_line(text: str) -> str:
+    """Escape line breaks and control characters that user text may carry into a message."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return dispatch(argv)
     except ArchcalcError as e:
-        print(f"archcalc: error: {e}", file=sys.stderr)
+        print(f"archcalc: error: {_one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("archcalc: interrupted", file=sys.stderr)

@@ -29,14 +29,17 @@ def sympy():
     return _sympy
 
 
+_CONCRETE = (int, Fraction)
+
+
 def is_concrete(x: Any) -> bool:
     """True for plain numbers (int, Fraction); False for sympy expressions."""
-    return isinstance(x, (int, Fraction))
+    return type(x) is int or isinstance(x, _CONCRETE)  # the exact-int test first: the hot path
 
 
 def normalize(x: Any) -> Any:
     """Turn a sympy number that has become concrete back into an int/Fraction."""
-    if is_concrete(x):
+    if type(x) is int or isinstance(x, _CONCRETE):
         return x
     if getattr(x, "is_Integer", False):
         return int(x)
@@ -142,8 +145,18 @@ def known_ne(a: Dim, b: Dim) -> bool:
     """True only when a != b is certain."""
     if is_concrete(a) and is_concrete(b):
         return a != b
-    d = normalize(sympy().simplify(a - b))
+    d = normalize(sympy().expand(a - b))
+    if is_concrete(d):
+        return d != 0
+    if d.count_ops() > _SIMPLIFY_OPS:
+        # simplify() on nested floor/Min expressions (a ceil_mode pool beside conv branches of an
+        # Inception concat) takes minutes; such a difference is "not known" rather than proven
+        return False
+    d = normalize(sympy().simplify(d))
     return is_concrete(d) and d != 0
+
+
+_SIMPLIFY_OPS = 40  # largest difference expression known_ne hands to sympy.simplify
 
 
 def same(a: Dim, b: Dim) -> bool:
@@ -182,12 +195,21 @@ def to_json(x: Any) -> Any:
     return format_dim(x)
 
 
+_FORMATTED: dict = {}  # expression -> text: sympy's printer is slow and tables repeat expressions
+
+
 def format_dim(x: Any) -> str:
     if isinstance(x, Fraction):
         return str(float(x))
     if is_concrete(x):
         return str(x)
-    return str(x).replace("floor", "floor").replace("**", "^")
+    text = _FORMATTED.get(x)
+    if text is None:
+        text = str(x).replace("**", "^")
+        if len(_FORMATTED) >= 4096:
+            _FORMATTED.clear()
+        _FORMATTED[x] = text
+    return text
 
 
 def fmt_int(x: Any) -> str:
@@ -199,43 +221,61 @@ def fmt_int(x: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # A restricted parser for user-written dimensions ("3xHxW", "H//2+1"): names, integers, + - * //
-# and parentheses. No eval, no sympify of raw text.
+# and parentheses. No eval, no sympify of raw text: names become positive integer symbols, numbers
+# ASCII integers, and the text, the integers and the nesting depth are bounded so no input can hang
+# or exhaust the interpreter.
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))")
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*()]))", re.ASCII)
+MAX_DIM_TEXT = 200  # characters in one dimension or shape
+MAX_DIM_DIGITS = 18  # digits in one integer literal (sizes are far below 10**18)
+MAX_DIM_DEPTH = 32  # nested parentheses / unary minus
 
 
 class DimSyntaxError(ArchcalcError, ValueError):
-    """A dimension or shape the restricted parser rejects."""
+    """A dimension or shape the restricted parser rejects (one line, names the text)."""
+
+
+def _is_ascii_int(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= MAX_DIM_DIGITS
 
 
 def parse_dim(text: str) -> Dim:
     """Parse one dimension: ``224``, ``H``, ``H//2``, ``2*H+1``."""
     if not isinstance(text, str):
         raise DimSyntaxError(f"dimension must be text or an integer, got {type(text).__name__}")
+    text_s = text.strip()
+    if len(text_s) > MAX_DIM_TEXT:
+        raise DimSyntaxError(f"dimension {text_s[:20]!r}... is longer than {MAX_DIM_TEXT} characters")
     tokens = []
     pos = 0
-    text_s = text.strip()
     while pos < len(text_s):
         m = _TOKEN.match(text_s, pos)
         if not m or m.end() == pos:
-            raise DimSyntaxError(f"bad dimension {text!r}: unexpected {text_s[pos:pos + 8]!r}")
+            raise DimSyntaxError(f"bad dimension {text!r}: unexpected {text_s[pos:pos + 8]!r} "
+                                 "(allowed: names, integers, + - * // and parentheses)")
         num, name, op = m.groups()
+        if num and len(num) > MAX_DIM_DIGITS:
+            raise DimSyntaxError(f"bad dimension {text!r}: integer {num[:8]}... has more than {MAX_DIM_DIGITS} digits")
         tokens.append(("num", int(num)) if num else ("name", name) if name else ("op", op))
         pos = m.end()
     if not tokens:
-        raise DimSyntaxError("empty dimension")
+        raise DimSyntaxError(f"empty dimension {text!r}")
     parser = _Parser(tokens, text)
     value = parser.expr()
     if parser.i != len(tokens):
-        raise DimSyntaxError(f"bad dimension {text!r}: trailing {tokens[parser.i][1]!r}")
+        raise DimSyntaxError(f"bad dimension {text!r}: unexpected {tokens[parser.i][1]!r}")
     return value
 
 
 class _Parser:
+    """Recursive descent: ``expr := term (('+'|'-') term)*``, ``term := atom (('*'|'//') atom)*``,
+    ``atom := INT | NAME | '(' expr ')' | '-' atom``."""
+
     def __init__(self, tokens, text):
         self.t = tokens
         self.i = 0
         self.text = text
+        self.depth = 0
 
     def peek(self):
         return self.t[self.i] if self.i < len(self.t) else (None, None)
@@ -255,7 +295,12 @@ class _Parser:
             op = self.t[self.i][1]
             self.i += 1
             r = self.atom()
-            v = normalize(v * r) if op == "*" else floordiv(v, r)
+            if op == "*":
+                v = normalize(v * r)
+            elif is_concrete(r) and r == 0:
+                raise DimSyntaxError(f"bad dimension {self.text!r}: division by zero")
+            else:
+                v = floordiv(v, r)
         return v
 
     def atom(self):
@@ -267,28 +312,94 @@ class _Parser:
             return val
         if kind == "name":
             return symbol(val)
-        if val == "(":
-            v = self.expr()
-            if self.peek() != ("op", ")"):
-                raise DimSyntaxError(f"bad dimension {self.text!r}: missing ')'")
-            self.i += 1
-            return v
-        if val == "-":
-            return normalize(-self.atom())
+        self.depth += 1
+        if self.depth > MAX_DIM_DEPTH:
+            raise DimSyntaxError(f"bad dimension {self.text!r}: nested deeper than {MAX_DIM_DEPTH}")
+        try:
+            if val == "(":
+                v = self.expr()
+                if self.peek() != ("op", ")"):
+                    raise DimSyntaxError(f"bad dimension {self.text!r}: missing ')'")
+                self.i += 1
+                return v
+            if val == "-":
+                return normalize(-self.atom())
+        finally:
+            self.depth -= 1
         raise DimSyntaxError(f"bad dimension {self.text!r}: unexpected {val!r}")
 
 
+def check_size(d: Dim, what: str = "dimension") -> Dim:
+    """A size must be >= 1: reject concrete values below 1 and expressions sympy proves are not
+    positive (``-H``, ``H - H``). Expressions it cannot decide (``H - 3``) are accepted."""
+    if is_concrete(d):
+        if d < 1 or not isinstance(d, int):
+            raise DimSyntaxError(f"{what} must be a positive integer, got {format_dim(d)}")
+        return d
+    if getattr(d, "is_positive", None) is False or getattr(d, "is_integer", None) is False:
+        raise DimSyntaxError(f"{what} {format_dim(d)} cannot be a positive integer")
+    return d
+
+
 def parse_shape(text: str) -> tuple:
-    """Parse ``3x224x224`` / ``3xHxW`` / ``(3, H, W)`` into a tuple of Dims."""
-    s = text.strip().strip("()[]")
-    parts = re.split(r"\s*[x×,]\s*", s) if s else []
+    """Parse ``3x224x224`` / ``3xHxW`` / ``(3, H, W)`` into a tuple of Dims, each >= 1.
+
+    With commas the parts are split on commas only (names may then contain ``x``); otherwise on
+    ``x`` (or ``×``)."""
+    if not isinstance(text, str):
+        raise DimSyntaxError(f"shape must be text such as 3x224x224, got {type(text).__name__}")
+    if len(text) > MAX_DIM_TEXT:
+        raise DimSyntaxError(f"shape {text[:20]!r}... is longer than {MAX_DIM_TEXT} characters")
+    s = text.strip()
+    if s[:1] in "([" and s[-1:] in ")]":
+        s = s[1:-1].strip()
+    parts = re.split(r"\s*,\s*" if "," in s else r"\s*[x×]\s*", s) if s else []
     if not parts or any(p == "" for p in parts):
         raise DimSyntaxError(f"bad shape {text!r}: expected something like 3x224x224 or 3xHxW")
-    dims = []
-    for p in parts:
-        d = parse_dim(p) if not p.isdigit() else int(p)
-        dims.append(d)
-    return tuple(dims)
+    return tuple(check_size(int(p) if _is_ascii_int(p) else parse_dim(p), f"size {p!r} in shape {text!r}")
+                 for p in parts)
+
+
+def dim_text(x: Dim) -> str:
+    """Write a dimension in the restricted grammar, so ``parse_dim(dim_text(d)) == d``: integers,
+    names, + - *, and ``floor(a/b)`` as ``a//b``. Raises DimSyntaxError for anything else."""
+    if isinstance(x, bool) or not isinstance(x, (int,)) and is_concrete(x):
+        raise DimSyntaxError(f"cannot write {x!r} as a dimension (not an integer)")
+    if isinstance(x, int):
+        return str(x)
+    sp = sympy()
+
+    def w(e, prec):  # prec 0: a sum may stand bare; 1: a product may; 2: only an atom may
+        if e.is_Integer:
+            v = int(e)
+            return str(v) if v >= 0 or prec == 0 else f"({v})"
+        if e.is_Symbol:
+            return e.name
+        if isinstance(e, sp.floor):
+            num, den = sp.fraction(sp.together(e.args[0]))
+            text = f"{w(num, 1)}//{w(den, 2)}"
+            return text if prec <= 1 else f"({text})"
+        if e.is_Add:
+            terms = e.as_ordered_terms()
+            text = w(terms[0], 1)
+            for t in terms[1:]:
+                text += f" - {w(-t, 1)}" if t.could_extract_minus_sign() else f" + {w(t, 1)}"
+            return text if prec == 0 else f"({text})"
+        if e.is_Mul:
+            coeff, rest = e.as_coeff_Mul()
+            if not coeff.is_Integer:
+                raise DimSyntaxError(f"cannot write {e} as a dimension (a non-integer coefficient)")
+            if coeff == -1:
+                return "-" + w(rest, 2)
+            factors = ([] if coeff == 1 else [w(coeff, 2)]) + [w(f, 2) for f in sp.Mul.make_args(rest)]
+            text = "*".join(factors)
+            return text if prec <= 1 else f"({text})"
+        if e.is_Pow and e.exp.is_Integer and int(e.exp) > 1:
+            text = "*".join([w(e.base, 2)] * int(e.exp))
+            return text if prec <= 1 else f"({text})"
+        raise DimSyntaxError(f"cannot write {e} as a dimension (only + - * // of names and integers)")
+
+    return w(x, 0)
 
 
 def coerce_dim(x: Any) -> Dim:
@@ -298,7 +409,7 @@ def coerce_dim(x: Any) -> Dim:
     if isinstance(x, int):
         return x
     if isinstance(x, str):
-        return int(x) if x.strip().isdigit() else parse_dim(x)
+        return int(x.strip()) if _is_ascii_int(x.strip()) else parse_dim(x)
     if hasattr(x, "free_symbols"):
         return normalize(x)
     raise DimSyntaxError(f"bad dimension {x!r}: expected an integer or a name such as H")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 
 from .dims import fmt_int, format_dim, to_json
 
@@ -124,6 +123,8 @@ def render_markdown(result) -> str:
 
 
 def render_json(result) -> str:
+    import json  # only for this format: `archcalc MODEL` prints a table without importing json
+
     return json.dumps(result.to_dict(), indent=2)
 
 

@@ -42,38 +42,81 @@ class Graph:
         return list(self.outputs) if self.outputs else self.sinks()
 
     def topological(self) -> list:
-        """Nodes in an order where every input precedes its consumers (stable: insertion order
-        wherever the edges allow). Raises GraphError on dangling edges or cycles."""
-        for n in self.nodes.values():
-            if isinstance(n.layer, Input) and n.inputs:
-                raise GraphError(f"input layer {n.name!r} cannot have inputs")
-            if not isinstance(n.layer, Input) and not n.inputs:
+        """Nodes in an order where every input precedes its consumers, stable: exactly the order of
+        repeated insertion-order sweeps that each place every node whose inputs are placed (so a
+        graph written inputs-first comes back in insertion order). Linear time (Kahn's algorithm
+        plus a bucket per sweep). Raises GraphError on dangling edges or cycles."""
+        nodes = self.nodes
+        for n in nodes.values():
+            if isinstance(n.layer, Input):
+                if n.inputs:
+                    raise GraphError(f"input layer {n.name!r} cannot have inputs")
+                continue
+            if not n.inputs:
                 raise GraphError(f"layer {n.name!r} has no inputs")
             for i in n.inputs:
-                if i not in self.nodes:
-                    raise GraphError(f"layer {n.name!r} reads {i!r}, which is not a layer of this graph")
+                if i not in nodes:
+                    raise GraphError(f"layer {n.name!r} reads {i!r}, which is not a layer of this graph"
+                                     + _did_you_mean(i, nodes))
         for o in self.outputs or ():
-            if o not in self.nodes:
-                raise GraphError(f"output {o!r} is not a layer of this graph")
+            if o not in nodes:
+                raise GraphError(f"output {o!r} is not a layer of this graph" + _did_you_mean(o, nodes))
         if not self.inputs:
             raise GraphError(f"graph {self.name!r} has no Input layer")
-        order, placed = [], set()
-        pending = list(self.nodes.values())
-        while pending:
-            rest = []
-            for n in pending:
-                if all(i in placed for i in n.inputs):
-                    order.append(n)
-                    placed.add(n.name)
-                else:
-                    rest.append(n)
-            if len(rest) == len(pending):
-                raise GraphError("cycle in the graph through " + ", ".join(repr(n.name) for n in rest[:5]))
-            pending = rest
-        return order
+        index = {name: k for k, name in enumerate(nodes)}
+        if all(index[i] < index[n.name] for n in nodes.values() for i in n.inputs):
+            return list(nodes.values())  # already inputs-first: the common case, one pass
+        # Kahn's algorithm gives a topological order; a node's sweep is then the smallest sweep
+        # after each input's (the same sweep when the input comes earlier in insertion order).
+        missing = {name: len(set(n.inputs)) for name, n in nodes.items()}
+        consumers: dict = {name: [] for name in nodes}
+        for n in nodes.values():
+            for i in set(n.inputs):
+                consumers[i].append(n.name)
+        ready = [name for name, k in missing.items() if k == 0]
+        sweep: dict = {}
+        for name in ready:  # grows while it is walked
+            me = index[name]
+            sweep[name] = max((sweep[i] + (index[i] > me) for i in nodes[name].inputs), default=0)
+            for c in consumers[name]:
+                missing[c] -= 1
+                if missing[c] == 0:
+                    ready.append(c)
+        if len(ready) < len(nodes):
+            cycle = self._find_cycle(sweep)
+            err = GraphError("cycle in the graph: " + " -> ".join(repr(x) for x in cycle))
+            err.layer = cycle[0]
+            raise err
+        buckets: list = [[] for _ in range(max(sweep.values()) + 1)]
+        for name, n in nodes.items():
+            buckets[sweep[name]].append(n)
+        return [n for bucket in buckets for n in bucket]
+
+    def _find_cycle(self, placed) -> list:
+        """One cycle among the nodes Kahn's algorithm could not place, as a closed path."""
+        start = next(name for name in self.nodes if name not in placed)
+        path, seen = [], {}
+        name = start
+        while name not in seen:
+            seen[name] = len(path)
+            path.append(name)
+            name = next(i for i in self.nodes[name].inputs if i not in placed)
+        cycle = path[seen[name]:]
+        cycle.reverse()  # walk edges producer -> consumer
+        order = {n: k for k, n in enumerate(self.nodes)}
+        first = min(range(len(cycle)), key=lambda k: order[cycle[k]])  # start at the earliest written
+        cycle = cycle[first:] + cycle[:first]
+        return cycle + [cycle[0]]
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+
+def _did_you_mean(name: str, names) -> str:
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class Builder:

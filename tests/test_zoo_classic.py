@@ -182,7 +182,7 @@ def test_inception_resnet_v1_paper_figures():
     assert r["mixed_6a.cat"].output_shape == (384 + 256 + 256, 17, 17)  # Reduction-A n, m, pool
     assert r["repeat_1.9.act"].output_shape == (896, 17, 17)
     assert r["mixed_7a.cat"].output_shape == (384 + 256 + 256 + 896, 8, 8)  # Fig. 12
-    assert r["repeat_2.4.act"].output_shape == (1792, 8, 8)
+    assert r["repeat_2.4.relu"].output_shape == (1792, 8, 8)
     assert sum(1 for x in r.layers if x.kind == "Scale") == 5 + 10 + 5
     # one Inception-ResNet-A block (Fig. 10): convs + BN gamma/beta, then the biased 1x1 up-projection
     convs = 256 * 32 + (256 * 32 + 32 * 32 * 9) + (256 * 32 + 32 * 32 * 9 + 32 * 32 * 9)

@@ -23,7 +23,9 @@ def window_out(size, kernel, stride, pad_lead, pad_trail, dilation, ceil_mode, a
     """
     k_eff = dilation * (kernel - 1) + 1
     padded = dims.normalize(size + pad_lead + pad_trail)
-    if dims.known_lt(padded, k_eff):
+    # with ceil_mode torch accepts a kernel larger than the padded input as long as one window
+    # results (MaxPool2d(4, 2, padding=1, ceil_mode=True) on a 1-pixel input gives 1 output)
+    if not ceil_mode and dims.known_lt(padded, k_eff):
         raise ShapeError(
             f"kernel {k_eff} (kernel {kernel}, dilation {dilation}) is larger than the padded input "
             f"{dims.format_dim(padded)} along {axis} (input {dims.format_dim(size)} + padding "

@@ -89,9 +89,29 @@ def _load_all() -> None:
             importlib.import_module(f"{__name__}.{mod.name}")
 
 
+def _load_family_of(key: str) -> None:
+    """Import just the family module a name most likely lives in (``vgg16_bn`` -> ``vgg``), so
+    looking up one model does not import the whole zoo; the caller falls back to loading all."""
+    stem = ""
+    for ch in key:
+        if not (ch.isascii() and ch.isalpha()):
+            break
+        stem += ch
+    if not stem:
+        return
+    try:
+        importlib.import_module(f"{__name__}.{stem}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{stem}":
+            raise
+
+
 def get_entry(name: str) -> ModelEntry:
-    _load_all()
     key = name.strip().lower()
+    if key not in _REGISTRY and not _loaded:
+        _load_family_of(key)
+    if key not in _REGISTRY:
+        _load_all()
     if key not in _REGISTRY:
         import difflib
 

@@ -267,14 +267,15 @@ def inception_v4(name, input_shape, num_classes=1000):
 
 # ------------------------------------------------------------------------------- Inception-ResNet
 
-def _residual(b, x, branches, channels, scale, relu=True):
+def _residual(b, x, branches, channels, scale, relu=True, act_name="act"):
     """concat(branches) -> linear 1x1 up-projection back to the block's ``channels`` (bias, no
-    BN) -> * scale -> + x (-> ReLU)."""
+    BN) -> * scale -> + x (-> ReLU). timm names the ReLU ``act`` in Block35/Block17 but ``relu``
+    in Block8."""
     cat = b.add(Concat(), *branches, name="cat")
     up = b.add(Conv2d(channels, 1), cat, name="conv2d")
     up = b.add(Scale(scale), up, name="scale")
     out = b.add(Add(), up, x, name="add")
-    return b.add(ReLU(), out, name="act") if relu else out
+    return b.add(ReLU(), out, name=act_name) if relu else out
 
 
 def _ir_a(b, x, name, widths, out_channels):
@@ -303,7 +304,7 @@ def _ir_c(b, x, name, widths, out_channels, relu=True, scale=0.20):
     with b.scope(name):
         b0 = cna(b, x, "branch0", c0, 1)
         b1 = chain(b, x, "branch1", [(c1a, 1), (c1b, (1, 3), 1, (0, 1)), (c1c, (3, 1), 1, (1, 0))])
-        return _residual(b, x, [b0, b1], out_channels, scale, relu)
+        return _residual(b, x, [b0, b1], out_channels, scale, relu, act_name="relu")
 
 
 def inception_resnet_v2(name, input_shape, num_classes=1000):

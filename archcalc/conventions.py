@@ -1,0 +1,397 @@
+"""Named counting conventions: how each profiling tool counts each layer kind, as data.
+
+archcalc's own ``macs`` are multiply-accumulates of conv/linear/matmul weights, bias excluded.
+Popular tools print different totals for the same network because each counts different work
+(bias adds, pooling, batch norm, activations), and some count a layer twice. A convention here is
+a table ``layer kind -> Rule``; a rule is a sum of named *terms* (quantities read from archcalc's
+per-layer record, see :data:`TERMS`) with a one-line reason taken from the tool's source. Applying
+a convention to an analysis reproduces that tool's total exactly (tests check every zoo model
+against the real tool).
+
+Pure Python: no torch here. A kind missing from a convention's table is an error naming the layer
+(``ConventionError``), never a silent 0: a 0 in a table is a fact about the tool, with its reason.
+
+Tool versions the tables were read from: fvcore 0.1.5.post20221221, torchinfo 1.8.0, torch 2.14.1
+(``torch.utils.flop_counter``), ptflops 0.7.5 (pytorch backend), thop 0.1.1.post2209072238.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from . import dims
+from .errors import ArchcalcError
+
+
+class ConventionError(ArchcalcError):
+    """A convention has no rule for a layer kind, or an unknown convention was asked for."""
+
+
+def _per_sample_in(rec):
+    return dims.prod(rec.input_shapes[0]) if rec.input_shapes else 0
+
+
+def _batch(rec):
+    # output_elements = batch * prod(output_shape); recover batch exactly.
+    return dims.exact_div(rec.output_elements, dims.prod(rec.output_shape))
+
+
+def _in(rec):
+    return dims.normalize(_batch(rec) * _per_sample_in(rec))
+
+
+def _bias_out(rec):
+    return rec.output_elements if getattr(rec.layer, "bias", False) else 0
+
+
+def _affine_in(rec):
+    return _in(rec) if getattr(rec.layer, "affine", False) else 0
+
+
+def _params_x_positions(rec):
+    # torchinfo's Conv rule: every parameter (weight and bias) once per output position and sample.
+    c, h, w = rec.output_shape
+    return dims.normalize(rec.params * _batch(rec) * h * w)
+
+
+def _thop_conv_transpose(rec):
+    # thop applies its conv formula to ConvTranspose too: output elements x (in_channels/groups) x k*k.
+    kh, kw = rec.layer.kernel_size
+    cin = rec.input_shapes[0][0]
+    return dims.normalize(rec.output_elements * dims.floordiv(cin, rec.layer.groups) * kh * kw)
+
+
+def _thop_adaptive_avg(rec):
+    # thop: int((prod(in_hw / out_hw) + 1) * out_numel), in float64 per layer.
+    _, h, w = rec.input_shapes[0]
+    _, oh, ow = (rec.output_shape + (1, 1))[:3] if len(rec.output_shape) == 1 else rec.output_shape
+    n = rec.output_elements
+    if all(dims.is_concrete(v) for v in (h, w, n)):
+        return int(((h / oh) * (w / ow) + 1) * n)
+    return dims.normalize((dims.exact_div(h * w, oh * ow) + 1) * n)
+
+
+def _rows(rec):
+    # number of softmax rows: elements / size of the last axis.
+    return dims.exact_div(_in(rec), rec.input_shapes[0][-1])
+
+
+#: Quantities a rule may add up, each read from an archcalc LayerRecord (batch included).
+TERMS: dict[str, Callable] = {
+    "macs": lambda r: r.macs,
+    "out": lambda r: r.output_elements,
+    "in": _in,
+    "bias_out": _bias_out,
+    "affine_in": _affine_in,
+    "batch_params": lambda r: dims.normalize(_batch(r) * r.params),
+    "params_x_positions": _params_x_positions,
+    "thop_conv_transpose": _thop_conv_transpose,
+    "thop_adaptive_avg": _thop_adaptive_avg,
+    "rows": _rows,
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``sum(coef * TERMS[term](record))`` with the reason, e.g. ``Rule({"macs": 1, "bias_out": 1}, "...")``."""
+
+    terms: dict
+    why: str
+
+    def apply(self, rec):
+        total = 0
+        for term, coef in self.terms.items():
+            total = total + coef * TERMS[term](rec)
+        return dims.normalize(total)
+
+
+def R(why: str, **terms) -> Rule:
+    return Rule(dict(terms), why)
+
+
+ZERO = {}  # terms of a rule that counts nothing
+
+
+@dataclass(frozen=True)
+class Convention:
+    name: str
+    tool: str  # how to get the tool's number
+    unit: str
+    rules: dict  # rule key -> Rule; a key is a layer kind, or "Kind[mode]" where the mode matters
+    gaps: tuple = ()  # one-line explanations of how this total differs from archcalc's MACs
+    default: Optional[Rule] = None  # only for conventions that by design count a closed set of ops
+    #: True for tools that count through nn.Module forward hooks: a layer torch computes with a
+    #: function call (``F.relu(x)``, ``torch.cat``) is then only counted by a ``"Kind()"`` rule
+    #: (a patched functional), else 0.
+    module_hooks: bool = False
+
+    def rule(self, rec, functional: bool = False) -> Rule:
+        key = rule_key(rec)
+        if functional:
+            r = self.rules.get(key + "()") or self.rules.get(rec.kind + "()")
+            if r is not None:
+                return r
+            if self.module_hooks:
+                return Rule({}, f"{self.name} counts through module hooks; torch computes this layer with a "
+                                "function call (or a module type it has no hook for), which no hook sees: 0")
+        r = self.rules.get(key) or self.rules.get(rec.kind) or self.default
+        if r is None:
+            raise ConventionError(f"convention {self.name!r} has no rule for layer {rec.name!r} ({key}); "
+                                  f"add one to archcalc/conventions.py after reading {self.tool}'s source")
+        return r
+
+
+def rule_key(rec) -> str:
+    mode = getattr(rec.layer, "mode", None)
+    return f"{rec.kind}[{mode}]" if isinstance(mode, str) else rec.kind
+
+
+#: Layer kinds that torch models compute with a function or an operator rather than a module
+#: (``x + y``, ``torch.cat``, ``torch.flatten``, slicing; a global average pool as ``x.mean((2, 3))``).
+#: Used when the real module tree is unknown.
+FUNCTIONAL_KINDS = ("Add", "Mul", "Scale", "Concat", "Slice", "Flatten", "Reshape", "Crop", "GlobalAvgPool2d")
+
+
+def default_functional(result) -> set:
+    return {r.name for r in result.layers if r.kind in FUNCTIONAL_KINDS}
+
+
+@dataclass
+class ConventionCount:
+    convention: str
+    total: object
+    by_layer: dict = field(default_factory=dict)  # layer name -> count
+    by_kind: dict = field(default_factory=dict)  # rule key (+ "()" for function calls) -> count
+    why: dict = field(default_factory=dict)  # same keys -> the rule's reason
+
+
+def count(result, convention: "str | Convention", functional=None) -> ConventionCount:
+    """Count an :class:`archcalc.analysis.Result` under a named convention.
+
+    ``functional`` names the layers the torch twin computes with a function call instead of a
+    module (default: :data:`FUNCTIONAL_KINDS`); ``archcalc verify`` passes the exact set read from
+    the real model (torchvision's GoogLeNet calls ``F.relu`` inside BasicConv2d, for example).
+    """
+    conv = get(convention) if isinstance(convention, str) else convention
+    functional = default_functional(result) if functional is None else set(functional)
+    by_layer, by_kind, why = {}, {}, {}
+    for rec in result.layers:
+        if rec.kind == "Input":
+            continue
+        is_fn = rec.name in functional
+        rule = conv.rule(rec, is_fn)
+        n = rule.apply(rec)
+        by_layer[rec.name] = n
+        key = rule_key(rec) + ("()" if is_fn and (conv.module_hooks or (rule_key(rec) + "()") in conv.rules) else "")
+        by_kind[key] = dims.normalize(by_kind.get(key, 0) + n)
+        why[key] = rule.why
+    return ConventionCount(conv.name, dims.total(by_layer.values()), by_layer, by_kind, why)
+
+
+def explain(result, convention: "str | Convention", functional=None) -> list:
+    """Where a convention's total departs from archcalc's MACs: ``[(rule key, difference, reason)]``
+    for every layer kind whose count differs, largest first."""
+    mine = count(result, "archcalc", functional).by_kind
+    theirs = count(result, convention, functional)
+    out = []
+    for key, n in theirs.by_kind.items():
+        d = dims.normalize(n - mine.get(key, mine.get(key.rstrip("()"), 0)))
+        if not (dims.is_concrete(d) and d == 0):
+            out.append((key, d, theirs.why[key]))
+    out.sort(key=lambda t: -abs(t[1]) if dims.is_concrete(t[1]) else 0)
+    return out
+
+
+def convention_lines(result, names) -> list:
+    """Text for ``archcalc MODEL --convention NAME``: the total, then one line per layer kind where
+    the convention departs from archcalc's MACs."""
+    out = []
+    for name in names:
+        c = get(name)
+        total = count(result, c).total
+        out.append(f"{c.name}: {dims.fmt_int(total)} {c.unit}  (as printed by {c.tool})")
+        for key, d, why in explain(result, c):
+            sign = "+" if not dims.is_concrete(d) or d >= 0 else ""
+            out.append(f"  {sign}{dims.fmt_int(d)} {key}: {why}")
+        if c.module_hooks:
+            out.append(f"  ({c.name} counts through module hooks; here {', '.join(FUNCTIONAL_KINDS)} layers are "
+                       "taken as function calls; 'archcalc verify' reads the real module tree)")
+    return out
+
+
+def get(name: str) -> Convention:
+    if name not in CONVENTIONS:
+        raise ConventionError(f"unknown convention {name!r}; choose one of {', '.join(CONVENTIONS)}")
+    return CONVENTIONS[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# The tables. Zero rules carry their reason like any other.
+
+_ACTS = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Hardsigmoid", "Hardswish", "SiLU", "GELU",
+         "Softplus")
+_NO_WORK = ("Flatten", "Identity", "Dropout", "Concat", "ZeroPad2d", "ChannelShuffle", "Slice", "Reshape", "Crop")
+
+
+def _same(keys, rule):
+    return {k: rule for k in keys}
+
+
+ARCHCALC = Convention(
+    "archcalc", "archcalc MODEL", "MACs",
+    rules={},
+    default=R("archcalc's own macs: multiply-accumulates of weights (conv, linear, matmul); bias adds, "
+              "pooling, norms and activations are flops, not MACs", macs=1),
+)
+
+FVCORE = Convention(
+    "fvcore", "fvcore.nn.FlopCountAnalysis(model, x).total()", "flops (fvcore: one per MAC)",
+    gaps=(
+        "adaptive_avg_pool2d: fvcore counts 1 per input element (vgg: 512*7*7 for the identity 7x7 pool)",
+        "batch_norm (eval): fvcore counts 1 per element, 2 with affine; archcalc MACs count 0",
+        "upsample: nearest 1, bilinear 4 per output element",
+        "ReLU, max_pool2d, add, cat, mul: ignored or skipped by fvcore (0)",
+    ),
+    rules={
+        **_same(("Conv2d", "ConvTranspose2d", "Linear"),
+                R("conv/linear/matmul handles count one flop per multiply-accumulate, no bias", macs=1)),
+        **_same(("BatchNorm2d", "BatchNorm1d"),
+                R("batchnorm_flop_jit in eval: 1 per input element, 2 when affine", **{"in": 1, "affine_in": 1})),
+        **_same(("AdaptiveAvgPool2d", "GlobalAvgPool2d"),
+                R("aten::adaptive_avg_pool2d: elementwise_flop_counter(1, 0) = 1 per input element", **{"in": 1})),
+        "GlobalAvgPool2d()": R("a global pool written x.mean((2, 3)) is aten::mean: no fvcore handle, 0", **ZERO),
+        "Upsample[nearest]": R("aten::upsample_nearest2d: 1 per output element", out=1),
+        "Upsample[bilinear]": R("aten::upsample_bilinear2d: 4 per output element", out=4),
+        **_same(_ACTS + ("Add", "Mul", "Scale", "Softmax", "LocalResponseNorm"),
+                R("elementwise aten ops are in fvcore's ignore list or unsupported: 0", **ZERO)),
+        **_same(("MaxPool2d", "AvgPool2d", "AdaptiveMaxPool2d", "GlobalMaxPool2d"),
+                R("no fvcore handle for this pooling op (reported as skipped): 0", **ZERO)),
+        **_same(_NO_WORK, R("views/copies/dropout: ignored by fvcore: 0", **ZERO)),
+    },
+)
+
+TORCHINFO = Convention(
+    "torchinfo", "torchinfo.summary(model, input_size).total_mult_adds", "mult-adds",
+    gaps=(
+        "conv: every parameter, bias included, once per output position: archcalc MACs + bias adds",
+        "linear: batch x params (weights + bias); for (T, F) inputs torchinfo ignores T",
+        "batch norm: batch x 2C (its parameters once per sample), not per element",
+        "layers without parameters (pooling, activations, adds) count 0",
+    ),
+    rules={
+        **_same(("Conv2d", "ConvTranspose2d"),
+                R("'Conv' modules: params (weight + bias) x batch x output H x W", params_x_positions=1)),
+        **_same(("Linear", "BatchNorm2d", "BatchNorm1d"),
+                R("other modules with parameters: output_size[0] (batch) x params", batch_params=1)),
+        **_same(_ACTS + _NO_WORK + ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+                                    "GlobalAvgPool2d", "GlobalMaxPool2d", "LocalResponseNorm", "Softmax",
+                                    "Add", "Mul", "Scale", "Upsample"),
+                R("torchinfo only counts modules with parameters: 0", **ZERO)),
+    },
+    module_hooks=True,
+)
+
+FLOP_COUNTER = Convention(
+    "flop_counter", "torch.utils.flop_counter.FlopCounterMode().get_total_flops()", "FLOPs",
+    gaps=(
+        "2 FLOPs per multiply-accumulate of conv/mm/addmm/bmm: exactly 2 x archcalc MACs",
+        "bias adds, batch norm, pooling and activations are not counted (no registered formula)",
+    ),
+    rules={
+        **_same(("Conv2d", "ConvTranspose2d", "Linear"),
+                R("aten.convolution / addmm / mm formulas: 2 per multiply-accumulate, bias ignored", macs=2)),
+        **_same(_ACTS + _NO_WORK + ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
+                                    "GlobalAvgPool2d", "GlobalMaxPool2d", "BatchNorm2d", "BatchNorm1d",
+                                    "LocalResponseNorm", "Softmax", "Add", "Mul", "Scale", "Upsample"),
+                R("no flop formula registered for this aten op: 0", **ZERO)),
+    },
+)
+
+PTFLOPS = Convention(
+    "ptflops", "ptflops.get_model_complexity_info(model, (C, H, W), backend='pytorch')", "MACs",
+    gaps=(
+        "conv and linear: MACs + one bias add per output element",
+        "ReLU, max/avg/adaptive pooling counted twice: the module hook, then the patched functional "
+        "(F.relu, F.max_pool2d, F.adaptive_avg_pool2d) the module calls",
+        "pooling: input elements (not outputs); batch norm: 1 per element, 2 when affine",
+        "residual a + b / a += b: Python operators are not patched, so 0",
+    ),
+    rules={
+        **_same(("Conv2d", "ConvTranspose2d", "Linear"),
+                R("module hook: MACs + bias (one add per output element)", macs=1, bias_out=1)),
+        **_same(("ReLU", "ELU", "GELU"),
+                R("module hook counts output elements and the patched F.relu/elu/gelu it calls counts input "
+                  "elements again", out=2)),
+        **_same(("ReLU6", "LeakyReLU"),
+                R("module hook: output elements (F.hardtanh / F.leaky_relu are not patched)", out=1)),
+        "SiLU": R("no module hook, but the patched F.silu counts input elements", **{"in": 1}),
+        **_same(("Sigmoid", "Tanh", "Hardsigmoid", "Hardswish", "Softplus"),
+                R("no module hook and no patched functional: 0", **ZERO)),
+        **_same(("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "GlobalAvgPool2d"),
+                R("pool hook counts input elements, and the patched F.*pool* it calls counts them again",
+                  **{"in": 2})),
+        **_same(("BatchNorm2d", "BatchNorm1d"),
+                R("bn hook: input elements, x2 when affine (F.batch_norm is not patched)",
+                  **{"in": 1, "affine_in": 1})),
+        "Upsample[nearest]": R("upsample hook (output elements) + patched F.interpolate (output elements)", out=2),
+        "Upsample[bilinear]": R("upsample hook (output elements) + patched F.interpolate (output elements)", out=2),
+        "Softmax": R("patched F.softmax: input elements", **{"in": 1}),
+        **_same(("Add", "Mul", "Scale"),
+                R("torchvision/timm write a + b, a += b, a * b: operators ptflops does not patch", **ZERO)),
+        **_same(_NO_WORK, R("no hook: 0", **ZERO)),
+        # torch computes these layers with a function call: only ptflops' patched functionals count.
+        **_same(("ReLU()", "ELU()", "GELU()", "SiLU()"),
+                R("patched F.relu/elu/gelu/silu: input elements, once (no module hook)", **{"in": 1})),
+        **_same(("MaxPool2d()", "AvgPool2d()", "AdaptiveAvgPool2d()", "AdaptiveMaxPool2d()"),
+                R("patched F.*pool*: input elements, once (no module hook)", **{"in": 1})),
+        "Softmax()": R("patched F.softmax: input elements", **{"in": 1}),
+        "Upsample[nearest]()": R("patched F.interpolate: output elements", out=1),
+        "Upsample[bilinear]()": R("patched F.interpolate: output elements", out=1),
+    },
+    module_hooks=True,
+)
+
+THOP = Convention(
+    "thop", "thop.profile(model, inputs=(x,))[0]", "MACs",
+    gaps=(
+        "adaptive average pooling: (in_hw/out_hw + 1) per output element (vgg16: 2 x 512*7*7)",
+        "batch norm: 2 per element, x2 again when affine (calculate_norm then the affine factor)",
+        "only leaf modules with a hook count; functional ops (adds, cat) and unhooked modules are 0",
+    ),
+    rules={
+        **_same(("Conv2d", "Linear"), R("output elements x in_channels/groups x k*k (no bias) = MACs", macs=1)),
+        "ConvTranspose2d": R("the conv formula applied to the output: out x in_channels/groups x k*k",
+                             thop_conv_transpose=1),
+        **_same(("BatchNorm2d", "BatchNorm1d"),
+                R("calculate_norm = 2 per element, doubled when affine", **{"in": 2, "affine_in": 2})),
+        "AvgPool2d": R("count_avgpool: 1 per output element", out=1),
+        **_same(("AdaptiveAvgPool2d", "GlobalAvgPool2d"),
+                R("count_adap_avgpool: int((prod(in/out) + 1) x output elements) in float64",
+                  thop_adaptive_avg=1)),
+        "Upsample[nearest]": R("count_upsample: 1 per output element", out=1),
+        "Upsample[bilinear]": R("count_upsample: 11 per output element", out=11),
+        "Softmax": R("count_softmax: per row n exp + (n-1) adds + n divides", **{"in": 3, "rows": -1}),
+        **_same(("ReLU", "ReLU6", "LeakyReLU", "MaxPool2d", "AdaptiveMaxPool2d", "GlobalMaxPool2d", "Dropout"),
+                R("registered as zero_ops (or calculate_relu_flops = 0)", **ZERO)),
+        **_same(("ELU", "Sigmoid", "Tanh", "Hardsigmoid", "Hardswish", "SiLU", "GELU", "Softplus",
+                 "LocalResponseNorm", "Flatten", "Identity", "ZeroPad2d", "ChannelShuffle"),
+                R("no thop hook for this module: 0", **ZERO)),
+        **_same(("Add", "Mul", "Scale", "Concat", "Slice", "Reshape", "Crop"),
+                R("functional op, invisible to module hooks: 0", **ZERO)),
+    },
+    module_hooks=True,
+)
+
+#: fvcore's ActivationCountAnalysis: output elements of conv / linear / matmul ops only.
+FVCORE_ACTIVATIONS = Convention(
+    "fvcore_activations", "fvcore.nn.ActivationCountAnalysis(model, x).total()", "elements",
+    rules={**_same(("Conv2d", "ConvTranspose2d", "Linear"),
+                   R("generic_activation_jit: output elements of conv/addmm/linear/matmul", out=1))},
+    default=R("ActivationCountAnalysis only handles conv/linear/matmul ops: 0", **ZERO),
+)
+
+#: Conventions for a count of operations, by name (the tool each mirrors).
+CONVENTIONS = {c.name: c for c in (ARCHCALC, FVCORE, TORCHINFO, FLOP_COUNTER, PTFLOPS, THOP, FVCORE_ACTIVATIONS)}
+#: The ones that count operations (FVCORE_ACTIVATIONS counts elements).
+OPERATION_CONVENTIONS = ("archcalc", "fvcore", "torchinfo", "flop_counter", "ptflops", "thop")

@@ -1,0 +1,753 @@
+"""``archcalc verify``: build the real torch twin of a zoo model, profile it with fvcore, torchinfo,
+torch's FlopCounterMode, ptflops and thop, and check archcalc layer by layer under each tool's own
+convention (:mod:`archcalc.conventions`).
+
+Alignment: archcalc names its layers after torch module paths (``features.0``,
+``layer1.0.conv1``); the k-th extra call of a reused module is ``<path>_k`` (torch.fx's naming,
+``relu_1``). Layers with no module (``add``, ``cat``, ``flatten``) are functional ops: they are
+checked through the totals. A difference anywhere that no rule explains is a failure naming the
+layer.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Optional
+
+from .. import conventions as conv
+from .. import dims
+from ..errors import ArchcalcError
+
+#: Tools in report order; each maps to the convention that reproduces it.
+TOOL_CONVENTION = {
+    "fvcore": "fvcore",
+    "torchinfo": "torchinfo",
+    "flop_counter": "flop_counter",
+    "ptflops": "ptflops",
+    "thop": "thop",
+}
+#: Tools that can profile a model on the meta device (no weights, no real forward). fvcore traces
+#: with torch.jit and ptflops' patched functionals misbehave on meta (F.linear decomposes into a
+#: patched matmul and linear layers count twice), so those two run a real forward on the CPU.
+META_TOOLS = ("torchinfo", "flop_counter", "thop")
+
+
+#: Builder keyword arguments that mean the same in archcalc's zoo and in torchvision/timm classes.
+#: (Not e.g. ``block``: archcalc's is a name, torchvision's a class.)
+SHARED_KWARGS = ("num_classes", "aux_logits", "dropout", "width_mult")
+
+
+class VerifyError(ArchcalcError):
+    pass
+
+
+# ------------------------------------------------------------------------------- building models
+
+def _builder_defaults(entry) -> dict:
+    sig = inspect.signature(entry.builder)
+    kw = {k: p.default for k, p in sig.parameters.items()
+          if p.default is not inspect.Parameter.empty and k not in ("name", "input_shape")}
+    kw.update(entry.kwargs)
+    return kw
+
+
+def torch_model(entry, device="meta"):
+    """The torchvision (else timm) model an entry mirrors, ``weights=None``, eval mode, built on
+    ``device``. Builder keyword arguments that the torch class also takes (``num_classes``,
+    ``aux_logits``, ``dropout``...) are passed through so both describe the same network."""
+    import torch
+
+    with torch.device("meta"):
+        base = _raw_build(entry, {})
+    accepted = set(inspect.signature(type(base).__init__).parameters) & set(SHARED_KWARGS)
+    shared = {k: v for k, v in _builder_defaults(entry).items() if k in accepted}
+    if entry.torchvision:
+        shared.update(getattr(entry, "torchvision_kwargs", None) or {})  # the zoo entry's own say wins
+    if "init_weights" in set(inspect.signature(type(base).__init__).parameters):
+        shared["init_weights"] = False  # counts do not depend on values; skip slow initialisers
+    with torch.device("meta"):
+        model = _raw_build(entry, shared)
+    model.eval()
+    if str(device) != "meta":
+        model = materialize(model, device)
+    return model
+
+
+def _raw_build(entry, kwargs):
+    if entry.torchvision:
+        import torchvision
+
+        return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
+    if entry.timm:
+        import timm
+
+        return timm.create_model(entry.timm, pretrained=False, **kwargs)
+    raise VerifyError(f"model {entry.name!r} has no torchvision or timm twin to verify against")
+
+
+def materialize(model, device):
+    """Allocate a meta-built model on ``device`` with harmless values (no weight files)."""
+    import torch
+
+    model = model.to_empty(device=device)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.02)
+        for n, b in model.named_buffers():
+            if n.endswith("running_var"):
+                b.fill_(1.0)
+            else:
+                b.zero_()
+    return model
+
+
+def _not_verifiable(entry) -> Optional[str]:
+    if not (entry.torchvision or entry.timm):
+        return f"model {entry.name!r} has no torchvision or timm twin to verify against"
+    if (entry.torchvision or "").startswith("detection."):
+        return (f"model {entry.name!r}: torchvision's detection builders take lists of images and post-process "
+                "their outputs; the profilers cannot run them as a plain forward")
+    return None
+
+
+def verifiable_entries() -> list:
+    from ..zoo import entries
+
+    return [e for e in entries() if _not_verifiable(e) is None]
+
+
+# ------------------------------------------------------------------------------- alignment
+
+def module_for(name: str, modules: set) -> Optional[str]:
+    """The torch module path an archcalc layer name stands for: itself, or for ``path_k`` (the k-th
+    extra call of a reused module) ``path``; None for functional ops."""
+    if name in modules:
+        return name
+    m = re.fullmatch(r"(.+)_(\d+)", name)
+    if m and m.group(1) in modules:
+        return m.group(1)
+    return None
+
+
+def _called_modules(model, input_shape, batch):
+    """Per module name, the output shapes of its calls in one eval forward of the meta-device
+    ``model`` (modules never called are training-only branches)."""
+    import torch
+
+    called: dict = {}
+    handles = [m.register_forward_hook(lambda mod, i, o, n=n: called.setdefault(n, []).append(
+        tuple(o.shape) if isinstance(o, torch.Tensor) else None)) for n, m in model.named_modules()]
+    try:
+        with torch.no_grad():
+            model(torch.zeros((batch, *input_shape), device="meta"))
+    finally:
+        for h in handles:
+            h.remove()
+    return called
+
+
+def _device_of(model) -> str:
+    p = next(iter(model.parameters()), None)
+    return str(p.device) if p is not None else "cpu"
+
+
+@dataclass
+class LayerCheck:
+    name: str
+    kind: str
+    module: Optional[str]
+    shape: tuple  # archcalc, batch included
+    torch_shape: Optional[tuple] = None
+    params: object = 0
+    torch_params: Optional[int] = None
+    counts: dict = field(default_factory=dict)  # tool -> archcalc count under its convention
+    tool_counts: dict = field(default_factory=dict)  # tool -> the tool's count for the module (first call)
+    flops: object = 0  # archcalc flops (own convention)
+    time_ms: Optional[float] = None
+    problems: list = field(default_factory=list)
+    skipped: str = ""
+
+    @property
+    def gflops_per_s(self):
+        if not self.time_ms or not self.flops:
+            return None
+        return self.flops / (self.time_ms * 1e-3) / 1e9
+
+
+@dataclass
+class Verification:
+    model: str
+    torch_name: str
+    input_shape: tuple
+    batch: int
+    layers: list
+    totals: dict  # tool -> (archcalc under its convention, tool)
+    params: tuple  # (archcalc, torch)
+    buffers: tuple
+    activations: Optional[tuple] = None  # fvcore ActivationCountAnalysis (archcalc, tool)
+    problems: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    gaps: dict = field(default_factory=dict)  # tool -> one-line explanations
+    device: Optional[str] = None
+    macs: object = None  # archcalc's own MACs (whole batch)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not any(l.problems for l in self.layers)
+
+    def all_problems(self) -> list:
+        return [f"{l.name}: {p}" for l in self.layers for p in l.problems] + list(self.problems)
+
+    def to_dict(self) -> dict:
+        j = dims.to_json
+        return {
+            "model": self.model, "torch_model": self.torch_name, "input": list(self.input_shape),
+            "batch": self.batch, "ok": self.ok, "device": self.device, "macs": j(self.macs),
+            "totals": {t: {"archcalc": j(a), "tool": b, "gaps": list(self.gaps.get(t, ()))}
+                       for t, (a, b) in self.totals.items()},
+            "params": {"archcalc": j(self.params[0]), "torch": self.params[1]},
+            "buffers": {"archcalc": j(self.buffers[0]), "torch": self.buffers[1]},
+            "activations": None if self.activations is None else
+            {"archcalc": j(self.activations[0]), "fvcore": self.activations[1]},
+            "problems": self.all_problems(), "notes": list(self.notes),
+            "layers": [{
+                "name": l.name, "kind": l.kind, "module": l.module,
+                "shape": [j(d) for d in l.shape], "torch_shape": list(l.torch_shape) if l.torch_shape else None,
+                "params": j(l.params), "torch_params": l.torch_params,
+                "counts": {t: {"archcalc": j(v), "tool": l.tool_counts.get(t)} for t, v in l.counts.items()},
+                "flops": j(l.flops), "time_ms": l.time_ms, "gflops_per_s": l.gflops_per_s,
+                "skipped": l.skipped or None, "problems": list(l.problems),
+            } for l in self.layers],
+        }
+
+
+def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int = 1,
+           repeats: int = 3, input_shape=None) -> Verification:
+    """Cross-check ``model_name`` against its torch twin. ``device`` ('cpu' or 'cuda') also times
+    each layer's forward with torch.profiler. ``input_shape`` (per sample, default the model's)
+    must be concrete."""
+    import torch
+
+    from ..analysis import analyze
+    from ..zoo import get_entry
+    from . import tools as T
+
+    entry = get_entry(model_name)
+    why_not = _not_verifiable(entry)
+    if why_not:
+        raise VerifyError(why_not)
+    if device not in (None, "cpu", "cuda"):
+        raise VerifyError(f"--device must be cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise VerifyError("--device cuda: no CUDA device is available here (torch.cuda.is_available() is False)")
+    tools = list(tools or TOOL_CONVENTION)
+    for t in tools:
+        if t not in TOOL_CONVENTION:
+            raise VerifyError(f"unknown tool {t!r}; choose from {', '.join(TOOL_CONVENTION)}")
+    shape = tuple(input_shape or entry.input_shape)
+    if not all(isinstance(d, int) for d in shape):
+        raise VerifyError(f"verify needs a concrete input shape, got {shape}")
+    result = analyze(entry.name, input=shape, batch=batch)
+    meta_model = torch_model(entry, "meta")
+    cpu_model = None
+
+    modules = {n for n, _ in meta_model.named_modules() if n}
+    leaves = {n for n, m in meta_model.named_modules() if n and not list(m.children())}
+    called = _called_modules(meta_model, shape, batch)
+    not_run = {n for n in modules if n not in called}
+
+    def excluded(name):
+        parts = name.split(".")
+        return next((".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in not_run), None)
+
+    measured = {}
+    for t in tools:
+        if t in META_TOOLS:
+            measured[t] = T.TOOLS[t](meta_model, shape, batch)
+        else:
+            if cpu_model is None:
+                cpu_model = materialize(torch_model(entry, "meta"), "cpu")
+            measured[t] = T.TOOLS[t](cpu_model, shape, 1 if t == "ptflops" else batch)
+
+    # per-layer archcalc counts under each tool's convention; layers with no torch module are the
+    # function calls of the torch twin (module-hook tools see them only through patched functionals)
+    functional = {r.name for r in result.layers if r.kind != "Input" and module_for(r.name, modules) is None}
+    unseen = {t: unseen_by_hooks(t, result, meta_model, functional) for t in tools}
+    counted = {}
+    for t in tools:
+        c = conv.count(result, TOOL_CONVENTION[t], functional=unseen[t])
+        counted[t] = c.by_layer
+
+    checks = []
+    per_module: dict = {t: {} for t in tools}
+    direct_params = {n: sum(p.numel() for p in m.parameters(recurse=False)) for n, m in meta_model.named_modules()}
+    for rec in result.layers:
+        if rec.kind == "Input":
+            continue
+        mod = module_for(rec.name, modules)
+        lc = LayerCheck(rec.name, rec.kind, mod, (batch,) + tuple(rec.output_shape), params=rec.params,
+                        flops=rec.flops)
+        skip = excluded(rec.name)
+        if skip:
+            lc.skipped = f"torch's {skip} does not run in eval mode"
+        for t in tools:
+            lc.counts[t] = counted[t][rec.name]
+            if mod is not None and not skip:
+                per_module[t][mod] = dims.normalize(per_module[t].get(mod, 0) + counted[t][rec.name])
+        if mod is not None:
+            k = 0
+            m = re.fullmatch(r"(.+)_(\d+)", rec.name)
+            if mod != rec.name and m:
+                k = int(m.group(2))
+            calls = called.get(mod) or []
+            if k < len(calls) and calls[k] is not None:
+                lc.torch_shape = calls[k]
+                if tuple(lc.torch_shape) != tuple(lc.shape) and not skip:
+                    lc.problems.append(f"output shape {lc.shape} but torch's {mod} gives {lc.torch_shape}")
+            if mod == rec.name:
+                lc.torch_params = direct_params.get(mod, 0) if mod in leaves else None
+        checks.append(lc)
+
+    # parameters, module by module (a layer owns the direct parameters of its module)
+    ours_params: dict = {}
+    for lc in checks:
+        if lc.module in leaves:
+            ours_params[lc.module] = dims.normalize(ours_params.get(lc.module, 0) + lc.params)
+    by_name = {lc.name: lc for lc in checks}
+    problems, notes = [], []
+    for n in sorted(leaves):
+        theirs = direct_params.get(n, 0)
+        if n not in ours_params:
+            if theirs:
+                problems.append(f"torch module {n} has {theirs:,} parameters and no archcalc layer")
+            continue
+        if ours_params[n] != theirs:
+            by_name[n].problems.append(f"params {dims.fmt_int(ours_params[n])} but torch's {n} has {theirs:,}")
+    for lc in checks:
+        if lc.module is None and lc.params:
+            problems.append(f"layer {lc.name} has {dims.fmt_int(lc.params)} params but no torch module")
+
+    # per-module tool counts
+    for t in tools:
+        tc = measured[t]
+        if not tc.by_module:
+            continue
+        for n in sorted(leaves):
+            theirs = tc.by_module.get(n, 0)
+            if n in not_run:
+                continue
+            ours = per_module[t].get(n)
+            if ours is None:
+                if theirs:
+                    problems.append(f"{t}: torch module {n} counts {theirs:,} and has no archcalc layer")
+                continue
+            first = by_name.get(n) or next(lc for lc in checks if lc.module == n)
+            first.tool_counts[t] = theirs
+            if ours != theirs:
+                first.problems.append(f"{t} counts {theirs:,} for module {n}; archcalc's {t} convention gives "
+                                      f"{dims.fmt_int(ours)} ({conv.get(TOOL_CONVENTION[t]).rule(result[first.name]).why})")
+
+    totals = {}
+    for t in tools:
+        ours = dims.total(v for name, v in counted[t].items() if not excluded(name))
+        theirs = measured[t].total
+        if t == "ptflops":  # ptflops profiles one sample
+            ours = dims.exact_div(ours, batch)
+        totals[t] = (ours, theirs)
+        if ours != theirs:
+            functional = [lc.name for lc in checks if lc.module is None and lc.counts.get(t)]
+            problems.append(f"{t} total {theirs:,} but archcalc's {t} convention gives {dims.fmt_int(ours)}"
+                            + (f" (functional layers counted: {', '.join(functional[:5])})" if functional else
+                               " (outside the per-module counts: functional ops)"))
+
+    torch_params = sum(p.numel() for p in meta_model.parameters())
+    torch_buffers = sum(b.numel() for b in meta_model.buffers())
+    ours_p, ours_b = result.totals["params"], result.totals["buffers"]
+    if ours_p != torch_params:
+        problems.append(f"total params {dims.fmt_int(ours_p)} but torch has {torch_params:,}")
+    if ours_b != torch_buffers:
+        problems.append(f"total buffers {dims.fmt_int(ours_b)} but torch has {torch_buffers:,}")
+    activations = None
+    if "fvcore" in measured:
+        ours_a = dims.total(v for name, v in conv.count(result, "fvcore_activations").by_layer.items()
+                            if not excluded(name))
+        activations = (ours_a, measured["fvcore"].extra["activations"])
+        if ours_a != activations[1]:
+            problems.append(f"fvcore activations {activations[1]:,} but archcalc's fvcore_activations "
+                            f"convention gives {dims.fmt_int(ours_a)}")
+    if "fvcore" in measured:
+        notes.append("fvcore by operator: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                       sorted(measured["fvcore"].by_operator.items())))
+    if not_run:
+        top = sorted(n for n in not_run if "." not in n or n.rsplit(".", 1)[0] not in not_run)
+        notes.append("not run by torch in eval mode (training-only branches), excluded from operation counts: "
+                     + ", ".join(top))
+    if "fvcore" in measured:
+        problems += _check_fvcore_operators(measured["fvcore"].by_operator,
+                                            conv.count(SimpleNamespace(layers=[r for r in result.layers
+                                                                               if not excluded(r.name)]),
+                                                       "fvcore", functional=functional).by_kind)
+    unsupported = measured.get("fvcore").unsupported if "fvcore" in measured else {}
+    if unsupported:
+        notes.append("fvcore skipped (counts 0): " + ", ".join(f"{k} x{v}" for k, v in sorted(unsupported.items())))
+
+    executed = SimpleNamespace(layers=[r for r in result.layers if not excluded(r.name)])
+    v = Verification(entry.name, entry.torchvision or entry.timm, shape, batch, checks, totals,
+                     (ours_p, torch_params), (ours_b, torch_buffers), activations, problems, notes,
+                     gaps={t: _gap_lines(executed, TOOL_CONVENTION[t], unseen[t]) for t in tools}, device=device,
+                     macs=result.totals["macs"])
+    if device:
+        time_layers(v, entry, device, repeats=repeats)
+    return v
+
+
+#: fvcore's operator names (FlopCountAnalysis.by_operator) -> the archcalc rule keys they cover.
+FVCORE_OPERATORS = {
+    "conv": ("Conv2d", "ConvTranspose2d"),
+    "linear": ("Linear",), "addmm": ("Linear",), "matmul": ("Linear",),
+    "batch_norm": ("BatchNorm2d", "BatchNorm1d"),
+    "adaptive_avg_pool2d": ("AdaptiveAvgPool2d", "GlobalAvgPool2d"),
+    "upsample_nearest2d": ("Upsample[nearest]",), "upsample_bilinear2d": ("Upsample[bilinear]",),
+}
+
+
+def _check_fvcore_operators(by_operator: dict, by_kind: dict) -> list:
+    """fvcore's count per operator must equal archcalc's fvcore-convention count of the layer
+    kinds that lower to that operator."""
+    problems = []
+    theirs: dict = {}
+    for op, n in by_operator.items():
+        kinds = FVCORE_OPERATORS.get(op)
+        if kinds is None:
+            if n:
+                problems.append(f"fvcore counts {n:,} for operator {op}, which no archcalc layer kind maps to")
+            continue
+        theirs[kinds] = theirs.get(kinds, 0) + n
+    for kinds in set(FVCORE_OPERATORS.values()):
+        ours = dims.total(by_kind.get(k, 0) for k in kinds)
+        if ours != theirs.get(kinds, 0):
+            problems.append(f"fvcore by operator: {'/'.join(kinds)} {theirs.get(kinds, 0):,} but archcalc's fvcore "
+                            f"convention gives {dims.fmt_int(ours)}")
+    return problems
+
+
+def unseen_by_hooks(tool: str, result, model, functional: set) -> set:
+    """Layers a tool's module hooks do not see: function calls, plus (for module-hook tools) layers
+    whose module is not a leaf (torchinfo) or not of a type the tool registered (thop, ptflops)."""
+    from . import tools as T
+
+    sees = T.hooked_types(tool)
+    if sees is None:
+        return set(functional)
+    named = dict(model.named_modules())
+    paths = set(named) - {""}
+    out = set(functional)
+    for r in result.layers:
+        if r.kind == "Input" or r.name in functional:
+            continue
+        m = module_for(r.name, paths)
+        if not sees(named[m], not list(named[m].children())):
+            out.add(r.name)
+    return out
+
+
+def _gap_lines(result, convention, functional) -> list:
+    """One line per layer kind where the convention departs from archcalc's MACs."""
+    return [f"{'+' if not dims.is_concrete(d) or d >= 0 else ''}{dims.fmt_int(d)} {key}: {why}"
+            for key, d, why in conv.explain(result, convention, functional)]
+
+
+# ------------------------------------------------------------------------------- timing
+
+def time_layers(v: Verification, entry, device: str, repeats: int = 3) -> None:
+    """Time each module's forward with torch.profiler (record_function ranges opened and closed by
+    forward hooks); store per-layer milliseconds (mean over ``repeats``) on ``v.layers``."""
+    import os
+
+    os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # keep kineto's start/stop chatter off stderr
+    import torch
+    from torch.autograd.profiler import record_function
+    from torch.profiler import ProfilerActivity, profile
+
+    model = materialize(torch_model(entry, "meta"), device)
+    x = torch.randn((v.batch, *v.input_shape), device=device)
+    calls: dict = {}
+    open_ranges: list = []
+    handles = []
+
+    def pre(mod, inp, n):
+        k = calls.get(n, 0)
+        calls[n] = k + 1
+        rf = record_function(f"archcalc::{n if k == 0 else f'{n}_{k}'}")
+        rf.__enter__()
+        open_ranges.append(rf)
+
+    def post(mod, inp, out):
+        open_ranges.pop().__exit__(None, None, None)
+
+    for n, m in model.named_modules():
+        if n and not list(m.children()):
+            handles.append(m.register_forward_pre_hook(lambda mod, inp, n=n: pre(mod, inp, n)))
+            handles.append(m.register_forward_hook(post))
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    try:
+        with torch.no_grad():
+            model(x)  # warm-up
+            if device == "cuda":
+                torch.cuda.synchronize()
+            with profile(activities=acts) as prof:
+                for _ in range(repeats):
+                    calls.clear()
+                    model(x)
+                if device == "cuda":
+                    torch.cuda.synchronize()
+    finally:
+        for h in handles:
+            h.remove()
+    times = {}
+    for ev in prof.key_averages():
+        if ev.key.startswith("archcalc::"):
+            us = ev.device_time_total if device == "cuda" else ev.cpu_time_total
+            times[ev.key[len("archcalc::"):]] = us / 1000.0 / repeats
+    for lc in v.layers:
+        if lc.name in times:
+            lc.time_ms = times[lc.name]
+    v.device = device
+
+
+# ------------------------------------------------------------------------------- rendering
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    return dims.fmt_int(v) if not isinstance(v, float) else f"{v:,.1f}"
+
+
+def _shape(s) -> str:
+    return "x".join(dims.format_dim(d) for d in s) if s else "-"
+
+
+def render_table(v: Verification, markdown: bool = False) -> str:
+    tools = list(v.totals)
+    head = ["layer", "kind", "output", "params"] + [f"{t}" for t in tools]
+    timed = v.device is not None
+    if timed:
+        head += [f"ms ({v.device})", "GFLOP/s"]
+    head.append("check")
+    rows = []
+    for l in v.layers:
+        row = [l.name, l.kind, _shape(l.shape) + ("" if l.torch_shape is None or tuple(l.torch_shape) == tuple(l.shape)
+                                                  else f" (torch {_shape(l.torch_shape)})"),
+               _fmt(l.params)]
+        for t in tools:
+            ours, theirs = l.counts.get(t), l.tool_counts.get(t)
+            row.append(_fmt(ours) if theirs is None or theirs == ours else f"{_fmt(ours)} != {_fmt(theirs)}")
+        if timed:
+            row += ["-" if l.time_ms is None else f"{l.time_ms:.3f}",
+                    "-" if l.gflops_per_s is None else f"{l.gflops_per_s:.1f}"]
+        row.append("FAIL" if l.problems else ("skip" if l.skipped else "ok"))
+        rows.append(row)
+    total = ["total", "", "", f"{_fmt(v.params[0])}"] + [
+        _fmt(a) if a == b else f"{_fmt(a)} != {_fmt(b)}" for a, b in v.totals.values()]
+    if timed:
+        ms = sum(l.time_ms or 0 for l in v.layers)
+        total += [f"{ms:.3f}", ""]
+    total.append("ok" if v.ok else "FAIL")
+    rows.append(total)
+    out = []
+    title = (f"{v.model} vs torch {v.torch_name}, input {_shape((v.batch,) + v.input_shape)}: "
+             + ("all counts agree" if v.ok else f"{len(v.all_problems())} unexplained difference(s)"))
+    if markdown:
+        out.append(f"### {title}\n")
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "|".join("---" for _ in head) + "|")
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        out.append(title)
+        widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+        fmt_row = lambda r: "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
+                                      for i, (c, w) in enumerate(zip(r, widths)))
+        out.append(fmt_row(head))
+        out.append("  ".join("-" * w for w in widths))
+        out += [fmt_row(r) for r in rows]
+    out.append("")
+    bullet = "- " if markdown else "  "
+    out.append(f"{'**Totals**' if markdown else 'Totals'} (tool's own number; archcalc under that tool's convention):")
+    for t, (a, b) in v.totals.items():
+        out.append(f"{bullet}{t}: {_fmt(b)} {'==' if a == b else '!='} {_fmt(a)}"
+                   + (" = archcalc MACs" if not v.gaps.get(t) else ""))
+        for g in v.gaps.get(t, ()):
+            out.append(f"{bullet}    {g}")
+    out.append(f"{bullet}params: torch {v.params[1]:,}, archcalc {_fmt(v.params[0])}; buffers: torch "
+               f"{v.buffers[1]:,}, archcalc {_fmt(v.buffers[0])}")
+    if v.activations:
+        out.append(f"{bullet}fvcore activations: {v.activations[1]:,}, archcalc (conv/linear outputs) "
+                   f"{_fmt(v.activations[0])}")
+    for n in v.notes:
+        out.append(f"{bullet}note: {n}")
+    for p in v.all_problems():
+        out.append(f"{bullet}FAIL {p}")
+    return "\n".join(out) + "\n"
+
+
+def render_summary(results, markdown: bool = True) -> str:
+    """One row per model: each tool's own total beside archcalc's count under that tool's
+    convention, then the per-kind gap lines."""
+    if not results:
+        return ""
+    tools = list(results[0].totals)
+    head = ["model", "torch", "params", "archcalc MACs"] + tools + ["check"]
+    rows = []
+    for v in results:
+        row = [v.model, v.torch_name, _fmt(v.params[1]), _fmt(v.macs)]
+        for t in tools:
+            a, b = v.totals[t]
+            row.append(f"{_fmt(b)}" if a == b else f"{_fmt(b)} (archcalc {_fmt(a)})")
+        row.append("ok" if v.ok else "FAIL")
+        rows.append(row)
+    out = []
+    if markdown:
+        out.append("# Cross-check: archcalc vs fvcore, torchinfo, FlopCounterMode, ptflops, thop\n")
+        out.append("Generated by `archcalc verify --all --summary --format md --output reports/cross_check.md` "
+                   f"({tool_versions()}); input {_shape((results[0].batch,) + results[0].input_shape)} unless the "
+                   "model's own differs. Each tool column is the tool's own total; where archcalc's count under "
+                   "that tool's convention (archcalc/conventions.py) differs, it is shown beside it and the "
+                   "row fails. Below the table, one line per layer kind says where each tool departs from "
+                   "archcalc's MACs and why.\n")
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "|".join("---" for _ in head) + "|")
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+        out.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+        out += ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                for r in rows]
+    out.append("")
+    for v in results:
+        out.append(("#### " if markdown else "") + f"{v.model}: where each tool departs from archcalc's MACs")
+        out.append("")
+        for t in tools:
+            for g in v.gaps.get(t, ()) or ["(none: equals archcalc MACs)" if t != "flop_counter" else ""]:
+                if g:
+                    out.append(f"- {t}: {g}")
+        for n in v.notes:
+            out.append(f"- note: {n}")
+        for p in v.all_problems():
+            out.append(f"- FAIL {p}")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def tool_versions() -> str:
+    from importlib import metadata
+
+    parts = []
+    for pkg in ("torch", "torchvision", "timm", "fvcore", "torchinfo", "ptflops", "thop"):
+        try:
+            parts.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(parts)
+
+
+def _write_atomic(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".archcalc-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv) -> int:
+    import json
+    import sys
+
+    from ..cli import Parser
+
+    p = Parser(prog="archcalc verify", description="Cross-check a zoo model against its real torchvision/timm "
+               "twin with fvcore, torchinfo, FlopCounterMode, ptflops and thop. Exit 1 on any unexplained "
+               "difference.")
+    p.add_argument("model", nargs="?", help="a zoo name with a torchvision/timm twin")
+    p.add_argument("--all", action="store_true", help="every zoo model that has a torchvision/timm twin")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="also time each layer's forward on this device")
+    p.add_argument("--format", default="table", choices=["table", "json", "md"])
+    p.add_argument("--tools", help="comma-separated subset of " + ",".join(TOOL_CONVENTION))
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--input", help="per-sample input shape, e.g. 3x112x112 (default: the model's)")
+    p.add_argument("--output", help="write the report to this file (atomically) instead of stdout")
+    p.add_argument("--summary", action="store_true", help="one row per model (totals) instead of per-layer tables")
+    args = p.parse_args(argv)
+    import warnings
+
+    # torchvision's GoogLeNet init notice and torch.jit deprecation notes are not about the counts
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    if bool(args.model) == bool(args.all):
+        raise VerifyError("give one MODEL or --all")
+    if args.batch < 1:
+        raise VerifyError(f"--batch must be >= 1, got {args.batch}")
+    names = [e.name for e in verifiable_entries()] if args.all else [args.model]
+    tools = args.tools.split(",") if args.tools else None
+    shape = None
+    if args.input:
+        shape = dims.parse_shape(args.input)
+    results = []
+    chunks = []
+
+    def emit(text):
+        if args.output:
+            chunks.append(text)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    for n in names:
+        v = verify(n, device=args.device, tools=tools, batch=args.batch, input_shape=shape)
+        results.append(v)
+        if args.format != "json" and not args.summary:
+            emit(render_table(v, markdown=args.format == "md") + "\n")
+    if args.format == "json":
+        payload = [v.to_dict() for v in results]
+        emit(json.dumps(payload if args.all else payload[0], indent=2) + "\n")
+    elif args.summary:
+        emit(render_summary(results, markdown=args.format == "md"))
+    if args.output:
+        _write_atomic(args.output, "".join(chunks))
+    bad = [v.model for v in results if not v.ok]
+    if bad:
+        print(f"archcalc verify: unexplained differences in {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def compare_module(module, input_shape, tools=None, batch: int = 1) -> dict:
+    """Cross-check any ``nn.Module`` (e.g. a user model): import it with ``from_torch``, count it
+    under each tool's convention and run the tool. Returns ``{tool: (archcalc, tool)}``. The
+    module must hold real tensors (CPU) for fvcore and ptflops."""
+    from ..analysis import analyze
+    from . import tools as T
+    from .fx_import import from_torch
+
+    shape = tuple(input_shape)
+    graph = from_torch(module, shape)
+    results = {b: analyze(graph, batch=b) for b in {1, batch}}  # ptflops always profiles one sample
+    modules = {n for n, _ in module.named_modules() if n}
+    functional = {r.name for r in results[1].layers if r.kind != "Input" and module_for(r.name, modules) is None}
+    out = {}
+    for t in tools or TOOL_CONVENTION:
+        result = results[1 if t == "ptflops" else batch]
+        ours = conv.count(result, TOOL_CONVENTION[t], functional=unseen_by_hooks(t, result, module, functional)).total
+        theirs = T.TOOLS[t](module, shape, 1 if t == "ptflops" else batch).total
+        out[t] = (ours, theirs)
+    return out

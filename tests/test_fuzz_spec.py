@@ -1,0 +1,263 @@
+"""Fuzzing the spec loader and the CLI with hypothesis (>= 1,000 cases in the default run).
+
+- malformed specs (mutations of valid ones, random JSON/YAML values, corrupted text): every case
+  either analyses or ends in one archcalc error line naming the source; never another exception.
+- CLI argument lists: exit 0 or 2, one stderr line on 2, never a traceback.
+- random valid specs round-trip YAML -> graph -> YAML (a fixed point after one write).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archcalc.analysis import analyze
+from archcalc.cli import main
+from archcalc.errors import ArchcalcError
+from archcalc.spec import (
+    NONNEGATIVE_FIELDS,
+    POSITIVE_FIELDS,
+    STRING_CHOICES,
+    dumps_spec,
+    layer_fields,
+    layer_kinds,
+    loads_spec,
+    parse_text,
+    spec_to_graph,
+)
+
+FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                            HealthCheck.data_too_large])
+KINDS = layer_kinds()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# --- strategies -------------------------------------------------------------------------------
+
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+                         st.text(max_size=12))
+json_values = st.recursive(json_scalars, lambda kids: st.one_of(
+    st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=8), kids, max_size=4)), max_leaves=12)
+
+
+def _int_for(field):
+    if field in POSITIVE_FIELDS:
+        return st.integers(1, 6)
+    if field in NONNEGATIVE_FIELDS:
+        return st.integers(0, 3)
+    return st.integers(-2, 6)
+
+
+def _atom(atom, field):
+    if atom == "int":
+        return _int_for(field)
+    if atom == "bool":
+        return st.booleans()
+    if atom == "float":
+        return st.floats(-10, 10, allow_nan=False).map(lambda x: round(x, 4))
+    if atom == "str":
+        return st.sampled_from(STRING_CHOICES[field]) if field in STRING_CHOICES else st.sampled_from(
+            ["nearest", "bilinear", "x"])
+    if atom == "IntOrPair":
+        return st.one_of(_int_for(field), st.lists(_int_for(field), min_size=2, max_size=2))
+    if atom == "tuple":
+        return st.lists(st.lists(st.integers(0, 4), max_size=3), max_size=3)
+    if field == "num_rois":  # a per-image count: an integer or a name such as R
+        return st.one_of(st.integers(1, 6), st.sampled_from(["R", "D"]))
+    if field == "offset":  # Crop: "center" or explicit (top, left)
+        return st.one_of(st.just("center"), st.lists(st.integers(0, 3), min_size=2, max_size=2))
+    if atom == "Layer":  # wrappers (Shared, PerItem) hold a nested layer
+        return st.sampled_from([{"kind": "ReLU"}, {"kind": "Linear", "out_features": 4},
+                                {"kind": "Conv2d", "out_channels": 4, "kernel_size": 1}])
+    return st.one_of(st.integers(0, 3), st.lists(st.integers(0, 3), min_size=4, max_size=4))
+
+
+def _field_value(ftype, field):
+    nullable, atoms = ftype
+    opts = [_atom(a, field) for a in atoms]
+    return st.one_of(*(opts + ([st.none()] if nullable else [])))
+
+
+def _body(cls, fixed):
+    required, optional = {}, {}
+    for fname, ftype, req, _ in layer_fields(cls, fixed):
+        (required if req else optional)[fname] = _field_value(ftype, fname)
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+# built once: constructing strategies inside every draw dominates the run time otherwise
+LAYER_BODY = st.one_of([st.tuples(st.just(kind), _body(cls, fixed))
+                        for kind, (cls, fixed) in KINDS.items() if kind != "Input"])
+NAME_PATTERN = st.sampled_from(["l{}", "block.{}.conv", "n{}_x"])
+SHAPES = st.sampled_from(["3x16x16", "8x9x9", [4, 12, 10], "16x7x7", [32]])
+
+
+@st.composite
+def valid_spec(draw):
+    """A spec the loader accepts (its analysis may still fail on shapes: that is not its job)."""
+    n = draw(st.integers(1, 7))
+    layers, names = [], ["input"]
+    for k in range(n):
+        name = draw(NAME_PATTERN).format(k)
+        kind, body = draw(LAYER_BODY)
+        item = {"name": name, "kind": kind, **body}
+        if draw(st.integers(0, 3)) == 0:
+            item["inputs"] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3))
+        layers.append(item)
+        names.append(name)
+    spec = {"name": draw(st.sampled_from(["net", "fuzz", "a.b"])), "input": draw(SHAPES), "layers": layers}
+    if draw(st.booleans()):
+        spec["outputs"] = [names[-1]]
+    return spec
+
+
+def _mutate(draw, spec):
+    spec = json.loads(json.dumps(spec))
+    layers = spec["layers"]
+    op = draw(st.integers(0, 11))
+    k = draw(st.integers(0, len(layers) - 1))
+    layer = layers[k]
+    if not isinstance(layer, dict) or not layer:
+        layers[k] = draw(json_values)
+        return spec
+    keys = sorted(layer)
+    if op == 0:
+        layer.pop(draw(st.sampled_from(keys)))
+    elif op == 1:
+        layer[draw(st.sampled_from(keys))] = draw(json_values)
+    elif op == 2:
+        layer["kind"] = draw(st.one_of(st.text(max_size=10), st.sampled_from(["conv2d", "Conv", "relu", "Input"])))
+    elif op == 3:
+        layer[draw(st.text(min_size=1, max_size=10))] = draw(json_values)
+    elif op == 4:  # an edge to anything: later layers (cycles), itself, unknown names
+        pool = [x["name"] for x in layers if isinstance(x, dict) and "name" in x] + ["nope", "input"]
+        layer["inputs"] = draw(st.lists(st.sampled_from(pool), min_size=0, max_size=3))
+    elif op == 5 and len(layers) > 1 and isinstance(layers[(k + 1) % len(layers)], dict):
+        layer["name"] = layers[(k + 1) % len(layers)].get("name")  # duplicate name
+    elif op == 6:
+        spec["input"] = draw(st.one_of(json_values, st.text(alphabet="0123456789xHW+-*/() ,[]", max_size=14)))
+    elif op == 7:
+        spec.pop(draw(st.sampled_from(sorted(spec))))
+        return spec
+    elif op == 8:
+        spec[draw(st.sampled_from(["outputs", "input_name", "name", "layers", "extra"]))] = draw(json_values)
+    elif op == 9:
+        layers[k] = draw(json_values)
+    elif op == 10:
+        return draw(json_values)
+    else:
+        field = draw(st.sampled_from(["kernel_size", "stride", "padding", "out_channels", "groups", "axis",
+                                      "output_size", "dilation", "start", "stop", "scale_factor", "p"]))
+        layer[field] = draw(st.one_of(st.integers(-3, 40), st.lists(st.integers(-1, 9), max_size=3)))
+    return spec
+
+
+def _to_text(draw, data):
+    fmt = draw(st.sampled_from(["json", "yaml"]))
+    if fmt == "json":
+        text = json.dumps(data)
+    else:
+        import yaml
+
+        text = yaml.dump(data, Dumper=yaml.CSafeDumper, default_flow_style=draw(st.sampled_from([None, True, False])))
+    cut = draw(st.integers(0, 5))
+    if cut == 0 and text:  # corrupt the text itself
+        pos = draw(st.integers(0, len(text) - 1))
+        text = text[:pos] + draw(st.sampled_from(["", "{", "]", ":", "\t", "&a *a", "\x00", "é", "- ", "'"])) + \
+            text[pos + draw(st.integers(0, 3)):]
+    return text, fmt
+
+
+@st.composite
+def malformed_text(draw):
+    data = _mutate(draw, draw(valid_spec()))
+    for _ in range(draw(st.integers(0, 2))):
+        if isinstance(data, dict) and isinstance(data.get("layers"), list) and data["layers"]:
+            data = _mutate(draw, data)
+    return _to_text(draw, data)
+
+
+def _one_line_archcalc_error(fn):
+    """Run fn: success or an ArchcalcError with a one-line message; anything else propagates."""
+    try:
+        fn()
+    except ArchcalcError as e:
+        msg = str(e)
+        assert msg and "\n" not in msg and "Traceback" not in msg, msg
+        return msg
+    return None
+
+
+# --- malformed specs --------------------------------------------------------------------------
+
+
+@FUZZ
+@given(malformed_text())
+def test_malformed_specs_end_in_one_archcalc_error(case):
+    text, fmt = case
+
+    def run():
+        graph = spec_to_graph(parse_text(text, "fuzz.spec", fmt), "fuzz.spec")
+        analyze(graph)
+
+    msg = _one_line_archcalc_error(run)
+    if msg is not None and not msg.startswith("layer "):
+        assert msg.startswith("fuzz.spec"), msg
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=60))
+def test_random_text_is_never_a_traceback(text):
+    _one_line_archcalc_error(lambda: loads_spec(text, source="t"))
+    _one_line_archcalc_error(lambda: loads_spec(text, "json", source="t"))
+
+
+# --- CLI arguments ----------------------------------------------------------------------------
+
+_SPEC_DIR = tempfile.mkdtemp(prefix="archcalc-fuzz-")
+_BAD = os.path.join(_SPEC_DIR, "bad.yaml")
+with open(_BAD, "w") as _f:
+    _f.write("input: 3x8x8\nlayers:\n  - {name: c, kind: Conv2d, out_channels: 4, kernel_size: 9}\n")
+_TOKENS = ["lenet5", "alexnet", "vgg11", "resnet18", "nosuchnet", "", "-", "--", "--input", "--batch", "--dtype",
+           "--format", "--tally", "--freeze", "--bogus", "list", "--no-costs", "spec", "--schema", "--check",
+           "3x224x224", "3xHxW", "3x0x0", "1x1", "3x(H", "N", "0", "-4", "fp16", "int4", "json", "csv", "md",
+           "table", "features", os.path.join(ROOT, "examples", "plain_cnn.yaml"), _BAD,
+           os.path.join(_SPEC_DIR, "missing.json"), _SPEC_DIR, "3x32x32"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_TOKENS), st.text(max_size=8)), max_size=5))
+def test_cli_arguments_exit_0_or_2_with_one_line(argv):
+    if "list" in argv[:1] and "--no-costs" not in argv:
+        argv = argv + ["--no-costs"]  # costing the whole zoo is the benchmarks' job
+    if any(a in ("-h", "--help") for a in argv) or (argv[:1] == ["spec"] and ("-o" in argv or "--output" in argv)):
+        return
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    assert code in (0, 2), (argv, code)
+    if code == 2:
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("archcalc: error: "), (argv, err.getvalue())
+
+
+# --- valid specs round-trip -------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_spec())
+def test_random_valid_specs_round_trip_yaml_graph_yaml(spec):
+    import yaml
+
+    graph = loads_spec(yaml.safe_dump(spec), "yaml")
+    text = dumps_spec(graph, "yaml")
+    again = loads_spec(text, "yaml")
+    assert list(again.nodes) == list(graph.nodes) and again.nodes == graph.nodes
+    assert again.outputs == graph.outputs and again.name == graph.name
+    assert dumps_spec(again, "yaml") == text
+    assert loads_spec(dumps_spec(graph, "json"), "json").nodes == graph.nodes
