@@ -275,3 +275,16 @@ def test_heavy_modules_load_only_when_a_report_is_made():
             "assert 'matplotlib' not in sys.modules and 'pandas' not in sys.modules")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=ROOT)
+
+
+def test_vgg16_report_explains_three_memory_figures():
+    # issue 6: sum of outputs vs peak vs training, each computed (archcalc.memory), not written in
+    from archcalc.memory import inference_memory, sum_of_outputs_bytes, training_memory
+
+    r = archcalc.analyze("vgg16", batch=32)
+    text = r.report("md")
+    assert 'Three different "memory" figures' in text
+    for n in (sum_of_outputs_bytes(r), inference_memory(r).peak_bytes,
+              training_memory(r, optimizer="sgd").peak_bytes, training_memory(r, optimizer="adam").peak_bytes):
+        assert f"{n / 2**20:,.1f} MiB" in text
+    assert sum_of_outputs_bytes(r) > inference_memory(r).peak_bytes - inference_memory(r).weight_bytes

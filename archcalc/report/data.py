@@ -127,6 +127,35 @@ def tally(result):
             "lines": t.lines(), "memory": dims.fmt_int(t.memory)}
 
 
+def memory_figures(result):
+    """The three different "memory" figures of one forward pass at the report's batch and dtype:
+    sum of outputs, inference peak (liveness), training peak (SGD and Adam). None when symbolic;
+    a training figure is replaced by its reason when the model has a layer training cannot model."""
+    if result.is_symbolic:
+        return None
+    from ..errors import ArchcalcError
+    from ..memory import inference_memory, sum_of_outputs_bytes, training_memory
+
+    def mib(n):
+        return f"{n / 2**20:,.1f} MiB"
+
+    rows = [{"name": "sum of outputs", "value": mib(sum_of_outputs_bytes(result)),
+             "what": "every activation tensor the forward pass creates, input included, added up (what most tools print; no weights); never all alive at once"}]
+    inf = inference_memory(result)
+    rows.append({"name": "inference peak", "value": mib(inf.peak_bytes),
+                 "what": f"weights, buffers and input plus the activations alive together, largest at {inf.peak_layer}"})
+    for opt in ("sgd", "adam"):
+        try:
+            tr = training_memory(result, optimizer=opt)
+        except ArchcalcError as e:
+            rows.append({"name": f"training peak ({opt})", "value": "n/a", "what": str(e)})
+            continue
+        rows.append({"name": f"training peak ({opt})", "value": mib(tr.peak_bytes),
+                     "what": f"+ gradients, optimizer state and {mib(tr.saved_bytes)} of activations saved for "
+                             f"backward; peak in the {tr.peak_phase} pass at {tr.peak_layer}"})
+    return rows
+
+
 def context(result, with_tally=None) -> dict:
     """Everything the single-model templates need. ``with_tally``: None = only for VGG-16 (the
     notes' worked example), True/False to force."""
@@ -139,6 +168,7 @@ def context(result, with_tally=None) -> dict:
         "layers": layers(result),
         "by_kind": by_kind(result),
         "tally": tally(result) if with_tally else None,
+        "memory": memory_figures(result),
         "warnings": result.warnings,
         "symbolic": result.is_symbolic,
     }
