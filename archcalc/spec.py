@@ -343,7 +343,7 @@ def _build(data, source: str, default_name: str) -> _Loaded:
                 _fail(source, loaded.where(node.name), f"field 'inputs': {i!r} is not a layer of this "
                       f"network{_did_you_mean(i, graph.nodes)} (dangling edge)")
             if i == node.name:
-                _fail(source, loaded.where(node.name), f"field 'inputs': the layer reads itself (cycle)")
+                _fail(source, loaded.where(node.name), "field 'inputs': the layer reads itself (cycle)")
     if "outputs" in data:
         outs = data["outputs"]
         if isinstance(outs, str):
@@ -681,22 +681,6 @@ def dumps_spec(graph: Graph, fmt: str = "yaml") -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    """Write via a temporary file in the same directory and ``os.replace``: never half a file."""
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".archcalc-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # ---------------------------------------------------------------------------------------------
@@ -874,7 +858,9 @@ def cmd_spec(argv) -> int:
             graph = get_entry(args.model).build()
         text = dumps_spec(graph, args.format)
     if args.output:
-        write_text_atomic(args.output, text)
+        from ._io import write_atomic
+
+        write_atomic(args.output, text, force=True)
     else:
         sys.stdout.write(text)
     return 0

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -258,22 +257,11 @@ def _comparable_row(r: Row) -> tuple:
 
 
 def write_text_atomic(path, text: str) -> None:
-    """Write via a temporary file in the same directory and ``os.replace``: readers see the old
-    file or the new one, never half of one."""
-    path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".txt", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write a snapshot atomically (readers see the old file or the new one, never half of one),
+    creating its folder."""
+    from ._io import write_atomic
+
+    write_atomic(path, text, force=True, make_dirs=True)
 
 
 def as_snapshot(obj, **resolve_kwargs) -> Snapshot:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 from . import dims
+from ._io import write_atomic
 from .errors import ArchcalcError
 
 REPORT_PATH = os.path.join("reports", "zoo.md")
@@ -118,20 +118,6 @@ def render_json(rows) -> str:
     return json.dumps(out, indent=2) + "\n"
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: never half-written."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ArchcalcError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".zoo-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def cmd_list(argv) -> int:
@@ -153,7 +139,7 @@ def cmd_list(argv) -> int:
         rows = zoo_rows()
     text = {"table": render_text, "json": render_json, "md": render_markdown}[args.format](rows)
     if args.output:
-        write_atomic(args.output, text)
+        write_atomic(args.output, text, force=True)
     else:
         sys.stdout.write(text)
     return 0
@@ -177,7 +163,7 @@ def main(argv=None) -> int:
                 return 1
             return 0
         if args.output:
-            write_atomic(args.output, text)
+            write_atomic(args.output, text, force=True)
         else:
             sys.stdout.write(text)
         return 0

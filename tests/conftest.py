@@ -36,3 +36,11 @@ def torch():
 def torchvision():
     require("torch")
     return require("torchvision")
+
+
+# CI runs the same hypothesis examples every time (a red CI must be reproducible); local runs explore.
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("ci", derandomize=True, print_blob=True)
+if IN_CI:
+    _hyp_settings.load_profile("ci")

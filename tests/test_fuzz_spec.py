@@ -69,6 +69,8 @@ def _atom(atom, field):
         return st.lists(st.lists(st.integers(0, 4), max_size=3), max_size=3)
     if field == "num_rois":  # a per-image count: an integer or a name such as R
         return st.one_of(st.integers(1, 6), st.sampled_from(["R", "D"]))
+    if field == "size" and atom != "int":  # Crop's target (h, w)
+        return st.lists(st.integers(1, 4), min_size=2, max_size=2)
     if field == "offset":  # Crop: "center" or explicit (top, left)
         return st.one_of(st.just("center"), st.lists(st.integers(0, 3), min_size=2, max_size=2))
     if atom == "Layer":  # wrappers (Shared, PerItem) hold a nested layer

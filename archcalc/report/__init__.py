@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from ..errors import ArchcalcError
-from ._io import OutputExistsError, write_atomic
+from .._io import OutputExistsError, write_atomic
 
 FORMATS = ("html", "md")
 _env = None

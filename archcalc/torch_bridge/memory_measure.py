@@ -27,9 +27,7 @@ a one-sample batch, then ``zero_grad(set_to_none=True)``, forward, cross-entropy
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 
 #: Models of the acceptance table. Names missing from the zoo are reported and left out (they come
@@ -435,17 +433,6 @@ def compare_cuda(name: str, batch: int, optimizer: str = "adam") -> list:
     return rows
 
 
-def write_atomic(path: str, text: str) -> None:
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".memory-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main(argv=None) -> int:
@@ -478,7 +465,9 @@ def main(argv=None) -> int:
                 cuda_rows += compare_cuda(name, b, args.optimizer)
     text = render_report(rows, missing, cuda_rows, args.optimizer, note)
     if args.out:
-        write_atomic(args.out, text)
+        from .._io import write_atomic
+
+        write_atomic(args.out, text, force=True, make_dirs=True)
     else:
         sys.stdout.write(text)
     return 0 if all(r["ok"] for r in rows) else 1

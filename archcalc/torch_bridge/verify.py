@@ -653,20 +653,6 @@ def tool_versions() -> str:
     return ", ".join(parts)
 
 
-def _write_atomic(path: str, text: str) -> None:
-    import os
-    import tempfile
-
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".archcalc-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main(argv) -> int:
@@ -723,7 +709,9 @@ def main(argv) -> int:
     elif args.summary:
         emit(render_summary(results, markdown=args.format == "md"))
     if args.output:
-        _write_atomic(args.output, "".join(chunks))
+        from .._io import write_atomic
+
+        write_atomic(args.output, "".join(chunks), force=True, make_dirs=True)
     bad = [v.model for v in results if not v.ok]
     if bad:
         print(f"archcalc verify: unexplained differences in {', '.join(bad)}", file=sys.stderr)

@@ -1,7 +1,8 @@
-"""Atomic file output: render everything in memory, write a temp file beside the target, rename.
+"""Atomic file output, used by every writer in archcalc (reports, specs, snapshots, generated
+tables): render everything in memory, write a temp file beside the target, rename.
 
-A failure at any point leaves the target untouched (no half-written report); replacing an existing
-file needs ``force=True`` (``--force`` on the command line).
+A failure at any point leaves the target untouched (nothing half-written); replacing an existing
+file needs ``force=True`` (``--force`` on the command line of the report commands).
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import ArchcalcError
+from .errors import ArchcalcError
 
 
 class OutputExistsError(ArchcalcError):
     """The output path exists and overwriting was not asked for."""
 
 
-def write_atomic(path, text: str, force: bool = False) -> Path:
+def write_atomic(path, text: str, force: bool = False, make_dirs: bool = False) -> Path:
     path = Path(path)
+    if make_dirs and str(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
         raise ArchcalcError(f"output path {str(path)!r} is a directory")
     if path.exists() and not force:
