@@ -38,21 +38,34 @@ def dtype_name(dtype: str) -> str:
 
 @dataclass(frozen=True)
 class ReceptiveField:
+    """Per axis (h, w): ``size``, ``jump`` and ``start``. ``start`` is kept doubled
+    (``twice_start``) so that the common integer case never needs fractions."""
+
     size: tuple  # (h, w)
     jump: tuple
-    start: tuple
+    twice_start: tuple
+
+    @property
+    def start(self) -> tuple:
+        return tuple(dims.exact_div(t, 2) for t in self.twice_start)
 
     def apply(self, fp) -> "ReceptiveField":
         if fp is None:
             return self
-        size, jump, start = [], [], []
-        for a in range(2):
+        size, jump, twice = [], [], []
+        for a in (0, 1):
             k, s, p = fp.kernel[a], fp.stride[a], fp.padding[a]
             j = self.jump[a]
-            size.append(dims.normalize(self.size[a] + (k - 1) * j))
-            start.append(dims.normalize(self.start[a] + (dims.exact_div(k - 1, 2) - p) * j))
-            jump.append(dims.normalize(j * s))
-        return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+            grow, shift, step = (k - 1) * j, (k - 1 - 2 * p) * j, j * s
+            if type(grow) is int and type(shift) is int and type(step) is int:  # hot path: no dims helpers
+                size.append(dims.normalize(self.size[a] + grow))
+                twice.append(dims.normalize(self.twice_start[a] + shift))
+                jump.append(step)
+                continue
+            size.append(dims.normalize(self.size[a] + grow))
+            twice.append(dims.normalize(self.twice_start[a] + shift))
+            jump.append(dims.normalize(step))
+        return ReceptiveField(tuple(size), tuple(jump), tuple(twice))
 
     @staticmethod
     def merge(fields: Sequence["ReceptiveField"]) -> "ReceptiveField":
@@ -62,7 +75,10 @@ class ReceptiveField:
         whole input but does not coarsen the output grid that later layers step over."""
         if len(fields) == 1:
             return fields[0]
-        size, jump, start = [], [], []
+        first = fields[0]
+        if all(f == first for f in fields[1:]):  # parallel branches of equal footprint
+            return first
+        size, jump, twice = [], [], []
         for a in range(2):
             def finest_then_widest(f, a=a):
                 j, s = f.jump[a], f.size[a]
@@ -71,8 +87,8 @@ class ReceptiveField:
             lead = min(fields, key=finest_then_widest)
             size.append(dims.smax(*[f.size[a] for f in fields]))
             jump.append(lead.jump[a])
-            start.append(lead.start[a])
-        return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+            twice.append(lead.twice_start[a])
+        return ReceptiveField(tuple(size), tuple(jump), tuple(twice))
 
     def to_dict(self) -> dict:
         def one(pair):
@@ -82,7 +98,7 @@ class ReceptiveField:
         return {"size": one(self.size), "jump": one(self.jump), "start": one(self.start)}
 
 
-PIXEL = ReceptiveField((1, 1), (1, 1), (dims.exact_div(1, 2), dims.exact_div(1, 2)))
+PIXEL = ReceptiveField((1, 1), (1, 1), (1, 1))  # one input pixel, centred at 0.5
 
 
 @dataclass

@@ -199,6 +199,8 @@ _FORMATTED: dict = {}  # expression -> text: sympy's printer is slow and tables 
 
 
 def format_dim(x: Any) -> str:
+    if type(x) is int:
+        return str(x)
     if isinstance(x, Fraction):
         return str(float(x))
     if is_concrete(x):

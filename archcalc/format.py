@@ -10,11 +10,13 @@ COLUMNS = ("layer", "kind", "config", "output", "params", "MACs", "FLOPs", "acti
 
 
 def _shape(shape) -> str:
-    return "x".join(format_dim(d) for d in shape)
+    return "x".join([str(d) if type(d) is int else format_dim(d) for d in shape])
 
 
 def _rf(rf) -> str:
     h, w = rf.size
+    if type(h) is int and h == w:
+        return str(h)
     return format_dim(h) if str(h) == str(w) else f"{format_dim(h)}x{format_dim(w)}"
 
 
