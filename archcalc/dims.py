@@ -104,7 +104,7 @@ def smin(*xs: Dim) -> Dim:
 def prod(xs: Iterable[Dim]) -> Dim:
     const, syms = 1, []
     for x in xs:
-        if is_concrete(x):
+        if type(x) is int or isinstance(x, _CONCRETE):  # is_concrete, inlined: hot path
             const *= x
         else:
             syms.append(x)
@@ -117,7 +117,7 @@ def total(xs: Iterable[Dim]) -> Dim:
     """Sum; symbolic terms are added in one sympy.Add (incremental adds are quadratic)."""
     const, syms = 0, []
     for x in xs:
-        if is_concrete(x):
+        if type(x) is int or isinstance(x, _CONCRETE):  # is_concrete, inlined: hot path
             const += x
         else:
             syms.append(x)
