@@ -123,7 +123,7 @@ def test_mirror_check_catches_a_moved_stride(torch, torchvision):
         assert_matches(torch, analyze("resnet50"), model, require="leaves")
     # aux heads run only in training mode: in eval mode archcalc's aux layers have no torch module
     aux = tv_model(torch, torchvision, "inception_v3", aux_logits=True, init_weights=False)
-    with pytest.raises(AssertionError, match=r"no torch module that ran: \['AuxLogits.conv0.conv'"):
+    with pytest.raises(AssertionError, match=r"no torch module that ran.*\['AuxLogits.conv0.conv'"):
         assert_matches(torch, analyze("inception_v3_aux"), aux, require=CONV_LINEAR_BN)
     # per layer, not only in total: MACs (or params) moved between two layers, totals unchanged
     for field in ("macs", "params"):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 # torch module kinds whose archcalc layer carries the same kind name (by isinstance, so timm's
 # subclasses such as BatchNormAct2d count as their base kind)
 MAC_KINDS = ("Conv2d", "Linear")
+NO_MAC_KINDS = ("BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "LocalResponseNorm")  # macs == 0
 KINDS = ("Conv2d", "ConvTranspose2d", "Linear", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
          "LocalResponseNorm")
 # what test_zoo_classic.py's models are checked on (every one that runs must have an archcalc layer)
@@ -152,14 +153,16 @@ def assert_matches(torch, result, model, *, require="params", train=False, expec
       ``"params"`` every module holding parameters (run or not), ``"leaves"`` every leaf module that
       ran, a tuple of kinds (see KINDS) every module of those kinds that ran (these two: exactly once);
     - for every torch module with an archcalc layer of the same name: equal own params; for those of
-      a kind in KINDS the same kind; for those that ran exactly once the same output shape, and for
-      conv/linear the same MACs as the hyper-parameters and as FlopCounterMode;
-    - no archcalc layer holds params that torch's module of its name does not hold, and no archcalc
-      conv/linear/BN layer lacks a torch module that ran, except the names in ``expect_unmatched``;
+      a kind in KINDS the same kind (and no MACs for BN, pools, LRN); for those that ran exactly once
+      the same output shape, and for conv/linear the same MACs as the hyper-parameters and as
+      FlopCounterMode;
+    - every archcalc layer holding params names a torch module that ran holding the same count (a
+      leaf one with ``"leaves"``), and no archcalc conv/linear/BN layer lacks a torch module that
+      ran, except the names in ``expect_unmatched``;
     - the graph's outputs have torch's output shapes (the last layer torch's single output's).
 
-    Returns (profile, number of layers whose output shape was compared); fewer than ``min_aligned``
-    is a failure.
+    Returns (profile, number of required modules whose output shape was compared); fewer than
+    ``min_aligned`` is a failure.
     """
     prof = profile(torch, model, result.input, train)
     ours = {x.name: x for x in result.layers}
@@ -177,7 +180,6 @@ def assert_matches(torch, result, model, *, require="params", train=False, expec
         shared = [n for n in required if mods[n].calls != 1]
         assert not shared, f"torch modules that ran more than once: {shared[:10]}"
 
-    aligned = 0
     for name, run in mods.items():
         rec = ours.get(name)
         if rec is None:
@@ -185,16 +187,22 @@ def assert_matches(torch, result, model, *, require="params", train=False, expec
         assert rec.params == run.params, (name, rec.params, run.params)
         if run.kind in KINDS:
             assert rec.kind == run.kind, (name, rec.kind, run.kind)
+        if run.kind in NO_MAC_KINDS:
+            assert rec.macs == 0, (name, rec.macs)
         if run.shape is not None:
             assert tuple(rec.output_shape) == run.shape, (name, rec.output_shape, run.shape)
-            aligned += 1
             if run.kind in MAC_KINDS:
                 assert rec.macs == run.macs, (name, rec.macs, run.macs)
                 assert 2 * rec.macs == run.flops, (name, rec.macs, run.flops)
+    aligned = sum(1 for n in required if mods[n].shape is not None)
     assert aligned >= min_aligned, f"only {aligned} layers aligned"
 
-    extra = [x.name for x in result.layers if x.params and (x.name not in mods or mods[x.name].params != x.params)]
-    assert not extra, f"archcalc layers holding params torch's module of that name lacks: {extra[:10]}"
+    def holds_same(x):  # a torch module of its name ran and holds its params (with "leaves": a leaf)
+        run = mods.get(x.name)
+        return run is not None and run.calls and run.params == x.params and (run.leaf or require != "leaves")
+
+    extra = [x.name for x in result.layers if x.params and not holds_same(x)]
+    assert not extra, f"archcalc layers holding params no torch module that ran holds: {extra[:10]}"
     unrun = [x.name for x in result.layers if x.kind in CONV_LINEAR_BN and x.name not in expect_unmatched
              and not (x.name in mods and mods[x.name].calls)]
     assert not unrun, f"archcalc layers with no torch module that ran: {unrun[:10]}"
