@@ -3,7 +3,8 @@
 
 The torch oracle is independent of archcalc's rules: output shapes come from forward hooks, params
 from ``numel()``, and MACs from each module's own hyper-parameters times its hooked output size
-(conv: ``out.numel() * in/groups * kh * kw``; linear: ``out.numel() * in_features``).
+(conv: ``out.numel() * in/groups * kh * kw``; linear: ``out.numel() * in_features``), and again from
+torch's FlopCounterMode; see tests/torch_oracle.py, shared with the other zoo tests.
 """
 
 from __future__ import annotations
