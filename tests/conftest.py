@@ -1,6 +1,7 @@
 """Shared test set-up.
 
-Tests that need torch use the ``torch_modules`` fixture. Outside CI they skip when the torch extra
+Tests that need torch use the ``torch``, ``torchvision`` and ``timm`` fixtures; tests/torch_oracle.py
+builds the real models and compares them with archcalc. Outside CI they skip when the torch extra
 is missing; in CI (``CI=true``) a missing torch is an error, never a silent skip.
 """
 
@@ -36,6 +37,12 @@ def torch():
 def torchvision():
     require("torch")
     return require("torchvision")
+
+
+@pytest.fixture(scope="session")
+def timm():
+    require("torch")
+    return require("timm")
 
 
 # CI runs the same hypothesis examples every time (a red CI must be reproducible); local runs explore.

@@ -3,7 +3,8 @@
 
 The torch oracle is independent of archcalc's rules: output shapes come from forward hooks, params
 from ``numel()``, and MACs from each module's own hyper-parameters times its hooked output size
-(conv: ``out.numel() * in/groups * kh * kw``; linear: ``out.numel() * in_features``).
+(conv: ``out.numel() * in/groups * kh * kw``; linear: ``out.numel() * in_features``), and again from
+torch's FlopCounterMode; see tests/torch_oracle.py, shared with the other zoo tests.
 """
 
 from __future__ import annotations
@@ -12,59 +13,16 @@ import pytest
 
 import archcalc
 from archcalc.zoo import get_entry
-from conftest import require
+from torch_oracle import CONV_LINEAR_BN, assert_matches, timm_model, tv_model
 
 
 # ---------------------------------------------------------------------------- torch oracle helpers
 
-def torch_profile(torch, model, input_shape, train=False):
-    """Per Conv2d/Linear/BatchNorm2d module that runs: (params, per-sample output shape, macs)."""
-    nn = torch.nn
-    seen = {}
-    hooks = []
-    for name, m in model.named_modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)):
-            def hook(mod, inp, out, name=name):
-                per_sample = out[0].numel()
-                if isinstance(mod, nn.Conv2d):
-                    kh, kw = mod.kernel_size
-                    macs = per_sample * (mod.in_channels // mod.groups) * kh * kw
-                elif isinstance(mod, nn.Linear):
-                    macs = per_sample * mod.in_features
-                else:
-                    macs = 0
-                params = sum(p.numel() for p in mod.parameters(recurse=False))
-                seen[name] = (params, tuple(out.shape[1:]), macs)
-            hooks.append(m.register_forward_hook(hook))
-    model.train(train)
-    # batch 2: a training-mode BatchNorm on a 1x1 map (aux heads) refuses a single sample
-    with torch.no_grad():
-        out = model(torch.empty(2, *input_shape, device="meta"))
-    for h in hooks:
-        h.remove()
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    return seen, [tuple(o.shape[1:]) for o in outs]
-
-
 def compare_with_torch(torch, result, model, train=False, expect_unmatched=()):
-    """Every torch conv/linear/BN module has an archcalc layer of the same name with equal params,
-    output shape and MACs; totals agree; returns the torch oracle's total MACs."""
-    seen, out_shapes = torch_profile(torch, model, result.input, train)
-    ours = {r.name: r for r in result.layers if r.kind in ("Conv2d", "Linear", "BatchNorm2d")}
-    missing = sorted(set(seen) - set(ours))
-    assert not missing, f"torch modules without an archcalc layer: {missing[:10]}"
-    extra = sorted(set(ours) - set(seen) - set(expect_unmatched))
-    assert not extra, f"archcalc layers with no torch module that ran: {extra[:10]}"
-    for name, (params, shape, macs) in seen.items():
-        r = ours[name]
-        assert (r.params, r.output_shape, r.macs) == (params, shape, macs), name
-    assert result.totals["params"] == sum(p.numel() for p in model.parameters())
-    assert result.totals["buffers"] == sum(b.numel() for b in model.buffers())
-    final = [result[o].output_shape for o in result.graph.output_names()]
-    assert sorted(final) == sorted(out_shapes)
-    torch_macs = sum(m for _, _, m in seen.values())
-    assert result.totals["macs"] == torch_macs
-    return torch_macs
+    """Every torch conv/linear/BN module that runs has an archcalc layer of the same name with equal
+    params, output shape and MACs (and none without one); totals agree (tests/torch_oracle.py)."""
+    return assert_matches(torch, result, model, require=CONV_LINEAR_BN, train=train,
+                          expect_unmatched=expect_unmatched)
 
 
 def published(name, source_prefix):
@@ -86,8 +44,7 @@ def check_tv_meta(name, result, weights_prefix="torchvision"):
 @pytest.mark.parametrize("name", ["squeezenet1_0", "squeezenet1_1"])
 def test_squeezenet_matches_torchvision(torch, torchvision, name):
     r = archcalc.analyze(name)
-    with torch.device("meta"):
-        m = getattr(torchvision.models, name)(weights=None)
+    m = tv_model(torch, torchvision, name)
     compare_with_torch(torch, r, m)
     check_tv_meta(name, r)
     # read the weights meta itself, not a copy of it
@@ -107,20 +64,9 @@ def test_squeezenet_hand_counts():
 
 # ---------------------------------------------------------------------------- Inception family
 
-@pytest.fixture(scope="module")
-def timm(torch):
-    return require("timm")
-
-
-def build_timm(torch, timm, name):
-    with torch.device("meta"):
-        return timm.create_model(name, pretrained=False)
-
-
 def test_inception_v3_matches_torchvision(torch, torchvision):
     r = archcalc.analyze("inception_v3")
-    with torch.device("meta"):
-        m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=False)
+    m = tv_model(torch, torchvision, "inception_v3", aux_logits=False, init_weights=False)
     compare_with_torch(torch, r, m)
     meta = torchvision.models.Inception_V3_Weights.IMAGENET1K_V1.meta
     # _ops is the eval forward pass, where torchvision never runs AuxLogits
@@ -129,8 +75,7 @@ def test_inception_v3_matches_torchvision(torch, torchvision):
 
 def test_inception_v3_aux_matches_torchvision(torch, torchvision):
     r = archcalc.analyze("inception_v3_aux")
-    with torch.device("meta"):
-        m = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
+    m = tv_model(torch, torchvision, "inception_v3", aux_logits=True, init_weights=False)
     compare_with_torch(torch, r, m, train=True)  # AuxLogits only runs in training mode
     meta = torchvision.models.Inception_V3_Weights.IMAGENET1K_V1.meta
     assert r.totals["params"] == meta["num_params"] == published("inception_v3_aux", "torchvision").params
@@ -151,7 +96,7 @@ def test_inception_v3_grid_sizes():
 @pytest.mark.parametrize("name", ["inception_v4", "inception_resnet_v2"])
 def test_inception_timm(torch, timm, name):
     r = archcalc.analyze(name)
-    m = build_timm(torch, timm, get_entry(name).timm)
+    m = timm_model(torch, timm, get_entry(name).timm)
     compare_with_torch(torch, r, m)
 
 
@@ -195,7 +140,7 @@ def test_inception_resnet_v1_paper_figures():
 
 def test_xception_matches_timm_and_paper(torch, timm):
     r = archcalc.analyze("xception")
-    compare_with_torch(torch, r, build_timm(torch, timm, get_entry("xception").timm))
+    compare_with_torch(torch, r, timm_model(torch, timm, get_entry("xception").timm))
     assert r.totals["params"] == published("xception", "Chollet").params  # Table 3: 22,855,952
 
 
@@ -364,7 +309,6 @@ def test_squeezenet_paper_table1_sizes_need_227():
 def test_googlenet_torchvision_layout_still_matches(torch, torchvision):
     """The Inception-module helper now takes a ``conv`` argument; torchvision's layout is unchanged."""
     r = archcalc.analyze("googlenet")
-    with torch.device("meta"):
-        m = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+    m = tv_model(torch, torchvision, "googlenet", aux_logits=False, init_weights=False)
     compare_with_torch(torch, r, m)
     assert round(r.totals["macs"] / 1e9, 3) == torchvision.models.GoogLeNet_Weights.IMAGENET1K_V1.meta["_ops"]

@@ -29,6 +29,7 @@ from archcalc.layers import (
     RoIPool,
 )
 from archcalc.zoo import get_entry
+from torch_oracle import profile, tv_model
 
 R, T, D = dims.symbol("R"), dims.symbol("T"), dims.symbol("D")
 
@@ -226,8 +227,7 @@ def test_yolov1_fig3():
 
 def test_ssd300_vgg16_matches_torchvision(torchvision, torch):
     r = archcalc.analyze("ssd300_vgg16")
-    with torch.device("meta"):
-        m = torchvision.models.detection.ssd300_vgg16(weights=None, weights_backbone=None)
+    m = tv_model(torch, torchvision, "detection.ssd300_vgg16", weights_backbone=None)
     assert r.totals["params"] == sum(p.numel() for p in m.parameters()) == 35_641_826
     assert round(r.totals["macs"] / 1e9, 3) == get_entry("ssd300_vgg16").published[0].extra["gflops"]
 
@@ -270,8 +270,7 @@ def test_rfcn_per_roi_cost_is_free_of_macs():
 
 
 def test_rfcn_dilated_conv5_matches_torchvision(torchvision, torch):
-    with torch.device("meta"):
-        m = torchvision.models.resnet101(weights=None, replace_stride_with_dilation=[False, False, True])
+    m = tv_model(torch, torchvision, "resnet101", replace_stride_with_dilation=[False, False, True])
     r = archcalc.analyze("rfcn_resnet101")
     for name in ("layer4.0.conv2", "layer4.0.downsample.0", "layer4.1.conv2", "layer4.2.conv2"):
         tv = m.get_submodule(name)
@@ -282,22 +281,15 @@ def test_rfcn_dilated_conv5_matches_torchvision(torchvision, torch):
 def test_detector_backbones_macs_match_torch(torchvision, torch):
     """The trunks at 600x1000 against torch's FlopCounterMode (meta tensors): VGG-16 up to conv5_3
     for Faster R-CNN, dilated ResNet-101 up to conv5 for R-FCN."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    def torch_macs(module):
-        with FlopCounterMode(display=False) as counter:
-            y = module(torch.zeros(1, 3, 600, 1000))
-        return counter.get_total_flops() // 2, tuple(y.shape[1:])
-
-    with torch.device("meta"):
-        vgg_trunk = torchvision.models.vgg16(weights=None).features[:30]
-        res = torchvision.models.resnet101(weights=None, replace_stride_with_dilation=[False, False, True])
-        res_trunk = torch.nn.Sequential(*list(res.children())[:-2])
-        cases = ((archcalc.analyze("faster_rcnn_vgg16"), torch_macs(vgg_trunk), "backbone.features.29"),
-                 (archcalc.analyze("rfcn_resnet101"), torch_macs(res_trunk), "backbone.layer4.2.relu_2"))
-    for r, (macs, shape), last in cases:
-        assert sum(x.macs for x in r.layers if x.name.startswith("backbone.")) == macs
-        assert r[last].output_shape == shape
+    vgg_trunk = tv_model(torch, torchvision, "vgg16").features[:30]
+    res = tv_model(torch, torchvision, "resnet101", replace_stride_with_dilation=[False, False, True])
+    res_trunk = torch.nn.Sequential(*list(res.children())[:-2])
+    cases = ((archcalc.analyze("faster_rcnn_vgg16"), vgg_trunk, "backbone.features.29"),
+             (archcalc.analyze("rfcn_resnet101"), res_trunk, "backbone.layer4.2.relu_2"))
+    for r, trunk, last in cases:
+        prof = profile(torch, trunk, (3, 600, 1000))
+        assert 2 * sum(x.macs for x in r.layers if x.name.startswith("backbone.")) == prof.flops
+        assert [r[last].output_shape] == prof.outputs
 
 
 def _torchvision_fpn_detector(torch, torchvision, masks):
@@ -471,19 +463,16 @@ def _tutorial_dcgan(torch):
 
 
 def test_dcgan_pytorch_variants_match_tutorial(torch):
-    from torch.utils.flop_counter import FlopCounterMode
-
     with torch.device("meta"):
         g, d = _tutorial_dcgan(torch)
-        for model, name, x in ((g, "dcgan_generator_pytorch", torch.zeros(1, 100, 1, 1)),
-                               (d, "dcgan_discriminator_pytorch", torch.zeros(1, 3, 64, 64))):
-            r = archcalc.analyze(name)
-            with FlopCounterMode(display=False) as counter:
-                y = model(x)
-            assert r.totals["params"] == sum(p.numel() for p in model.parameters())
-            assert r.totals["params"] == get_entry(name).published[0].params
-            assert r.totals["macs"] == counter.get_total_flops() // 2
-            assert r.layers[-1].output_shape == tuple(y.shape[1:])
+    for model, name, shape in ((g, "dcgan_generator_pytorch", (100, 1, 1)),
+                               (d, "dcgan_discriminator_pytorch", (3, 64, 64))):
+        r = archcalc.analyze(name)
+        prof = profile(torch, model, shape)
+        assert r.totals["params"] == sum(p.numel() for p in model.parameters())
+        assert r.totals["params"] == get_entry(name).published[0].params
+        assert 2 * r.totals["macs"] == prof.flops
+        assert [r.layers[-1].output_shape] == prof.outputs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,33 +482,29 @@ def test_dcgan_pytorch_variants_match_tutorial(torch):
 def test_deeppose_matches_torchvision_alexnet(torchvision, torch):
     r = archcalc.analyze("deeppose_alexnet")
     assert r.layers[-1].output_shape == (2 * 14,)
-    with torch.device("meta"):
-        m = torchvision.models.alexnet(weights=None, num_classes=28)
+    m = tv_model(torch, torchvision, "alexnet", num_classes=28)
     assert r.totals["params"] == sum(p.numel() for p in m.parameters())
     assert r.totals["params"] == 61_100_840 - fc(4096, 1000) + fc(4096, 28)
 
 
 def test_simplebaseline_heatmaps(torchvision, torch):
-    from torch.utils.flop_counter import FlopCounterMode
-
     r = archcalc.analyze("simplebaseline_resnet50")
     assert r.layers[-1].output_shape == (14, 64, 48)  # 256x192 / 4
     coco = archcalc.analyze("simplebaseline_resnet50", num_joints=17)
     published = get_entry("simplebaseline_resnet50").published[0].extra
     assert round(coco.totals["params"] / 1e6, 1) == published["params_millions"]  # 34.0M
     nn = torch.nn
+    r50 = tv_model(torch, torchvision, "resnet50")
     with torch.device("meta"):
-        r50 = torchvision.models.resnet50(weights=None)
         layers, c = [], 2048
         for _ in range(3):
             layers += [nn.ConvTranspose2d(c, 256, 4, 2, 1, bias=False), nn.BatchNorm2d(256), nn.ReLU(True)]
             c = 256
         m = nn.Sequential(nn.Sequential(*list(r50.children())[:-2]), *layers, nn.Conv2d(256, 17, 1))
-        with FlopCounterMode(display=False) as counter:
-            y = m(torch.zeros(1, 3, 256, 192))
+    prof = profile(torch, m, (3, 256, 192))
     assert coco.totals["params"] == sum(p.numel() for p in m.parameters())
-    assert coco.totals["macs"] == counter.get_total_flops() // 2
-    assert coco.layers[-1].output_shape == tuple(y.shape[1:])
+    assert 2 * coco.totals["macs"] == prof.flops
+    assert [coco.layers[-1].output_shape] == prof.outputs
     # the paper's "8.9 GFLOPs" is not reproduced under the MAC convention (~5.43 G); we do not claim it
     assert coco.totals["macs"] < published["gflops"] * 1e9
 

@@ -15,7 +15,7 @@ import pytest
 
 import archcalc
 from archcalc.zoo import entries, get_entry
-from conftest import require
+from torch_oracle import assert_matches, assert_totals, profile, timm_model, tv_model
 
 FAMILIES = ("MobileNet", "ShuffleNet", "EfficientNet")
 TV_NAMES = sorted(e.name for e in entries() if e.family in FAMILIES and e.torchvision)
@@ -202,28 +202,6 @@ def test_shufflenet_v1_scale_and_groups_kwargs():
 # ------------------------------------------------------------------------------ torch oracle
 
 
-def torch_oracle(torch, model, input_shape):
-    """Per module that runs: own params, per-sample output shape (forward hooks); per conv/linear:
-    FlopCounterMode flops. Returns (modules, flops_by_module, total_flops)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    seen, hooks = {}, []
-    for name, m in model.named_modules():
-        if name and not list(m.children()):
-            def hook(mod, inp, out, name=name):
-                seen[name] = (sum(p.numel() for p in mod.parameters(recurse=False)), tuple(out.shape[1:]))
-            hooks.append(m.register_forward_hook(hook))
-    model.eval()
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        out = model(torch.empty(1, *input_shape, device="meta"))
-    for h in hooks:
-        h.remove()
-    prefix = type(model).__name__ + "."
-    flops = {k[len(prefix):]: sum(v.values()) for k, v in counter.get_flop_counts().items() if k.startswith(prefix)}
-    return seen, flops, counter.get_total_flops(), tuple(out.shape[1:])
-
-
 # EfficientNet-B1..B7 take ~2-4 s each (meta-device build at up to 600x600): marked slow, still run
 TV_PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n.startswith("efficientnet_b") and n != "efficientnet_b0"
              else n for n in TV_NAMES]
@@ -234,23 +212,10 @@ TV_PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n.startswith("efficientn
 def test_against_torchvision(name, torch, torchvision):
     entry = get_entry(name)
     r = archcalc.analyze(name)
-    with torch.device("meta"):
-        model = getattr(torchvision.models, entry.torchvision)(weights=None)
-    seen, flops, total_flops, out_shape = torch_oracle(torch, model, r.input)
-    ours = {rec.name: rec for rec in r.layers}
-    missing = sorted(set(seen) - set(ours))
-    assert not missing, f"torch modules with no archcalc layer of that name: {missing[:8]}"
-    for mod_name, (params, shape) in seen.items():
-        rec = ours[mod_name]
-        assert (rec.params, rec.output_shape) == (params, shape), mod_name
-        if rec.kind in ("Conv2d", "Linear"):
-            assert 2 * rec.macs == flops[mod_name], mod_name
-    # no parameter lives in an archcalc layer that torch does not have
-    assert all(rec.name in seen for rec in r.layers if rec.params)
-    assert r.totals["params"] == sum(p.numel() for p in model.parameters())
-    assert r.totals["buffers"] == sum(b.numel() for b in model.buffers())
-    assert 2 * r.totals["macs"] == total_flops
-    assert r.layers[-1].output_shape == out_shape
+    model = tv_model(torch, torchvision, entry.torchvision)
+    # every leaf module that runs: an archcalc layer of its name, same params, output shape and (conv,
+    # linear) MACs, also against FlopCounterMode; no archcalc param torch lacks; totals agree
+    assert_matches(torch, r, model, require="leaves")
 
     meta = torchvision.models.get_model_weights(entry.torchvision).IMAGENET1K_V1.meta
     published = entry.published[0]
@@ -263,18 +228,13 @@ def test_against_torchvision(name, torch, torchvision):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("timm_name,width", [("mobilenetv1_100", 1.0), ("mobilenetv1_125", 1.25)])
-def test_mobilenet_v1_against_timm(timm_name, width, torch):
+def test_mobilenet_v1_against_timm(timm_name, width, torch, timm):
     """timm's MobileNet v1 has the paper's convs, BN and FC (with ReLU6 instead of ReLU): its
     params, buffers and MACs must equal ours exactly."""
-    timm = require("timm")
     r = archcalc.analyze("mobilenet_v1", width_mult=width)
-    with torch.device("meta"):
-        model = timm.create_model(timm_name, pretrained=False)
-    _, _, total_flops, out_shape = torch_oracle(torch, model, r.input)
-    assert r.totals["params"] == sum(p.numel() for p in model.parameters())
-    assert r.totals["buffers"] == sum(b.numel() for b in model.buffers())
-    assert 2 * r.totals["macs"] == total_flops
-    assert r.layers[-1].output_shape == out_shape
+    model = timm_model(torch, timm, timm_name)
+    # timm's module names differ from ours: params, buffers, MACs (also FlopCounterMode's) and output
+    assert_totals(r, model, profile(torch, model, r.input))
 
 
 # ------------------------------------------------------------------------------ without torch

@@ -8,80 +8,19 @@ import pytest
 
 from archcalc import analyze
 from archcalc.zoo import get_entry
+from torch_oracle import CONV_LINEAR_BN, KINDS, assert_matches, timm_model, tv_model
 
 
 # --------------------------------------------------------------------------------------------------
-# the oracle: a real torch model on the meta device
-
-
-def torch_profile(torch, model, input_shape=(3, 224, 224)):
-    """Runs a meta-device forward pass. Returns per module name (own parameter count, output shape
-    of its only call or None when the module ran more than once or returned a non-tensor), the
-    output shape, and torch's FlopCounterMode total (2 per conv/matmul MAC, bias not counted)."""
-    shapes: dict = {}
-
-    def hook(name):
-        def fn(module, args, out):
-            shapes.setdefault(name, []).append(tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None)
-        return fn
-
-    from torch.utils.flop_counter import FlopCounterMode
-
-    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if n]
-    counter = FlopCounterMode(display=False)
-    try:
-        with torch.no_grad(), counter:
-            out = model.eval()(torch.empty((1, *input_shape), device="meta"))
-    finally:
-        for h in handles:
-            h.remove()
-    prof = {}
-    for n, m in model.named_modules():
-        if not n:
-            continue
-        own = sum(p.numel() for p in m.parameters(recurse=False))
-        calls = shapes.get(n, [])
-        prof[n] = (own, calls[0] if len(calls) == 1 else None)
-    return prof, tuple(out.shape[1:]), counter.get_total_flops()
+# the oracle: a real torch model on the meta device (tests/torch_oracle.py)
 
 
 def assert_mirrors(torch, model, r):
-    """archcalc's graph ``r`` mirrors ``model``: same total params, every module holding parameters
-    appears under the same name with the same count, every module called once has the same output
-    shape, archcalc has no parameter-holding layer torch lacks, and MACs are exactly half of torch's
-    FlopCounterMode count."""
-    prof, out_shape, flops = torch_profile(torch, model, r.input)
-    total = sum(p.numel() for p in model.parameters())
-    assert r.totals["params"] == total
-    ours = {x.name: x for x in r.layers}
-    for name, (own, shape) in prof.items():
-        if own:
-            assert name in ours, f"torch module {name} holds {own} params; archcalc has no layer of that name"
-            assert ours[name].params == own, name
-        if shape is not None and name in ours:
-            assert tuple(ours[name].output_shape) == shape, name
-    extra = [x.name for x in r.layers if x.params and prof.get(x.name, (0,))[0] != x.params]
-    assert not extra, extra
-    assert tuple(r.layers[-1].output_shape) == out_shape
-    assert 2 * r.totals["macs"] == flops
-    return prof
-
-
-def tv_model(torch, torchvision, name):
-    with torch.device("meta"):
-        return getattr(torchvision.models, name)(weights=None)
-
-
-@pytest.fixture(scope="module")
-def timm(torch):
-    from conftest import require
-
-    return require("timm")
-
-
-def timm_model(torch, timm, name):
-    with torch.device("meta"):
-        return timm.create_model(name, pretrained=False)
+    """archcalc's graph ``r`` mirrors ``model``: every torch module holding parameters appears under
+    the same name with the same count, archcalc has no parameter-holding layer torch lacks, every
+    module called once has the same output shape, and params, buffers and MACs agree (MACs exactly
+    half of torch's FlopCounterMode count). Returns the profile (module names: ``in``)."""
+    return assert_matches(torch, r, model, require="params")[0]
 
 
 def published_gmacs_match(r, pub):
@@ -171,8 +110,28 @@ def test_resnet_v1_paper_table1(name):
 @pytest.mark.torch
 def test_mirror_check_catches_a_moved_stride(torch, torchvision):
     # the oracle is not vacuous: v1 has v1.5's params everywhere but not its shapes
+    model = tv_model(torch, torchvision, "resnet50")
     with pytest.raises(AssertionError, match="layer2.0.conv1"):
-        assert_mirrors(torch, tv_model(torch, torchvision, "resnet50"), analyze("resnet50_v1"))
+        assert_mirrors(torch, model, analyze("resnet50_v1"))
+    # ... whichever modules the other test files require to align (tests/torch_oracle.py)
+    for require in (CONV_LINEAR_BN, KINDS):
+        with pytest.raises(AssertionError, match="layer2.0.conv1"):
+            assert_matches(torch, analyze("resnet50_v1"), model, require=require)
+    assert_matches(torch, analyze("resnet50"), model, require=KINDS, min_aligned=5)  # the true mirror passes
+    # a module called several times has no single shape to require: refused, not skipped
+    with pytest.raises(AssertionError, match=r"ran more than once: \['layer1.0.relu'"):
+        assert_matches(torch, analyze("resnet50"), model, require="leaves")
+    # aux heads run only in training mode: in eval mode archcalc's aux layers have no torch module
+    aux = tv_model(torch, torchvision, "inception_v3", aux_logits=True, init_weights=False)
+    with pytest.raises(AssertionError, match=r"no torch module that ran.*\['AuxLogits.conv0.conv'"):
+        assert_matches(torch, analyze("inception_v3_aux"), aux, require=CONV_LINEAR_BN)
+    # per layer, not only in total: MACs (or params) moved between two layers, totals unchanged
+    for field in ("macs", "params"):
+        r = analyze("resnet50")
+        setattr(r["layer1.0.conv1"], field, getattr(r["layer1.0.conv1"], field) + 1)
+        setattr(r["layer1.0.conv2"], field, getattr(r["layer1.0.conv2"], field) - 1)
+        with pytest.raises(AssertionError, match="layer1.0.conv1"):
+            assert_mirrors(torch, model, r)
 
 
 def test_resnet50_v1_exact():
