@@ -20,7 +20,7 @@ from . import dims
 from .errors import ArchcalcError, ShapeError
 from .graph import Graph
 from .layers import Input
-from .rules import rule_for
+from .rules import _RULES, rule_for
 
 _POOL_TO_FIXED = ("Adaptive", "Global")
 
@@ -301,50 +301,57 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     fields: dict = {}
     records = []
     prefixes = tuple(freeze)
+    rules = _RULES
+    int_batch = type(batch) is int
     for node in order:
         layer = node.layer
+        name = node.name
         if isinstance(layer, Input):
-            shape = in_shape if node.name == first_input else _coerce_shape(layer.shape)
+            shape = in_shape if name == first_input else _coerce_shape(layer.shape)
             in_shapes = [shape]
             try:
                 cost = rule_for(layer)(Input(shape), [])
             except ArchcalcError as e:
-                raise _at_layer(type(e)(f"layer {node.name!r} (Input): {e}"), node.name) from None
+                raise _at_layer(type(e)(f"layer {name!r} (Input): {e}"), name) from None
             rf = PIXEL
         else:
-            in_shapes = [shapes[i] for i in node.inputs]
+            inputs = node.inputs
+            in_shapes = [shapes[i] for i in inputs]
+            rule = rules.get(type(layer)) or rule_for(layer)
             try:
-                cost = rule_for(layer)(layer, in_shapes)
+                cost = rule(layer, in_shapes)
             except ArchcalcError as e:
-                raise _at_layer(type(e)(f"layer {node.name!r} ({layer.kind}): {e}"), node.name) from None
+                raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
             except (TypeError, ValueError, ZeroDivisionError) as e:
-                raise _at_layer(ShapeError(f"layer {node.name!r} ({layer.kind}): {e}"), node.name) from None
-            # a layer may read some inputs for their shape only (Crop's reference): rf_inputs = how
-            # many leading inputs carry pixels into the output
-            pixel_inputs = node.inputs[:getattr(layer, "rf_inputs", None) or len(node.inputs)]
-            rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
-        shapes[node.name] = cost.output
-        fields[node.name] = rf
-        out_elems = dims.normalize(batch * dims.prod(cost.output))
-        frozen = bool(prefixes) and node.name.startswith(prefixes)
-        params = dims.normalize(cost.params + cost.frozen_params)
+                raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
+            if len(inputs) == 1:
+                rf = fields[inputs[0]].apply(cost.rf)
+            else:
+                # a layer may read some inputs for their shape only (Crop's reference): rf_inputs =
+                # how many leading inputs carry pixels into the output
+                pixel_inputs = inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
+                rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
+        output = cost.output
+        shapes[name] = output
+        fields[name] = rf
+        if int_batch:
+            n = batch
+            for d in output:
+                n = n * d
+            out_elems = dims.normalize(n)
+            macs, flops = dims.normalize(batch * cost.macs), dims.normalize(batch * cost.flops)
+        else:
+            out_elems = dims.normalize(batch * dims.prod(output))
+            macs, flops = dims.normalize(batch * cost.macs), dims.normalize(batch * cost.flops)
+        frozen = bool(prefixes) and name.startswith(prefixes)
+        trainable = cost.params
+        params = trainable + cost.frozen_params
+        if type(params) is not int:
+            params = dims.normalize(params)
         records.append(LayerRecord(
-            name=node.name,
-            kind=layer.kind,
-            layer=layer,
-            inputs=node.inputs,
-            input_shapes=in_shapes,
-            output_shape=cost.output,
-            params=params,
-            trainable_params=0 if frozen else cost.params,
-            buffers=cost.buffers,
-            macs=dims.normalize(batch * cost.macs),
-            flops=dims.normalize(batch * cost.flops),
-            activations=0 if layer.reuses_input else out_elems,
-            output_elements=out_elems,
-            receptive_field=rf,
-            warnings=cost.warnings,
-            frozen=frozen,
+            name, layer.kind, layer, node.inputs, in_shapes, output, params,
+            0 if frozen else trainable, cost.buffers, macs, flops,
+            0 if layer.reuses_input else out_elems, out_elems, rf, cost.warnings, frozen,
         ))
     name = model_name or (entry.name if entry else graph.name)
     for p in prefixes:
