@@ -210,11 +210,14 @@ if what.startswith("synthetic"):
     w, c = time.perf_counter(), time.process_time()
     r = analyze(graph)
     w, c = time.perf_counter() - w, time.process_time() - c
-elif what == "whole zoo":
+elif what.startswith("whole zoo"):
     from archcalc.zoo import names
+    render = what == "whole zoo"
     w, c = time.perf_counter(), time.process_time()
     for n in names():
-        render_table(analyze(n))
+        r = analyze(n)
+        if render:
+            render_table(r)
     w, c = time.perf_counter() - w, time.process_time() - c
 else:
     model, shape = what.split()
@@ -237,7 +240,8 @@ def scale_table(sizes, extra, env):
             rows.append((what, None, None, wall, peak, "failed: " + (err.strip().splitlines() or ["?"])[-1][:60]))
             continue
         inner = json.loads(out.strip().splitlines()[-1])
-        note = f"{len(names())} models" if what == "whole zoo" else ""
+        note = f"{len(names())} models" + (" + tables" if what == "whole zoo" else ", no tables") \
+            if what.startswith("whole zoo") else ""
         rows.append((what, inner["wall"], inner["cpu"], wall, peak, note))
         print(f"  measured {what:<17} {inner['wall']:7.3f} s", file=sys.stderr, flush=True)
     return rows
@@ -295,7 +299,7 @@ def main(argv=None):
         print_peers(peers_table(args.models, args.tools, args.repeat, args.peer_repeat, env))
     if not args.no_scale:
         sizes = (100, 1000) if args.quick else (100, 1000, 10000)
-        extra = () if args.quick else ("whole zoo", "resnet50 3xHxW")
+        extra = () if args.quick else ("whole zoo", "whole zoo analysis", "resnet50 3xHxW")
         print_scale(scale_table(sizes, extra, env))
     return 0
 
