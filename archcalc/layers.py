@@ -469,16 +469,8 @@ class Crop(Layer):
         return off + (f" -> {self.size[0]}x{self.size[1]}" if self.size is not None else "")
 
 
-@dataclass(frozen=True)
-class RoIAlign(Layer):
-    """torchvision ``roi_align``/``MultiScaleRoIAlign``: ``num_rois`` regions of one image's (C, H, W)
-    feature map, each resampled to ``output_size`` with ``sampling_ratio**2`` bilinear samples per
-    bin. Output ``(num_rois, C, oh, ow)``; ``num_rois`` may be a symbol (``"R"``)."""
-
-    output_size: IntOrPair = 7
-    num_rois: Any = "R"
-    sampling_ratio: int = 2
-    spatial_scale: float = 1 / 16
+class _RoIOp(Layer):
+    """Shared by the RoI layers: a pair ``output_size`` and a ``num_rois`` count (int or symbol)."""
 
     def __post_init__(self):
         _norm_pairs(self, "output_size")
@@ -493,7 +485,19 @@ class RoIAlign(Layer):
 
 
 @dataclass(frozen=True)
-class RoIPool(Layer):
+class RoIAlign(_RoIOp):
+    """torchvision ``roi_align``/``MultiScaleRoIAlign``: ``num_rois`` regions of one image's (C, H, W)
+    feature map, each resampled to ``output_size`` with ``sampling_ratio**2`` bilinear samples per
+    bin. Output ``(num_rois, C, oh, ow)``; ``num_rois`` may be a symbol (``"R"``)."""
+
+    output_size: IntOrPair = 7
+    num_rois: Any = "R"
+    sampling_ratio: int = 2
+    spatial_scale: float = 1 / 16
+
+
+@dataclass(frozen=True)
+class RoIPool(_RoIOp):
     """Fast R-CNN's RoI max pooling (torchvision ``roi_pool``): each of ``num_rois`` regions is split
     into an ``output_size`` grid of bins and each bin max-pooled. Output ``(num_rois, C, oh, ow)``."""
 
@@ -501,17 +505,9 @@ class RoIPool(Layer):
     num_rois: Any = "R"
     spatial_scale: float = 1 / 16
 
-    def __post_init__(self):
-        _norm_pairs(self, "output_size")
-        from .dims import coerce_dim
-
-        object.__setattr__(self, "num_rois", coerce_dim(self.num_rois))
-
-    describe = RoIAlign.describe
-
 
 @dataclass(frozen=True)
-class PSRoIPool(Layer):
+class PSRoIPool(_RoIOp):
     """R-FCN's position-sensitive RoI average pooling (torchvision ``ps_roi_pool``): input
     ``(k*k*D, H, W)``; bin (i, j) of each RoI averages only its own group of D maps. Output
     ``(num_rois, D, k, k)``."""
@@ -519,14 +515,6 @@ class PSRoIPool(Layer):
     output_size: IntOrPair = 7
     num_rois: Any = "R"
     spatial_scale: float = 1 / 16
-
-    def __post_init__(self):
-        _norm_pairs(self, "output_size")
-        from .dims import coerce_dim
-
-        object.__setattr__(self, "num_rois", coerce_dim(self.num_rois))
-
-    describe = RoIAlign.describe
 
 
 @dataclass(frozen=True)

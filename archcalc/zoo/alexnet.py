@@ -55,6 +55,13 @@ def alexnet2012(name, input_shape, num_classes=1000):
     x = b.add(Conv2d(256, 3, padding=1, groups=2), x, name="conv5")
     x = b.add(ReLU(True), x, name="relu5")
     x = b.add(MaxPool2d(3, 2), x, name="pool5")
+    fc678(b, x, num_classes)
+    return b.build()
+
+
+def fc678(b, x, num_classes):
+    """The 2012-era classifier (Caffe layer names): flatten, fc6/fc7 of 4,096 units with ReLU and
+    dropout 0.5, fc8. Shared by AlexNet 2012 and ZFNet."""
     x = b.add(Flatten(), x, name="flatten")
     x = b.add(Linear(4096), x, name="fc6")
     x = b.add(ReLU(True), x, name="relu6")
@@ -62,8 +69,7 @@ def alexnet2012(name, input_shape, num_classes=1000):
     x = b.add(Linear(4096), x, name="fc7")
     x = b.add(ReLU(True), x, name="relu7")
     x = b.add(Dropout(0.5), x, name="drop7")
-    b.add(Linear(num_classes), x, name="fc8")
-    return b.build()
+    return b.add(Linear(num_classes), x, name="fc8")
 
 
 register_model(

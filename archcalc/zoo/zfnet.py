@@ -17,8 +17,9 @@ choice. The paper gives no parameter count; this model has 62,357,608.
 from __future__ import annotations
 
 from ..graph import Builder
-from ..layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d, ReLU
+from ..layers import Conv2d, LocalResponseNorm, MaxPool2d, ReLU
 from . import register_model
+from .alexnet import fc678
 
 
 def zfnet(name, input_shape, num_classes=1000):
@@ -39,14 +40,7 @@ def zfnet(name, input_shape, num_classes=1000):
     x = b.add(Conv2d(256, 3, padding=1), x, name="conv5")
     x = b.add(ReLU(True), x, name="relu5")
     x = b.add(MaxPool2d(3, 2, ceil_mode=True), x, name="pool5")
-    x = b.add(Flatten(), x, name="flatten")
-    x = b.add(Linear(4096), x, name="fc6")
-    x = b.add(ReLU(True), x, name="relu6")
-    x = b.add(Dropout(0.5), x, name="drop6")
-    x = b.add(Linear(4096), x, name="fc7")
-    x = b.add(ReLU(True), x, name="relu7")
-    x = b.add(Dropout(0.5), x, name="drop7")
-    b.add(Linear(num_classes), x, name="fc8")
+    fc678(b, x, num_classes)
     return b.build()
 
 
