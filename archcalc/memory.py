@@ -660,26 +660,15 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 refs[cg] += 1
             elif old == cg:
                 pass
-            elif not ACCUMULATE_IN_PLACE:  # old + new into a third tensor, then both are freed
-                s_ = new_grad(full(j))
-                at = current()
-                if at > peak_b[0]:
-                    peak_b = (at, r.name)
-                grad_of[j] = s_
-                refs[s_] += 1
-                drop(old)
+            elif ACCUMULATE_IN_PLACE and refs[old] == 1:  # in place into the exclusively owned buffer
                 if is_new:
                     grads.pop(cg)
                     refs.pop(cg)
-            elif refs[old] == 1:  # accumulate in place into the exclusively owned buffer
-                if is_new:
-                    grads.pop(cg)
-                    refs.pop(cg)
-            elif is_new:  # the fresh contribution takes the sum in place
+            elif ACCUMULATE_IN_PLACE and is_new:  # the fresh contribution takes the sum in place
                 grad_of[j] = cg
                 refs[cg] += 1
                 drop(old)
-            else:  # both shared: out-of-place sum
+            else:  # out of place (policy, or both shared): old + new into a third tensor
                 s = new_grad(full(j))
                 at = current()
                 if at > peak_b[0]:
@@ -687,6 +676,9 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 grad_of[j] = s
                 refs[s] += 1
                 drop(old)
+                if is_new:
+                    grads.pop(cg)
+                    refs.pop(cg)
         # release this node's output gradient, its saved tensors and its own extras
         if g is not None:
             drop(g)
