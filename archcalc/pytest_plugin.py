@@ -323,7 +323,7 @@ class CostChecker:
 
     def _check_snapshot(self, result, name):
         from archcalc.errors import ArchcalcError
-        from archcalc.testing import Snapshot, _cap, _delta, _num_text, diff_rows
+        from archcalc.testing import Snapshot, _cap, diff_rows, totals_diff
 
         path = self._snapshot_path(name)
         shown = self._display(path)
@@ -354,10 +354,7 @@ class CostChecker:
             state.updated.append(shown)
             return
         msg = [f"archcalc snapshot {shown} differs for {result.model}:"]
-        for k in ("params", "trainable_params", "macs"):
-            a, b = old.totals.get(k), new.totals.get(k)
-            if _num_text(a) != _num_text(b):
-                msg.append(f"  {k}: snapshot {_num_text(a)}, now {_num_text(b)}{_delta(a, b)}")
+        msg += totals_diff(old, new, "snapshot", "now")
         if (old.input, old.batch) != (new.input, new.batch):
             msg.append(f"  input: snapshot {old.input} batch {old.batch}, now {new.input} batch {new.batch}")
         diff = diff_rows(old.rows, new.rows)

@@ -285,6 +285,17 @@ def _pct(d: int, base: int) -> str:
     return f", {p:+,.0f}%" if abs(p) >= 10 else f", {p:+.2f}%" if abs(p) >= 0.01 else f", {p:+.1g}%"
 
 
+def totals_diff(old, new, old_label: str, new_label: str) -> list:
+    """One line per headline total (params, trainable params, MACs) that differs between two
+    snapshots."""
+    lines = []
+    for k in ("params", "trainable_params", "macs"):
+        a, b = old.totals.get(k), new.totals.get(k)
+        if _num_text(a) != _num_text(b):
+            lines.append(f"  {k}: {old_label} {_num_text(a)}, {new_label} {_num_text(b)}{_delta(a, b)}")
+    return lines
+
+
 def _delta(old, new) -> str:
     if isinstance(old, int) and isinstance(new, int):
         return f" ({new - old:+,}{_pct(new - old, old)})"
@@ -406,10 +417,7 @@ def assert_costs(model, *, params=None, trainable_params=None, non_trainable_par
         msg = [f"archcalc: costs of {_describe(result)} differ from expected:"] + lines
     else:
         msg = [f"archcalc: costs of {_describe(result)} differ from the baseline {base.model}:"]
-        for k in ("params", "trainable_params", "macs"):
-            a, b = base.totals.get(k), actual.totals.get(k)
-            if _num_text(a) != _num_text(b):
-                msg.append(f"  {k}: baseline {_num_text(a)}, actual {_num_text(b)}{_delta(a, b)}")
+        msg += totals_diff(base, actual, "baseline", "actual")
         if (base.input, base.batch) != (actual.input, actual.batch):
             msg.append(f"  input/batch: baseline {base.input} batch {base.batch}, "
                        f"actual {actual.input} batch {actual.batch}")
