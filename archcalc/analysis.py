@@ -302,7 +302,6 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     records = []
     prefixes = tuple(freeze)
     rules = _RULES
-    int_batch = type(batch) is int
     for node in order:
         layer = node.layer
         name = node.name
@@ -334,15 +333,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         output = cost.output
         shapes[name] = output
         fields[name] = rf
-        if int_batch:
-            n = batch
-            for d in output:
-                n = n * d
-            out_elems = dims.normalize(n)
-            macs, flops = dims.normalize(batch * cost.macs), dims.normalize(batch * cost.flops)
-        else:
-            out_elems = dims.normalize(batch * dims.prod(output))
-            macs, flops = dims.normalize(batch * cost.macs), dims.normalize(batch * cost.flops)
+        out_elems = dims.normalize(batch * dims.prod(output))
+        macs, flops = dims.normalize(batch * cost.macs), dims.normalize(batch * cost.flops)
         frozen = bool(prefixes) and name.startswith(prefixes)
         trainable = cost.params
         params = trainable + cost.frozen_params
