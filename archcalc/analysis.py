@@ -14,7 +14,7 @@ Conventions (see also :mod:`archcalc.rules`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 from . import dims
 from .errors import ArchcalcError, ShapeError
@@ -23,6 +23,7 @@ from .layers import Input
 from .rules import _RULES, rule_for
 
 _POOL_TO_FIXED = ("Adaptive", "Global")
+_INF = float("inf")
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp64": 8}
 _DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "bf16",
@@ -36,10 +37,10 @@ def dtype_name(dtype: str) -> str:
     return d
 
 
-@dataclass(frozen=True)
-class ReceptiveField:
+class ReceptiveField(NamedTuple):
     """Per axis (h, w): ``size``, ``jump`` and ``start``. ``start`` is kept doubled
-    (``twice_start``) so that the common integer case never needs fractions."""
+    (``twice_start``) so that the common integer case never needs fractions. Immutable (a named
+    tuple: one is built per layer, so construction has to be cheap)."""
 
     size: tuple  # (h, w)
     jump: tuple
@@ -52,20 +53,16 @@ class ReceptiveField:
     def apply(self, fp) -> "ReceptiveField":
         if fp is None:
             return self
-        size, jump, twice = [], [], []
-        for a in (0, 1):
-            k, s, p = fp.kernel[a], fp.stride[a], fp.padding[a]
-            j = self.jump[a]
-            grow, shift, step = (k - 1) * j, (k - 1 - 2 * p) * j, j * s
-            if type(grow) is int and type(shift) is int and type(step) is int:  # hot path: no dims helpers
-                size.append(dims.normalize(self.size[a] + grow))
-                twice.append(dims.normalize(self.twice_start[a] + shift))
-                jump.append(step)
-                continue
-            size.append(dims.normalize(self.size[a] + grow))
-            twice.append(dims.normalize(self.twice_start[a] + shift))
-            jump.append(dims.normalize(step))
-        return ReceptiveField(tuple(size), tuple(jump), tuple(twice))
+        (sh, sw), (jh, jw), (th, tw) = self
+        (kh, kw), (ph, pw) = fp.kernel, fp.padding
+        size = (sh + (kh - 1) * jh, sw + (kw - 1) * jw)
+        jump = (jh * fp.stride[0], jw * fp.stride[1])
+        twice = (th + (kh - 1 - 2 * ph) * jh, tw + (kw - 1 - 2 * pw) * jw)
+        if type(size[0]) is int and type(size[1]) is int and type(twice[0]) is int \
+                and type(twice[1]) is int and type(jump[0]) is int and type(jump[1]) is int:
+            return ReceptiveField(size, jump, twice)  # hot path: plain ints need no normalising
+        n = dims.normalize
+        return ReceptiveField((n(size[0]), n(size[1])), (n(jump[0]), n(jump[1])), (n(twice[0]), n(twice[1])))
 
     @staticmethod
     def merge(fields: Sequence["ReceptiveField"]) -> "ReceptiveField":
@@ -73,19 +70,16 @@ class ReceptiveField:
         Jump and start follow the finest-strided input (the widest among equals): a broadcast gate,
         such as squeeze-and-excitation's globally pooled (C, 1, 1) branch, widens the field to the
         whole input but does not coarsen the output grid that later layers step over."""
-        if len(fields) == 1:
-            return fields[0]
         first = fields[0]
-        if all(f == first for f in fields[1:]):  # parallel branches of equal footprint
+        if len(fields) == 1 or fields.count(first) == len(fields):  # parallel branches of equal footprint
             return first
         size, jump, twice = [], [], []
-        for a in range(2):
-            def finest_then_widest(f, a=a):
-                j, s = f.jump[a], f.size[a]
-                return (j if dims.is_concrete(j) else float("inf"), -s if dims.is_concrete(s) else 1)
-
-            lead = min(fields, key=finest_then_widest)
-            size.append(dims.smax(*[f.size[a] for f in fields]))
+        for a in (0, 1):
+            sizes = [f.size[a] for f in fields]
+            # finest jump first, then the widest size; a symbolic jump or size cannot lead
+            lead = min(fields, key=lambda f: (
+                f.jump[a] if dims.is_concrete(f.jump[a]) else _INF, -f.size[a] if dims.is_concrete(f.size[a]) else 1))
+            size.append(dims.smax(*sizes))
             jump.append(lead.jump[a])
             twice.append(lead.twice_start[a])
         return ReceptiveField(tuple(size), tuple(jump), tuple(twice))
@@ -101,7 +95,7 @@ class ReceptiveField:
 PIXEL = ReceptiveField((1, 1), (1, 1), (1, 1))  # one input pixel, centred at 0.5
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerRecord:
     name: str
     kind: str
@@ -158,17 +152,19 @@ class Result:
 
     def _totals(self) -> dict:
         b = DTYPE_BYTES[self.dtype]
-        params = dims.total(r.params for r in self.layers)
-        trainable = dims.total(r.trainable_params for r in self.layers)
-        buffers = dims.total(r.buffers for r in self.layers)
-        acts = dims.total(r.activations for r in self.layers)
+        layers = self.layers
+        total = dims.total
+        params = total([r.params for r in layers])
+        trainable = total([r.trainable_params for r in layers])
+        buffers = total([r.buffers for r in layers])
+        acts = total([r.activations for r in layers])
         # the deepest feature map: global/adaptive pooling would just add the whole input extent, and
         # so would anything after it (a 1x1-conv classifier on the pooled vector, timm/DPN heads)
         # ("after it" = fed only by pooled layers: a squeeze-and-excitation gate pools globally too,
         # but its Mul also reads the feature map, which stays spatial)
         spatial, pooled = [], set()
-        for r in self.layers:
-            if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and all(i in pooled for i in r.inputs)):
+        for r in layers:
+            if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and pooled.issuperset(r.inputs)):
                 pooled.add(r.name)
             elif len(r.output_shape) == 3:
                 spatial.append(r)
@@ -178,8 +174,8 @@ class Result:
             "trainable_params": trainable,
             "non_trainable_params": dims.normalize(params - trainable),
             "buffers": buffers,
-            "macs": dims.total(r.macs for r in self.layers),
-            "flops": dims.total(r.flops for r in self.layers),
+            "macs": total([r.macs for r in layers]),
+            "flops": total([r.flops for r in layers]),
             "activations": acts,
             "activation_bytes": dims.normalize(acts * b),
             "param_bytes": dims.normalize(params * b),
@@ -302,6 +298,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     records = []
     prefixes = tuple(freeze)
     rules = _RULES
+    prod, normalize = dims.prod, dims.normalize
+    costs: dict = {}  # (layer, input shapes) -> Cost: rules are pure, and repeated blocks repeat them
     for node in order:
         layer = node.layer
         name = node.name
@@ -316,13 +314,16 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         else:
             inputs = node.inputs
             in_shapes = [shapes[i] for i in inputs]
-            rule = rules.get(type(layer)) or rule_for(layer)
-            try:
-                cost = rule(layer, in_shapes)
-            except ArchcalcError as e:
-                raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
-            except (TypeError, ValueError, ZeroDivisionError) as e:
-                raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
+            key = (layer, *in_shapes)
+            cost = costs.get(key)
+            if cost is None:
+                rule = rules.get(type(layer)) or rule_for(layer)
+                try:
+                    cost = costs[key] = rule(layer, in_shapes)
+                except ArchcalcError as e:
+                    raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
+                except (TypeError, ValueError, ZeroDivisionError) as e:
+                    raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
             if len(inputs) == 1:
                 rf = fields[inputs[0]].apply(cost.rf)
             else:
@@ -333,8 +334,9 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         output = cost.output
         shapes[name] = output
         fields[name] = rf
-        out_elems = dims.normalize(batch * dims.prod(output))
-        macs, flops = dims.normalize(batch * cost.macs), dims.normalize(batch * cost.flops)
+        out_elems, macs, flops = batch * prod(output), batch * cost.macs, batch * cost.flops
+        if not (type(out_elems) is int and type(macs) is int and type(flops) is int):
+            out_elems, macs, flops = normalize(out_elems), normalize(macs), normalize(flops)
         frozen = bool(prefixes) and name.startswith(prefixes)
         trainable = cost.params
         params = trainable + cost.frozen_params

@@ -7,6 +7,7 @@ prints one line ``archcalc: error: ...`` and exits 2; nothing half-written is le
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 
@@ -179,5 +180,19 @@ def main(argv=None) -> int:
         return 0
 
 
+def entry() -> None:
+    """The ``archcalc`` command (console script and ``python -m archcalc``): :func:`main`, then exit.
+
+    The process ends right after, and the interpreter's shutdown would first run a full garbage
+    collection over every object still alive: once a symbolic count has been printed that includes
+    sympy's ~45,000 objects, about 0.07 s, more than a whole ``archcalc vgg16``. Nothing is left
+    for it to find (files are closed, atexit handlers still run), so the survivors are frozen out
+    of that last sweep. :func:`main` itself stays free of process-wide effects for in-process callers.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

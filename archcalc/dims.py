@@ -115,9 +115,15 @@ def prod(xs: Iterable[Dim]) -> Dim:
 
 def total(xs: Iterable[Dim]) -> Dim:
     """Sum; symbolic terms are added in one sympy.Add (incremental adds are quadratic)."""
-    const, syms = 0, []
+    xs = list(xs)
+    ints = [x for x in xs if type(x) is int]
+    if len(ints) == len(xs):  # the common case: plain ints, summed in C
+        return sum(ints)
+    const, syms = sum(ints), []
     for x in xs:
-        if type(x) is int or isinstance(x, _CONCRETE):  # is_concrete, inlined: hot path
+        if type(x) is int:
+            continue
+        if isinstance(x, _CONCRETE):
             const += x
         else:
             syms.append(x)

@@ -9,8 +9,16 @@ from .dims import fmt_int, format_dim, to_json
 COLUMNS = ("layer", "kind", "config", "output", "params", "MACs", "FLOPs", "activations", "RF", "notes")
 
 
+_SHAPE_TEXT: dict = {}  # shape -> "CxHxW": a network repeats a few dozen shapes over hundreds of rows
+
+
 def _shape(shape) -> str:
-    return "x".join([str(d) if type(d) is int else format_dim(d) for d in shape])
+    text = _SHAPE_TEXT.get(shape)
+    if text is None:
+        if len(_SHAPE_TEXT) >= 4096:
+            _SHAPE_TEXT.clear()
+        text = _SHAPE_TEXT[shape] = "x".join([str(d) if type(d) is int else format_dim(d) for d in shape])
+    return text
 
 
 def _rf(rf) -> str:
@@ -23,18 +31,22 @@ def _rf(rf) -> str:
 def layer_rows(result) -> list:
     rows = []
     for r in result.layers:
+        layer = r.layer
         notes = []
-        if r.layer.reuses_input and r.kind != "Input":
-            notes.append("in-place" if getattr(r.layer, "inplace", False) else "view")
+        if layer.reuses_input and r.kind != "Input":
+            notes.append("in-place" if getattr(layer, "inplace", False) else "view")
         if r.frozen:
             notes.append("frozen")
         if r.params and r.params != r.trainable_params and not r.frozen:
             notes.append("fixed weights")
         if r.warnings:
             notes.append("WARN: " + "; ".join(r.warnings))
-        rows.append((r.name, r.kind, r.layer.describe(), _shape(r.output_shape), fmt_int(r.params),
-                     fmt_int(r.macs), fmt_int(r.flops), fmt_int(r.activations), _rf(r.receptive_field),
-                     ", ".join(notes)))
+        # fmt_int inlined for the int case: four cells on every row of every table
+        p, m, f, a = r.params, r.macs, r.flops, r.activations
+        rows.append((r.name, r.kind, layer.describe(), _shape(r.output_shape),
+                     f"{p:,}" if type(p) is int else fmt_int(p), f"{m:,}" if type(m) is int else fmt_int(m),
+                     f"{f:,}" if type(f) is int else fmt_int(f), f"{a:,}" if type(a) is int else fmt_int(a),
+                     _rf(r.receptive_field), ", ".join(notes)))
     return rows
 
 
@@ -72,24 +84,19 @@ def _header(result) -> str:
 
 def render_table(result) -> str:
     rows = layer_rows(result)
-    widths = [max(len(COLUMNS[i]), *(len(r[i]) for r in rows)) for i in range(len(COLUMNS) - 1)]
+    columns = list(zip(COLUMNS, *rows))  # column-wise, header first
+    widths = [max(map(len, col)) for col in columns[:-1]]
     right = {4, 5, 6, 7, 8}
-    out = io.StringIO()
-    out.write(_header(result) + "\n\n")
-
-    def line(cells):
-        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
-        out.write("  ".join(parts) + ("  " + cells[-1] if cells[-1] else "") + "\n")
-
-    line(COLUMNS)
-    out.write("  ".join("-" * w for w in widths) + "\n")
-    for r in rows:
-        line(r)
-    out.write("\n")
-    width = max(len(k) for k, _ in totals_lines(result))
-    for k, v in totals_lines(result):
-        out.write(f"{k.rjust(width)}: {v}\n")
-    return out.getvalue()
+    # one format string for the aligned cells; the notes column trails unpadded
+    cells = "  ".join(f"{{{i}:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
+    out = [_header(result), "", cells.format(*COLUMNS) + "  " + COLUMNS[-1],
+           "  ".join("-" * w for w in widths)]
+    out += [cells.format(*r) + ("  " + r[-1] if r[-1] else "") for r in rows]
+    out.append("")
+    totals = totals_lines(result)
+    width = max(len(k) for k, _ in totals)
+    out += [f"{k.rjust(width)}: {v}" for k, v in totals]
+    return "\n".join(out) + "\n"
 
 
 def render_csv(result) -> str:

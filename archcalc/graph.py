@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, NamedTuple, Optional
 
 from .errors import GraphError
 from .layers import Input, Layer
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
+    """One named layer and the names of the nodes it reads (immutable; one per layer, so cheap)."""
+
     name: str
     layer: Layer
     inputs: tuple = ()
@@ -47,25 +48,33 @@ class Graph:
         graph written inputs-first comes back in insertion order). Linear time (Kahn's algorithm
         plus a bucket per sweep). Raises GraphError on dangling edges or cycles."""
         nodes = self.nodes
-        for n in nodes.values():
+        # one pass validates every edge and notes whether the graph is already written inputs-first
+        placed: set = set()
+        inputs_first = True
+        has_input = False
+        for name, n in nodes.items():
             if isinstance(n.layer, Input):
                 if n.inputs:
                     raise GraphError(f"input layer {n.name!r} cannot have inputs")
-                continue
-            if not n.inputs:
+                has_input = True
+            elif not n.inputs:
                 raise GraphError(f"layer {n.name!r} has no inputs")
-            for i in n.inputs:
-                if i not in nodes:
-                    raise GraphError(f"layer {n.name!r} reads {i!r}, which is not a layer of this graph"
-                                     + _did_you_mean(i, nodes))
+            else:
+                for i in n.inputs:
+                    if i not in placed:
+                        if i not in nodes:
+                            raise GraphError(f"layer {n.name!r} reads {i!r}, which is not a layer of this graph"
+                                             + _did_you_mean(i, nodes))
+                        inputs_first = False
+            placed.add(name)
         for o in self.outputs or ():
             if o not in nodes:
                 raise GraphError(f"output {o!r} is not a layer of this graph" + _did_you_mean(o, nodes))
-        if not self.inputs:
+        if not has_input:
             raise GraphError(f"graph {self.name!r} has no Input layer")
+        if inputs_first:
+            return list(nodes.values())  # the common case, one pass
         index = {name: k for k, name in enumerate(nodes)}
-        if all(index[i] < index[n.name] for n in nodes.values() for i in n.inputs):
-            return list(nodes.values())  # already inputs-first: the common case, one pass
         # Kahn's algorithm gives a topological order; a node's sweep is then the smallest sweep
         # after each input's (the same sweep when the input comes earlier in insertion order).
         missing = {name: len(set(n.inputs)) for name, n in nodes.items()}
@@ -153,11 +162,15 @@ class Builder:
         return ".".join(self._scope + [name]) if self._scope else name
 
     def add(self, layer: Layer, *inputs, name: Optional[str] = None) -> str:
-        flat: list = []
-        for x in inputs:
-            flat.extend(x if isinstance(x, (list, tuple)) else [x])
+        if len(inputs) == 1 and type(inputs[0]) is str:  # the common case: one named input
+            flat = inputs
+        else:
+            flat = []
+            for x in inputs:
+                flat.extend(x if isinstance(x, (list, tuple)) else [x])
+            flat = tuple(flat)
         full = self._qualify(name) if name is not None else self._auto_name(layer)
-        self.graph.add(Node(full, layer, tuple(flat)))
+        self.graph.add(Node(full, layer, flat))
         return full
 
     def sequential(self, prefix: str, x: str, layers: Iterable[Layer], start: int = 0) -> str:

@@ -34,8 +34,11 @@ def concat(layer: Concat, inputs):
     axis = layer.axis if layer.axis >= 0 else rank + layer.axis
     if not 0 <= axis < rank:
         raise ShapeError(f"axis {layer.axis} out of range for rank-{rank} inputs")
+    first = inputs[0]
+    rest = first[:axis] + first[axis + 1:]
     for s in inputs[1:]:
-        if len(s) != rank or any(dims.known_ne(a, b) for i, (a, b) in enumerate(zip(s, inputs[0])) if i != axis):
+        if len(s) != rank or (s[:axis] + s[axis + 1:] != rest  # equal tuples: nothing to prove
+                              and any(dims.known_ne(a, b) for i, (a, b) in enumerate(zip(s, first)) if i != axis)):
             raise ShapeError(
                 f"Concat along axis {axis} needs the other axes equal, got "
                 + " and ".join(format_shape(x) for x in inputs)
