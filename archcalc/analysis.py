@@ -13,6 +13,7 @@ Conventions (see also :mod:`archcalc.rules`):
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Sequence
 
@@ -76,6 +77,13 @@ class ReceptiveField(NamedTuple):
         size, jump, twice = [], [], []
         for a in (0, 1):
             sizes = [f.size[a] for f in fields]
+            jumps = [f.jump[a] for f in fields]
+            if set(map(type, sizes + jumps)) == {int}:  # plain ints: compare tuples in C
+                _, _, k = min(zip(jumps, map(operator.neg, sizes), range(len(fields))))
+                size.append(max(sizes))
+                jump.append(jumps[k])
+                twice.append(fields[k].twice_start[a])
+                continue
             # finest jump first, then the widest size; a symbolic jump or size cannot lead
             lead = min(fields, key=lambda f: (
                 f.jump[a] if dims.is_concrete(f.jump[a]) else _INF, -f.size[a] if dims.is_concrete(f.size[a]) else 1))
@@ -101,7 +109,7 @@ class LayerRecord:
     kind: str
     layer: Any
     inputs: tuple
-    input_shapes: list
+    input_shapes: tuple
     output_shape: tuple
     params: Any  # trainable + non-trainable
     trainable_params: Any
@@ -305,7 +313,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         name = node.name
         if isinstance(layer, Input):
             shape = in_shape if name == first_input else _coerce_shape(layer.shape)
-            in_shapes = [shape]
+            in_shapes = (shape,)
             try:
                 cost = rule_for(layer)(Input(shape), [])
             except ArchcalcError as e:
@@ -313,8 +321,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
             rf = PIXEL
         else:
             inputs = node.inputs
-            in_shapes = [shapes[i] for i in inputs]
-            key = (layer, *in_shapes)
+            in_shapes = tuple(map(shapes.__getitem__, inputs))
+            key = (layer, in_shapes)
             cost = costs.get(key)
             if cost is None:
                 rule = rules.get(type(layer)) or rule_for(layer)

@@ -178,7 +178,7 @@ def test_densenet264_table1_structure():
     assert [r[f"features.denseblock{i}.cat"].output_shape[1] for i in range(1, 5)] == [56, 28, 14, 7]
     # the last layer of block 3 reads 256 + 63*32 channels; bottleneck 4k = 128, growth k = 32
     last = r["features.denseblock3.denselayer64.conv1"]
-    assert last.input_shapes == [(256 + 63 * 32, 14, 14)] and last.params == (256 + 63 * 32) * 128
+    assert last.input_shapes == ((256 + 63 * 32, 14, 14),) and last.params == (256 + 63 * 32) * 128
     assert r["features.denseblock3.denselayer64.conv2"].params == 128 * 32 * 9
     assert r["classifier"].params == 2688 * 1000 + 1000
 
