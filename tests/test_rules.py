@@ -38,6 +38,20 @@ def test_notes_worked_example_is_corrected_and_warned():
     assert len(r.warnings) == 2 and "drops the last 1 row" in r.warnings[0]
 
 
+def test_repeated_layers_each_get_their_own_costs_and_warnings():
+    # analyze() computes a rule once per (layer, input shapes): the repeats must still be
+    # separate records, each with the warning, and an equal layer on another shape recomputed
+    b = Builder("t", (3, 32, 32))
+    x = b.add(Conv2d(3, 5, stride=2, padding=1), b.input, name="a")  # 29/2: drops a row and a column
+    y = b.add(Conv2d(3, 5, stride=2, padding=1), b.input, name="b")
+    b.add(Conv2d(3, 5, stride=2, padding=1), b.add(Add(), x, y, name="sum"), name="c")  # on 15x15: tiles
+    r = analyze(b.build())
+    assert r["a"].output_shape == r["b"].output_shape == (3, 15, 15) and r["c"].output_shape == (3, 7, 7)
+    assert r["a"].macs == r["b"].macs == 15 * 15 * 3 * 3 * 5 * 5 and r["c"].macs == 7 * 7 * 3 * 3 * 5 * 5
+    assert len(r["a"].warnings) == len(r["b"].warnings) == 2 and r["c"].warnings == []
+    assert [w.split(":")[0] for w in r.warnings] == ["a", "a", "b", "b"]
+
+
 def test_stride_that_tiles_has_no_warning():
     # seeds/002 "(5 + 2 - 3)/2 + 1 = 3: much better"
     r = one(Conv2d(1, 3, stride=2, padding=1), (1, 5, 5))
