@@ -323,11 +323,16 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
             inputs = node.inputs
             in_shapes = tuple(map(shapes.__getitem__, inputs))
             key = (layer, in_shapes)
-            cost = costs.get(key)
+            try:
+                cost = costs.get(key)
+            except TypeError:  # a hand-built layer holding a list (a connection table): not memoised
+                cost = key = None
             if cost is None:
                 rule = rules.get(type(layer)) or rule_for(layer)
                 try:
-                    cost = costs[key] = rule(layer, in_shapes)
+                    cost = rule(layer, in_shapes)
+                    if key is not None:
+                        costs[key] = cost
                 except ArchcalcError as e:
                     raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
                 except (TypeError, ValueError, ZeroDivisionError) as e:

@@ -52,6 +52,15 @@ def test_repeated_layers_each_get_their_own_costs_and_warnings():
     assert [w.split(":")[0] for w in r.warnings] == ["a", "a", "b", "b"]
 
 
+def test_layer_holding_a_list_is_analysed_without_the_memo():
+    # a hand-written connection table as lists makes the layer unhashable; it is still analysed
+    b = Builder("t", (3, 8, 8))
+    b.add(Conv2d(2, 3, connections=[[0, 1], [2]]), b.input, name="c")
+    b.add(Conv2d(2, 3, connections=[[0, 1], [1]]), "c", name="d")
+    r = analyze(b.build())
+    assert r["c"].params == r["d"].params == 3 * 3 * 3 + 2 and r["d"].output_shape == (2, 4, 4)
+
+
 def test_stride_that_tiles_has_no_warning():
     # seeds/002 "(5 + 2 - 3)/2 + 1 = 3: much better"
     r = one(Conv2d(1, 3, stride=2, padding=1), (1, 5, 5))
