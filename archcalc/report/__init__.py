@@ -74,16 +74,12 @@ def render_report(result, format: str = "html", *, tally=None, charts: bool = Tr
 
     _check(format)
     ctx = data.context(result, with_tally=tally)
-    ctx["charts"], ctx["mpl_version"] = [], ""
+    drawn = []
     if format == "html" and charts:
-        from .charts import matplotlib_version, model_charts
+        from .charts import model_charts
 
-        ctx["charts"] = model_charts(result, ctx["by_kind"])
-        ctx["mpl_version"] = matplotlib_version() if ctx["charts"] else ""
-    if fragment and format == "html":
-        body = environment().get_template("_report_body.html").render(ctx)
-        return "<style>\n" + environment().get_template("_style.css").render() + "</style>\n" + body
-    return environment().get_template(f"report.{format}").render(ctx)
+        drawn = model_charts(result, ctx["by_kind"])
+    return _render("report", format, ctx, drawn, fragment)
 
 
 def render_compare(comparison, format: str = "html", *, charts: bool = True, fragment: bool = False) -> str:
@@ -91,17 +87,24 @@ def render_compare(comparison, format: str = "html", *, charts: bool = True, fra
     from .data import CONVENTION
 
     _check(format)
-    ctx = {"rows": comparison.rows, "convention": CONVENTION, "version": __version__, "charts": [],
-           "mpl_version": ""}
-    if format == "html" and charts:
+    ctx = {"rows": comparison.rows, "convention": CONVENTION, "version": __version__}
+    return _render("compare", format, ctx, comparison.charts() if format == "html" and charts else [], fragment)
+
+
+def _render(page: str, format: str, ctx: dict, charts: list, fragment: bool) -> str:
+    """``page`` ("report" or "compare") in ``format``, with its drawn ``charts``; an HTML
+    ``fragment`` is the page's body behind its stylesheet, without the document wrapper."""
+    ctx["charts"] = charts
+    ctx["mpl_version"] = ""
+    if charts:
         from .charts import matplotlib_version
 
-        ctx["charts"] = comparison.charts()
-        ctx["mpl_version"] = matplotlib_version() if ctx["charts"] else ""
+        ctx["mpl_version"] = matplotlib_version()
+    env = environment()
     if fragment and format == "html":
-        body = environment().get_template("_compare_body.html").render(ctx)
-        return "<style>\n" + environment().get_template("_style.css").render() + "</style>\n" + body
-    return environment().get_template(f"compare.{format}").render(ctx)
+        return ("<style>\n" + env.get_template("_style.css").render() + "</style>\n"
+                + env.get_template(f"_{page}_body.html").render(ctx))
+    return env.get_template(f"{page}.{format}").render(ctx)
 
 
 def save(text: str, path, force: bool = False):
