@@ -13,7 +13,6 @@ Conventions (see also :mod:`archcalc.rules`):
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Sequence
 
@@ -56,14 +55,10 @@ class ReceptiveField(NamedTuple):
             return self
         (sh, sw), (jh, jw), (th, tw) = self
         (kh, kw), (ph, pw) = fp.kernel, fp.padding
-        size = (sh + (kh - 1) * jh, sw + (kw - 1) * jw)
-        jump = (jh * fp.stride[0], jw * fp.stride[1])
-        twice = (th + (kh - 1 - 2 * ph) * jh, tw + (kw - 1 - 2 * pw) * jw)
-        if type(size[0]) is int and type(size[1]) is int and type(twice[0]) is int \
-                and type(twice[1]) is int and type(jump[0]) is int and type(jump[1]) is int:
-            return ReceptiveField(size, jump, twice)  # hot path: plain ints need no normalising
         n = dims.normalize
-        return ReceptiveField((n(size[0]), n(size[1])), (n(jump[0]), n(jump[1])), (n(twice[0]), n(twice[1])))
+        return ReceptiveField((n(sh + (kh - 1) * jh), n(sw + (kw - 1) * jw)),
+                              (n(jh * fp.stride[0]), n(jw * fp.stride[1])),
+                              (n(th + (kh - 1 - 2 * ph) * jh), n(tw + (kw - 1 - 2 * pw) * jw)))
 
     @staticmethod
     def merge(fields: Sequence["ReceptiveField"]) -> "ReceptiveField":
@@ -76,18 +71,12 @@ class ReceptiveField(NamedTuple):
             return first
         size, jump, twice = [], [], []
         for a in (0, 1):
-            sizes = [f.size[a] for f in fields]
-            jumps = [f.jump[a] for f in fields]
-            if set(map(type, sizes + jumps)) == {int}:  # plain ints: compare tuples in C
-                _, _, k = min(zip(jumps, map(operator.neg, sizes), range(len(fields))))
-                size.append(max(sizes))
-                jump.append(jumps[k])
-                twice.append(fields[k].twice_start[a])
-                continue
-            # finest jump first, then the widest size; a symbolic jump or size cannot lead
-            lead = min(fields, key=lambda f: (
-                f.jump[a] if dims.is_concrete(f.jump[a]) else _INF, -f.size[a] if dims.is_concrete(f.size[a]) else 1))
-            size.append(dims.smax(*sizes))
+            def finest_then_widest(f, a=a):  # a symbolic jump or size cannot lead
+                j, s = f.jump[a], f.size[a]
+                return (j if dims.is_concrete(j) else _INF, -s if dims.is_concrete(s) else 1)
+
+            lead = min(fields, key=finest_then_widest)
+            size.append(dims.smax(*[f.size[a] for f in fields]))
             jump.append(lead.jump[a])
             twice.append(lead.twice_start[a])
         return ReceptiveField(tuple(size), tuple(jump), tuple(twice))
@@ -347,9 +336,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         output = cost.output
         shapes[name] = output
         fields[name] = rf
-        out_elems, macs, flops = batch * prod(output), batch * cost.macs, batch * cost.flops
-        if not (type(out_elems) is int and type(macs) is int and type(flops) is int):
-            out_elems, macs, flops = normalize(out_elems), normalize(macs), normalize(flops)
+        out_elems = normalize(batch * prod(output))
+        macs, flops = normalize(batch * cost.macs), normalize(batch * cost.flops)
         frozen = bool(prefixes) and name.startswith(prefixes)
         trainable = cost.params
         params = trainable + cost.frozen_params

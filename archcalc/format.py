@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 from .dims import fmt_int, format_dim, to_json
@@ -9,16 +10,9 @@ from .dims import fmt_int, format_dim, to_json
 COLUMNS = ("layer", "kind", "config", "output", "params", "MACs", "FLOPs", "activations", "RF", "notes")
 
 
-_SHAPE_TEXT: dict = {}  # shape -> "CxHxW": a network repeats a few dozen shapes over hundreds of rows
-
-
+@functools.lru_cache(maxsize=4096)  # a network repeats a few dozen shapes over hundreds of rows
 def _shape(shape) -> str:
-    text = _SHAPE_TEXT.get(shape)
-    if text is None:
-        if len(_SHAPE_TEXT) >= 4096:
-            _SHAPE_TEXT.clear()
-        text = _SHAPE_TEXT[shape] = "x".join([str(d) if type(d) is int else format_dim(d) for d in shape])
-    return text
+    return "x".join([str(d) if type(d) is int else format_dim(d) for d in shape])
 
 
 def _rf(rf) -> str:
@@ -41,12 +35,9 @@ def layer_rows(result) -> list:
             notes.append("fixed weights")
         if r.warnings:
             notes.append("WARN: " + "; ".join(r.warnings))
-        # fmt_int inlined for the int case: four cells on every row of every table
-        p, m, f, a = r.params, r.macs, r.flops, r.activations
-        rows.append((r.name, r.kind, layer.describe(), _shape(r.output_shape),
-                     f"{p:,}" if type(p) is int else fmt_int(p), f"{m:,}" if type(m) is int else fmt_int(m),
-                     f"{f:,}" if type(f) is int else fmt_int(f), f"{a:,}" if type(a) is int else fmt_int(a),
-                     _rf(r.receptive_field), ", ".join(notes)))
+        rows.append((r.name, r.kind, layer.describe(), _shape(r.output_shape), fmt_int(r.params),
+                     fmt_int(r.macs), fmt_int(r.flops), fmt_int(r.activations), _rf(r.receptive_field),
+                     ", ".join(notes)))
     return rows
 
 

@@ -50,9 +50,7 @@ class Layer:
 def _norm_pairs(obj, *names):
     for n in names:
         v = getattr(obj, n)
-        if type(v) is int:  # the common case, without pair()'s checks
-            object.__setattr__(obj, n, (v, v))
-        elif not isinstance(v, str):
+        if not isinstance(v, str):
             object.__setattr__(obj, n, pair(v))
 
 

@@ -255,16 +255,16 @@ def scale_table(sizes, extra, env, repeat):
             cmd = [sys.executable, "-m", "archcalc", "list"]
         else:
             cmd = [sys.executable, "-c", _SCALE_CHILD.format(bench=os.path.join(ROOT, "benchmarks"), what=what)]
-        runs = []
+        runs, failure = [], None
         for _ in range(repeat):
             wall, cpu, peak, rc, out, err = run_process(cmd, env)
             if rc != 0:
-                runs = "failed: " + (err.strip().splitlines() or ["?"])[-1][:60]
+                failure = "failed: " + (err.strip().splitlines() or ["?"])[-1][:60]
                 break
             inner = {"wall": None, "cpu": cpu} if what == ZOO_CLI else json.loads(out.strip().splitlines()[-1])
             runs.append((wall, inner["wall"], inner["cpu"], peak))
-        if isinstance(runs, str):
-            rows.append((what, None, None, wall, peak, runs))
+        if failure:
+            rows.append((what, None, None, wall, peak, failure))
             continue
         runs.sort()
         pw, w, c, peak = runs[len(runs) // 2]
