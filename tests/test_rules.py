@@ -58,6 +58,7 @@ def test_layer_holding_a_list_is_analysed_without_the_memo():
     b.add(Conv2d(2, 3, connections=[[0, 1], [2]]), b.input, name="c")
     b.add(Conv2d(2, 3, connections=[[0, 1], [1]]), "c", name="d")
     r = analyze(b.build())
+    # 3 links (2 + 1 input maps) x a 3x3 kernel + 2 biases; (8 - 3)/1 + 1 = 6, then (6 - 3) + 1 = 4
     assert r["c"].params == r["d"].params == 3 * 3 * 3 + 2 and r["d"].output_shape == (2, 4, 4)
 
 
