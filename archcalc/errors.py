@@ -21,3 +21,13 @@ class UnknownModelError(ArchcalcError):
 
 class UnsupportedLayerError(ArchcalcError):
     """A layer kind without a registered rule. Never counted as zero."""
+
+
+class InvalidValueError(ArchcalcError, ValueError):
+    """A field or argument has a value of the right type that makes no sense (a negative size, a
+    zero stride, non-integer channel groups). Catchable as ``ValueError`` too."""
+
+
+class InvalidTypeError(ArchcalcError, TypeError):
+    """A field or argument has the wrong type (text where a size is expected, an object that is not
+    a layer). Catchable as ``TypeError`` too."""
