@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import dims
 from ..errors import ShapeError
+from ..text import shape_tuple
 
 
 def expect_rank(shape: tuple, rank: int, what: str = "(C, H, W)") -> None:
@@ -11,8 +12,7 @@ def expect_rank(shape: tuple, rank: int, what: str = "(C, H, W)") -> None:
         raise ShapeError(f"expects a {what} input, got shape {format_shape(shape)}")
 
 
-def format_shape(shape: tuple) -> str:
-    return "(" + ", ".join(dims.format_dim(d) for d in shape) + ")"
+format_shape = shape_tuple  # rules' error messages write shapes as (C, H, W)
 
 
 def window_out(size, kernel, stride, pad_lead, pad_trail, dilation, ceil_mode, axis, warnings):
