@@ -17,8 +17,7 @@ def build_parser() -> Parser:
                                "archcalc my_net.yaml --input 3xHxW", "archcalc vgg16 --format json -o vgg16.json",
                                "archcalc vgg16 --report html -o vgg16.html --force",
                                "archcalc resnet50 --memory --train --optimizer adam",
-                               "archcalc layer conv --input 3x227x227 --out 96 --kernel 11 --stride 4"),
-               formatter_class=_raw_epilog())
+                               "archcalc layer conv --input 3x227x227 --out 96 --kernel 11 --stride 4"))
     p.add_argument("model", help=MODEL_HELP)
     p.add_argument("--input", type=nonempty("--input"),
                    help="per-sample input shape, e.g. 3x224x224 or 3xHxW (default: the model's)")
@@ -45,18 +44,6 @@ def build_parser() -> Parser:
     p.add_argument("--train", action="store_true", help="with --memory: a training step's peak")
     p.add_argument("--optimizer", help="with --memory --train: sgd, sgd-momentum, adam or adamw (default sgd)")
     return p
-
-
-def _raw_epilog():
-    import argparse
-
-    class Formatter(argparse.HelpFormatter):  # wrap descriptions, keep the examples' lines
-        def _fill_text(self, text, width, indent):
-            if text.startswith("examples:"):
-                return "".join(indent + line for line in text.splitlines(keepends=True))
-            return super()._fill_text(text, width, indent)
-
-    return Formatter
 
 
 def _depth(text: str) -> int:

@@ -26,8 +26,21 @@ class UsageError(ArchcalcError):
     pass
 
 
+class ExamplesFormatter(argparse.HelpFormatter):
+    """argparse's help, except that an ``examples:`` epilog keeps its lines as written."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that raises a one-line UsageError instead of printing usage and exiting."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", ExamplesFormatter)
+        super().__init__(*args, **kwargs)
 
     def _get_formatter(self):
         # argparse's default width comes from shutil, whose import (bz2, lzma, zlib...) is a

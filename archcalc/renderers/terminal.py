@@ -59,6 +59,7 @@ class View:
     totals: list  # (key, value)
     warnings: list
     dropped: list = field(default_factory=list)
+    warnings_title: str = "warnings"
 
 
 # --------------------------------------------------------------------------------------- rows
@@ -291,7 +292,7 @@ def render(view: View, width: int, colour: bool = False) -> str:
             out += _wrap(lead + v, width, indent=len(lead))
     if view.warnings:
         out.append("")
-        out.append(_style(f"warnings ({len(view.warnings)}):", "33", colour))
+        out.append(_style(f"{view.warnings_title} ({len(view.warnings)}):", "33", colour))
         for w in view.warnings:
             out += _wrap(f"  {w}", width, indent=4)
     cut = [line if len(line) <= width or "\x1b[" in line else line[:width] for line in out]
