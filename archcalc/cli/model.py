@@ -12,7 +12,7 @@ FORMATS = ("table", "json", "csv", "md")
 
 def build_parser() -> Parser:
     p = Parser(prog="archcalc", description="Exact static costs of a CNN: shapes, params, MACs/FLOPs, "
-               "activation memory, receptive field. Subcommands: " + ", ".join(COMMANDS) + ", layer.",
+               "activation memory, receptive field. Subcommands: " + ", ".join(COMMANDS) + ".",
                epilog=examples("archcalc vgg16", "archcalc resnet50 --depth 2", "archcalc resnet50 --exact",
                                "archcalc my_net.yaml --input 3xHxW", "archcalc vgg16 --format json -o vgg16.json",
                                "archcalc vgg16 --report html -o vgg16.html --force",
