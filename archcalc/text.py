@@ -172,9 +172,16 @@ def terminal_safe(s: str) -> str:
 
 
 def md_cell(s: str) -> str:
-    """Text in a Markdown table cell: HTML-escaped (a name is text, never markup), ``|`` escaped,
-    and CR/LF (or any control character) unable to end the row."""
-    s = str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    """Text in a Markdown table cell: ``<`` and an ``&`` that could start an entity HTML-escaped (a
+    name is text, never markup; ``>`` cannot open a tag and stays readable in ``-> 1000``, a lone
+    ``& `` cannot mean anything else), ``|`` escaped, and CR/LF (or any control character) unable
+    to end the row."""
+    s = str(s)
+    if "&" in s:
+        import re
+
+        s = re.sub(r"&(?=[#A-Za-z0-9])", "&amp;", s)
+    s = s.replace("<", "&lt;").replace("|", "\\|")
     if not s.isprintable():
         s = "".join(c if c.isprintable() else " " for c in s)
     return s

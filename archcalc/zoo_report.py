@@ -17,7 +17,7 @@ import os
 import sys
 
 from . import dims
-from .text import count_formula, shape
+from .text import count_formula, md_cell, shape, terminal_safe
 from ._io import write_atomic
 from .errors import ArchcalcError
 
@@ -74,7 +74,7 @@ def render_markdown(rows=None) -> str:
         "|" + "|".join("---:" if k in _NUMERIC else "---" for k, _ in _MD_COLS) + "|",
     ]
     for r in rows:
-        out.append("| " + " | ".join(_cell(r, k).replace("|", "\\|") for k, _ in _MD_COLS) + " |")
+        out.append("| " + " | ".join(md_cell(_cell(r, k)) for k, _ in _MD_COLS) + " |")
     out.append("")
     out.append(f"{len(rows)} models in {len({r['family'] for r in rows})} families.")
     return "\n".join(out) + "\n"
@@ -82,7 +82,7 @@ def render_markdown(rows=None) -> str:
 
 def render_text(rows) -> str:
     cols = ["name", "family", "params", "macs", "variant", "source"]
-    cells = [[_cell(r, c) for c in cols] for r in rows]
+    cells = [[terminal_safe(_cell(r, c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths)) + "  " + cols[-1]]
     for row in cells:
