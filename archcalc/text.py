@@ -191,9 +191,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(s: str) -> str:
-    """A CSV cell that a spreadsheet will not run: text starting with = + - @ (or tab/CR) gets a
-    leading apostrophe (OWASP's advice); plain numbers, negative ones included, stay numbers."""
-    s = str(s)
+    """A CSV cell that a spreadsheet will not run: text starting with = + - @ gets a leading
+    apostrophe (OWASP's advice), control characters (tab, CR, ESC...) are written escaped; plain
+    numbers, negative ones included, stay numbers."""
+    s = terminal_safe(s)  # a name's control characters are data, shown escaped (\x1b), never sent raw
     if s.startswith(_FORMULA_START) and not _is_number(s):
         return "'" + s
     return s
