@@ -136,9 +136,9 @@ _SI = (("E", 10 ** 18), ("P", 10 ** 15), ("T", 10 ** 12), ("G", 10 ** 9), ("M", 
 def compact(x) -> str:
     """Four significant digits and a decimal SI unit: ``15.47 G``, ``138.4 M``, ``1.792 K``; below
     1,000 the integer itself. A display rounding for the terminal; ``--exact`` prints :func:`fmt_int`.
-    Symbolic counts print as their expression (no value to round)."""
+    Symbolic counts print as their formula, coefficients grouped (no value to round)."""
     if not isinstance(x, int):
-        return format_dim(x)
+        return count_formula(x)
     n = abs(x)
     if n < 1000:
         return str(x)

@@ -73,6 +73,8 @@ def is_spec_arg(model: str) -> bool:
     """A spec file: a .yaml/.yml/.json name, a path, or an existing file that is not a zoo name."""
     import os
 
+    if model == "-":  # a spec on standard input (read bounded by archcalc.spec)
+        return True
     if model.lower().endswith((".yaml", ".yml", ".json")) or "/" in model or os.sep in model:
         return True
     if os.path.isfile(model):

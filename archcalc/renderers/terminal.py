@@ -163,7 +163,9 @@ def totals(result, exact: bool) -> list:
     t = result.totals
 
     def both(x):  # the headline figures: compact, with the exact integer beside it
-        return fmt_int(x) if exact or not isinstance(x, int) or abs(x) < 1000 else f"{compact(x)} ({fmt_int(x)})"
+        if not isinstance(x, int):
+            return compact(x)  # a formula: nothing to round
+        return fmt_int(x) if exact or abs(x) < 1000 else f"{compact(x)} ({fmt_int(x)})"
 
     rf_field = t["receptive_field"]
     return [
