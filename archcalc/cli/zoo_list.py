@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .parser import Parser, add_output_args, check_output_args, emit, examples, output_format
+from .parser import Parser, add_output_args, check_output_args, emit, examples, output_format, terminal_columns
 
 
 def main(argv) -> int:
@@ -24,5 +24,8 @@ def main(argv) -> int:
                  "trainable_params": None, "macs": None, "published_params": None} for e in entries()]
     else:
         rows = zoo_report.zoo_rows()
-    render = {"table": zoo_report.render_text, "json": zoo_report.render_json, "md": zoo_report.render_markdown}
-    return emit(args, render[output_format(args)](rows))
+    fmt = output_format(args)
+    if fmt == "table":
+        return emit(args, zoo_report.render_text(rows, width=terminal_columns()))
+    render = {"json": zoo_report.render_json, "md": zoo_report.render_markdown}
+    return emit(args, render[fmt](rows))

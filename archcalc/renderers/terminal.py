@@ -60,6 +60,7 @@ class View:
     warnings: list
     dropped: list = field(default_factory=list)
     warnings_title: str = "warnings"
+    full_format: str = "--format csv"  # where every column is, for the "not shown" note
 
 
 # --------------------------------------------------------------------------------------- rows
@@ -265,7 +266,8 @@ def render(view: View, width: int, colour: bool = False) -> str:
     out = []
     for line in view.header:
         out += _wrap(line, width, indent=2)
-    out.append("")
+    if view.header:
+        out.append("")
     if view.rows:
         def header_of(c):
             return c.header if len(c.header) <= widths[c.key] else (c.short_header or c.header)
@@ -282,9 +284,10 @@ def render(view: View, width: int, colour: bool = False) -> str:
             out.append(_style(line, "1" if row.group else "33" if row.warn else "", colour))
         if dropped:
             out += _wrap(f"(not shown at {width} columns: {', '.join(dropped)}; widen the terminal, set COLUMNS, "
-                         f"or use --format csv)", width, indent=1)
-        out.append("")
-    key_width = max(len(k) for k, _ in view.totals)
+                         f"or use {view.full_format})", width, indent=1)
+        if view.totals or view.warnings:
+            out.append("")
+    key_width = max([len(k) for k, _ in view.totals] or [0])
     for k, v in view.totals:
         lead = f"{k.rjust(key_width)}: "
         if len(lead) + 12 > width:  # too narrow to align: key on its own line
