@@ -416,3 +416,30 @@ def test_subprocess_boundary(tmp_path, argv, code):
         assert p.returncode == code
     if p.returncode == 2:
         assert p.stderr.count("\n") == 1 and p.stderr.startswith("archcalc: error: ")
+
+
+@pytest.mark.parametrize("factory", ["os:getcwd", "os:system", "json:nosuch", "archcalc.dims:MAX_DIM_TEXT"])
+def test_factories_that_are_not_models(tmp_path, monkeypatch, factory):
+    pytest.importorskip("torch")
+    check(tmp_path, monkeypatch, [factory, "--input", "3x8x8"])
+
+
+def test_a_torch_factory_is_a_model_for_every_command(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("torch")
+    (tmp_path / "userfac.py").write_text(
+        "import torch.nn as nn\n"
+        "def net():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 8 * 8, 10))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert main(["userfac:net", "--input", "3x8x8", "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    # conv: 8 filters of 3x3x3 on 8x8 outputs; linear: 512 -> 10
+    assert d["totals"]["macs"] == 8 * 8 * 8 * 3 * 3 * 3 + 8 * 8 * 8 * 10
+    assert d["totals"]["params"] == (8 * 3 * 3 * 3 + 8) + (512 * 10 + 10)
+    assert main(["fit", "userfac:net", "--input", "3x8x8", "--device-memory", "1GiB", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["max_batch"] >= 1
+    assert main(["spec", "userfac:net", "--input", "3x8x8"]) == 0 and "Conv2d" in capsys.readouterr().out
+    assert main(["compare", "userfac:net", "lenet5", "--format", "json", "--no-accuracy"]) == 2  # needs --input
+    capsys.readouterr()
+    assert main(["userfac:net"]) == 2 and "needs --input" in capsys.readouterr().err

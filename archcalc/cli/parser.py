@@ -176,7 +176,7 @@ def _from_factory(arg: str, input_shape):
 
     module_name, factory_name = arg.split(":")
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         raise UsageError(f"{arg}: module.path:factory needs the torch extra (pip install 'archcalc[torch]')") from None
     try:
@@ -186,6 +186,12 @@ def _from_factory(arg: str, input_shape):
     factory = getattr(module, factory_name, None)
     if not callable(factory):
         raise UsageError(f"{arg}: {module_name} has no callable {factory_name!r}")
+    try:
+        module = factory()
+    except Exception as e:  # the user's own code: say where it failed, in one line
+        raise UsageError(f"{arg}: calling {factory_name}() raised {type(e).__name__}: {e}") from None
+    if not isinstance(module, torch.nn.Module):
+        raise UsageError(f"{arg}: {factory_name}() returned {type(module).__name__}, not a torch.nn.Module")
     from ..torch_bridge import from_torch
 
-    return from_torch(factory(), input_shape, name=arg)
+    return from_torch(module, input_shape, name=arg)
