@@ -53,7 +53,7 @@ def test_no_line_exceeds_columns(capsys, monkeypatch, columns, argv):
 
 def test_compact_units_by_default_and_exact_on_request(capsys, monkeypatch):
     text = cli_text(capsys, monkeypatch, 200, ["vgg16"])
-    assert "15.47 G (15,470,264,320)" in text and "138.4 M (138,357,544)" in text
+    assert "15,470,264,320 = 15.47 G" in text and "138,357,544 = 138.4 M" in text
     assert "1.850 G" in text  # features.2: 64x224x224 outputs x 64x3x3 = 1,849,688,064 MACs
     exact = cli_text(capsys, monkeypatch, 200, ["vgg16", "--exact"])
     assert f"{224 * 224 * 64 * 64 * 3 * 3:,}" in exact and " G" not in exact.split("\n\n")[1]
@@ -76,7 +76,7 @@ def test_depth_subtotals_add_up_and_share_is_of_the_total():
 
 def test_depth_zero_prints_totals_only(capsys, monkeypatch):
     text = cli_text(capsys, monkeypatch, 120, ["vgg16", "--depth", "0"])
-    assert "features" not in text.split("params:")[0] and "MACs: 15.47 G" in text
+    assert "features" not in text.split("params:")[0] and "MACs: 15,470,264,320 = 15.47 G" in text
 
 
 def test_each_warning_prints_once_in_a_warnings_section(tmp_path, capsys, monkeypatch):

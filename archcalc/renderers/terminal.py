@@ -163,10 +163,10 @@ def tree_rows(result, depth: int, exact: bool) -> list:
 def totals(result, exact: bool) -> list:
     t = result.totals
 
-    def both(x):  # the headline figures: compact, with the exact integer beside it
+    def both(x):  # the headline figures: exact, with the compact reading beside it
         if not isinstance(x, int):
             return compact(x)  # a formula: nothing to round
-        return fmt_int(x) if exact or abs(x) < 1000 else f"{compact(x)} ({fmt_int(x)})"
+        return fmt_int(x) if exact or abs(x) < 1000 else f"{fmt_int(x)} = {compact(x)}"
 
     rf_field = t["receptive_field"]
     return [
