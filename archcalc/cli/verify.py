@@ -79,7 +79,7 @@ def main(argv) -> int:
             if stream:
                 line = status_line(v)
                 if to_stdout:
-                    progress.write(line) if progress else None
+                    progress.write(line)
                 else:
                     chunks.append(render_table(v) + "\n")
                     print(line, file=sys.stderr)
