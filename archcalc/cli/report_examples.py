@@ -29,14 +29,14 @@ def main(argv) -> int:
     if args.check and args.force:
         raise UsageError("--check writes nothing; --force does not apply")
     directory = Path(args.out) if args.out else default_dir()
+    if not args.check and directory.exists() and not directory.is_dir():
+        raise UsageError(f"--out {str(directory)!r} is not a directory")
     reports = generate()
     if args.check:
         bad = stale(directory, reports)
         for name in bad:
             print(f"stale: {directory / name} (run: archcalc report-examples --force)", file=sys.stderr)
         return 1 if bad else 0
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"--out {str(directory)!r} is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in reports.items():
         path = directory / name
