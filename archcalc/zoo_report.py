@@ -86,8 +86,8 @@ def render_text(rows, width: int = 80) -> str:
     from .renderers.terminal import Column, Row, View, render
 
     columns = [Column("name", "name", False, 0), Column("family", "family", False, 2),
-               Column("params", "params", True, 1), Column("macs", "macs", True, 3),
-               Column("variant", "variant", False, 4), Column("source", "source", False, 5)]
+               Column("params", "params", True, 1), Column("macs", "macs", True, 4, max_width=16),
+               Column("variant", "variant", False, 5, max_width=28), Column("source", "source", False, 3, max_width=40)]
     from .text import compact
 
     def cell(r, key):  # compact units here; --format md/json carry the exact counts

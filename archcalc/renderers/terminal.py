@@ -23,6 +23,7 @@ class Column:
     right: bool
     priority: int  # 0 is never dropped; higher numbers go first when the width is short
     short_header: str = ""
+    max_width: int = 0  # > 0: longer cells are cut to this (marked "~") before any column is dropped
 
 
 #: The flat table's columns, left to right.
@@ -229,7 +230,8 @@ def fit_columns(view: View, width: int) -> tuple:
     dropped = []
 
     def natural(c):
-        return max([len(c.header)] + [len(_cell_text(r, c)) for r in view.rows])
+        n = max([len(c.header)] + [len(_cell_text(r, c)) for r in view.rows])
+        return min(n, max(c.max_width, len(c.header))) if c.max_width else n
 
     widths = {c.key: natural(c) for c in cols}
 
