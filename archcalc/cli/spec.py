@@ -40,9 +40,15 @@ def main(argv) -> int:
     elif args.model is None:
         raise SpecError("give a zoo name or a spec file (or --schema)")
     elif args.check:
-        path, raw, fmt = _read(args.model)
-        validate_with_jsonschema(parse_text(raw, path, fmt), path)
-        r = analyze_file(path)
+        from .. import spec as S
+
+        if hasattr(S, "_analyze_loaded"):  # the engine's one-read loader (spec on stdin): read, schema-check, build once
+            loaded = S._load(args.model, check_schema=True)
+            path, r = loaded.source, S._analyze_loaded(loaded)
+        else:
+            path, raw, fmt = _read(args.model)
+            validate_with_jsonschema(parse_text(raw, path, fmt), path)
+            r = analyze_file(path)
         text = f"ok: {path}: {len(r.layers)} layers, {fmt_int(r.totals['params'])} params\n"
     else:
         if is_spec_arg(args.model):
