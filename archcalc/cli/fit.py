@@ -50,6 +50,10 @@ def main(argv) -> int:
                    help="per-sample input shape, e.g. 3x224x224 (default: the model's)")
     p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
     add_output_args(p, ("table", "json"), "table")
+    from .. import memory_cli
+
+    if hasattr(memory_cli, "add_fit_flags"):  # the allocator figure's flags (--backend, --threads, --headroom)
+        memory_cli.add_fit_flags(p)
     args = p.parse_args(argv)
     check_output_args(args)
     if (args.optimizer or args.foreach) and not args.train:
@@ -59,6 +63,15 @@ def main(argv) -> int:
     result = load_model(args.model, input=shape, dtype=args.dtype)
     if result.is_symbolic:
         raise UsageError(f"{result.model} has symbolic sizes; give --input with numbers to fit a batch")
+    if hasattr(memory_cli, "run_fit"):  # the memory module's own fit view (allocator peak, headroom)
+        fit, data, lines = memory_cli.run_fit(args, result, budget)
+        if output_format(args) == "json":
+            import json
+
+            emit(args, json.dumps(data, indent=2))
+        else:
+            emit(args, "\n".join(lines))
+        return 0 if fit.max_batch >= 1 else 1
     optimizer = args.optimizer or "sgd"
     fit = fit_batch(result, budget, train=args.train, optimizer=optimizer, foreach=args.foreach)
     code = 0 if fit.max_batch >= 1 else 1

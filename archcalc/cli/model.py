@@ -43,6 +43,10 @@ def build_parser() -> Parser:
                    help="print peak memory (liveness over the graph) instead of the cost table")
     p.add_argument("--train", action="store_true", help="with --memory: a training step's peak")
     p.add_argument("--optimizer", help="with --memory --train: sgd, sgd-momentum, adam or adamw (default sgd)")
+    from .. import memory_cli
+
+    if hasattr(memory_cli, "add_memory_flags"):  # the allocator figure's flags (--backend, --threads)
+        memory_cli.add_memory_flags(p)
     return p
 
 
