@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from .. import dims
 from ..text import compact, fmt_int, format_dim, human_bytes, percent, rf, shape, terminal_safe
 
-MIN_WIDTH = 20  # below this, lines are cut at the width rather than laid out
 
 
 @dataclass
