@@ -43,12 +43,18 @@ MAX_ITEMS = 100_000  # elements in one field value (a connection table)
 TOP_KEYS = ("name", "description", "input", "input_name", "layers", "outputs")
 LAYER_KEYS = ("name", "kind", "inputs")
 
-#: Integer fields that are sizes (>= 1) or paddings (>= 0), wherever a layer declares them.
+#: Integer fields that are sizes (>= 1) or paddings (>= 0), wherever a layer declares them. The
+#: layers check the same bounds when they are made (archcalc/validate.py); these tables give the
+#: loader its wording and the JSON Schema its minimums.
 POSITIVE_FIELDS = frozenset({"out_channels", "out_features", "kernel_size", "stride", "dilation", "groups",
-                             "output_size", "scale_factor", "size"})
-NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding"})
+                             "output_size", "scale_factor", "size", "num_embeddings", "embedding_dim",
+                             "hidden_size", "num_layers", "num_rois", "sampling_ratio", "stop"})
+NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding", "start"})
 #: The text values a field accepts where it accepts text besides numbers.
-STRING_CHOICES = {"padding": ("same", "valid"), "fn": tuple(sorted(ACTIVATION_OPS))}
+STRING_CHOICES = {"padding": ("same", "valid"), "fn": tuple(sorted(ACTIVATION_OPS)), "mode": ("nearest", "bilinear")}
+#: Number fields with bounds: field -> (minimum, maximum, minimum excluded).
+FLOAT_RANGES = {"eps": (0, None, False), "momentum": (0, 1, False), "p": (0, 1, False),
+                "spatial_scale": (0, None, True)}
 _FLOAT_TEXT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # YAML 1.1 reads 1e-5 as text
 
 
@@ -432,7 +438,8 @@ def _make_layer(source, where, kind, cls, fixed, spec, depth=0):
     try:
         return cls(**kwargs)
     except (TypeError, ValueError, ArchcalcError) as e:
-        _fail(source, where, f"{kind}: {e}")
+        msg = str(e)
+        _fail(source, where, msg if msg.startswith(cls.__name__) else f"{kind}: {msg}")
 
 
 def parse_text(text: str, source: str = "<spec>", fmt: Optional[str] = None):
@@ -691,6 +698,34 @@ _DIM_SCHEMA = {"type": "object", "properties": {"dim": {"type": ["integer", "str
                "additionalProperties": False, "description": "a symbolic size, e.g. {dim: R}"}
 
 
+_DIM_TEXT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT,
+                    "pattern": r"^[A-Za-z0-9_+*/() \-]+$",
+                    "description": "a dimension in the restricted grammar: names, integers, + - * // ( )"}
+
+
+def _dim_schema(minimum: int) -> dict:
+    """A size written as an integer, dimension text (``"R"``, ``"H//2"``) or ``{dim: R}``."""
+    return {"anyOf": [{"type": "integer", "minimum": minimum}, _DIM_TEXT_SCHEMA, _DIM_SCHEMA]}
+
+
+def _pair_schema(item: dict) -> dict:
+    return {"type": "array", "items": item, "minItems": 2, "maxItems": 2}
+
+
+#: Schemas of the fields a layer declares as ``Any`` (checked by the layer itself when it is made).
+_ANY_FIELD_SCHEMAS = {
+    "offset": {"anyOf": [{"const": "center"}, _pair_schema(_dim_schema(0))],
+               "description": "'center' or (top, left)"},
+    "size": _pair_schema(_dim_schema(1)),
+    "shape": {"type": "array", "minItems": 1, "items": {"anyOf": [{"const": -1}, _dim_schema(1)]},
+              "description": "target per-sample shape; one entry may be -1"},
+    "padding": {"anyOf": [{"type": "integer", "minimum": 0},
+                          {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4, "maxItems": 4}],
+                "description": "one integer, or (left, right, top, bottom)"},
+    "num_rois": _dim_schema(1),
+}
+
+
 def _plain_int_schema(field: str) -> dict:
     s: dict = {"type": "integer"}
     if field in POSITIVE_FIELDS:
@@ -710,14 +745,25 @@ def _atom_schema(atom: str, field: str) -> dict:
     if atom == "bool":
         return {"type": "boolean"}
     if atom == "float":
-        return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _FLOAT_TEXT}]}
+        num: dict = {"type": "number"}
+        if field in FLOAT_RANGES:
+            low, high, low_open = FLOAT_RANGES[field]
+            num["exclusiveMinimum" if low_open else "minimum"] = low
+            if high is not None:
+                num["maximum"] = high
+        return {"anyOf": [num, {"type": "string", "pattern": _FLOAT_TEXT}]}
     if atom == "str":
         return {"type": "string", "enum": list(STRING_CHOICES[field])} if field in STRING_CHOICES else {"type": "string"}
     if atom == "IntOrPair":
         i = _plain_int_schema(field)
         return {"anyOf": [i, {"type": "array", "items": i, "minItems": 2, "maxItems": 2}]}
-    if atom == "tuple":
-        return {"type": "array"}
+    if field in _ANY_FIELD_SCHEMAS and atom in ("tuple", "Any"):
+        return _ANY_FIELD_SCHEMAS[field]
+    if atom == "tuple":  # a sparse connection table: input-map indices per output map
+        return {"type": "array", "maxItems": MAX_ITEMS,
+                "items": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}}
+    if field in _ANY_FIELD_SCHEMAS:
+        return _ANY_FIELD_SCHEMAS[field]
     return {}
 
 
