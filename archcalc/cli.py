@@ -134,6 +134,8 @@ def _is_spec_arg(model: str) -> bool:
     """A spec file: a .yaml/.yml/.json name, a path, or an existing file that is not a zoo name."""
     import os
 
+    if model == "-":  # a spec on standard input (read bounded, see spec._read)
+        return True
     if model.lower().endswith((".yaml", ".yml", ".json")) or "/" in model or os.sep in model:
         return True
     if os.path.isfile(model):

@@ -36,3 +36,11 @@ class UnknownModelError(ArchcalcError, ValueError):
 
 class UnsupportedLayerError(ArchcalcError, TypeError):
     """A layer kind without a registered rule. Never counted as zero."""
+
+
+class UnknownLayerError(ArchcalcError, KeyError):
+    """A layer name that is not in the network or result (``result["conv9"]``). Catchable as
+    ``KeyError`` too."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; this is a sentence
+        return str(self.args[0]) if self.args else ""

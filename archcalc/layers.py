@@ -595,7 +595,7 @@ class _RoIOp(Layer):
         _set(self, "num_rois", V.positive_dim(self, "num_rois", self.num_rois))
         V.number(self, "spatial_scale", self.spatial_scale, 0, low_open=True)
         if hasattr(self, "sampling_ratio"):
-            V.positive_int(self, "sampling_ratio", self.sampling_ratio)
+            V.nonneg_int(self, "sampling_ratio", self.sampling_ratio)  # 0: adaptive (flagged)
 
     def describe(self) -> str:
         from .dims import format_dim

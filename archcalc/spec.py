@@ -48,8 +48,8 @@ LAYER_KEYS = ("name", "kind", "inputs")
 #: loader its wording and the JSON Schema its minimums.
 POSITIVE_FIELDS = frozenset({"out_channels", "out_features", "kernel_size", "stride", "dilation", "groups",
                              "output_size", "scale_factor", "size", "num_embeddings", "embedding_dim",
-                             "hidden_size", "num_layers", "num_rois", "sampling_ratio", "stop"})
-NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding", "start"})
+                             "hidden_size", "num_layers", "num_rois", "stop"})
+NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding", "start", "sampling_ratio"})
 #: The text values a field accepts where it accepts text besides numbers.
 STRING_CHOICES = {"padding": ("same", "valid"), "fn": tuple(sorted(ACTIVATION_OPS)), "mode": ("nearest", "bilinear")}
 #: Number fields with bounds: field -> (minimum, maximum, minimum excluded).
@@ -534,20 +534,61 @@ def _parse_yaml(text: str, source: str):
         raise SpecError(f"{source}: invalid YAML: {e}") from None
 
 
+def _read_bounded(f, source: str) -> bytes:
+    """At most MAX_FILE_BYTES from an open binary stream: one byte more means the spec is too large."""
+    raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(f"{source}: more than {MAX_FILE_BYTES:,} bytes; network specs are limited to "
+                        f"{MAX_FILE_BYTES:,}")
+    return raw
+
+
 def _read(path) -> tuple:
+    """(source name, text, format) of a spec file, or of standard input for ``-``. Only regular
+    files are opened (a FIFO would block, a device never ends), and never more than the limit is
+    read, whatever the file claims its size is."""
+    import stat
+    import sys
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise SpecError(f"a spec path must be text or a path, got {type(path).__name__}")
     path = os.fspath(path)
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise SpecError(f"{path}: file is {size:,} bytes; network specs are limited to {MAX_FILE_BYTES:,}")
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a directory, not a network spec") from None
-    except OSError as e:
-        raise SpecError(f"{path}: cannot read: {e.strerror or e}") from None
+    if path == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            raise SpecError("-: standard input is not available")
+        raw = _read_bounded(stream, "<stdin>")
+        path = "<stdin>"
+    else:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise SpecError(f"{path}: no such file") from None
+        except (OSError, ValueError) as e:
+            raise SpecError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise SpecError(f"{path}: is a directory, not a network spec")
+        if not stat.S_ISREG(st.st_mode):
+            raise SpecError(f"{path}: not a regular file (a pipe, device or socket); give a file, or '-' "
+                            "to read standard input")
+        if st.st_size > MAX_FILE_BYTES:
+            raise SpecError(f"{path}: file is {st.st_size:,} bytes; network specs are limited to {MAX_FILE_BYTES:,}")
+        try:
+            # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening it cannot block
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        except FileNotFoundError:
+            raise SpecError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise SpecError(f"{path}: is a directory, not a network spec") from None
+        except OSError as e:
+            raise SpecError(f"{path}: cannot read: {e.strerror or e}") from None
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise SpecError(f"{path}: not a regular file (a pipe, device or socket)")
+            try:
+                raw = _read_bounded(f, path)
+            except OSError as e:
+                raise SpecError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -560,7 +601,7 @@ def _read(path) -> tuple:
 def _load(path) -> _Loaded:
     path, text, fmt = _read(path)
     data = parse_text(text, path, fmt)
-    stem = os.path.splitext(os.path.basename(path))[0] or "network"
+    stem = "network" if path == "<stdin>" else os.path.splitext(os.path.basename(path))[0] or "network"
     return _build(data, path, stem)
 
 

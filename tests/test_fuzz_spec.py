@@ -72,7 +72,7 @@ def _atom(atom, field):
         return st.lists(st.one_of(st.integers(1, 6), st.just(-1)), min_size=1, max_size=3).filter(
             lambda xs: xs.count(-1) <= 1)
     if atom == "tuple":
-        return st.lists(st.lists(st.integers(0, 4), max_size=3), max_size=3)
+        return st.lists(st.lists(st.integers(0, 4), min_size=1, max_size=3), max_size=3)  # each output map reads >= 1 input map
     if field == "num_rois":  # a per-image count: an integer or a name such as R
         return st.one_of(st.integers(1, 6), st.sampled_from(["R", "D"]))
     if field == "size" and atom != "int":  # Crop's target (h, w)
