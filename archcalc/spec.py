@@ -58,7 +58,7 @@ FLOAT_RANGES = {"eps": (0, None, False), "momentum": (0, 1, False), "p": (0, 1, 
 _FLOAT_TEXT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # YAML 1.1 reads 1e-5 as text
 
 
-class SpecError(ArchcalcError):
+class SpecError(ArchcalcError, ValueError):
     """A network spec that cannot be loaded: names the file, the layer path and the field. Always
     one line: line breaks and control characters from the user's text are escaped."""
 

@@ -17,7 +17,7 @@ from .errors import InvalidTypeError, InvalidValueError
 
 def _where(layer: Any, field: str) -> str:
     kind = layer if isinstance(layer, str) else type(layer).__name__
-    return f"{kind}.{field}" if field else kind
+    return kind + ("" if not field else field if field.startswith("[") else "." + field)
 
 
 def _is_int(v: Any) -> bool:
