@@ -20,6 +20,16 @@ def _where(layer: Any, field: str) -> str:
     return kind + ("" if not field else field if field.startswith("[") else "." + field)
 
 
+#: The largest integer a field may hold: a 64-bit signed size, what torch and every array library
+#: index with (a larger kernel or channel count describes no network that can exist).
+MAX_INT = 2**63 - 1
+
+
+def _too_large(layer: Any, field: str, value: int) -> InvalidValueError:
+    return InvalidValueError(f"{_where(layer, field)} must be at most {MAX_INT} (a 64-bit size), got a "
+                             f"{len(str(abs(value)))}-digit integer")
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -35,6 +45,8 @@ def int_at_least(layer: Any, field: str, value: Any, low: int) -> int:
         raise InvalidTypeError(f"{_where(layer, field)} must be an integer, got {_show(value)}")
     if value < low:
         raise InvalidValueError(f"{_where(layer, field)} must be >= {low}, got {value}")
+    if value > MAX_INT:
+        raise _too_large(layer, field, value)
     return value
 
 
@@ -50,6 +62,8 @@ def any_int(layer: Any, field: str, value: Any) -> int:
     """A plain int of any sign (an axis such as ``-1``)."""
     if not _is_int(value):
         raise InvalidTypeError(f"{_where(layer, field)} must be an integer, got {_show(value)}")
+    if abs(value) > MAX_INT:
+        raise _too_large(layer, field, value)
     return value
 
 
@@ -91,6 +105,8 @@ def number(layer: Any, field: str, value: Any, low: float | None = None, high: f
     """A finite int or float (not bool, not text) in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidTypeError(f"{_where(layer, field)} must be a number, got {_show(value)}")
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise _too_large(layer, field, value)
     if not math.isfinite(value):
         raise InvalidValueError(f"{_where(layer, field)} must be a finite number, got {value!r}")
     if low is not None and (value <= low if low_open else value < low):
@@ -116,6 +132,8 @@ def dim_at_least(layer: Any, field: str, value: Any, low: int = 1) -> Any:
     if _is_int(value):
         if value < low:
             raise InvalidValueError(f"{_where(layer, field)} must be >= {low}, got {value}")
+        if value > MAX_INT:
+            raise _too_large(layer, field, value)
         return value
     from . import dims
 
