@@ -455,3 +455,54 @@ def test_stride_zero_is_said_in_the_users_terms(tmp_path):
 
 def test_is_regular_check_uses_stat():
     assert stat.S_ISCHR(os.stat("/dev/zero").st_mode)  # the device the read test relies on
+
+
+# --- every field of every registered kind is checked; the schema types every field ----------------
+
+REQUIRED = {"out_channels": 4, "out_features": 4, "layer": L.ReLU(), "owner": "a"}
+
+
+def _every_field():
+    from archcalc.spec import layer_fields, layer_kinds
+
+    for kind, (cls, fixed) in layer_kinds().items():
+        if kind == "Input" or (cls is L.Activation and kind != "Activation"):
+            continue
+        for fname, _, _, _ in layer_fields(cls, fixed):
+            yield pytest.param(cls, fixed, fname, id=f"{kind}.{fname}")
+
+
+@pytest.mark.parametrize("cls,fixed,fname", list(_every_field()))
+def test_every_field_of_every_kind_refuses_a_foreign_object(cls, fixed, fname):
+    from archcalc.spec import layer_fields
+
+    kwargs = {f: REQUIRED[f] for f, _, req, _ in layer_fields(cls, fixed) if req and f in REQUIRED}
+    kwargs[fname] = object()
+    with pytest.raises(ArchcalcError) as e:
+        cls(**fixed, **kwargs)
+    assert isinstance(e.value, (ValueError, TypeError)) and "\n" not in str(e.value)
+    assert fname in str(e.value) or "activation" in str(e.value), str(e.value)
+
+
+def test_schema_types_every_field_and_refuses_the_hostile_spec():
+    jsonschema = pytest.importorskip("jsonschema")
+    from archcalc.spec import json_schema
+
+    schema = json_schema()
+    empty = []
+
+    def walk(x, path):
+        if x == {}:
+            empty.append(path)
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, f"{path}/{k}")
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                walk(v, f"{path}[{i}]")
+
+    walk(schema, "")
+    assert not empty, empty  # no field accepts anything at all
+    hostile = {"input": "3x8x8", "layers": [{"name": "c", "kind": "Crop", "size": [2, 2],
+                                             "offset": [PAYLOAD.format(marker="m"), 0]}]}
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(hostile))
