@@ -418,6 +418,6 @@ def coerce_dim(x: Any) -> Dim:
         return x
     if isinstance(x, str):
         return int(x.strip()) if _is_ascii_int(x.strip()) else parse_dim(x)
-    if hasattr(x, "free_symbols"):
-        return normalize(x)
+    if hasattr(x, "free_symbols") and not isinstance(x, (str, bytes)) and isinstance(x, sympy().Basic):
+        return normalize(x)  # an expression the engine built (never text for sympy to parse)
     raise DimSyntaxError(f"bad dimension {x!r}: expected an integer or a name such as H")

@@ -207,6 +207,8 @@ class Builder:
 
     @contextmanager
     def scope(self, prefix: str):
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidTypeError(f"Builder.scope: the prefix must be non-empty text, got {prefix!r}")
         self._scope.append(prefix)
         try:
             yield self
@@ -214,6 +216,11 @@ class Builder:
             self._scope.pop()
 
     def build(self, outputs: Optional[list] = None) -> Graph:
+        if isinstance(outputs, str):
+            outputs = [outputs]  # one name, not its characters
+        if outputs is not None and (not isinstance(outputs, (list, tuple))
+                                    or not all(isinstance(o, str) for o in outputs)):
+            raise InvalidTypeError(f"Builder.build: outputs must be a list of layer names, got {outputs!r}")
         self.graph.outputs = list(outputs) if outputs else None
         self.graph.topological()  # validate now, not at analysis time
         return self.graph

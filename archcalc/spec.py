@@ -470,6 +470,8 @@ def _parse_json(text: str, source: str):
 
     try:
         return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except SpecError:  # a ValueError too: from the hooks above, already one line
+        raise
     except json.JSONDecodeError as e:
         raise SpecError(f"{source}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
     except ValueError as e:  # e.g. an integer literal with more digits than Python converts

@@ -412,6 +412,8 @@ MISUSE = [
     (lambda: Builder("g", input_shape=5), InvalidTypeError, "Input.shape must be a non-empty shape"),
     (lambda: Builder(None), InvalidTypeError, "network name must be non-empty text"),
     (lambda: Graph("g").add(object()), InvalidTypeError, "Graph.add takes a Node"),
+    (lambda: Builder("g").build(outputs=5), InvalidTypeError, "outputs must be a list of layer names"),
+    (lambda: Builder("g").scope(5).__enter__(), InvalidTypeError, "prefix must be non-empty text"),
     (lambda: Graph("g").add(Node("x", "Conv2d", ())), InvalidTypeError, "layer 'x': expected a layer spec"),
     (lambda: load_spec(5), SpecError, "a spec path must be text"),
     (lambda: loads_spec("input: 3x8x8\nlayers: [{name: r, kind: ReLU, inplace: 1}]"), SpecError, "inplace"),
@@ -435,6 +437,12 @@ def test_from_torch_checks_its_arguments(torch):
         archcalc.from_torch("resnet18", (3, 8, 8))
     with pytest.raises(InvalidValueError, match="must be >= 1, got 0"):
         archcalc.from_torch(torch.nn.Conv2d(3, 4, 3), (3, 0, 8))
+
+
+def test_one_output_name_is_not_split_into_characters():
+    b = Builder("g", (3, 8, 8))
+    b.add(L.Conv2d(4, 3), b.input, name="fc")
+    assert b.build(outputs="fc").outputs == ["fc"]
 
 
 def test_error_classes_subclass_the_builtin_a_caller_expects():
