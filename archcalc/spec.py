@@ -600,9 +600,13 @@ def _read(path) -> tuple:
     return path, text, fmt
 
 
-def _load(path) -> _Loaded:
+def _load(path, check_schema: bool = False) -> _Loaded:
+    """Read (once: a spec on stdin cannot be read twice, a file may change between reads), parse,
+    optionally validate against the JSON Schema, and build."""
     path, text, fmt = _read(path)
     data = parse_text(text, path, fmt)
+    if check_schema:
+        validate_with_jsonschema(data, path)
     stem = "network" if path == "<stdin>" else os.path.splitext(os.path.basename(path))[0] or "network"
     return _build(data, path, stem)
 
@@ -619,9 +623,12 @@ def loads_spec(text: str, fmt: Optional[str] = None, source: str = "<spec>") -> 
 
 def analyze_file(path, **kwargs):
     """Load a spec and analyse it; analysis errors are reported at the file and layer path."""
+    return _analyze_loaded(_load(path), **kwargs)
+
+
+def _analyze_loaded(loaded: _Loaded, **kwargs):
     from .analysis import analyze
 
-    loaded = _load(path)
     try:
         return analyze(loaded.graph, **kwargs)
     except ArchcalcError as e:
@@ -737,7 +744,9 @@ def dumps_spec(graph: Graph, fmt: str = "yaml") -> str:
 # JSON Schema
 
 
-_DIM_SCHEMA = {"type": "object", "properties": {"dim": {"type": ["integer", "string"]}}, "required": ["dim"],
+_DIM_SCHEMA = {"type": "object", "properties": {"dim": {"anyOf": [
+    {"type": "integer"}, {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT,
+                          "pattern": r"^[A-Za-z0-9_+*/() \-]+$"}]}}, "required": ["dim"],
                "additionalProperties": False, "description": "a symbolic size, e.g. {dim: R}"}
 
 
@@ -827,10 +836,10 @@ def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a network spec, built from the layer field table."""
     name = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
     shape = {"oneOf": [
-        {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT},
+        {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT,
+         "pattern": "^[A-Za-z0-9_+*/() ,\\[\\]\u00d7-]+$"},
         {"type": "array", "minItems": 1, "items": {"oneOf": [
-            {"type": "integer", "minimum": 1},
-            {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT}]}},
+            {"type": "integer", "minimum": 1}, _DIM_TEXT_SCHEMA]}},
     ]}
     kinds = layer_kinds()
     variants = []
@@ -934,10 +943,9 @@ def cmd_spec(argv) -> int:
     elif args.model is None:
         raise SpecError("give a zoo name or a spec file (or --schema)")
     elif args.check:
-        path, raw, fmt = _read(args.model)
-        validate_with_jsonschema(parse_text(raw, path, fmt), path)
-        r = analyze_file(path)
-        text = f"ok: {path}: {len(r.layers)} layers, {dims.fmt_int(r.totals['params'])} params\n"
+        loaded = _load(args.model, check_schema=True)
+        r = _analyze_loaded(loaded)
+        text = f"ok: {loaded.source}: {len(r.layers)} layers, {dims.fmt_int(r.totals['params'])} params\n"
     else:
         if _is_spec_arg(args.model):
             graph = load_spec(args.model)

@@ -350,6 +350,9 @@ def test_stdin_is_read_bounded(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(ok.encode())))
     assert main(["-"]) == 0
     assert "4x6x6" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(ok.encode())))
+    assert main(["spec", "--check", "-"]) == 0  # read once: the schema check and the analysis share it
+    assert capsys.readouterr().out == f"ok: <stdin>: 2 layers, {4 * 3 * 3 * 3 + 4} params\n"  # 3x3 conv 3->4, bias
 
     class Endless(io.RawIOBase):  # /dev/zero as a pipe: only the bound is read
         read_total = 0
@@ -430,6 +433,7 @@ def test_api_misuse_raises_a_typed_one_line_error(call, error, words):
     assert isinstance(e.value, ArchcalcError) and isinstance(e.value, (ValueError, TypeError, KeyError))
 
 
+@pytest.mark.torch
 def test_from_torch_checks_its_arguments(torch):
     with pytest.raises(InvalidTypeError, match="bad input shape 5"):
         archcalc.from_torch(torch.nn.Conv2d(3, 4, 3), 5)
@@ -511,6 +515,16 @@ def test_schema_types_every_field_and_refuses_the_hostile_spec():
 
     walk(schema, "")
     assert not empty, empty  # no field accepts anything at all
-    hostile = {"input": "3x8x8", "layers": [{"name": "c", "kind": "Crop", "size": [2, 2],
-                                             "offset": [PAYLOAD.format(marker="m"), 0]}]}
-    assert list(jsonschema.Draft202012Validator(schema).iter_errors(hostile))
+    validator = jsonschema.Draft202012Validator(schema)
+    payload = PAYLOAD.format(marker="m")
+    for hostile in (
+        {"input": "3x8x8", "layers": [{"name": "c", "kind": "Crop", "size": [2, 2], "offset": [payload, 0]}]},
+        {"input": [3, payload, 8], "layers": [{"name": "r", "kind": "ReLU"}]},
+        {"input": "3x" + payload, "layers": [{"name": "r", "kind": "ReLU"}]},
+        {"input": "3x8x8", "layers": [{"name": "c", "kind": "Conv2d", "out_channels": {"dim": payload}}]},
+        {"input": "3x8x8", "layers": [{"name": "r", "kind": "Reshape", "shape": [payload]}]},
+    ):
+        assert list(validator.iter_errors(hostile)), hostile
+    fine = {"input": "3xHxW", "layers": [{"name": "c", "kind": "Conv2d", "out_channels": {"dim": "C"}},
+                                        {"name": "r", "kind": "Reshape", "shape": [-1, "H//2"]}]}
+    assert not list(validator.iter_errors(fine))
