@@ -536,19 +536,26 @@ def _parse_yaml(text: str, source: str):
         raise SpecError(f"{source}: invalid YAML: {e}") from None
 
 
-def _read_bounded(f, source: str) -> bytes:
-    """At most MAX_FILE_BYTES from an open binary stream: one byte more means the spec is too large."""
+def _read_bounded(f, source: str, what: str) -> bytes:
+    """At most MAX_FILE_BYTES from an open binary stream: one byte more means the file is too large."""
     raw = f.read(MAX_FILE_BYTES + 1)
     if len(raw) > MAX_FILE_BYTES:
-        raise SpecError(f"{source}: more than {MAX_FILE_BYTES:,} bytes; network specs are limited to "
-                        f"{MAX_FILE_BYTES:,}")
+        raise SpecError(f"{source}: more than {MAX_FILE_BYTES:,} bytes; {what}s are limited to {MAX_FILE_BYTES:,}")
     return raw
 
 
 def _read(path) -> tuple:
-    """(source name, text, format) of a spec file, or of standard input for ``-``. Only regular
-    files are opened (a FIFO would block, a device never ends), and never more than the limit is
-    read, whatever the file claims its size is."""
+    """(source name, text, format) of a spec file, or of standard input for ``-``."""
+    path, text = read_text(path)
+    low = path.lower()
+    fmt = "json" if low.endswith(".json") else "yaml" if low.endswith((".yaml", ".yml")) else None
+    return path, text, fmt
+
+
+def read_text(path, what: str = "network spec") -> tuple:
+    """(source name, UTF-8 text) of a file archcalc reads (a spec, a snapshot), or of standard input
+    for ``-``. Only regular files are opened (a FIFO would block, a device never ends), and never
+    more than 16 MiB is read, whatever the file claims its size is. Errors are one-line SpecErrors."""
     import stat
     import sys
 
@@ -559,7 +566,7 @@ def _read(path) -> tuple:
         stream = getattr(sys.stdin, "buffer", None)
         if stream is None:
             raise SpecError("-: standard input is not available")
-        raw = _read_bounded(stream, "<stdin>")
+        raw = _read_bounded(stream, "<stdin>", what)
         path = "<stdin>"
     else:
         try:
@@ -569,35 +576,33 @@ def _read(path) -> tuple:
         except (OSError, ValueError) as e:
             raise SpecError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
         if stat.S_ISDIR(st.st_mode):
-            raise SpecError(f"{path}: is a directory, not a network spec")
+            raise SpecError(f"{path}: is a directory, not a {what}")
         if not stat.S_ISREG(st.st_mode):
             raise SpecError(f"{path}: not a regular file (a pipe, device or socket); give a file, or '-' "
                             "to read standard input")
         if st.st_size > MAX_FILE_BYTES:
-            raise SpecError(f"{path}: file is {st.st_size:,} bytes; network specs are limited to {MAX_FILE_BYTES:,}")
+            raise SpecError(f"{path}: file is {st.st_size:,} bytes; {what}s are limited to {MAX_FILE_BYTES:,}")
         try:
             # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening it cannot block
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
         except FileNotFoundError:
             raise SpecError(f"{path}: no such file") from None
         except IsADirectoryError:
-            raise SpecError(f"{path}: is a directory, not a network spec") from None
+            raise SpecError(f"{path}: is a directory, not a {what}") from None
         except OSError as e:
             raise SpecError(f"{path}: cannot read: {e.strerror or e}") from None
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise SpecError(f"{path}: not a regular file (a pipe, device or socket)")
             try:
-                raw = _read_bounded(f, path)
+                raw = _read_bounded(f, path, what)
             except OSError as e:
                 raise SpecError(f"{path}: cannot read: {e.strerror or e}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise SpecError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    low = path.lower()
-    fmt = "json" if low.endswith(".json") else "yaml" if low.endswith((".yaml", ".yml")) else None
-    return path, text, fmt
+    return path, text
 
 
 def _load(path, check_schema: bool = False) -> _Loaded:

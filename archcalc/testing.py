@@ -233,8 +233,10 @@ class Snapshot:
 
     @staticmethod
     def read(path) -> "Snapshot":
-        with open(path, encoding="utf-8") as f:
-            return Snapshot.from_text(f.read(), source=os.fspath(path))
+        from .spec import read_text  # bounded, regular files only, one-line errors
+
+        source, text = read_text(path, "snapshot")
+        return Snapshot.from_text(text, source=source)
 
     def write(self, path) -> None:
         write_text_atomic(path, self.to_text())

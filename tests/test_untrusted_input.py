@@ -371,6 +371,17 @@ def test_stdin_is_read_bounded(monkeypatch, capsys):
     assert Endless.read_total <= MAX_FILE_BYTES + 2 * io.DEFAULT_BUFFER_SIZE
 
 
+def test_snapshot_files_are_read_the_same_way(tmp_path):
+    from archcalc.testing import Snapshot
+
+    fifo = tmp_path / "base.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(SpecError, match="base.txt: not a regular file"):
+        Snapshot.read(fifo)
+    with pytest.raises(SpecError, match="no such file"):
+        Snapshot.read(tmp_path / "missing.txt")
+
+
 def test_oversized_regular_file_is_refused_before_reading(tmp_path):
     p = tmp_path / "big.yaml"
     with open(p, "wb") as f:
