@@ -224,6 +224,8 @@ class Result:
         from .symbols import bind_graph
 
         for k, v in values.items():
+            if not (k.isidentifier() and k.isascii()):
+                raise InvalidValueError(f"substitute: {k!r} is not a dimension name such as H")
             values[k] = V.positive_dim("substitute", k, v)
         return analyze(bind_graph(self.graph, values), input=tuple(dims.evaluate(d, values) for d in self.input),
                        batch=dims.evaluate(self.batch, values), dtype=self.dtype, model_name=self.model)

@@ -420,6 +420,7 @@ MISUSE = [
     (lambda: analyze(_conv_graph())["conv9"], UnknownLayerError, "no layer 'conv9' in g"),
     (lambda: analyze("vgg11", input="3xHxW").substitute(H=2.5), InvalidTypeError, "substitute.H must be an integer"),
     (lambda: analyze("vgg11", input="3xHxW").substitute(H=0), InvalidValueError, "substitute.H must be >= 1"),
+    (lambda: analyze("vgg11", input="3xHxW").substitute(**{"H W": 2}), InvalidValueError, "is not a dimension name"),
     (lambda: Builder("g").add(object()), InvalidTypeError, "expected a layer spec such as Conv2d(...), got object"),
     (lambda: Builder("g").add(L.ReLU(), 5), InvalidTypeError, "inputs must be layer names"),
     (lambda: Builder("g").add(L.ReLU()), InvalidValueError, "no inputs"),
