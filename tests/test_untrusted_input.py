@@ -416,6 +416,7 @@ MISUSE = [
     (lambda: analyze("resnet18", num_classes=-3), InvalidValueError, "resnet18.num_classes must be >= 1, got -3"),
     (lambda: analyze("resnet18", num_classes="10"), InvalidTypeError, "resnet18.num_classes must be an integer"),
     (lambda: analyze("resnet18", colour=1), InvalidValueError, "does not take colour"),
+    (lambda: analyze("squeezenet1_0", version="2_0"), InvalidValueError, "model 'squeezenet1_0' with version='2_0'"),
     (lambda: analyze(_conv_graph(), num_classes=10), InvalidValueError, "apply to zoo models"),
     (lambda: analyze(_conv_graph())["conv9"], UnknownLayerError, "no layer 'conv9' in g"),
     (lambda: analyze("vgg11", input="3xHxW").substitute(H=2.5), InvalidTypeError, "substitute.H must be an integer"),

@@ -44,7 +44,17 @@ class ModelEntry:
         kw = dict(self.kwargs)
         kw.update(overrides)
         _check_kwargs(self, overrides)
-        return self.builder(name=self.name, input_shape=self.input_shape, **kw)
+        if not overrides:
+            return self.builder(name=self.name, input_shape=self.input_shape, **kw)
+        from ..errors import ArchcalcError, InvalidTypeError, InvalidValueError
+
+        try:
+            return self.builder(name=self.name, input_shape=self.input_shape, **kw)
+        except ArchcalcError:
+            raise
+        except (ValueError, TypeError) as e:  # a builder refusing an option the user gave: one typed line
+            cls = InvalidTypeError if isinstance(e, TypeError) else InvalidValueError
+            raise cls(f"model {self.name!r} with {', '.join(f'{k}={v!r}' for k, v in overrides.items())}: {e}") from None
 
 
 def _check_kwargs(entry, overrides) -> None:
