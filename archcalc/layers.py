@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Optional, Tuple, Union
 
 from . import validate as V
-from .errors import InvalidValueError
+from .errors import InvalidTypeError, InvalidValueError
 
 IntOrPair = Union[int, Tuple[int, int]]
 
@@ -79,11 +79,11 @@ def _check_connections(conv) -> None:
     """LeNet-5's sparse table: one sequence of input-map indices (ints >= 0) per output map."""
     table = conv.connections
     if not isinstance(table, (tuple, list)):
-        raise V.InvalidTypeError(f"Conv2d.connections must be a list of index lists, got {V._show(table)}")
+        raise InvalidTypeError(f"Conv2d.connections must be a list of index lists, got {V.show(table)}")
     for row in table:
         if not isinstance(row, (tuple, list)) or not row:
-            raise V.InvalidTypeError(f"Conv2d.connections must hold non-empty lists of input-map indices, "
-                                     f"got {V._show(row)}")
+            raise InvalidTypeError(f"Conv2d.connections must hold non-empty lists of input-map indices, "
+                                     f"got {V.show(row)}")
         for i in row:
             V.nonneg_int(conv, "connections", i)
 
@@ -104,7 +104,7 @@ class Input(Layer):
             except DimSyntaxError as e:
                 raise InvalidValueError(f"Input.shape: {e}") from None
         if not isinstance(shape, (tuple, list)) or not shape:
-            raise V.InvalidTypeError(f"Input.shape must be a non-empty shape such as (3, 224, 224), got {shape!r}")
+            raise InvalidTypeError(f"Input.shape must be a non-empty shape such as (3, 224, 224), got {shape!r}")
         object.__setattr__(self, "shape", tuple(V.positive_dim(self, "shape", d) for d in shape))
 
 
@@ -573,8 +573,8 @@ class Crop(Layer):
         elif isinstance(self.offset, (tuple, list)):
             object.__setattr__(self, "offset", V.dim_pair(self, "offset", self.offset, 0))
         else:
-            raise V.InvalidTypeError(f"Crop.offset must be 'center' or a pair (top, left) of sizes, "
-                                     f"got {V._show(self.offset)}")
+            raise InvalidTypeError(f"Crop.offset must be 'center' or a pair (top, left) of sizes, "
+                                     f"got {V.show(self.offset)}")
         if self.size is not None:
             object.__setattr__(self, "size", V.dim_pair(self, "size", self.size, 1))
 
@@ -704,9 +704,9 @@ class Reshape(Layer):
 
     def __post_init__(self):
         if not isinstance(self.shape, (tuple, list)) or not self.shape:
-            raise V.InvalidTypeError(f"Reshape.shape must be a non-empty list of sizes (one may be -1), "
-                                     f"got {V._show(self.shape)}")
-        shape = tuple(-1 if V._is_int(d) and d == -1 else V.positive_dim(self, "shape", d) for d in self.shape)
+            raise InvalidTypeError(f"Reshape.shape must be a non-empty list of sizes (one may be -1), "
+                                     f"got {V.show(self.shape)}")
+        shape = tuple(-1 if V.is_int(d) and d == -1 else V.positive_dim(self, "shape", d) for d in self.shape)
         if shape.count(-1) > 1:
             raise InvalidValueError(f"Reshape.shape may hold at most one -1, got {list(self.shape)}")
         object.__setattr__(self, "shape", shape)

@@ -566,7 +566,10 @@ def read_text(path, what: str = "network spec") -> tuple:
         stream = getattr(sys.stdin, "buffer", None)
         if stream is None:
             raise SpecError("-: standard input is not available")
-        raw = _read_bounded(stream, "<stdin>", what)
+        try:
+            raw = _read_bounded(stream, "<stdin>", what)
+        except OSError as e:
+            raise SpecError(f"-: cannot read standard input: {e.strerror or e}") from None
         path = "<stdin>"
     else:
         try:

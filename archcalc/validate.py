@@ -30,19 +30,19 @@ def _too_large(layer: Any, field: str, value: int) -> InvalidValueError:
                              f"{len(str(abs(value)))}-digit integer")
 
 
-def _is_int(v: Any) -> bool:
+def is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _show(v: Any) -> str:
+def show(v: Any) -> str:
     text = repr(v)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def int_at_least(layer: Any, field: str, value: Any, low: int) -> int:
     """``value`` must be a plain int (not bool, not float, not text) and ``>= low``."""
-    if not _is_int(value):
-        raise InvalidTypeError(f"{_where(layer, field)} must be an integer, got {_show(value)}")
+    if not is_int(value):
+        raise InvalidTypeError(f"{_where(layer, field)} must be an integer, got {show(value)}")
     if value < low:
         raise InvalidValueError(f"{_where(layer, field)} must be >= {low}, got {value}")
     if value > MAX_INT:
@@ -60,8 +60,8 @@ def nonneg_int(layer: Any, field: str, value: Any) -> int:
 
 def any_int(layer: Any, field: str, value: Any) -> int:
     """A plain int of any sign (an axis such as ``-1``)."""
-    if not _is_int(value):
-        raise InvalidTypeError(f"{_where(layer, field)} must be an integer, got {_show(value)}")
+    if not is_int(value):
+        raise InvalidTypeError(f"{_where(layer, field)} must be an integer, got {show(value)}")
     if abs(value) > MAX_INT:
         raise _too_large(layer, field, value)
     return value
@@ -71,7 +71,7 @@ def int_pair(layer: Any, field: str, value: Any, low: int) -> tuple:
     """An int or a pair of ints, each ``>= low``; returns the pair."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise InvalidValueError(f"{_where(layer, field)} must be an integer or a pair, got {_show(value)}")
+            raise InvalidValueError(f"{_where(layer, field)} must be an integer or a pair, got {show(value)}")
         return (int_at_least(layer, field, value[0], low), int_at_least(layer, field, value[1], low))
     v = int_at_least(layer, field, value, low)
     return (v, v)
@@ -79,24 +79,24 @@ def int_pair(layer: Any, field: str, value: Any, low: int) -> tuple:
 
 def boolean(layer: Any, field: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise InvalidTypeError(f"{_where(layer, field)} must be true or false, got {_show(value)}")
+        raise InvalidTypeError(f"{_where(layer, field)} must be true or false, got {show(value)}")
     return value
 
 
 def one_of(layer: Any, field: str, value: Any, choices) -> Any:
     if not isinstance(value, str) or value not in choices:
         raise InvalidValueError(f"{_where(layer, field)} must be one of {', '.join(map(repr, choices))}, "
-                                f"got {_show(value)}")
+                                f"got {show(value)}")
     return value
 
 
 def text(layer: Any, field: str, value: Any, max_len: int = 256) -> str:
     """Non-empty text of at most ``max_len`` characters (a node name)."""
     if not isinstance(value, str):
-        raise InvalidTypeError(f"{_where(layer, field)} must be text, got {_show(value)}")
+        raise InvalidTypeError(f"{_where(layer, field)} must be text, got {show(value)}")
     if not value or len(value) > max_len:
         raise InvalidValueError(f"{_where(layer, field)} must be non-empty text of at most {max_len} characters, "
-                                f"got {_show(value)}")
+                                f"got {show(value)}")
     return value
 
 
@@ -104,7 +104,7 @@ def number(layer: Any, field: str, value: Any, low: float | None = None, high: f
            low_open: bool = False) -> float:
     """A finite int or float (not bool, not text) in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidTypeError(f"{_where(layer, field)} must be a number, got {_show(value)}")
+        raise InvalidTypeError(f"{_where(layer, field)} must be a number, got {show(value)}")
     if isinstance(value, int) and abs(value) > MAX_INT:
         raise _too_large(layer, field, value)
     if not math.isfinite(value):
@@ -129,7 +129,7 @@ def dim_at_least(layer: Any, field: str, value: Any, low: int = 1) -> Any:
     """A dimension ``>= low``: an int, dimension text (``"R"``, ``"H//2"``, through the restricted
     parser) or a sympy expression. A symbolic value is refused only when it provably cannot be an
     integer ``>= low`` (``-H``); one that may be (``H - 3``) is accepted and checked at analysis."""
-    if _is_int(value):
+    if is_int(value):
         if value < low:
             raise InvalidValueError(f"{_where(layer, field)} must be >= {low}, got {value}")
         if value > MAX_INT:
@@ -146,9 +146,9 @@ def dim_at_least(layer: Any, field: str, value: Any, low: int = 1) -> Any:
         d = dims.normalize(value)
     else:
         raise InvalidTypeError(f"{_where(layer, field)} must be an integer or a dimension such as 'H', "
-                               f"got {_show(value)}")
+                               f"got {show(value)}")
     if dims.is_concrete(d):
-        if not _is_int(d) or d < low:
+        if not is_int(d) or d < low:
             raise InvalidValueError(f"{_where(layer, field)} must be an integer >= {low}, got {dims.format_dim(d)}")
         return d
     shifted = d - low  # provably negative, or provably not an integer: never a size
@@ -169,7 +169,7 @@ def dim_pair(layer: Any, field: str, value: Any, low: int = 1) -> tuple:
     """A dimension or a pair of dimensions, each ``>= low``; returns the pair."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise InvalidValueError(f"{_where(layer, field)} must be a size or a pair of sizes, got {_show(value)}")
+            raise InvalidValueError(f"{_where(layer, field)} must be a size or a pair of sizes, got {show(value)}")
         return (dim_at_least(layer, field, value[0], low), dim_at_least(layer, field, value[1], low))
     v = dim_at_least(layer, field, value, low)
     return (v, v)
@@ -180,7 +180,7 @@ def layer_value(layer: Any, field: str, value: Any, allow_input: bool = False) -
     from .layers import Input, Layer
 
     if not isinstance(value, Layer):
-        raise InvalidTypeError(f"{_where(layer, field)} must be a layer such as Conv2d(...), got {_show(value)}")
+        raise InvalidTypeError(f"{_where(layer, field)} must be a layer such as Conv2d(...), got {show(value)}")
     if isinstance(value, Input) and not allow_input:
         raise InvalidValueError(f"{_where(layer, field)} cannot be an Input layer")
     return value
