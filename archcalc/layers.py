@@ -69,7 +69,7 @@ def _pairs(obj, low: int, *names) -> None:
 
 
 def _check_norm(obj) -> None:
-    V.number(obj, "eps", obj.eps, 0)
+    V.number(obj, "eps", obj.eps, 0, low_open=True)  # torch refuses eps = 0 in training
     V.number(obj, "momentum", obj.momentum, 0, 1)
     V.boolean(obj, "affine", obj.affine)
     V.boolean(obj, "track_running_stats", obj.track_running_stats)
@@ -729,7 +729,7 @@ class L2Norm(Layer):
     eps: float = 1e-12
 
     def __post_init__(self):
-        V.number(self, "eps", self.eps, 0)
+        V.number(self, "eps", self.eps, 0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -741,7 +741,7 @@ class FrozenBatchNorm2d(Layer):
     eps: float = 1e-5
 
     def __post_init__(self):
-        V.number(self, "eps", self.eps, 0)
+        V.number(self, "eps", self.eps, 0, low_open=True)
 
 
 @dataclass(frozen=True)

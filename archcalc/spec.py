@@ -53,7 +53,7 @@ NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding", "start", "sampling_
 #: The text values a field accepts where it accepts text besides numbers.
 STRING_CHOICES = {"padding": ("same", "valid"), "fn": tuple(sorted(ACTIVATION_OPS)), "mode": ("nearest", "bilinear")}
 #: Number fields with bounds: field -> (minimum, maximum, minimum excluded).
-FLOAT_RANGES = {"eps": (0, None, False), "momentum": (0, 1, False), "p": (0, 1, False),
+FLOAT_RANGES = {"eps": (0, None, True), "momentum": (0, 1, False), "p": (0, 1, False),
                 "spatial_scale": (0, None, True)}
 _FLOAT_TEXT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # YAML 1.1 reads 1e-5 as text
 
