@@ -10,12 +10,14 @@ The torch part: for kinds with a torch twin, a result archcalc gives must match 
 shape (and parameter count) for the same layer, run on a tiny CPU tensor (batch 2). archcalc may
 refuse what torch accepts (a stricter check), never the reverse.
 
-CI (``CI=true``) runs the same examples every time (tests/conftest.py's ``ci`` profile).
+CI (``CI=true``) runs the same examples every time (tests/conftest.py's ``ci`` profile);
+``ARCHCALC_FUZZ_SCALE=N`` multiplies the number of examples for a longer local hunt.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
@@ -30,6 +32,9 @@ from archcalc.graph import Builder  # noqa: E402
 from archcalc.spec import FLOAT_RANGES, NONNEGATIVE_FIELDS, POSITIVE_FIELDS, STRING_CHOICES, layer_fields, layer_kinds  # noqa: E402
 
 # one entry per layer class (the activations share one, its ``fn`` drawn), so every class is drawn as often
+#: ``ARCHCALC_FUZZ_SCALE=10`` runs ten times the examples (a longer hunt than CI's).
+SCALE = int(os.environ.get("ARCHCALC_FUZZ_SCALE", "1"))
+
 KINDS = {k: v for k, v in layer_kinds().items() if k != "Input" and (v[0] is not L.Activation or k == "Activation")}
 
 #: Values no field should take: each draw mixes some in (a field is invalid with probability ~1/5).
@@ -139,7 +144,7 @@ def _check_sizes(r):
             assert type(figure) is int and figure >= 0, (rec.name, figure)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=400 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(LAYERS, SHAPES)
 def test_every_kind_is_a_clean_error_or_positive_integer_sizes(drawn, shape):
     kind, cls, fixed, kwargs = drawn
@@ -248,7 +253,7 @@ TWIN_LAYERS = st.one_of([st.tuples(st.just(k), st.just(KINDS[k][0]), st.just(KIN
 
 
 @pytest.mark.torch
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=600 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(TWIN_LAYERS)
 def test_results_match_torch_for_kinds_with_a_twin(torch, drawn):
     kind, cls, fixed, kwargs, shape = drawn
