@@ -69,6 +69,8 @@ def any_int(layer: Any, field: str, value: Any) -> int:
 
 def int_pair(layer: Any, field: str, value: Any, low: int) -> tuple:
     """An int or a pair of ints, each ``>= low``; returns the pair."""
+    if type(value) is int and low <= value <= MAX_INT:  # the common case, checked inline
+        return (value, value)
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise InvalidValueError(f"{_where(layer, field)} must be an integer or a pair, got {show(value)}")
@@ -129,6 +131,8 @@ def dim_at_least(layer: Any, field: str, value: Any, low: int = 1) -> Any:
     """A dimension ``>= low``: an int, dimension text (``"R"``, ``"H//2"``, through the restricted
     parser) or a sympy expression. A symbolic value is refused only when it provably cannot be an
     integer ``>= low`` (``-H``); one that may be (``H - 3``) is accepted and checked at analysis."""
+    if type(value) is int and low <= value <= MAX_INT:  # the common case, checked inline
+        return value
     if is_int(value):
         if value < low:
             raise InvalidValueError(f"{_where(layer, field)} must be >= {low}, got {value}")
