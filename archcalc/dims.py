@@ -178,7 +178,7 @@ def evaluate(x: Dim, values: dict[str, int] | None = None) -> Dim:
     """Substitute symbol values (by name) into a dim; ints pass through untouched."""
     if is_concrete(x) or not values:
         return x
-    subs = {symbol(k): v for k, v in values.items()}
+    subs = {symbol(k): coerce_dim(v) for k, v in values.items()}  # text via the restricted parser, never sympify
     return normalize(x.subs(subs))
 
 

@@ -158,6 +158,7 @@ def test_hostile_spec_runs_nothing_as_a_process(tmp_path):
     lambda m: analyze("vgg11", input="3xHxW").substitute(H=PAYLOAD.format(marker=m), W=8),
     lambda m: analyze("resnet18", num_classes=PAYLOAD.format(marker=m)),
     lambda m: dims.coerce_dim(PAYLOAD.format(marker=m)),
+    lambda m: dims.evaluate(dims.symbol("H") + 1, {"H": PAYLOAD.format(marker=m)}),
 ])
 def test_api_text_never_reaches_sympy(tmp_path, make, no_text_to_sympy):
     marker = tmp_path / "pwned"
