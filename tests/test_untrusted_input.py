@@ -477,6 +477,13 @@ def test_error_classes_subclass_the_builtin_a_caller_expects():
     assert str(UnknownLayerError("no layer 'x'")) == "no layer 'x'"  # not KeyError's quoted repr
 
 
+def test_channels_that_do_not_split_into_groups_are_refused_at_the_layer():
+    b = Builder("g", (3, 8, 8))
+    b.add(L.Conv2d(6, groups=4), b.input, name="grouped")
+    with pytest.raises(ShapeError, match=r"layer 'grouped' \(Conv2d\): in_channels 3 is not divisible by groups 4"):
+        analyze(b.build())
+
+
 def test_stride_zero_is_said_in_the_users_terms(tmp_path):
     p = tmp_path / "s.json"
     p.write_text('{"input": "3x8x8", "layers": [{"name": "c", "kind": "Conv2d", "out_channels": 4, "stride": 0}]}')
