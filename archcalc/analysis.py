@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Sequence
 
 from . import dims
+from . import validate as V
 from .dtypes import DTYPE_BYTES, dtype_name  # noqa: F401 (re-exported: archcalc.analysis.DTYPE_BYTES)
-from .errors import ArchcalcError, ShapeError
+from .errors import ArchcalcError, GraphError, InvalidTypeError, InvalidValueError, ShapeError, UnknownLayerError
 from .graph import Graph
-from .layers import Input
+from .layers import Input, Shared
 from .rules import _RULES, rule_for
 
 _POOL_TO_FIXED = ("Adaptive", "Global")
 _INF = float("inf")
+
 
 class ReceptiveField(NamedTuple):
     """Per axis (h, w): ``size``, ``jump`` and ``start``. ``start`` is kept doubled
@@ -173,7 +175,9 @@ class Result:
         for r in self.layers:
             if r.name == name:
                 return r
-        raise KeyError(name)
+        from .graph import _did_you_mean
+
+        raise UnknownLayerError(f"no layer {name!r} in {self.model}" + _did_you_mean(str(name), [r.name for r in self.layers]))
 
     @property
     def is_symbolic(self) -> bool:
@@ -207,6 +211,10 @@ class Result:
         inside layer specs (RoI counts ``R``) and secondary inputs (``T``) are bound too."""
         from .symbols import bind_graph
 
+        for k, v in values.items():
+            if not (k.isidentifier() and k.isascii()):
+                raise InvalidValueError(f"substitute: {k!r} is not a dimension name such as H")
+            values[k] = V.positive_dim("substitute", k, v)
         return analyze(bind_graph(self.graph, values), input=tuple(dims.evaluate(d, values) for d in self.input),
                        batch=dims.evaluate(self.batch, values), dtype=self.dtype, model_name=self.model)
 
@@ -239,18 +247,63 @@ class Result:
 
 
 def _coerce_shape(shape) -> tuple:
+    """A per-sample shape: text (``"3xHxW"``, the restricted parser) or a sequence of sizes >= 1."""
     if isinstance(shape, str):
         return dims.parse_shape(shape)
-    try:
-        return tuple(dims.coerce_dim(d) for d in shape)
-    except TypeError:
-        raise ArchcalcError(f"bad input shape {shape!r}: expected e.g. (3, 224, 224) or '3xHxW'") from None
+    if not isinstance(shape, (tuple, list)) or not shape:
+        raise InvalidTypeError(f"bad input shape {shape!r}: expected e.g. (3, 224, 224) or '3xHxW'")
+    return tuple(V.positive_dim("input", f"[{k}]", d) for k, d in enumerate(shape))
+
+
+def _check_channels(model: str, declared: tuple, given: tuple) -> None:
+    """A model's input rank and channel count are part of the model (its first layer is built for
+    them); only the spatial sizes (and a sequence length) may change with ``input``."""
+    text = "x".join(dims.format_dim(d) for d in given)
+    want = "x".join(dims.format_dim(d) for d in declared)
+    if len(given) != len(declared):
+        raise InvalidValueError(f"{model} takes a rank-{len(declared)} input such as {want}, got {text}")
+    c, g = declared[0], given[0]
+    if len(declared) == 3 and dims.is_concrete(c) and dims.is_concrete(g) and c != g:
+        # channels written last (224x224x3) move to the front; other counts become the model's
+        fix = (c,) + (given[:-1] if given[-1] == c else given[1:])
+        raise InvalidValueError(
+            f"{model} takes {c} input channels, got input {text}: the channel count is part of the model "
+            f"and comes first (C x H x W); did you mean {'x'.join(dims.format_dim(d) for d in fix)}?")
 
 
 def _at_layer(err: ArchcalcError, name: str) -> ArchcalcError:
     """Tag an error with the layer it happened at (spec files map it back to a line of the file)."""
     err.layer = name
     return err
+
+
+def _freeze_prefixes(freeze) -> tuple:
+    if isinstance(freeze, str):
+        freeze = (freeze,)
+    if not isinstance(freeze, (tuple, list, set, frozenset)):
+        raise InvalidTypeError(f"freeze must be a list of layer-name prefixes, got {freeze!r}")
+    for p in freeze:
+        if not isinstance(p, str):
+            raise InvalidTypeError(f"freeze prefixes must be text, got {p!r}")
+        if not p:
+            raise InvalidValueError("freeze prefix '' would match every layer; name a prefix such as 'features'")
+    return tuple(freeze)
+
+
+def _check_owner(graph: Graph, name: str, layer: Shared) -> None:
+    """A Shared layer's weights belong to another node holding the same layer spec."""
+    owner = graph.nodes.get(layer.owner)
+    problem = None
+    if layer.owner == name:
+        problem = "owns itself (name the node that holds the weights)"
+    elif owner is None:
+        problem = f"owner {layer.owner!r} is not a layer of this graph"
+    elif isinstance(owner.layer, Shared):
+        problem = f"owner {layer.owner!r} is itself Shared (name the node that holds the weights)"
+    elif owner.layer != layer.layer:
+        problem = f"owner {layer.owner!r} is a {owner.layer.kind}, not the same {layer.layer.kind} spec"
+    if problem:
+        raise _at_layer(GraphError(f"layer {name!r} ({layer.kind}): {problem}"), name)
 
 
 def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[str] = (),
@@ -263,6 +316,9 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     """
     entry = None
     if isinstance(model, Graph):
+        if build_kwargs:
+            raise InvalidValueError(f"builder options ({', '.join(sorted(build_kwargs))}) apply to zoo models, "
+                                    "not to a Graph")
         graph = model
     elif isinstance(model, str):
         from .zoo import get_entry
@@ -270,19 +326,22 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         entry = get_entry(model)
         graph = entry.build(**build_kwargs)
     else:
-        raise ArchcalcError(f"cannot analyse {type(model).__name__}; pass a zoo name or a Graph")
+        raise InvalidTypeError(f"cannot analyse {type(model).__name__}; pass a zoo name or a Graph")
     dtype = dtype_name(dtype)
-    batch = dims.coerce_dim(batch)
-    if dims.is_concrete(batch) and batch < 1:
-        raise ArchcalcError(f"batch must be >= 1, got {batch}")
+    batch = V.positive_dim("batch", "", batch)
+    prefixes = _freeze_prefixes(freeze)
+    if model_name is not None:
+        V.text("model_name", "", model_name)
     order = graph.topological()
     first_input = graph.inputs[0]
     # graph inputs may be written with names ("T", 300); coerce them like a user-given shape
-    in_shape = _coerce_shape(input if input is not None else graph.nodes[first_input].layer.shape)
+    declared = _coerce_shape(graph.nodes[first_input].layer.shape)
+    in_shape = declared if input is None else _coerce_shape(input)
+    if input is not None:
+        _check_channels(entry.name if entry else f"network {graph.name!r}", declared, in_shape)
     shapes: dict = {}
     fields: dict = {}
     records = []
-    prefixes = tuple(freeze)
     rules = _RULES
     prod, normalize = dims.prod, dims.normalize
     costs: dict = {}  # (layer, input shapes) -> Cost: rules are pure, and repeated blocks repeat them
@@ -298,6 +357,8 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 raise _at_layer(type(e)(f"layer {name!r} (Input): {e}"), name) from None
             rf = PIXEL
         else:
+            if type(layer) is Shared:
+                _check_owner(graph, name, layer)
             inputs = node.inputs
             in_shapes = tuple(map(shapes.__getitem__, inputs))
             key = (layer, in_shapes)
@@ -340,6 +401,6 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     name = model_name or (entry.name if entry else graph.name)
     for p in prefixes:
         if not any(r.name.startswith(p) for r in records):
-            raise ArchcalcError(f"freeze prefix {p!r} matches no layer of {name} (layers look like "
+            raise InvalidValueError(f"freeze prefix {p!r} matches no layer of {name} (layers look like "
                                 f"{', '.join(r.name for r in records[1:4])}, ...)")
     return Result(name, graph, in_shape, batch, dtype, records, entry)

@@ -178,7 +178,7 @@ def evaluate(x: Dim, values: dict[str, int] | None = None) -> Dim:
     """Substitute symbol values (by name) into a dim; ints pass through untouched."""
     if is_concrete(x) or not values:
         return x
-    subs = {symbol(k): v for k, v in values.items()}
+    subs = {symbol(k): coerce_dim(v) for k, v in values.items()}  # text via the restricted parser, never sympify
     return normalize(x.subs(subs))
 
 
@@ -418,6 +418,6 @@ def coerce_dim(x: Any) -> Dim:
         return x
     if isinstance(x, str):
         return int(x.strip()) if _is_ascii_int(x.strip()) else parse_dim(x)
-    if hasattr(x, "free_symbols"):
-        return normalize(x)
+    if hasattr(x, "free_symbols") and not isinstance(x, (str, bytes)) and isinstance(x, sympy().Basic):
+        return normalize(x)  # an expression the engine built (never text for sympy to parse)
     raise DimSyntaxError(f"bad dimension {x!r}: expected an integer or a name such as H")

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple, Optional
 
-from .errors import GraphError
+from .errors import GraphError, InvalidTypeError, InvalidValueError
 from .layers import Input, Layer
 
 
@@ -27,6 +27,9 @@ class Graph:
     outputs: Optional[list] = None
 
     def add(self, node: Node) -> None:
+        if not isinstance(node, Node):
+            raise InvalidTypeError(f"Graph.add takes a Node(name, layer, inputs), got {type(node).__name__}")
+        _check_node(node.name, node.layer, node.inputs)
         if node.name in self.nodes:
             raise GraphError(f"duplicate layer name {node.name!r}")
         self.nodes[node.name] = node
@@ -121,6 +124,20 @@ class Graph:
         return len(self.nodes)
 
 
+def _check_node(name, layer, inputs) -> None:
+    """A node's name is non-empty text, its layer a layer spec, its inputs node names (text)."""
+    if not isinstance(name, str) or not name:
+        raise InvalidTypeError(f"a layer name must be non-empty text, got {name!r}")
+    if not isinstance(layer, Layer):
+        raise InvalidTypeError(f"layer {name!r}: expected a layer spec such as Conv2d(...), got "
+                               f"{type(layer).__name__}")
+    if not isinstance(inputs, tuple):
+        raise InvalidTypeError(f"layer {name!r}: inputs must be a tuple of layer names, got {inputs!r}")
+    for i in inputs:
+        if not isinstance(i, str):
+            raise InvalidTypeError(f"layer {name!r}: inputs must be layer names (text), got {i!r}")
+
+
 def _did_you_mean(name: str, names) -> str:
     import difflib  # only on the error path
 
@@ -143,13 +160,15 @@ class Builder:
     """
 
     def __init__(self, name: str, input_shape: tuple = (3, 224, 224), input_name: str = "input"):
+        if not isinstance(name, str) or not name:
+            raise InvalidTypeError(f"Builder: the network name must be non-empty text, got {name!r}")
         self.graph = Graph(name)
         self._scope: list = []
         self._counts: dict = {}
         self.input = self.add_input(input_shape, input_name)
 
     def add_input(self, shape: tuple, name: str) -> str:
-        self.graph.add(Node(name, Input(tuple(shape)), ()))
+        self.graph.add(Node(name, Input(shape), ()))
         return name
 
     def _auto_name(self, layer: Layer) -> str:
@@ -162,6 +181,11 @@ class Builder:
         return ".".join(self._scope + [name]) if self._scope else name
 
     def add(self, layer: Layer, *inputs, name: Optional[str] = None) -> str:
+        if not isinstance(layer, Layer):
+            raise InvalidTypeError(f"Builder.add{'' if name is None else f' ({name!r})'}: expected a layer spec "
+                                   f"such as Conv2d(...), got {type(layer).__name__}")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise InvalidTypeError(f"Builder.add: name must be non-empty text, got {name!r}")
         if len(inputs) == 1 and type(inputs[0]) is str:  # the common case: one named input
             flat = inputs
         else:
@@ -169,6 +193,9 @@ class Builder:
             for x in inputs:
                 flat.extend(x if isinstance(x, (list, tuple)) else [x])
             flat = tuple(flat)
+            if not flat and not isinstance(layer, Input):
+                raise InvalidValueError(f"Builder.add ({name or layer.kind}): no inputs; pass the names of the "
+                                        "layers it reads (b.input for the network input)")
         full = self._qualify(name) if name is not None else self._auto_name(layer)
         self.graph.add(Node(full, layer, flat))
         return full
@@ -180,6 +207,8 @@ class Builder:
 
     @contextmanager
     def scope(self, prefix: str):
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidTypeError(f"Builder.scope: the prefix must be non-empty text, got {prefix!r}")
         self._scope.append(prefix)
         try:
             yield self
@@ -187,6 +216,11 @@ class Builder:
             self._scope.pop()
 
     def build(self, outputs: Optional[list] = None) -> Graph:
+        if isinstance(outputs, str):
+            outputs = [outputs]  # one name, not its characters
+        if outputs is not None and (not isinstance(outputs, (list, tuple))
+                                    or not all(isinstance(o, str) for o in outputs)):
+            raise InvalidTypeError(f"Builder.build: outputs must be a list of layer names, got {outputs!r}")
         self.graph.outputs = list(outputs) if outputs else None
         self.graph.topological()  # validate now, not at analysis time
         return self.graph

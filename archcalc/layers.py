@@ -11,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Optional, Tuple, Union
 
+from . import validate as V
+from .errors import InvalidTypeError, InvalidValueError
+
 IntOrPair = Union[int, Tuple[int, int]]
 
 
 def pair(v: Any) -> Tuple[Any, Any]:
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
-            raise ValueError(f"expected an int or a pair, got {v!r}")
+            raise InvalidValueError(f"expected an int or a pair, got {v!r}")
         return (v[0], v[1])
     return (v, v)
 
@@ -54,11 +57,55 @@ def _norm_pairs(obj, *names):
             object.__setattr__(obj, n, pair(v))
 
 
+def _set(obj, name: str, value) -> None:
+    if getattr(obj, name) is not value:
+        object.__setattr__(obj, name, value)
+
+
+def _pairs(obj, low: int, *names) -> None:
+    """Each field an int or a pair of ints ``>= low``, stored as the pair (validate.int_pair)."""
+    for n in names:
+        object.__setattr__(obj, n, V.int_pair(obj, n, getattr(obj, n), low))
+
+
+def _check_norm(obj) -> None:
+    V.number(obj, "eps", obj.eps, 0, low_open=True)  # torch refuses eps = 0 in training
+    V.number(obj, "momentum", obj.momentum, 0, 1)
+    V.boolean(obj, "affine", obj.affine)
+    V.boolean(obj, "track_running_stats", obj.track_running_stats)
+
+
+def _check_connections(conv) -> None:
+    """LeNet-5's sparse table: one sequence of input-map indices (ints >= 0) per output map."""
+    table = conv.connections
+    if not isinstance(table, (tuple, list)):
+        raise InvalidTypeError(f"Conv2d.connections must be a list of index lists, got {V.show(table)}")
+    for row in table:
+        if not isinstance(row, (tuple, list)) or not row:
+            raise InvalidTypeError(f"Conv2d.connections must hold non-empty lists of input-map indices, "
+                                     f"got {V.show(row)}")
+        for i in row:
+            V.nonneg_int(conv, "connections", i)
+
+
 @dataclass(frozen=True)
 class Input(Layer):
     """A graph input of per-sample ``shape`` (C, H, W) or (F,) or (T, F); batch is separate."""
 
     shape: tuple = ()
+
+    def __post_init__(self):
+        from .dims import DimSyntaxError, parse_shape
+
+        shape = self.shape
+        if isinstance(shape, str):
+            try:
+                shape = parse_shape(shape)
+            except DimSyntaxError as e:
+                raise InvalidValueError(f"Input.shape: {e}") from None
+        if not isinstance(shape, (tuple, list)) or not shape:
+            raise InvalidTypeError(f"Input.shape must be a non-empty shape such as (3, 224, 224), got {shape!r}")
+        object.__setattr__(self, "shape", tuple(V.positive_dim(self, "shape", d) for d in shape))
 
 
 @dataclass(frozen=True)
@@ -79,7 +126,16 @@ class Conv2d(Layer):
     connections: Optional[tuple] = None
 
     def __post_init__(self):
-        _norm_pairs(self, "kernel_size", "stride", "padding", "dilation")
+        _set(self, "out_channels", V.positive_dim(self, "out_channels", self.out_channels))
+        _pairs(self, 1, "kernel_size", "stride", "dilation")
+        if isinstance(self.padding, str):
+            V.one_of(self, "padding", self.padding, ("same", "valid"))
+        else:
+            _pairs(self, 0, "padding")
+        _set(self, "groups", V.positive_dim(self, "groups", self.groups))
+        V.boolean(self, "bias", self.bias)
+        if self.connections is not None:
+            _check_connections(self)
 
     def describe(self) -> str:
         k = self.kernel_size
@@ -111,7 +167,11 @@ class ConvTranspose2d(Layer):
     bias: bool = True
 
     def __post_init__(self):
-        _norm_pairs(self, "kernel_size", "stride", "padding", "output_padding", "dilation")
+        _set(self, "out_channels", V.positive_dim(self, "out_channels", self.out_channels))
+        _pairs(self, 1, "kernel_size", "stride", "dilation")
+        _pairs(self, 0, "padding", "output_padding")
+        _set(self, "groups", V.positive_dim(self, "groups", self.groups))
+        V.boolean(self, "bias", self.bias)
 
     def describe(self) -> str:
         k = self.kernel_size
@@ -131,7 +191,9 @@ class MaxPool2d(Layer):
     def __post_init__(self):
         if self.stride is None:
             object.__setattr__(self, "stride", self.kernel_size)
-        _norm_pairs(self, "kernel_size", "stride", "padding", "dilation")
+        _pairs(self, 1, "kernel_size", "stride", "dilation")
+        _pairs(self, 0, "padding")
+        V.boolean(self, "ceil_mode", self.ceil_mode)
 
     def describe(self) -> str:
         k = self.kernel_size
@@ -151,7 +213,10 @@ class AvgPool2d(Layer):
     def __post_init__(self):
         if self.stride is None:
             object.__setattr__(self, "stride", self.kernel_size)
-        _norm_pairs(self, "kernel_size", "stride", "padding")
+        _pairs(self, 1, "kernel_size", "stride")
+        _pairs(self, 0, "padding")
+        V.boolean(self, "ceil_mode", self.ceil_mode)
+        V.boolean(self, "count_include_pad", self.count_include_pad)
 
     describe = MaxPool2d.describe
 
@@ -167,7 +232,7 @@ class Subsample2d(Layer):
     def __post_init__(self):
         if self.stride is None:
             object.__setattr__(self, "stride", self.kernel_size)
-        _norm_pairs(self, "kernel_size", "stride")
+        _pairs(self, 1, "kernel_size", "stride")
 
     def describe(self) -> str:
         return f"{self.kernel_size[0]}x{self.kernel_size[1]} s{self.stride[0]} coef+bias"
@@ -180,7 +245,7 @@ class AdaptiveAvgPool2d(Layer):
     output_size: IntOrPair = 1
 
     def __post_init__(self):
-        _norm_pairs(self, "output_size")
+        _pairs(self, 1, "output_size")
 
     def describe(self) -> str:
         return f"-> {self.output_size[0]}x{self.output_size[1]}"
@@ -191,7 +256,7 @@ class AdaptiveMaxPool2d(Layer):
     output_size: IntOrPair = 1
 
     def __post_init__(self):
-        _norm_pairs(self, "output_size")
+        _pairs(self, 1, "output_size")
 
     describe = AdaptiveAvgPool2d.describe
 
@@ -213,6 +278,10 @@ class Linear(Layer):
     out_features: int
     bias: bool = True
 
+    def __post_init__(self):
+        _set(self, "out_features", V.positive_dim(self, "out_features", self.out_features))
+        V.boolean(self, "bias", self.bias)
+
     def describe(self) -> str:
         return f"-> {self.out_features}"
 
@@ -224,6 +293,10 @@ class RBF(Layer):
 
     out_features: int
     trainable: bool = False
+
+    def __post_init__(self):
+        _set(self, "out_features", V.positive_dim(self, "out_features", self.out_features))
+        V.boolean(self, "trainable", self.trainable)
 
     def describe(self) -> str:
         return f"-> {self.out_features}" + ("" if self.trainable else " fixed")
@@ -255,6 +328,9 @@ class BatchNorm2d(Layer):
     affine: bool = True
     track_running_stats: bool = True
 
+    def __post_init__(self):
+        _check_norm(self)
+
 
 @dataclass(frozen=True)
 class BatchNorm1d(Layer):
@@ -262,6 +338,9 @@ class BatchNorm1d(Layer):
     momentum: float = 0.1
     affine: bool = True
     track_running_stats: bool = True
+
+    def __post_init__(self):
+        _check_norm(self)
 
 
 @dataclass(frozen=True)
@@ -272,6 +351,11 @@ class LocalResponseNorm(Layer):
     alpha: float = 1e-4
     beta: float = 0.75
     k: float = 1.0
+
+    def __post_init__(self):
+        V.positive_int(self, "size", self.size)
+        for name in ("alpha", "beta", "k"):
+            V.number(self, name, getattr(self, name))
 
     def describe(self) -> str:
         return f"size {self.size}"
@@ -316,8 +400,9 @@ class Activation(Layer):
     inplace: bool = False
 
     def __post_init__(self):
-        if self.fn not in ACTIVATION_OPS:
-            raise ValueError(f"unknown activation {self.fn!r}; known: {', '.join(sorted(ACTIVATION_OPS))}")
+        if not isinstance(self.fn, str) or self.fn not in ACTIVATION_OPS:
+            raise InvalidValueError(f"unknown activation {self.fn!r}; known: {', '.join(sorted(ACTIVATION_OPS))}")
+        V.boolean(self, "inplace", self.inplace)
 
     @property
     def kind(self) -> str:
@@ -335,6 +420,10 @@ class Dropout(Layer):
     p: float = 0.5
     inplace: bool = False
 
+    def __post_init__(self):
+        V.number(self, "p", self.p, 0, 1)
+        V.boolean(self, "inplace", self.inplace)
+
     @property
     def reuses_input(self) -> bool:
         return True
@@ -347,12 +436,18 @@ class Dropout(Layer):
 class Softmax(Layer):
     dim: int = -1
 
+    def __post_init__(self):
+        V.any_int(self, "dim", self.dim)
+
 
 @dataclass(frozen=True)
 class Add(Layer):
     """Elementwise sum of all inputs (residual connections). Inputs must have equal shapes."""
 
     inplace: bool = False
+
+    def __post_init__(self):
+        V.boolean(self, "inplace", self.inplace)
 
 
 @dataclass(frozen=True)
@@ -366,6 +461,9 @@ class Concat(Layer):
 
     axis: int = 0
 
+    def __post_init__(self):
+        V.any_int(self, "axis", self.axis)
+
 
 @dataclass(frozen=True)
 class Upsample(Layer):
@@ -375,7 +473,8 @@ class Upsample(Layer):
     mode: str = "nearest"
 
     def __post_init__(self):
-        _norm_pairs(self, "scale_factor")
+        _pairs(self, 1, "scale_factor")
+        V.one_of(self, "mode", self.mode, ("nearest", "bilinear"))
 
     def describe(self) -> str:
         return f"x{self.scale_factor[0]} {self.mode}"
@@ -389,9 +488,11 @@ class ZeroPad2d(Layer):
 
     def __post_init__(self):
         p = self.padding
-        if isinstance(p, int):
-            p = (p, p, p, p)
-        object.__setattr__(self, "padding", tuple(p))
+        if not isinstance(p, (tuple, list)):
+            p = (V.nonneg_int(self, "padding", p),) * 4
+        elif len(p) != 4:
+            raise InvalidValueError(f"ZeroPad2d.padding must be an integer or (left, right, top, bottom), got {p!r}")
+        object.__setattr__(self, "padding", tuple(V.nonneg_int(self, "padding", x) for x in p))
 
 
 @dataclass(frozen=True)
@@ -399,6 +500,9 @@ class ChannelShuffle(Layer):
     """ShuffleNet's channel shuffle: a permutation, no arithmetic."""
 
     groups: int = 2
+
+    def __post_init__(self):
+        _set(self, "groups", V.positive_dim(self, "groups", self.groups))
 
 
 @dataclass(frozen=True)
@@ -409,6 +513,12 @@ class Slice(Layer):
     start: int = 0
     stop: Optional[int] = None
     axis: int = 0
+
+    def __post_init__(self):
+        _set(self, "start", V.nonneg_dim(self, "start", self.start))
+        if self.stop is not None:
+            _set(self, "stop", V.positive_dim(self, "stop", self.stop))
+        V.any_int(self, "axis", self.axis)
 
     @property
     def reuses_input(self) -> bool:
@@ -424,6 +534,9 @@ class Scale(Layer):
     Inception-ResNet, ``out * scale + x`` (Szegedy et al. 2016, sec. 3.3 and Fig. 20)."""
 
     factor: float = 1.0
+
+    def __post_init__(self):
+        V.number(self, "factor", self.factor)
 
     def describe(self) -> str:
         return f"x{self.factor:g}"
@@ -455,10 +568,15 @@ class Crop(Layer):
     rf_inputs = 1
 
     def __post_init__(self):
-        if not isinstance(self.offset, str):
-            object.__setattr__(self, "offset", pair(self.offset))
+        if isinstance(self.offset, str) and self.offset == "center":
+            pass
+        elif isinstance(self.offset, (tuple, list)):
+            object.__setattr__(self, "offset", V.dim_pair(self, "offset", self.offset, 0))
+        else:
+            raise InvalidTypeError(f"Crop.offset must be 'center' or a pair (top, left) of sizes, "
+                                     f"got {V.show(self.offset)}")
         if self.size is not None:
-            object.__setattr__(self, "size", pair(self.size))
+            object.__setattr__(self, "size", V.dim_pair(self, "size", self.size, 1))
 
     @property
     def reuses_input(self) -> bool:
@@ -473,10 +591,11 @@ class _RoIOp(Layer):
     """Shared by the RoI layers: a pair ``output_size`` and a ``num_rois`` count (int or symbol)."""
 
     def __post_init__(self):
-        _norm_pairs(self, "output_size")
-        from .dims import coerce_dim
-
-        object.__setattr__(self, "num_rois", coerce_dim(self.num_rois))
+        _pairs(self, 1, "output_size")
+        _set(self, "num_rois", V.positive_dim(self, "num_rois", self.num_rois))
+        V.number(self, "spatial_scale", self.spatial_scale, 0, low_open=True)
+        if hasattr(self, "sampling_ratio"):
+            V.nonneg_int(self, "sampling_ratio", self.sampling_ratio)  # 0: adaptive (flagged)
 
     def describe(self) -> str:
         from .dims import format_dim
@@ -524,6 +643,9 @@ class PerItem(Layer):
 
     layer: Layer
 
+    def __post_init__(self):
+        V.layer_value(self, "layer", self.layer)
+
     @property
     def kind(self) -> str:
         # not the inner kind: code that sees "Conv2d" may expect a Conv2d spec
@@ -550,6 +672,11 @@ class LSTM(Layer):
     num_layers: int = 1
     bias: bool = True
 
+    def __post_init__(self):
+        _set(self, "hidden_size", V.positive_dim(self, "hidden_size", self.hidden_size))
+        V.positive_int(self, "num_layers", self.num_layers)
+        V.boolean(self, "bias", self.bias)
+
     def describe(self) -> str:
         return f"h={self.hidden_size}" + (f" x{self.num_layers}" if self.num_layers != 1 else "")
 
@@ -561,6 +688,10 @@ class Embedding(Layer):
     num_embeddings: int = 10000
     embedding_dim: int = 512
 
+    def __post_init__(self):
+        _set(self, "num_embeddings", V.positive_dim(self, "num_embeddings", self.num_embeddings))
+        _set(self, "embedding_dim", V.positive_dim(self, "embedding_dim", self.embedding_dim))
+
     def describe(self) -> str:
         return f"{self.num_embeddings} x {self.embedding_dim}"
 
@@ -570,6 +701,15 @@ class Reshape(Layer):
     """torch ``view``/``reshape`` of the per-sample shape to ``shape`` (one entry may be -1). A view."""
 
     shape: tuple = (-1,)
+
+    def __post_init__(self):
+        if not isinstance(self.shape, (tuple, list)) or not self.shape:
+            raise InvalidTypeError(f"Reshape.shape must be a non-empty list of sizes (one may be -1), "
+                                     f"got {V.show(self.shape)}")
+        shape = tuple(-1 if V.is_int(d) and d == -1 else V.positive_dim(self, "shape", d) for d in self.shape)
+        if shape.count(-1) > 1:
+            raise InvalidValueError(f"Reshape.shape may hold at most one -1, got {list(self.shape)}")
+        object.__setattr__(self, "shape", shape)
 
     @property
     def reuses_input(self) -> bool:
@@ -588,6 +728,9 @@ class L2Norm(Layer):
 
     eps: float = 1e-12
 
+    def __post_init__(self):
+        V.number(self, "eps", self.eps, 0, low_open=True)
+
 
 @dataclass(frozen=True)
 class FrozenBatchNorm2d(Layer):
@@ -597,6 +740,9 @@ class FrozenBatchNorm2d(Layer):
 
     eps: float = 1e-5
 
+    def __post_init__(self):
+        V.number(self, "eps", self.eps, 0, low_open=True)
+
 
 @dataclass(frozen=True)
 class Shared(Layer):
@@ -604,7 +750,13 @@ class Shared(Layer):
     several inputs: an FPN's RPN head on every level). Work is counted here, params at the owner."""
 
     layer: Layer
-    owner: str = ""
+    owner: str
+
+    def __post_init__(self):
+        V.layer_value(self, "layer", self.layer)
+        if isinstance(self.layer, Shared):
+            raise InvalidValueError("Shared.layer cannot itself be Shared: name the node that owns the weights")
+        V.text(self, "owner", self.owner)
 
     @property
     def kind(self) -> str:

@@ -43,16 +43,22 @@ MAX_ITEMS = 100_000  # elements in one field value (a connection table)
 TOP_KEYS = ("name", "description", "input", "input_name", "layers", "outputs")
 LAYER_KEYS = ("name", "kind", "inputs")
 
-#: Integer fields that are sizes (>= 1) or paddings (>= 0), wherever a layer declares them.
+#: Integer fields that are sizes (>= 1) or paddings (>= 0), wherever a layer declares them. The
+#: layers check the same bounds when they are made (archcalc/validate.py); these tables give the
+#: loader its wording and the JSON Schema its minimums.
 POSITIVE_FIELDS = frozenset({"out_channels", "out_features", "kernel_size", "stride", "dilation", "groups",
-                             "output_size", "scale_factor", "size"})
-NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding"})
+                             "output_size", "scale_factor", "size", "num_embeddings", "embedding_dim",
+                             "hidden_size", "num_layers", "num_rois", "stop"})
+NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding", "start", "sampling_ratio"})
 #: The text values a field accepts where it accepts text besides numbers.
-STRING_CHOICES = {"padding": ("same", "valid"), "fn": tuple(sorted(ACTIVATION_OPS))}
+STRING_CHOICES = {"padding": ("same", "valid"), "fn": tuple(sorted(ACTIVATION_OPS)), "mode": ("nearest", "bilinear")}
+#: Number fields with bounds: field -> (minimum, maximum, minimum excluded).
+FLOAT_RANGES = {"eps": (0, None, True), "momentum": (0, 1, False), "p": (0, 1, False),
+                "spatial_scale": (0, None, True)}
 _FLOAT_TEXT = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"  # YAML 1.1 reads 1e-5 as text
 
 
-class SpecError(ArchcalcError):
+class SpecError(ArchcalcError, ValueError):
     """A network spec that cannot be loaded: names the file, the layer path and the field. Always
     one line: line breaks and control characters from the user's text are escaped."""
 
@@ -432,7 +438,8 @@ def _make_layer(source, where, kind, cls, fixed, spec, depth=0):
     try:
         return cls(**kwargs)
     except (TypeError, ValueError, ArchcalcError) as e:
-        _fail(source, where, f"{kind}: {e}")
+        msg = str(e)
+        _fail(source, where, msg if msg.startswith(cls.__name__) else f"{kind}: {msg}")
 
 
 def parse_text(text: str, source: str = "<spec>", fmt: Optional[str] = None):
@@ -463,6 +470,8 @@ def _parse_json(text: str, source: str):
 
     try:
         return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except SpecError:  # a ValueError too: from the hooks above, already one line
+        raise
     except json.JSONDecodeError as e:
         raise SpecError(f"{source}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
     except ValueError as e:  # e.g. an integer literal with more digits than Python converts
@@ -527,33 +536,86 @@ def _parse_yaml(text: str, source: str):
         raise SpecError(f"{source}: invalid YAML: {e}") from None
 
 
+def _read_bounded(f, source: str, what: str) -> bytes:
+    """At most MAX_FILE_BYTES from an open binary stream: one byte more means the file is too large."""
+    raw = f.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise SpecError(f"{source}: more than {MAX_FILE_BYTES:,} bytes; {what}s are limited to {MAX_FILE_BYTES:,}")
+    return raw
+
+
 def _read(path) -> tuple:
-    path = os.fspath(path)
-    try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise SpecError(f"{path}: file is {size:,} bytes; network specs are limited to {MAX_FILE_BYTES:,}")
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path}: is a directory, not a network spec") from None
-    except OSError as e:
-        raise SpecError(f"{path}: cannot read: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise SpecError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    """(source name, text, format) of a spec file, or of standard input for ``-``."""
+    path, text = read_text(path)
     low = path.lower()
     fmt = "json" if low.endswith(".json") else "yaml" if low.endswith((".yaml", ".yml")) else None
     return path, text, fmt
 
 
-def _load(path) -> _Loaded:
+def read_text(path, what: str = "network spec") -> tuple:
+    """(source name, UTF-8 text) of a file archcalc reads (a spec, a snapshot), or of standard input
+    for ``-``. Only regular files are opened (a FIFO would block, a device never ends), and never
+    more than 16 MiB is read, whatever the file claims its size is. Errors are one-line SpecErrors."""
+    import stat
+    import sys
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise SpecError(f"a spec path must be text or a path, got {type(path).__name__}")
+    path = os.fspath(path)
+    if path == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            raise SpecError("-: standard input is not available")
+        try:
+            raw = _read_bounded(stream, "<stdin>", what)
+        except OSError as e:
+            raise SpecError(f"-: cannot read standard input: {e.strerror or e}") from None
+        path = "<stdin>"
+    else:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise SpecError(f"{path}: no such file") from None
+        except (OSError, ValueError) as e:
+            raise SpecError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise SpecError(f"{path}: is a directory, not a {what}")
+        if not stat.S_ISREG(st.st_mode):
+            raise SpecError(f"{path}: not a regular file (a pipe, device or socket); give a file, or '-' "
+                            "to read standard input")
+        if st.st_size > MAX_FILE_BYTES:
+            raise SpecError(f"{path}: file is {st.st_size:,} bytes; {what}s are limited to {MAX_FILE_BYTES:,}")
+        try:
+            # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening it cannot block
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        except FileNotFoundError:
+            raise SpecError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise SpecError(f"{path}: is a directory, not a {what}") from None
+        except OSError as e:
+            raise SpecError(f"{path}: cannot read: {e.strerror or e}") from None
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise SpecError(f"{path}: not a regular file (a pipe, device or socket)")
+            try:
+                raw = _read_bounded(f, path, what)
+            except OSError as e:
+                raise SpecError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    return path, text
+
+
+def _load(path, check_schema: bool = False) -> _Loaded:
+    """Read (once: a spec on stdin cannot be read twice, a file may change between reads), parse,
+    optionally validate against the JSON Schema, and build."""
     path, text, fmt = _read(path)
     data = parse_text(text, path, fmt)
-    stem = os.path.splitext(os.path.basename(path))[0] or "network"
+    if check_schema:
+        validate_with_jsonschema(data, path)
+    stem = "network" if path == "<stdin>" else os.path.splitext(os.path.basename(path))[0] or "network"
     return _build(data, path, stem)
 
 
@@ -569,9 +631,12 @@ def loads_spec(text: str, fmt: Optional[str] = None, source: str = "<spec>") -> 
 
 def analyze_file(path, **kwargs):
     """Load a spec and analyse it; analysis errors are reported at the file and layer path."""
+    return _analyze_loaded(_load(path), **kwargs)
+
+
+def _analyze_loaded(loaded: _Loaded, **kwargs):
     from .analysis import analyze
 
-    loaded = _load(path)
     try:
         return analyze(loaded.graph, **kwargs)
     except ArchcalcError as e:
@@ -687,8 +752,38 @@ def dumps_spec(graph: Graph, fmt: str = "yaml") -> str:
 # JSON Schema
 
 
-_DIM_SCHEMA = {"type": "object", "properties": {"dim": {"type": ["integer", "string"]}}, "required": ["dim"],
+_DIM_SCHEMA = {"type": "object", "properties": {"dim": {"anyOf": [
+    {"type": "integer"}, {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT,
+                          "pattern": r"^[A-Za-z0-9_+*/() \-]+$"}]}}, "required": ["dim"],
                "additionalProperties": False, "description": "a symbolic size, e.g. {dim: R}"}
+
+
+_DIM_TEXT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT,
+                    "pattern": r"^[A-Za-z0-9_+*/() \-]+$",
+                    "description": "a dimension in the restricted grammar: names, integers, + - * // ( )"}
+
+
+def _dim_schema(minimum: int) -> dict:
+    """A size written as an integer, dimension text (``"R"``, ``"H//2"``) or ``{dim: R}``."""
+    return {"anyOf": [{"type": "integer", "minimum": minimum}, _DIM_TEXT_SCHEMA, _DIM_SCHEMA]}
+
+
+def _pair_schema(item: dict) -> dict:
+    return {"type": "array", "items": item, "minItems": 2, "maxItems": 2}
+
+
+#: Schemas of the fields a layer declares as ``Any`` (checked by the layer itself when it is made).
+_ANY_FIELD_SCHEMAS = {
+    "offset": {"anyOf": [{"const": "center"}, _pair_schema(_dim_schema(0))],
+               "description": "'center' or (top, left)"},
+    "size": _pair_schema(_dim_schema(1)),
+    "shape": {"type": "array", "minItems": 1, "items": {"anyOf": [{"const": -1}, _dim_schema(1)]},
+              "description": "target per-sample shape; one entry may be -1"},
+    "padding": {"anyOf": [{"type": "integer", "minimum": 0},
+                          {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4, "maxItems": 4}],
+                "description": "one integer, or (left, right, top, bottom)"},
+    "num_rois": _dim_schema(1),
+}
 
 
 def _plain_int_schema(field: str) -> dict:
@@ -710,14 +805,25 @@ def _atom_schema(atom: str, field: str) -> dict:
     if atom == "bool":
         return {"type": "boolean"}
     if atom == "float":
-        return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _FLOAT_TEXT}]}
+        num: dict = {"type": "number"}
+        if field in FLOAT_RANGES:
+            low, high, low_open = FLOAT_RANGES[field]
+            num["exclusiveMinimum" if low_open else "minimum"] = low
+            if high is not None:
+                num["maximum"] = high
+        return {"anyOf": [num, {"type": "string", "pattern": _FLOAT_TEXT}]}
     if atom == "str":
         return {"type": "string", "enum": list(STRING_CHOICES[field])} if field in STRING_CHOICES else {"type": "string"}
     if atom == "IntOrPair":
         i = _plain_int_schema(field)
         return {"anyOf": [i, {"type": "array", "items": i, "minItems": 2, "maxItems": 2}]}
-    if atom == "tuple":
-        return {"type": "array"}
+    if field in _ANY_FIELD_SCHEMAS and atom in ("tuple", "Any"):
+        return _ANY_FIELD_SCHEMAS[field]
+    if atom == "tuple":  # a sparse connection table: input-map indices per output map
+        return {"type": "array", "maxItems": MAX_ITEMS,
+                "items": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}}
+    if field in _ANY_FIELD_SCHEMAS:
+        return _ANY_FIELD_SCHEMAS[field]
     return {}
 
 
@@ -738,10 +844,10 @@ def json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of a network spec, built from the layer field table."""
     name = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
     shape = {"oneOf": [
-        {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT},
+        {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT,
+         "pattern": "^[A-Za-z0-9_+*/() ,\\[\\]\u00d7-]+$"},
         {"type": "array", "minItems": 1, "items": {"oneOf": [
-            {"type": "integer", "minimum": 1},
-            {"type": "string", "minLength": 1, "maxLength": dims.MAX_DIM_TEXT}]}},
+            {"type": "integer", "minimum": 1}, _DIM_TEXT_SCHEMA]}},
     ]}
     kinds = layer_kinds()
     variants = []

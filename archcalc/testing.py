@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from . import dims
-from .errors import ArchcalcError
+from .errors import ArchcalcError, InvalidValueError
 
 #: Totals ``assert_costs`` can compare, and the per-layer field that adds up to each.
 FIGURES = {
@@ -221,20 +221,22 @@ class Snapshot:
                 continue
             parts = line.rsplit(None, 4)
             if len(parts) != 5:
-                raise ArchcalcError(f"{source}:{n}: not a snapshot row (name kind output params macs): {line!r}")
+                raise InvalidValueError(f"{source}:{n}: not a snapshot row (name kind output params macs): {line!r}")
             name, kind, output, params, macs = parts
             name = json.loads(name) if name.startswith('"') else name
             rows.append(Row(name, kind, output, _parse_num(params), _parse_num(macs)))
         missing = [k for k in ("model", "input", "batch", "params", "trainable_params", "macs") if k not in head]
         if missing or not in_table:
-            raise ArchcalcError(f"{source}: not an archcalc snapshot (missing {', '.join(missing) or 'layer table'})")
+            raise InvalidValueError(f"{source}: not an archcalc snapshot (missing {', '.join(missing) or 'layer table'})")
         totals = {k: _parse_num(head[k]) for k in ("params", "trainable_params", "macs")}
         return Snapshot(head["model"], head["input"], head["batch"], totals, rows)
 
     @staticmethod
     def read(path) -> "Snapshot":
-        with open(path, encoding="utf-8") as f:
-            return Snapshot.from_text(f.read(), source=os.fspath(path))
+        from .spec import read_text  # bounded, regular files only, one-line errors
+
+        source, text = read_text(path, "snapshot")
+        return Snapshot.from_text(text, source=source)
 
     def write(self, path) -> None:
         write_text_atomic(path, self.to_text())

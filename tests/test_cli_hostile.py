@@ -299,17 +299,7 @@ def test_fit_nothing_fits_exits_1(tmp_path, monkeypatch):
     assert rc == 1 and "nothing fits" in out
 
 
-#: specs that only the engine's field validation (the trust branch, issue 12 items 1-2) refuses:
-#: until that lands here, a Crop offset reaches sympify and a 400-digit channel count overflows.
-#: Non-strict: they pass (XPASS) as soon as it is merged.
-ENGINE_PENDING = pytest.mark.xfail(strict=False, reason="needs the engine's field validation (issue 12 items 1-2)")
-
-
-def _spec_param(name):
-    return pytest.param(name, marks=ENGINE_PENDING) if name in ("inject_crop.yaml", "huge_int.yaml") else name
-
-
-@pytest.mark.parametrize("spec", [_spec_param(n) for n in sorted(set(HOSTILE_SPECS) - {
+@pytest.mark.parametrize("spec", [n for n in sorted(set(HOSTILE_SPECS) - {
     "good.yaml", "esc_name.yaml", "html_name.yaml", "formula_name.yaml"})])
 @pytest.mark.parametrize("command", [[], ["spec", "--check"], ["fit", "--device-memory", "1GiB"],
                                      ["compare", "lenet5"], ["spec"]], ids=["model", "check", "fit", "compare", "spec"])
@@ -406,7 +396,7 @@ def test_report_examples_refuses_to_clobber_without_force(tmp_path, monkeypatch)
     (["nosuchnet"], 2),
     (["vgg16", "--input", "0x224x224"], 2),
     (["fit", "vgg16", "--device-memory", "16"], 2),
-    pytest.param(["inject_crop.yaml"], None, marks=ENGINE_PENDING),
+    (["inject_crop.yaml"], 2),
     (["vgg16", "-o", "/dev/null", "--force"], 2),
 ])
 def test_subprocess_boundary(tmp_path, argv, code):

@@ -21,6 +21,7 @@ from archcalc.analysis import analyze
 from archcalc.cli import main
 from archcalc.errors import ArchcalcError
 from archcalc.spec import (
+    FLOAT_RANGES,
     NONNEGATIVE_FIELDS,
     POSITIVE_FIELDS,
     STRING_CHOICES,
@@ -59,14 +60,19 @@ def _atom(atom, field):
     if atom == "bool":
         return st.booleans()
     if atom == "float":
-        return st.floats(-10, 10, allow_nan=False).map(lambda x: round(x, 4))
+        low, high, _ = FLOAT_RANGES.get(field, (-10, 10, False))
+        return st.floats(low, 10 if high is None else high, allow_nan=False, exclude_min=low == 0).map(
+            lambda x: round(x, 4) or (1e-4 if field in FLOAT_RANGES else 0.0))
     if atom == "str":
         return st.sampled_from(STRING_CHOICES[field]) if field in STRING_CHOICES else st.sampled_from(
             ["nearest", "bilinear", "x"])
     if atom == "IntOrPair":
         return st.one_of(_int_for(field), st.lists(_int_for(field), min_size=2, max_size=2))
+    if field == "shape":  # Reshape's target: sizes, one of them maybe -1
+        return st.lists(st.one_of(st.integers(1, 6), st.just(-1)), min_size=1, max_size=3).filter(
+            lambda xs: xs.count(-1) <= 1)
     if atom == "tuple":
-        return st.lists(st.lists(st.integers(0, 4), max_size=3), max_size=3)
+        return st.lists(st.lists(st.integers(0, 4), min_size=1, max_size=3), max_size=3)  # each output map reads >= 1 input map
     if field == "num_rois":  # a per-image count: an integer or a name such as R
         return st.one_of(st.integers(1, 6), st.sampled_from(["R", "D"]))
     if field == "size" and atom != "int":  # Crop's target (h, w)

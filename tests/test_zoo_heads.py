@@ -353,8 +353,11 @@ def test_shared_nodes_reuse_their_owner():
 
 
 def test_roi_count_must_be_positive():
-    with pytest.raises(ShapeError, match="num_rois"):
-        archcalc.analyze(_graph((256, 50, 68), RoIAlign(7, 0)))
+    # refused where the layer is made (issue 12), no longer at analysis
+    from archcalc.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match="num_rois must be >= 1, got 0"):
+        RoIAlign(7, 0)
 
 
 def test_mask_rcnn_heads_match_torchvision_modules(torchvision, torch):

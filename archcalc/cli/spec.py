@@ -7,8 +7,7 @@ from .parser import Parser, UsageError, check_output_args, emit, examples, is_sp
 
 def main(argv) -> int:
     """``archcalc spec MODEL|FILE [--format yaml|json] [-o FILE]``, ``--schema``, ``--check FILE``."""
-    from ..spec import SpecError, _read, analyze_file, dumps_spec, load_spec, parse_text, schema_text, \
-        validate_with_jsonschema
+    from ..spec import SpecError, _analyze_loaded, _load, dumps_spec, load_spec, schema_text
     from ..text import fmt_int
 
     p = Parser(prog="archcalc spec", description="Write a network (zoo name or spec file) as a YAML/JSON "
@@ -40,15 +39,8 @@ def main(argv) -> int:
     elif args.model is None:
         raise SpecError("give a zoo name or a spec file (or --schema)")
     elif args.check:
-        from .. import spec as S
-
-        if hasattr(S, "_analyze_loaded"):  # the engine's one-read loader (spec on stdin): read, schema-check, build once
-            loaded = S._load(args.model, check_schema=True)
-            path, r = loaded.source, S._analyze_loaded(loaded)
-        else:
-            path, raw, fmt = _read(args.model)
-            validate_with_jsonschema(parse_text(raw, path, fmt), path)
-            r = analyze_file(path)
+        loaded = _load(args.model, check_schema=True)  # read once (stdin too), schema-check, build
+        path, r = loaded.source, _analyze_loaded(loaded)
         text = f"ok: {path}: {len(r.layers)} layers, {fmt_int(r.totals['params'])} params\n"
     else:
         if is_spec_arg(args.model):

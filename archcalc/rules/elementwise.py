@@ -24,7 +24,11 @@ def passthrough(layer, inputs):
 
 @register(Softmax)
 def softmax(layer: Softmax, inputs):
-    """Softmax: one exp, one accumulate and one divide per element (3 flops)."""
+    """Softmax: one exp, one accumulate and one divide per element (3 flops). ``dim`` indexes the
+    per-sample shape and must exist in it (torch refuses an axis out of range)."""
+    rank = len(inputs[0])
+    if not -rank <= layer.dim < rank:
+        raise ShapeError(f"dim {layer.dim} out of range for a rank-{rank} input {format_shape(inputs[0])}")
     n = dims.prod(inputs[0])
     return Cost(output=tuple(inputs[0]), flops=dims.normalize(3 * n))
 

@@ -44,7 +44,17 @@ class ModelEntry:
         kw = dict(self.kwargs)
         kw.update(overrides)
         _check_kwargs(self, overrides)
-        return self.builder(name=self.name, input_shape=self.input_shape, **kw)
+        if not overrides:
+            return self.builder(name=self.name, input_shape=self.input_shape, **kw)
+        from ..errors import ArchcalcError, InvalidTypeError, InvalidValueError
+
+        try:
+            return self.builder(name=self.name, input_shape=self.input_shape, **kw)
+        except ArchcalcError:
+            raise
+        except (ValueError, TypeError) as e:  # a builder refusing an option the user gave: one typed line
+            cls = InvalidTypeError if isinstance(e, TypeError) else InvalidValueError
+            raise cls(f"model {self.name!r} with {', '.join(f'{k}={v!r}' for k, v in overrides.items())}: {e}") from None
 
 
 def _check_kwargs(entry, overrides) -> None:
@@ -53,13 +63,35 @@ def _check_kwargs(entry, overrides) -> None:
 
     from ..errors import ArchcalcError
 
+    from ..errors import InvalidValueError
+
     params = inspect.signature(entry.builder).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        bad = sorted(set(overrides) - set(params) - {"name", "input_shape"})
+        if bad:
+            takes = ", ".join(n for n in params if n not in ("name", "input_shape"))
+            raise InvalidValueError(f"model {entry.name!r} does not take {', '.join(bad)} "
+                                    f"(it takes: {takes or 'nothing'})")
+    for key, value in overrides.items():
+        default = entry.kwargs.get(key, params[key].default if key in params else None)
+        _check_option(entry.name, key, value, default)
+
+
+def _check_option(model: str, key: str, value, default) -> None:
+    """A builder option has the type of its default: a count (num_classes) is an int >= 1, a switch
+    a bool, a multiplier a finite number > 0. Other options are checked by the layers they build."""
+    from .. import validate as V
+
+    if value is None or default is None:
         return
-    bad = sorted(set(overrides) - set(params) - {"name", "input_shape"})
-    if bad:
-        takes = ", ".join(n for n in params if n not in ("name", "input_shape"))
-        raise ArchcalcError(f"model {entry.name!r} does not take {', '.join(bad)} (it takes: {takes or 'nothing'})")
+    if isinstance(default, bool):
+        V.boolean(model, key, value)
+    elif isinstance(default, int):
+        V.positive_int(model, key, value)
+    elif isinstance(default, float) and key != "dropout":
+        V.number(model, key, value, 0, low_open=True)
+    elif isinstance(default, float):
+        V.number(model, key, value, 0, 1)
 
 
 _REGISTRY: dict = {}
