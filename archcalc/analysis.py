@@ -55,8 +55,8 @@ class ReceptiveField(NamedTuple):
             return self
         (sh, sw), (jh, jw), (th, tw) = self
         (kh, kw), (ph, pw) = fp.kernel, fp.padding
-        n = dims.normalize
-        return ReceptiveField((n(sh + (kh - 1) * jh), n(sw + (kw - 1) * jw)),
+        n, add = dims.normalize, dims.add  # add: a merged (max) size stays a flat max
+        return ReceptiveField((add(sh, (kh - 1) * jh), add(sw, (kw - 1) * jw)),
                               (n(jh * fp.stride[0]), n(jw * fp.stride[1])),
                               (n(th + (kh - 1 - 2 * ph) * jh), n(tw + (kw - 1 - 2 * pw) * jw)))
 

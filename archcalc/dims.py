@@ -8,6 +8,8 @@ treat a symbolic value as "cannot decide now".
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from fractions import Fraction
 from typing import Any, Iterable, Union
@@ -63,15 +65,55 @@ def symbol(name: str):
 def floordiv(a: Dim, b: Dim) -> Dim:
     if is_concrete(a) and is_concrete(b):
         return a // b
-    sp = sympy()
-    return normalize(sp.floor(sp.Rational(1, 1) * a / b))
+    return _div(a, b, False)
 
 
 def ceildiv(a: Dim, b: Dim) -> Dim:
     if is_concrete(a) and is_concrete(b):
         return -((-a) // b)
+    return _div(a, b, True)
+
+
+def _div(a: Dim, b: Dim, ceil: bool) -> Dim:
     sp = sympy()
-    return normalize(sp.ceiling(sp.Rational(1, 1) * a / b))
+    if type(b) is int and b > 0:
+        return _canonical_div(sp.sympify(a), b, ceil)
+    fn = sp.ceiling if ceil else sp.floor
+    return normalize(fn(sp.Rational(1, 1) * a / b))
+
+
+@functools.lru_cache(maxsize=65536)
+def _canonical_div(a, b: int, ceil: bool) -> Dim:
+    """``floor(a/b)`` (``ceil`` with ceil=True) for a positive integer ``b``, with nested divisions
+    collapsed so formulas stay flat however deep the network:
+
+    - ``floor((floor(X) + k)/b) = floor((X + k)/b)`` and the same for ceiling (k an integer);
+    - a floor inside a ceiling (or the reverse) is first rewritten with the identities
+      ``floor(P/q) = ceil((P - q + 1)/q)``, ``ceil(P/q) = floor((P + q - 1)/q)`` (P integer-valued);
+    - ``(m*F + k)/b`` with ``b`` dividing ``m`` splits off ``(m/b)*F``.
+    """
+    sp = sympy()
+    fn = sp.ceiling if ceil else sp.floor
+    k, rest = a.as_coeff_Add()
+    if k.is_Integer:
+        m, f = rest.as_coeff_Mul()
+        if m.is_Integer and isinstance(f, (sp.floor, sp.ceiling)):
+            m, k = int(m), int(k)
+            if m % b == 0:
+                return normalize((m // b) * f + (-((-k) // b) if ceil else k // b))
+            if m == 1:
+                inner = f.args[0]
+                if isinstance(f, sp.ceiling) == ceil:
+                    return normalize(fn((inner + k) / sp.Integer(b)))
+                q = 1
+                for c in inner.as_coefficients_dict().values():
+                    q = q * int(c.q) // math.gcd(q, int(c.q)) if c.is_Rational else 0
+                if q:
+                    p = sp.expand(q * inner)
+                    if p.is_integer:
+                        shift = q - 1 if isinstance(f, sp.ceiling) else 1 - q
+                        return normalize(fn((p + shift + k * q) / sp.Integer(q * b)))
+    return normalize(fn(a / sp.Integer(b)))
 
 
 def exact_div(a: Dim, b: Dim) -> Dim:
@@ -84,21 +126,79 @@ def exact_div(a: Dim, b: Dim) -> Dim:
 
 
 def smax(*xs: Dim) -> Dim:
+    """The largest of ``xs``, kept flat: nested maxima are merged, constants folded, equal terms
+    and terms that differ only by a constant keep the larger one, and a term another one provably
+    bounds (their difference is periodic with a known sign) is dropped. So a receptive field merged
+    at every residual and squeeze-excite join stays a handful of terms instead of a tree."""
     if all(is_concrete(x) for x in xs):
         return max(xs)
-    if len(xs) == 1:
-        return xs[0]
-    # unevaluated: sympy's pairwise simplification of Max is exponential on floor/ceiling terms;
-    # the expression is exact and evaluates on substitution.
-    return sympy().Max(*xs, evaluate=False)
+    return _extreme(xs, True)
 
 
 def smin(*xs: Dim) -> Dim:
     if all(is_concrete(x) for x in xs):
         return min(xs)
-    if len(xs) == 1:
-        return xs[0]
-    return sympy().Min(*xs, evaluate=False)
+    return _extreme(xs, False)
+
+
+def _extreme(xs, is_max: bool) -> Dim:
+    sp = sympy()
+    kind = sp.Max if is_max else sp.Min
+    flat = []
+    for x in xs:
+        if not is_concrete(x) and x.is_Add and any(isinstance(t, kind) for t in x.args):
+            inner = next(t for t in x.args if isinstance(t, kind))
+            x = add(inner, x - inner)  # max(a, b) + c: max(a + c, b + c)
+        flat.extend(x.args if isinstance(x, kind) else (x,))
+    const = None
+    by_rest: dict = {}
+    for x in flat:
+        if is_concrete(x) or getattr(x, "is_Number", False):
+            x = normalize(x)
+            const = x if const is None else (max if is_max else min)(const, x)
+            continue
+        k, rest = x.as_coeff_Add()
+        old = by_rest.get(rest)
+        by_rest[rest] = k if old is None else (max if is_max else min)(old, k)
+    terms = [normalize(rest + k) for rest, k in by_rest.items()]
+    if const is not None:
+        terms.append(const)
+    terms = _drop_bounded(terms, is_max)
+    if len(terms) == 1:
+        return terms[0]
+    # unevaluated: sympy's pairwise simplification of Max is exponential on floor/ceiling terms
+    return kind(*terms, evaluate=False)
+
+
+def _drop_bounded(terms: list, is_max: bool) -> list:
+    """Drop a term that another bounds for every input (their difference is periodic, so one
+    period decides; see archcalc.formula)."""
+    if len(terms) < 2:
+        return terms
+    from .formula import sign_range
+
+    keep = list(terms)
+    for t in terms:
+        for u in keep:
+            if u is t:
+                continue
+            lo_hi = sign_range(u, t)  # range of u - t over all inputs, or None
+            if lo_hi is not None and (lo_hi[0] >= 0 if is_max else lo_hi[1] <= 0):
+                keep.remove(t)
+                break
+    return keep
+
+
+def add(a: Dim, b: Dim) -> Dim:
+    """a + b, with a sum pushed inside a max/min (``max(x, y) + c = max(x + c, y + c)``) so that
+    receptive-field sizes stay flat maxima."""
+    if is_concrete(a) and is_concrete(b):
+        return a + b
+    sp = sympy()
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, (sp.Max, sp.Min)) and not isinstance(y, (sp.Max, sp.Min)):
+            return _extreme([add(t, y) for t in x.args], isinstance(x, sp.Max))
+    return normalize(a + b)
 
 
 def prod(xs: Iterable[Dim]) -> Dim:
@@ -147,10 +247,30 @@ def known_lt(a: Dim, b: Dim) -> bool:
     return bool((sympy().sympify(a) - b).is_negative)
 
 
+#: while an analysis runs a rule, the conditions under which the rule's equality checks hold
+#: (a branch join valid only for odd H) are appended here; None when nobody is collecting
+conditions: list | None = None
+
+
 def known_ne(a: Dim, b: Dim) -> bool:
-    """True only when a != b is certain."""
+    """True only when a != b for every input. When they agree for some inputs only (a ceil-mode
+    pool beside a floor conv agree for odd H), return False and record that condition (a
+    :class:`archcalc.formula.Condition`) in :data:`conditions`."""
     if is_concrete(a) and is_concrete(b):
         return a != b
+    if a == b:
+        return False
+    from .formula import equal_condition
+
+    c = equal_condition(a, b)
+    if c is True:
+        return False
+    if c is False:
+        return True
+    if c is not None:
+        if conditions is not None:
+            conditions.append(c)
+        return False
     d = normalize(sympy().expand(a - b))
     if is_concrete(d):
         return d != 0

@@ -1,0 +1,395 @@
+"""Closed-form size formulas: exact integer evaluation, validity conditions, and readable text.
+
+Sizes in archcalc are *quasi-affine* in each input symbol: sums of rational multiples of ``H`` and
+of ``floor``/``ceiling`` of such sums (a conv's ``floor((H + 2p - k)/s) + 1``). Such a function
+``f`` has a slope ``s`` and a period ``P``: ``f(H + P) = f(H) + s*P`` for every integer ``H``. So
+whether two sizes agree (a branch join) is decided exactly by evaluating their difference over one
+period, which gives the congruence under which a concat or add is valid (``H odd``) without asking
+sympy to prove anything.
+
+Formulas are compiled once into closures of plain integer arithmetic (``//`` for floor): the same
+compiled formula evaluates a Python int or a whole numpy array of grid points (``archcalc sweep``).
+No text is ever evaluated: compilation walks the sympy tree.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from math import gcd
+from typing import Any, Callable, Optional
+
+from . import dims
+
+MAX_PERIOD = 1 << 16  # longest period equal_condition evaluates point by point
+
+
+def _lcm(a: int, b: int) -> int:
+    return a * b // gcd(a, b)
+
+
+class NotQuasiAffine(Exception):
+    """The expression is outside what the exact machinery handles (a product of two symbols)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# compilation to integer arithmetic
+
+
+def _const(v: int) -> Callable:
+    return lambda env: v
+
+
+def _compile(e, vector: bool):
+    """-> (fn, den): ``value = fn(env) / den`` with ``fn`` integer-valued and ``den`` a positive int."""
+    sp = dims.sympy()
+    if e.is_Integer:
+        return _const(int(e)), 1
+    if e.is_Rational:
+        return _const(int(e.p)), int(e.q)
+    if e.is_Symbol:
+        name = e.name
+        return (lambda env: env[name]), 1
+    if e.is_Add or isinstance(e, (sp.Max, sp.Min)):
+        parts = [_compile(a, vector) for a in e.args]
+        den = 1
+        for _, d in parts:
+            den = _lcm(den, d)
+        scaled = [(f, den // d) for f, d in parts]
+        if e.is_Add:
+            def add(env, scaled=scaled):
+                acc = 0
+                for f, m in scaled:
+                    acc = acc + (f(env) * m if m != 1 else f(env))
+                return acc
+            return add, den
+        if vector:
+            import numpy as np
+
+            pick = np.maximum if isinstance(e, sp.Max) else np.minimum
+        else:
+            pick = max if isinstance(e, sp.Max) else min
+
+        def extreme(env, scaled=scaled, pick=pick):
+            acc = None
+            for f, m in scaled:
+                v = f(env) * m
+                acc = v if acc is None else pick(acc, v)
+            return acc
+        return extreme, den
+    if e.is_Mul:
+        parts = [_compile(a, vector) for a in e.args]
+        den = 1
+        for _, d in parts:
+            den *= d
+
+        def mul(env, fns=[f for f, _ in parts]):
+            acc = 1
+            for f in fns:
+                acc = acc * f(env)
+            return acc
+        return mul, den
+    if e.is_Pow and e.exp.is_Integer and int(e.exp) > 0:
+        f, d = _compile(e.base, vector)
+        n = int(e.exp)
+        return (lambda env: f(env) ** n), d ** n
+    if isinstance(e, (sp.floor, sp.ceiling)):
+        f, d = _compile(e.args[0], vector)
+        if d == 1:
+            return f, 1
+        if isinstance(e, sp.floor):
+            return (lambda env: f(env) // d), 1
+        return (lambda env: -((-f(env)) // d)), 1
+    raise NotQuasiAffine(f"cannot compile {e} to integer arithmetic")
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled(expr, vector: bool):
+    return _compile(expr, vector)
+
+
+def compile_dim(expr, vector: bool = False) -> Callable:
+    """A function of ``env`` (symbol name -> int, or numpy int64 array with ``vector=True``) that
+    evaluates ``expr`` exactly. Integer-valued formulas give ints (arrays); others a Fraction
+    (scalar) or a float array."""
+    if dims.is_concrete(expr):
+        v = expr
+        return lambda env: v
+    f, den = _compiled(expr, vector)
+    if den == 1:
+        return f
+    if vector:
+        def vec(env):
+            num = f(env)
+            q, r = divmod(num, den)
+            return q if not r.any() else num / den
+        return vec
+    return lambda env: (lambda n: n // den if n % den == 0 else Fraction(n, den))(f(env))
+
+
+# ---------------------------------------------------------------------------------------------
+# slope and period of a univariate quasi-affine expression
+
+
+def slope_period(e, x) -> tuple:
+    """(slope, period) of ``e`` in the symbol ``x``: ``e(x + P) = e(x) + slope*P``."""
+    sp = dims.sympy()
+    if e.is_Number:
+        return Fraction(0), 1
+    if e.is_Symbol:
+        if e == x:
+            return Fraction(1), 1
+        raise NotQuasiAffine(f"{e} is a second symbol")
+    if e.is_Add or isinstance(e, (sp.Max, sp.Min)):
+        slope, period = None, 1
+        for a in e.args:
+            s, p = slope_period(a, x)
+            period = _lcm(period, p)
+            if e.is_Add:
+                slope = s if slope is None else slope + s
+            elif slope is None:
+                slope = s
+            elif s != slope:  # one side eventually wins: not periodic
+                raise NotQuasiAffine("Max/Min of different slopes")
+        return slope, period
+    if e.is_Mul:
+        coeff, rest = e.as_coeff_Mul()
+        if rest.is_Mul:
+            raise NotQuasiAffine(f"{e} is not linear")
+        s, p = slope_period(rest, x)
+        return s * Fraction(int(coeff.p), int(coeff.q)), p
+    if isinstance(e, (sp.floor, sp.ceiling)):
+        s, p = slope_period(e.args[0], x)
+        return s, _lcm(p, s.denominator)
+    raise NotQuasiAffine(f"{e} is not quasi-affine")
+
+
+# ---------------------------------------------------------------------------------------------
+# validity conditions
+
+
+@dataclass(frozen=True)
+class Condition:
+    """The inputs for which a join is valid, in one symbol: ``symbol mod modulus`` in ``residues``,
+    or, when ``values`` is set, exactly those values."""
+
+    symbol: str
+    modulus: int = 1
+    residues: frozenset = frozenset({0})
+    values: Optional[frozenset] = None
+
+    def holds(self, v: int) -> bool:
+        if self.values is not None:
+            return v in self.values
+        return v % self.modulus in self.residues
+
+    def __and__(self, other: "Condition") -> "Condition":
+        if other.symbol != self.symbol:
+            raise ValueError("conditions on different symbols")
+        if self.values is not None or other.values is not None:
+            pool = self.values if self.values is not None else other.values
+            return Condition(self.symbol, values=frozenset(v for v in pool if self.holds(v) and other.holds(v)))
+        m = _lcm(self.modulus, other.modulus)
+        res = frozenset(r for r in range(m) if r % self.modulus in self.residues
+                        and r % other.modulus in other.residues)
+        return _reduced(self.symbol, m, res)
+
+    @property
+    def never(self) -> bool:
+        return not (self.values if self.values is not None else self.residues)
+
+    @property
+    def always(self) -> bool:
+        return self.values is None and len(self.residues) == self.modulus
+
+    def __str__(self) -> str:
+        x = self.symbol
+        if self.values is not None:
+            vs = sorted(self.values)
+            if not vs:
+                return f"no {x}"
+            return f"{x} = {vs[0]}" if len(vs) == 1 else f"{x} in {{{', '.join(map(str, vs))}}}"
+        if self.always:
+            return f"any {x}"
+        if self.modulus == 2:
+            return f"{x} {'odd' if 1 in self.residues else 'even'}"
+        rs = sorted(self.residues)
+        if len(rs) == 1:
+            return f"{x} = {rs[0]} (mod {self.modulus})"
+        return f"{x} mod {self.modulus} in {{{', '.join(map(str, rs))}}}"
+
+
+def _reduced(symbol: str, modulus: int, residues) -> Condition:
+    """The same set of integers written with the smallest modulus."""
+    residues = frozenset(residues)
+    for m in range(1, modulus + 1):
+        if modulus % m == 0:
+            small = frozenset(r % m for r in residues)
+            if frozenset(r for r in range(modulus) if r % m in small) == residues:
+                return Condition(symbol, m, small)
+    return Condition(symbol, modulus, residues)
+
+
+@functools.lru_cache(maxsize=16384)
+def equal_condition(a, b):
+    """When are sizes ``a`` and ``b`` equal over the positive integers? True (always), False
+    (never), a :class:`Condition`, or None (outside the quasi-affine one-symbol case)."""
+    sp = dims.sympy()
+    if a == b:
+        return True
+    d = sp.sympify(a) - b
+    if d.is_Number:
+        return d == 0
+    syms = d.free_symbols
+    if len(syms) != 1:
+        return None
+    (x,) = syms
+    try:
+        slope, period = slope_period(d, x)
+        if period > MAX_PERIOD:
+            return None
+        f = compile_dim(d)
+        name = x.name
+        if slope == 0:  # periodic over all integers: one period decides
+            zeros = frozenset(v % period for v in range(1, period + 1) if f({name: v}) == 0)
+            if not zeros:
+                return False
+            if len(zeros) == period:
+                return True
+            return _reduced(name, period, zeros)
+        # d(x) = slope*x + p(x), p periodic and bounded: the zeros lie in a bounded interval
+        ps = [f({name: v}) - slope * v for v in range(1, period + 1)]
+        lo, hi = sorted((-max(ps) / slope, -min(ps) / slope))
+        first, last = max(1, int(lo) - 1), int(hi) + 1
+        zeros = frozenset(v for v in range(first, last + 1) if f({name: v}) == 0)
+        return Condition(name, values=zeros) if zeros else False
+    except NotQuasiAffine:
+        return None
+
+
+@functools.lru_cache(maxsize=16384)
+def sign_range(a, b):
+    """(min, max) of ``a - b`` over the positive integers (one bound may be infinite), or None
+    outside the one-symbol quasi-affine case. With slope ``s`` and period ``P``,
+    ``d(x + P) = d(x) + s*P``: for ``s >= 0`` the minimum over ``x >= 1`` lies in the first period,
+    for ``s <= 0`` the maximum does."""
+    sp = dims.sympy()
+    d = sp.sympify(a) - b
+    if d.is_Number:
+        return (d, d)
+    syms = d.free_symbols
+    if len(syms) != 1:
+        return None
+    (x,) = syms
+    try:
+        slope, period = slope_period(d, x)
+    except NotQuasiAffine:
+        return None
+    if period > MAX_PERIOD:
+        return None
+    f = compile_dim(d)
+    vals = [f({x.name: v}) for v in range(1, period + 1)]
+    inf = float("inf")
+    return (min(vals) if slope >= 0 else -inf, max(vals) if slope <= 0 else inf)
+
+
+# ---------------------------------------------------------------------------------------------
+# text
+
+
+_FRACTION_ARG = re.compile(r"^(floor|ceiling)\((.*)\)$")
+
+
+def dim_str(x: Any) -> str:
+    """One dimension as readable text: ``floor((H - 1)/2) + 1``, ``ceil(H/4)``, ``max(a, b)``."""
+    if type(x) is int:
+        return str(x)
+    if isinstance(x, Fraction):
+        return str(x)
+    if dims.is_concrete(x):
+        return str(x)
+    return _expr_str(x)
+
+
+@functools.lru_cache(maxsize=8192)
+def _expr_str(e) -> str:
+    sp = dims.sympy()
+    return _w(sp, e, 0)
+
+
+def _w(sp, e, prec: int) -> str:
+    """prec 0: a sum may stand bare; 1: a product may; 2: only an atom."""
+    if e.is_Integer:
+        v = int(e)
+        return str(v) if v >= 0 or prec == 0 else f"({v})"
+    if e.is_Rational:
+        return f"{e.p}/{e.q}" if prec == 0 else f"({e.p}/{e.q})"
+    if e.is_Symbol:
+        return e.name
+    if isinstance(e, (sp.floor, sp.ceiling)):
+        num, den = sp.fraction(sp.together(e.args[0]))
+        name = "floor" if isinstance(e, sp.floor) else "ceil"
+        inner = _w(sp, sp.expand(num), 2 if den != 1 else 0)
+        return f"{name}({inner}/{_w(sp, den, 2)})" if den != 1 else f"{name}({inner})"
+    if isinstance(e, (sp.Max, sp.Min)):
+        name = "max" if isinstance(e, sp.Max) else "min"
+        return f"{name}({', '.join(_w(sp, a, 0) for a in _sorted_args(e))})"
+    if e.is_Add:
+        terms = _sorted_args(e)
+        text = _w(sp, terms[0], 1)
+        for t in terms[1:]:
+            text += f" - {_w(sp, -t, 1)}" if t.could_extract_minus_sign() else f" + {_w(sp, t, 1)}"
+        return text if prec == 0 else f"({text})"
+    if e.is_Mul:
+        coeff, rest = e.as_coeff_Mul()
+        if coeff == -1:
+            return "-" + _w(sp, rest, 2)
+        if coeff.is_Rational and not coeff.is_Integer:
+            text = f"{_w(sp, coeff.p * rest, 1)}/{coeff.q}"
+            return text if prec <= 1 else f"({text})"
+        factors = ([] if coeff == 1 else [_w(sp, coeff, 2)]) + [_w(sp, f, 2) for f in sp.Mul.make_args(rest)]
+        text = "*".join(factors)
+        return text if prec <= 1 else f"({text})"
+    if e.is_Pow and e.exp.is_Integer and int(e.exp) > 1:
+        return f"{_w(sp, e.base, 2)}^{int(e.exp)}"
+    return str(e)
+
+
+def _sorted_args(e) -> list:
+    """Highest-degree terms first, constants last (how a reader writes a size)."""
+    if e.is_Add:
+        return list(e.as_ordered_terms())
+    return list(e.args)
+
+
+def shape_str(shape) -> str:
+    """A shape with brackets: ``[64, floor(H/4), floor(W/4)]``."""
+    return "[" + ", ".join(dim_str(d) for d in shape) + "]"
+
+
+def named_formulas(exprs: dict, limit: int = 60) -> tuple:
+    """Name long repeated sub-formulas once: returns (texts, definitions), where ``texts`` maps each
+    key to text that may reference ``h1``, ``h2``... and ``definitions`` lists ``(name, text)``.
+
+    A floor/ceiling sub-expression is named when the full text is longer than ``limit``."""
+    sp = dims.sympy()
+    names: dict = {}
+    defs: list = []
+    texts = {}
+    for key, e in exprs.items():
+        if dims.is_concrete(e):
+            texts[key] = dim_str(e)
+            continue
+        text = dim_str(e)
+        if len(text) > limit:
+            repl = {}
+            for sub in sorted(e.atoms(sp.floor, sp.ceiling), key=lambda s: len(dim_str(s))):
+                if sub not in names:
+                    names[sub] = sp.Symbol(f"_d{len(names) + 1}")
+                    defs.append((f"_d{len(names)}", dim_str(sub)))
+                repl[sub] = names[sub]
+            text = dim_str(e.xreplace(repl))
+        texts[key] = text
+    return texts, [(n.lstrip("_"), t) for n, t in defs]
