@@ -110,6 +110,9 @@ class LayerRecord:
     receptive_field: ReceptiveField
     warnings: list = field(default_factory=list)
     frozen: bool = False
+    #: archcalc.formula.Condition objects: the inputs for which this layer is valid (a branch join
+    #: whose shapes agree for odd H only); empty when it is valid wherever its inputs are
+    conditions: tuple = ()
 
     def to_dict(self) -> dict:
         j = dims.to_json
@@ -146,6 +149,16 @@ class Result:
     @property
     def warnings(self) -> list:
         return [f"{r.name}: {w}" for r in self.layers for w in r.warnings]
+
+    @property
+    def conditions(self) -> dict:
+        """Per input symbol, the :class:`archcalc.formula.Condition` every layer needs (their
+        conjunction), e.g. ``{"H": H odd}``; empty when the formulas hold for every size."""
+        out: dict = {}
+        for r in self.layers:
+            for c in r.conditions:
+                out[c.symbol] = out[c.symbol] & c if c.symbol in out else c
+        return out
 
     def _totals(self) -> dict:
         b = DTYPE_BYTES[self.dtype]
@@ -297,6 +310,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     rules = _RULES
     prod, normalize = dims.prod, dims.normalize
     costs: dict = {}  # (layer, input shapes) -> Cost: rules are pure, and repeated blocks repeat them
+    conditions: dict = {}  # the same key (or the layer name) -> validity conditions, symbolic runs only
     for node in order:
         layer = node.layer
         name = node.name
@@ -318,14 +332,19 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 cost = key = None
             if cost is None:
                 rule = rules.get(type(layer)) or rule_for(layer)
+                dims.conditions = []  # collect the conditions the rule's equality checks found
                 try:
                     cost = rule(layer, in_shapes)
+                    if dims.conditions:
+                        conditions[key if key is not None else name] = tuple(dict.fromkeys(dims.conditions))
                     if key is not None:
                         costs[key] = cost
                 except ArchcalcError as e:
                     raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
                 except (TypeError, ValueError, ZeroDivisionError) as e:
                     raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
+                finally:
+                    dims.conditions = None
             if len(inputs) == 1:
                 rf = fields[inputs[0]].apply(cost.rf)
             else:
@@ -333,6 +352,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 # how many leading inputs carry pixels into the output
                 pixel_inputs = inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
                 rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
+        valid_when = conditions.get(name if key is None else key, ()) if conditions and node.inputs else ()
         output = cost.output
         shapes[name] = output
         fields[name] = rf
@@ -347,6 +367,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
             name, layer.kind, layer, node.inputs, in_shapes, output, params,
             0 if frozen else trainable, cost.buffers, macs, flops,
             0 if layer.reuses_input else out_elems, out_elems, rf, cost.warnings, frozen,
+            valid_when,
         ))
     name = model_name or (entry.name if entry else graph.name)
     for p in prefixes:

@@ -77,43 +77,69 @@ def ceildiv(a: Dim, b: Dim) -> Dim:
 def _div(a: Dim, b: Dim, ceil: bool) -> Dim:
     sp = sympy()
     if type(b) is int and b > 0:
-        return _canonical_div(sp.sympify(a), b, ceil)
+        return _canonical_div(a if not is_concrete(a) else sp.Rational(a), b, ceil)
     fn = sp.ceiling if ceil else sp.floor
     return normalize(fn(sp.Rational(1, 1) * a / b))
 
 
 @functools.lru_cache(maxsize=65536)
 def _canonical_div(a, b: int, ceil: bool) -> Dim:
-    """``floor(a/b)`` (``ceil`` with ceil=True) for a positive integer ``b``, with nested divisions
-    collapsed so formulas stay flat however deep the network:
+    """``floor(a/b)`` (``ceil`` with ceil=True) for a positive integer ``b``, in the canonical form
+    ``floor((P + r)/q) + k`` with ``P`` integer-valued and ``0 <= r < q``:
 
-    - ``floor((floor(X) + k)/b) = floor((X + k)/b)`` and the same for ceiling (k an integer);
-    - a floor inside a ceiling (or the reverse) is first rewritten with the identities
-      ``floor(P/q) = ceil((P - q + 1)/q)``, ``ceil(P/q) = floor((P + q - 1)/q)`` (P integer-valued);
+    - a ceiling becomes a floor (``ceil(P/q) = floor((P + q - 1)/q)``), so equal sizes are the same
+      expression whichever rule produced them, and sympy collects like terms in totals;
+    - nested divisions collapse: ``floor((floor(X) + k)/b) = floor((X + k)/b)`` and
+      ``ceil((floor(P/q) + k)/b) = ceil((P - q + 1 + k*q)/(q*b))``;
     - ``(m*F + k)/b`` with ``b`` dividing ``m`` splits off ``(m/b)*F``.
     """
     sp = sympy()
-    fn = sp.ceiling if ceil else sp.floor
     k, rest = a.as_coeff_Add()
     if k.is_Integer:
         m, f = rest.as_coeff_Mul()
-        if m.is_Integer and isinstance(f, (sp.floor, sp.ceiling)):
+        if m.is_Integer and isinstance(f, sp.floor):
             m, k = int(m), int(k)
             if m % b == 0:
                 return normalize((m // b) * f + (-((-k) // b) if ceil else k // b))
             if m == 1:
                 inner = f.args[0]
-                if isinstance(f, sp.ceiling) == ceil:
-                    return normalize(fn((inner + k) / sp.Integer(b)))
-                q = 1
-                for c in inner.as_coefficients_dict().values():
-                    q = q * int(c.q) // math.gcd(q, int(c.q)) if c.is_Rational else 0
+                if not ceil:
+                    return _canonical_floor((inner + k) / sp.Integer(b))
+                q = _denominator(inner)
                 if q:
                     p = sp.expand(q * inner)
-                    if p.is_integer:
-                        shift = q - 1 if isinstance(f, sp.ceiling) else 1 - q
-                        return normalize(fn((p + shift + k * q) / sp.Integer(q * b)))
-    return normalize(fn(a / sp.Integer(b)))
+                    return _canonical_floor((p + k * q + q * b - q) / sp.Integer(q * b)) \
+                        if p.is_integer else normalize(sp.ceiling(a / sp.Integer(b)))
+    if ceil:
+        return _canonical_floor((a + b - 1) / sp.Integer(b)) if a.is_integer else normalize(sp.ceiling(a / sp.Integer(b)))
+    return _canonical_floor(a / sp.Integer(b))
+
+
+def _denominator(x) -> int:
+    """The lcm of the denominators of x's coefficients (0 if one is not rational)."""
+    q = 1
+    for c in x.as_coefficients_dict().values():
+        if not c.is_Rational:
+            return 0
+        q = q * int(c.q) // math.gcd(q, int(c.q))
+    return q
+
+
+def _canonical_floor(x) -> Dim:
+    """floor(x) as ``floor((P + r)/q) + k`` with ``0 <= r < q`` (P integer-valued, no constant)."""
+    sp = sympy()
+    q = _denominator(x)
+    if q == 0:
+        return normalize(sp.floor(x))
+    p = sp.expand(q * x)
+    if not p.is_integer:
+        return normalize(sp.floor(x))
+    if q == 1:
+        return normalize(p)
+    k0, rest = p.as_coeff_Add()
+    k0 = int(k0)
+    r = k0 % q
+    return normalize(sp.floor((rest + r) / sp.Integer(q)) + (k0 - r) // q)
 
 
 def exact_div(a: Dim, b: Dim) -> Dim:
@@ -321,23 +347,17 @@ def to_json(x: Any) -> Any:
     return format_dim(x)
 
 
-_FORMATTED: dict = {}  # expression -> text: sympy's printer is slow and tables repeat expressions
-
-
 def format_dim(x: Any) -> str:
+    """A dimension as readable text (``floor((H - 1)/2) + 1``); see archcalc.formula.dim_str."""
     if type(x) is int:
         return str(x)
     if isinstance(x, Fraction):
         return str(float(x))
     if is_concrete(x):
         return str(x)
-    text = _FORMATTED.get(x)
-    if text is None:
-        text = str(x).replace("**", "^")
-        if len(_FORMATTED) >= 4096:
-            _FORMATTED.clear()
-        _FORMATTED[x] = text
-    return text
+    from .formula import dim_str
+
+    return dim_str(x)
 
 
 def fmt_int(x: Any) -> str:

@@ -30,6 +30,15 @@ def _lcm(a: int, b: int) -> int:
     return a * b // gcd(a, b)
 
 
+def _sx(x):
+    """A Dim as a sympy object (ints and Fractions converted exactly; never text)."""
+    if isinstance(x, int):
+        return dims.sympy().Integer(x)
+    if isinstance(x, Fraction):
+        return dims.sympy().Rational(x.numerator, x.denominator)
+    return x
+
+
 class NotQuasiAffine(Exception):
     """The expression is outside what the exact machinery handles (a product of two symbols)."""
 
@@ -239,7 +248,7 @@ def equal_condition(a, b):
     sp = dims.sympy()
     if a == b:
         return True
-    d = sp.sympify(a) - b
+    d = _sx(a) - b
     if d.is_Number:
         return d == 0
     syms = d.free_symbols
@@ -276,7 +285,7 @@ def sign_range(a, b):
     ``d(x + P) = d(x) + s*P``: for ``s >= 0`` the minimum over ``x >= 1`` lies in the first period,
     for ``s <= 0`` the maximum does."""
     sp = dims.sympy()
-    d = sp.sympify(a) - b
+    d = _sx(a) - b
     if d.is_Number:
         return (d, d)
     syms = d.free_symbols
@@ -315,8 +324,7 @@ def dim_str(x: Any) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _expr_str(e) -> str:
-    sp = dims.sympy()
-    return _w(sp, e, 0)
+    return _w(dims.sympy(), e, 0)
 
 
 def _w(sp, e, prec: int) -> str:
@@ -329,39 +337,93 @@ def _w(sp, e, prec: int) -> str:
     if e.is_Symbol:
         return e.name
     if isinstance(e, (sp.floor, sp.ceiling)):
-        num, den = sp.fraction(sp.together(e.args[0]))
-        name = "floor" if isinstance(e, sp.floor) else "ceil"
-        inner = _w(sp, sp.expand(num), 2 if den != 1 else 0)
-        return f"{name}({inner}/{_w(sp, den, 2)})" if den != 1 else f"{name}({inner})"
+        parts = _absorbed_parts(sp, e + 1, -1)
+        if parts is not None:
+            return parts[1]
+        return f"{'floor' if isinstance(e, sp.floor) else 'ceil'}({_w(sp, e.args[0], 0)})"
     if isinstance(e, (sp.Max, sp.Min)):
         name = "max" if isinstance(e, sp.Max) else "min"
-        return f"{name}({', '.join(_w(sp, a, 0) for a in _sorted_args(e))})"
+        return f"{name}({', '.join(_w(sp, a, 0) for a in _terms(e))})"
     if e.is_Add:
-        terms = _sorted_args(e)
+        parts = _absorbed_parts(sp, e)
+        if parts is not None:
+            c, text = parts
+            return text if c == 1 else f"{c}*{text}" if prec <= 1 else f"({c}*{text})"
+        terms = _terms(e)
         text = _w(sp, terms[0], 1)
         for t in terms[1:]:
             text += f" - {_w(sp, -t, 1)}" if t.could_extract_minus_sign() else f" + {_w(sp, t, 1)}"
         return text if prec == 0 else f"({text})"
     if e.is_Mul:
         coeff, rest = e.as_coeff_Mul()
-        if coeff == -1:
-            return "-" + _w(sp, rest, 2)
-        if coeff.is_Rational and not coeff.is_Integer:
+        if coeff.is_negative:
+            return "-" + _w(sp, -e, 2)
+        if not coeff.is_Integer:  # H/2, 3*H/4
             text = f"{_w(sp, coeff.p * rest, 1)}/{coeff.q}"
             return text if prec <= 1 else f"({text})"
-        factors = ([] if coeff == 1 else [_w(sp, coeff, 2)]) + [_w(sp, f, 2) for f in sp.Mul.make_args(rest)]
-        text = "*".join(factors)
+        c, factors = int(coeff), []
+        for f in sp.Mul.make_args(rest):
+            parts = _absorbed_parts(sp, f) if f.is_Add else None
+            if parts is not None:  # (c*floor(..) + c*k) as a factor: c joins the coefficient
+                c *= parts[0]
+                factors.append(parts[1])
+            else:
+                factors.append(_w(sp, f, 2))
+        factors.sort(key=lambda t: (not t[:1].isalpha() or t.startswith(("floor", "ceil")), t))
+        text = "*".join(([] if c == 1 else [str(c)]) + factors)
         return text if prec <= 1 else f"({text})"
     if e.is_Pow and e.exp.is_Integer and int(e.exp) > 1:
         return f"{_w(sp, e.base, 2)}^{int(e.exp)}"
-    return str(e)
+    return f"({e})" if prec else str(e)
 
 
-def _sorted_args(e) -> list:
-    """Highest-degree terms first, constants last (how a reader writes a size)."""
-    if e.is_Add:
-        return list(e.as_ordered_terms())
-    return list(e.args)
+def _absorbed_parts(sp, e, k=None):
+    """``c*floor((P + r)/q) + K`` with ``c`` dividing ``K`` written without the constant:
+    ``floor((P + r + kq)/q)`` or, equal for integer ``P``, ``ceil((P + r + kq - q + 1)/q)``,
+    whichever is shorter (``floor((H - 1)/32) + 1`` is ``ceil(H/32)``): returns (c, text), or None
+    if ``e`` is not of that form. ``k`` given: ``e`` is ``floor(..) - k`` held unevaluated."""
+    if k is None:
+        if len(e.args) != 2:
+            return None
+        k, rest = e.as_coeff_Add()
+        if not k.is_Integer or k == 0:
+            return None
+        k = int(k)
+    else:
+        rest = e - 1
+        k = 0
+    c, f = rest.as_coeff_Mul()
+    if not (c.is_Integer and c > 0 and isinstance(f, (sp.floor, sp.ceiling)) and k % int(c) == 0):
+        return None
+    arg = f.args[0]
+    q = 1
+    for co in arg.as_coefficients_dict().values():
+        if not co.is_Rational:
+            return None
+        q = _lcm(q, int(co.q))
+    p = sp.expand(arg * q)
+    if q == 1 or not p.is_integer:
+        return None
+    same = p + (k // int(c)) * q
+    other = same - (q - 1) if isinstance(f, sp.floor) else same + (q - 1)  # floor(a/q) = ceil((a - q + 1)/q)
+    kinds = ("floor", "ceil") if isinstance(f, sp.floor) else ("ceil", "floor")
+    # the smaller constant reads best (ceil(H/32), floor((H - 1)/2)); on a tie, floor
+    options = sorted([(abs(same.as_coeff_Add()[0]), kinds[0] != "floor", kinds[0], same),
+                      (abs(other.as_coeff_Add()[0]), kinds[1] != "floor", kinds[1], other)])
+    _, _, name, num = options[0]
+    return int(c), f"{name}({_w(sp, num, 2)}/{q})"
+
+
+def _terms(e) -> list:
+    """A sum's terms the way a reader writes a size: symbols by name, larger multiples first,
+    the constant last (sympy's own ordering puts ``1`` or ``floor`` terms first)."""
+    def key(t):
+        if t.is_Number:
+            return (2, 0, "")
+        coeff, rest = t.as_coeff_Mul()
+        plain = rest.is_Symbol or (rest.is_Mul and all(f.is_Symbol or f.is_Pow for f in rest.args)) or rest.is_Pow
+        return (0 if plain else 1, -abs(coeff), str(rest) if plain else "")
+    return sorted(e.args, key=key)
 
 
 def shape_str(shape) -> str:
