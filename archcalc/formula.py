@@ -455,3 +455,96 @@ def named_formulas(exprs: dict, limit: int = 60) -> tuple:
             text = dim_str(e.xreplace(repl))
         texts[key] = text
     return texts, [(n.lstrip("_"), t) for n, t in defs]
+
+
+# ---------------------------------------------------------------------------------------------
+# which input sizes are valid (archcalc MODEL --input 3xHxW --valid)
+
+
+@dataclass
+class Validity:
+    """The input sizes a symbolic analysis is valid for: per symbol the congruence its joins need
+    (``conditions``) and the smallest valid sizes found by analysing concrete inputs."""
+
+    model: str
+    input: tuple
+    symbols: list
+    conditions: dict  # symbol -> Condition (absent: no join constrains it)
+    square: list  # smallest sizes v valid with every symbol = v
+    smallest: dict  # symbol -> smallest valid value with the other symbols at square[0]
+    checked_up_to: int
+    first_error: Optional[str] = None  # why the size below the smallest valid one fails
+
+    def lines(self) -> list:
+        shape = "x".join(dim_str(d) for d in self.input)
+        out = [f"{self.model} at {shape}: valid inputs"]
+        for s in self.symbols:
+            c = self.conditions.get(s)
+            low = self.smallest.get(s)
+            if c is None:
+                rule = (f"any {s} >= {low}" if low is not None else f"any {s}") + " (no branch join constrains it)"
+            else:
+                rule = str(c) + (f"; smallest {s} = {low}" if low is not None else "")
+            out.append(f"  {s}: {rule}")
+        if self.square:
+            sym = "=".join(self.symbols)
+            out.append(f"  smallest with {sym}: {', '.join(map(str, self.square))}")
+        else:
+            out.append(f"  no valid size up to {self.checked_up_to}")
+        if self.first_error:
+            out.append(f"  below that: {self.first_error}")
+        out.append(f"  (congruences from the symbolic joins; sizes checked by exact analysis up to "
+                   f"{self.checked_up_to})")
+        return out
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "input": [dims.to_json(d) for d in self.input],
+                "conditions": {s: str(c) for s, c in self.conditions.items()},
+                "smallest": self.smallest, "square": self.square, "checked_up_to": self.checked_up_to}
+
+
+def validity(result, count: int = 6, limit: int = 4096) -> Validity:
+    """Scan concrete sizes (all input symbols equal) from 1 up to ``limit``, skipping those the
+    symbolic conditions already rule out, until ``count`` valid ones are found."""
+    from .errors import ArchcalcError, InvalidValueError
+
+    symbols = []
+    for d in result.input:
+        for s in sorted(dims.free_symbols(d)):
+            if s not in symbols:
+                symbols.append(s)
+    if not symbols:
+        raise InvalidValueError(f"--valid needs a symbolic input such as 3xHxW; {result.model} was analysed at "
+                                + "x".join(dim_str(d) for d in result.input))
+    conds = {s: c for s, c in result.conditions.items() if s in symbols}
+
+    def ok(values) -> Optional[str]:
+        try:
+            result.substitute(**values)
+            return None
+        except ArchcalcError as e:
+            return str(e)
+
+    square, first_error, last_error = [], None, None
+    v = 0
+    for v in range(1, limit + 1):
+        if not all(c.holds(v) for c in conds.values()):
+            continue
+        err = ok({s: v for s in symbols})
+        if err is None:
+            if not square:
+                first_error = last_error
+            square.append(v)
+            if len(square) >= count:
+                break
+        else:
+            last_error = err
+    smallest = {}
+    if square:
+        for s in symbols:
+            for u in range(1, square[0] + 1):
+                c = conds.get(s)
+                if (c is None or c.holds(u)) and ok({t: (u if t == s else square[0]) for t in symbols}) is None:
+                    smallest[s] = u
+                    break
+    return Validity(result.model, result.input, symbols, conds, square, smallest, v, first_error)

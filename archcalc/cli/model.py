@@ -31,6 +31,9 @@ def build_parser() -> Parser:
                    help="print peak memory (liveness over the graph) instead of the cost table")
     p.add_argument("--train", action="store_true", help="with --memory: a training step's peak")
     p.add_argument("--optimizer", help="with --memory --train: sgd, sgd-momentum, adam or adamw (default sgd)")
+    p.add_argument("--valid", action="store_true",
+                   help="with a symbolic --input (3xHxW): the input sizes the model is valid for (the "
+                        "congruences its branch joins need, and the smallest valid sizes)")
     return p
 
 
@@ -57,6 +60,11 @@ def main(argv) -> int:
         result = analyze_file(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze)
     else:
         result = analyze(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze, **kwargs)
+    if args.valid:
+        from ..formula import validity
+
+        sys.stdout.write("\n".join(validity(result).lines()) + "\n")
+        return 0
     if args.report:
         from ..report.cli import emit_report
 
