@@ -19,6 +19,7 @@ COMMANDS = {
     "report-examples": "report_examples",
     "spec": "spec",
     "fit": "fit",
+    "sweep": "sweep",
 }
 
 
