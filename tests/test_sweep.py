@@ -1,0 +1,99 @@
+"""``archcalc sweep``: every grid point must equal an exact single analysis (the oracle), and the
+MobileNet width x resolution table of Howard et al. 2017 (Tables 6-7) comes out of one sweep."""
+
+from __future__ import annotations
+
+import pytest
+
+pd = pytest.importorskip("pandas")
+
+import archcalc  # noqa: E402
+from archcalc import analyze  # noqa: E402
+from archcalc.cli import main  # noqa: E402
+from archcalc.memory import inference_memory  # noqa: E402
+from archcalc.sweep import SweepError, parse_grid, parse_values, pareto_front  # noqa: E402
+
+TOTALS = ("params", "trainable_params", "macs", "flops", "activations", "activation_bytes")
+
+
+def _same_as_single_analysis(row, result):
+    for k in TOTALS:
+        assert row[k] == result.totals[k], k
+    assert row["peak_inference_bytes"] == inference_memory(result).peak_bytes
+
+
+def test_mobilenet_width_by_resolution_table():
+    widths, sides = [0.25, 0.5, 0.75, 1.0], [128, 160, 192, 224]
+    f = archcalc.sweep("mobilenet_v1", width_mult=widths, resolution=sides)
+    assert len(f) == 16 and list(f.columns[:3]) == ["width_mult", "resolution", "valid"]
+    for row in f.to_dict("records"):
+        _same_as_single_analysis(row, analyze("mobilenet_v1", width_mult=row["width_mult"],
+                                              resolution=row["resolution"]))
+    macs = {(r["width_mult"], r["resolution"]): r["macs"] for r in f.to_dict("records")}
+    # Table 6 (224x224, Million Mult-Adds): 569, 325, 149, 41
+    assert [round(macs[(w, 224)] / 1e6) for w in (1.0, 0.75, 0.5, 0.25)] == [569, 325, 149, 41]
+    # Table 7 (alpha 1): 569, 418, 290, 186, printed as the 224 count times rho^2
+    assert [round(macs[(1.0, 224)] * s * s / 224 ** 2 / 1e6) for s in (224, 192, 160, 128)] == [569, 418, 290, 186]
+    assert macs[(1.0, 160)] == 290_675_200  # the exact count the paper rounds down to 290
+
+
+def test_input_symbols_never_rebuild_and_match_exact_analysis():
+    f = archcalc.sweep("resnet50", input="3xHxW", H="32:47", W=[224, 225, 1031])
+    assert len(f) == 16 * 3 and f["valid"].all()
+    for row in f.to_dict("records")[::5]:
+        _same_as_single_analysis(row, analyze("resnet50", input=(3, row["H"], row["W"])))
+
+
+def test_invalid_points_are_missing_not_numbers():
+    f = archcalc.sweep("unet_padded", input="3xHxW", H="8:40", W=[32])
+    assert list(f["valid"]) == [h % 16 == 0 for h in range(8, 41)]  # its skip joins need H = 0 (mod 16)
+    assert f.loc[~f["valid"], "macs"].isna().all()
+    ok = f[f["valid"]].iloc[0]
+    assert ok["macs"] == analyze("unet_padded", input=(3, int(ok["H"]), 32)).totals["macs"]
+
+
+def test_batch_symbol_scales():
+    f = archcalc.sweep("resnet18", batch="N", N=[1, 2, 8])
+    one = analyze("resnet18")
+    assert list(f["macs"]) == [n * one.totals["macs"] for n in (1, 2, 8)]
+    assert list(f["peak_inference_bytes"]) == [inference_memory(analyze("resnet18", batch=n)).peak_bytes
+                                               for n in (1, 2, 8)]
+
+
+def test_grid_parsing():
+    assert parse_values("H", "32:1031") == list(range(32, 1032)) and len(parse_values("H", "32:1031")) == 1000
+    assert parse_values("H", "10:20:5") == [10, 15, 20]
+    assert parse_values("width_mult", "0.25,0.5") == [0.25, 0.5]
+    assert parse_grid(["a=1", "b=true"]) == {"a": [1], "b": [True]}
+    for bad in ("H=", "H=5:1", "H=1:5:0", "H=1:x", "=3", "H=__import__('os')"):
+        with pytest.raises(SweepError):
+            parse_grid([bad])
+    with pytest.raises(SweepError):
+        parse_grid(["H=1", "H=2"])
+
+
+def test_pareto_front():
+    f = pd.DataFrame({"valid": [True] * 4, "macs": [1, 2, 3, 4], "params": [5, 3, 4, 1]})
+    assert list(pareto_front(f, "macs", "params")["macs"]) == [1, 2, 4]  # 3 is beaten by 2
+    assert list(pareto_front(f, "macs", "params", maximize=("params",))["macs"]) == [1]
+
+
+def test_cli_csv_and_errors(capsys, tmp_path):
+    argv = ["sweep", "mobilenet_v1", "--grid", "width_mult=0.25,0.5,0.75,1.0", "--grid",
+            "resolution=128,160,192,224", "--format", "csv"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 17 and lines[0].startswith("width_mult,resolution,valid,params,")
+    assert main(["sweep", "resnet50", "--grid", "depth=3"]) == 2
+    assert "not a builder keyword of resnet50" in capsys.readouterr().err
+    assert main(["sweep", "resnet50", "--input", "3xHxW", "--grid", "H=32:40"]) == 2
+    assert "input symbol W has no values" in capsys.readouterr().err
+    assert main(["sweep", "mobilenet_v1", "--list-params"]) == 0
+    assert "width_mult=1.0" in capsys.readouterr().out
+    out = tmp_path / "front.html"
+    assert main(["sweep", "mobilenet_v1", "--grid", "width_mult=0.5,1.0", "--grid", "resolution=128,224",
+                 "--report", "html", "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "<svg" in page and "Pareto front of macs against params" in page
+    assert main(["sweep", "mobilenet_v1", "--grid", "width_mult=0.5", "-o", str(out)]) == 2  # exists, no --force
+    assert "exists" in capsys.readouterr().err
