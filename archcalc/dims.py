@@ -139,7 +139,20 @@ def _canonical_floor(x) -> Dim:
     k0, rest = p.as_coeff_Add()
     k0 = int(k0)
     r = k0 % q
-    return normalize(sp.floor((rest + r) / sp.Integer(q)) + (k0 - r) // q)
+    # floor((g*A + r)/(g*q')) = floor((A + floor(r/g))/q'): divide out the content g the
+    # coefficients share with q, so that what is left is a genuine floor (its argument is not an
+    # integer for every input) and sympy's own floor evaluation, the slow part, has nothing to do
+    g = q
+    for c in rest.as_coefficients_dict().values():
+        if not c.is_Integer:
+            return normalize(sp.floor(x))
+        g = math.gcd(g, int(c))
+    if g > 1:
+        rest, q, r = sp.expand(rest / g), q // g, r // g
+    base = (k0 - k0 % (q * g)) // (q * g)
+    if q == 1:
+        return normalize(rest + r + base)
+    return normalize(sp.floor(rest / sp.Integer(q) + sp.Rational(r, q), evaluate=False) + base)
 
 
 def exact_div(a: Dim, b: Dim) -> Dim:
@@ -262,6 +275,14 @@ def divides(a: Dim, b: Dim) -> bool | None:
     """Whether b divides a: True/False when decidable, None when symbolic."""
     if is_concrete(a) and is_concrete(b):
         return a % b == 0
+    if type(b) is int and b > 0:
+        # integer coefficients of integer-valued terms: decidable when every coefficient is a
+        # multiple of b (then the constant decides), else it depends on the sizes (sympy's Mod is slow)
+        coeffs = a.as_coefficients_dict()
+        if all(c.is_Integer for c in coeffs.values()) and all(t.is_integer for t in coeffs if t != 1):
+            if all(int(c) % b == 0 for t, c in coeffs.items() if t != 1):
+                return int(coeffs.get(1, 0)) % b == 0
+            return None
     r = normalize(sympy().Mod(a, b))
     return (r == 0) if is_concrete(r) else None
 

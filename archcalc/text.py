@@ -124,4 +124,4 @@ def rf(field) -> str:
     h, w = field.size
     if type(h) is int and h == w:
         return str(h)
-    return format_dim(h) if str(h) == str(w) else f"{format_dim(h)}x{format_dim(w)}"
+    return format_dim(h) if h == w else f"{format_dim(h)}x{format_dim(w)}"  # ==: structural, str() of a formula is slow
