@@ -483,13 +483,9 @@ def add_arguments(p) -> None:
     p.add_argument("--list-params", action="store_true", help="list the model's builder keywords and exit")
 
 
-def main(argv) -> int:
-    from .cli.parser import Parser
-
-    p = Parser(prog="archcalc sweep", description="A model's costs over a grid of builder keywords and "
-               "input sizes, evaluated from formulas compiled once.")
-    add_arguments(p)
-    args = p.parse_args(argv)
+def run(args) -> int:
+    """The command, on arguments parsed with :func:`add_arguments` (the CLI builds the parser:
+    ``archcalc.cli.sweep``)."""
     if args.list_params:
         lines = [f"{k}={v!r}" for k, v in builder_params(args.model).items()]
         sys.stdout.write("builder keywords of " + args.model + " (default):\n  " + "\n  ".join(lines or ["(none)"]) + "\n")
