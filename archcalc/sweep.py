@@ -207,48 +207,75 @@ def _undominated(rows: list) -> list:
     return keep
 
 
+CHUNK = 1 << 18  # grid points evaluated at once: bounds the temporaries, keeps them in cache
+
+
+class CompiledModel:
+    """Every output column of one analysed build, compiled once: call it with numpy arrays of
+    input-symbol values (``env``) to get the columns for all those points."""
+
+    def __init__(self, result):
+        from .formula import compile_dim
+
+        t = result.totals
+        self.totals = {k: compile_dim(t[k], vector=True)
+                       for k in ("params", "trainable_params", "macs", "flops", "activations", "activation_bytes")}
+        self.conditions = list(result.conditions.values())
+        distinct = {d for r in result.layers for d in r.output_shape if not dims.is_concrete(d)}
+        self.sizes = [compile_dim(d, vector=True) for d in sorted(distinct, key=str)]
+        rows, weights, self.buffers = _peak_rows(result)
+        self.monos = sorted({m for row in rows for m in row if m != 1}, key=str)
+        self.mono_fns = [compile_dim(m, vector=True) for m in self.monos]
+        self.rows = [[row.get(1, 0)] + [row.get(m, 0) for m in self.monos] for row in rows]
+        self.pruned = [[row.get(1, 0)] + [row.get(m, 0) for m in self.monos] for row in _undominated(rows)]
+        self.weights = compile_dim(weights, vector=True)
+        self.batch = compile_dim(result.batch, vector=True)
+
+    def __call__(self, env: dict, n: int) -> dict:
+        import numpy as np
+
+        out = {k: np.empty(n, dtype=np.int64) for k in list(self.totals) + ["peak_inference_bytes"]}
+        out["valid"] = np.empty(n, dtype=bool)
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            part = {k: v[start:stop] for k, v in env.items()}
+            for k, v in self._chunk(np, part, stop - start).items():
+                out[k][start:stop] = v
+        return out
+
+    def _chunk(self, np, env: dict, n: int) -> dict:
+        def ev(f):
+            return _as_array(np, f(env), n)
+
+        cols = {k: ev(f) for k, f in self.totals.items()}
+        valid = np.ones(n, dtype=bool)
+        for c in self.conditions:
+            x = env[c.symbol]
+            if c.values is not None:
+                valid &= np.isin(x, np.array(sorted(c.values), dtype=np.int64))
+            else:
+                valid &= np.isin(x % c.modulus, np.array(sorted(c.residues), dtype=np.int64))
+        for f in self.sizes:
+            valid &= ev(f) >= 1
+        values = [ev(f) for f in self.mono_fns]
+        # pruned rows are exact only where every monomial (a product of sizes) is >= 0
+        rows = self.pruned if all(v.min(initial=0) >= 0 for v in values) else self.rows
+        live = None
+        for row in rows:
+            acc = np.full(n, row[0], dtype=np.int64)
+            for c, v in zip(row[1:], values):
+                if c:
+                    acc += c * v
+            live = acc if live is None else np.maximum(live, acc, out=live)
+        cols["peak_inference_bytes"] = ev(self.weights) + self.buffers + ev(self.batch) * (
+            live if live is not None else 0)
+        cols["valid"] = valid
+        return cols
+
+
 def _columns(result, env: dict, n: int) -> dict:
     """Every output column of one analysed build over the n points in ``env`` (numpy arrays)."""
-    import numpy as np
-
-    from .formula import compile_dim
-
-    t = result.totals
-
-    def ev(x):
-        return _as_array(np, compile_dim(x, vector=True)(env), n)
-
-    cols = {k: ev(t[k]) for k in ("params", "trainable_params", "macs", "flops", "activations", "activation_bytes")}
-    valid = np.ones(n, dtype=bool)
-    for c in result.conditions.values():
-        x = env[c.symbol]
-        if c.values is not None:
-            valid &= np.isin(x, np.array(sorted(c.values), dtype=np.int64))
-        else:
-            valid &= np.isin(x % c.modulus, np.array(sorted(c.residues), dtype=np.int64))
-    seen = set()
-    for r in result.layers:
-        for d in r.output_shape:
-            if not dims.is_concrete(d) and d not in seen:
-                seen.add(d)
-                valid &= ev(d) >= 1
-    rows, weights, buffers = _peak_rows(result)
-    monos = sorted({m for row in rows for m in row if m != 1}, key=str)
-    values = {m: ev(m) for m in monos}
-    if all(values[m].min(initial=0) >= 0 for m in monos):
-        rows = _undominated(rows)
-    live = None
-    for row in rows:
-        acc = np.full(n, row.get(1, 0), dtype=np.int64)
-        for m in monos:
-            c = row.get(m)
-            if c:
-                acc += c * values[m]
-        live = acc if live is None else np.maximum(live, acc)
-    batch = ev(result.batch)
-    cols["peak_inference_bytes"] = ev(weights) + buffers + batch * (live if live is not None else 0)
-    cols["valid"] = valid
-    return cols
+    return CompiledModel(result)(env, n)
 
 
 def _spot_check(result, env: dict, valid, n: int, build_kwargs: dict) -> None:
