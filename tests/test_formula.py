@@ -159,3 +159,18 @@ def test_every_zoo_model_symbolic_equals_numeric(name):
     assert all(cond.holds(values[s]) for s, cond in sym.conditions.items())
     for key in ("params", "macs", "flops", "activations"):
         assert dims.evaluate(sym.totals[key], values) == num.totals[key], key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["regnet_y_400mf", "efficientnet_v2_s"])
+def test_from_torch_imports_analyse_symbolically(name):
+    # issue 16: regnet_y_400mf took 637 s symbolically through from_torch, efficientnet_v2_s never finished
+    torchvision = pytest.importorskip("torchvision")
+    import archcalc
+
+    graph = archcalc.from_torch(getattr(torchvision.models, name)(weights=None).eval(), (3, 224, 224))
+    sym = analyze(graph, input=(3, "H", "W"))
+    for h, w in ((224, 224), (257, 190)):
+        num = analyze(graph, input=(3, h, w))
+        for key in ("params", "macs", "flops", "activations"):
+            assert dims.evaluate(sym.totals[key], {"H": h, "W": w}) == num.totals[key], key
