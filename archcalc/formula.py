@@ -431,30 +431,49 @@ def shape_str(shape) -> str:
     return "[" + ", ".join(dim_str(d) for d in shape) + "]"
 
 
-def named_formulas(exprs: dict, limit: int = 60) -> tuple:
-    """Name long repeated sub-formulas once: returns (texts, definitions), where ``texts`` maps each
-    key to text that may reference ``h1``, ``h2``... and ``definitions`` lists ``(name, text)``.
-
-    A floor/ceiling sub-expression is named when the full text is longer than ``limit``."""
+def named_formulas(exprs: dict, limit: int = 80) -> tuple:
+    """Long formulas with their repeated floor/ceil parts named once: returns ``(texts,
+    definitions)``, where ``texts`` maps each key of ``exprs`` to its text and ``definitions`` lists
+    ``(name, text)`` for the names used (``h1 = floor(H/32)``, ``h2 = floor(3*h1/7)``), innermost
+    first. Only formulas whose plain text is longer than ``limit`` are rewritten; names are the
+    lower-case symbol plus a number, so ``h1`` is about H and ``w1`` about W."""
     sp = dims.sympy()
-    names: dict = {}
+    names: dict = {}  # floor/ceiling sub-expression -> symbol standing for it
     defs: list = []
+    counters: dict = {}
+
+    def name_for(atom):
+        if atom in names:
+            return names[atom]
+        inner = atom.args[0].xreplace({a: name_for(a) for a in _direct_floors(sp, atom.args[0])})
+        syms = sorted(s.name for s in atom.free_symbols)
+        stem = (syms[0].lower() if syms else "d") if len(syms) == 1 else "d"
+        counters[stem] = counters.get(stem, 0) + 1
+        sym = sp.Symbol(f"{stem}{counters[stem]}", integer=True, nonnegative=True)
+        names[atom] = sym
+        defs.append((sym.name, dim_str(type(atom)(inner, evaluate=False))))
+        return sym
+
     texts = {}
     for key, e in exprs.items():
-        if dims.is_concrete(e):
-            texts[key] = dim_str(e)
-            continue
         text = dim_str(e)
-        if len(text) > limit:
-            repl = {}
-            for sub in sorted(e.atoms(sp.floor, sp.ceiling), key=lambda s: len(dim_str(s))):
-                if sub not in names:
-                    names[sub] = sp.Symbol(f"_d{len(names) + 1}")
-                    defs.append((f"_d{len(names)}", dim_str(sub)))
-                repl[sub] = names[sub]
-            text = dim_str(e.xreplace(repl))
+        if len(text) > limit and not dims.is_concrete(e):
+            text = dim_str(e.xreplace({a: name_for(a) for a in _direct_floors(sp, e)}))
         texts[key] = text
-    return texts, [(n.lstrip("_"), t) for n, t in defs]
+    return texts, defs
+
+
+def _direct_floors(sp, e) -> list:
+    """The floor/ceiling sub-expressions of ``e`` not nested inside another one."""
+    out = []
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (sp.floor, sp.ceiling)):
+            out.append(x)
+        else:
+            stack.extend(x.args)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -174,3 +174,15 @@ def test_from_torch_imports_analyse_symbolically(name):
         num = analyze(graph, input=(3, h, w))
         for key in ("params", "macs", "flops", "activations"):
             assert dims.evaluate(sym.totals[key], {"H": h, "W": w}) == num.totals[key], key
+
+
+def test_long_formulas_name_their_floors_once():
+    from archcalc.formula import named_formulas
+
+    r = analyze("vgg16", input="3xHxW")
+    texts, defs = named_formulas({"flops": r.totals["flops"], "params": r.totals["params"]})
+    assert texts["params"] == "138,357,544".replace(",", "")  # short and concrete: untouched
+    assert "floor" not in texts["flops"] and "ceil" not in texts["flops"] and len(texts["flops"]) < 400
+    d = dict(defs)
+    assert d["h1"] == "floor(H/16)" and all(len(t) < 30 for t in d.values())
+    assert len(d) == len(defs)  # each named once
