@@ -549,6 +549,13 @@ def dim_text(x: Dim) -> str:
             text = f"{w(num, 1)}//{w(den, 2)}"
             return text if prec <= 1 else f"({text})"
         if e.is_Add:
+            k, rest = e.as_coeff_Add()
+            if k.is_Integer and isinstance(rest, sp.floor):  # floor(a/q) + k = (a + k*q)//q
+                num, den = sp.fraction(sp.together(rest.args[0]))
+                num = sp.expand(num)
+                new = num + int(k) * den
+                if den.is_Integer and abs(new.as_coeff_Add()[0]) < abs(num.as_coeff_Add()[0]) + abs(k):
+                    return w(sp.floor(new / den, evaluate=False), prec)
             terms = e.as_ordered_terms()
             text = w(terms[0], 1)
             for t in terms[1:]:

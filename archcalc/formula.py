@@ -317,7 +317,7 @@ def dim_str(x: Any) -> str:
         return str(x)
     if isinstance(x, Fraction):
         return str(x)
-    if dims.is_concrete(x):
+    if dims.is_concrete(x) or not hasattr(x, "free_symbols"):  # a number, or text already (a stored snapshot)
         return str(x)
     return _expr_str(x)
 
