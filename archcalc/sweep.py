@@ -351,6 +351,14 @@ def evaluate(model, grid: dict, input=None, batch=1, dtype: str = "fp32") -> dic
             result = analyze(model, input=in_shape, batch=batch, dtype=dtype)
         else:
             result = analyze(model, input=in_shape, batch=batch, dtype=dtype, **kwargs)
+        free = set()
+        for k in ("params", "macs", "flops", "activations"):
+            free |= dims.free_symbols(result.totals[k])
+        if free - set(env):
+            name = sorted(free - set(env))[0]
+            keyword = next((k for k, v in params.items() if isinstance(v, str) and v == name), None)
+            raise SweepError(f"{model_name}'s counts depend on {name}, which the grid does not set: "
+                             + (f"add --grid {keyword}=..." if keyword else f"pass it in --input and add --grid {name}=..."))
         cols = _columns(result, env, n_sym)
         _spot_check(result, env, cols["valid"], n_sym, kwargs)
         out = {k: np.full(n_sym, v, dtype=object if isinstance(v, str) else None) for k, v in kwargs.items()}

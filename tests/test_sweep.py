@@ -97,3 +97,27 @@ def test_cli_csv_and_errors(capsys, tmp_path):
     assert "<svg" in page and "Pareto front of macs against params" in page
     assert main(["sweep", "mobilenet_v1", "--grid", "width_mult=0.5", "-o", str(out)]) == 2  # exists, no --force
     assert "exists" in capsys.readouterr().err
+
+
+def test_a_symbol_inside_the_model_needs_grid_values(capsys):
+    # Faster R-CNN's proposal count is the symbol R by default (a builder keyword, proposals=)
+    assert main(["sweep", "faster_rcnn_vgg16", "--grid", "num_classes=21,81"]) == 2
+    assert "depend on R, which the grid does not set: add --grid proposals=..." in capsys.readouterr().err
+    f = archcalc.sweep("faster_rcnn_vgg16", proposals=[100, 300])
+    for row in f.to_dict("records"):
+        _same_as_single_analysis(row, analyze("faster_rcnn_vgg16", proposals=row["proposals"]))
+
+
+def test_benchmark_quick_sweep_rows():
+    import os
+    import subprocess
+    import sys
+
+    if not os.path.exists("/usr/bin/time"):
+        pytest.skip("benchmarks measure with GNU time (apt-get install -y time)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "symbolic.py"), "--no-zoo",
+                           "--points", "10000"], capture_output=True, text=True, timeout=300, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.strip().startswith("10,000"))
+    assert "100x100" in row
