@@ -321,11 +321,12 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 cost = key = None
             if cost is None:
                 rule = rules.get(type(layer)) or rule_for(layer)
-                dims.conditions = []  # collect the conditions the rule's equality checks found
+                dims.collect_conditions()  # the conditions the rule's equality checks find
                 try:
                     cost = rule(layer, in_shapes)
-                    if dims.conditions:
-                        conditions[key if key is not None else name] = tuple(dict.fromkeys(dims.conditions))
+                    found = dims.collected_conditions()
+                    if found:
+                        conditions[key if key is not None else name] = found
                     if key is not None:
                         costs[key] = cost
                 except ArchcalcError as e:
@@ -333,7 +334,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 except (TypeError, ValueError, ZeroDivisionError) as e:
                     raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
                 finally:
-                    dims.conditions = None
+                    dims.collected_conditions()  # stop collecting, also when the rule failed
             if len(inputs) == 1:
                 rf = fields[inputs[0]].apply(cost.rf)
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 from fractions import Fraction
 from typing import Any, Iterable, Union
 
@@ -294,15 +295,27 @@ def known_lt(a: Dim, b: Dim) -> bool:
     return bool((sympy().sympify(a) - b).is_negative)
 
 
-#: while an analysis runs a rule, the conditions under which the rule's equality checks hold
-#: (a branch join valid only for odd H) are appended here; None when nobody is collecting
-conditions: list | None = None
+# While an analysis runs a rule, the conditions under which the rule's equality checks hold (a
+# branch join valid only for odd H) are collected per thread (analyses may run in threads).
+_collecting = threading.local()
+
+
+def collect_conditions() -> None:
+    """Start collecting the conditions :func:`known_ne` finds (in this thread)."""
+    _collecting.conditions = []
+
+
+def collected_conditions() -> tuple:
+    """Stop collecting; the distinct conditions found since :func:`collect_conditions`."""
+    found = getattr(_collecting, "conditions", None) or []
+    _collecting.conditions = None
+    return tuple(dict.fromkeys(found))
 
 
 def known_ne(a: Dim, b: Dim) -> bool:
     """True only when a != b for every input. When they agree for some inputs only (a ceil-mode
     pool beside a floor conv agree for odd H), return False and record that condition (a
-    :class:`archcalc.formula.Condition`) in :data:`conditions`."""
+    :class:`archcalc.formula.Condition`) for :func:`collected_conditions`."""
     if is_concrete(a) and is_concrete(b):
         return a != b
     if a == b:
@@ -315,8 +328,9 @@ def known_ne(a: Dim, b: Dim) -> bool:
     if c is False:
         return True
     if c is not None:
-        if conditions is not None:
-            conditions.append(c)
+        sink = getattr(_collecting, "conditions", None)
+        if sink is not None:
+            sink.append(c)
         return False
     d = normalize(sympy().expand(a - b))
     if is_concrete(d):
