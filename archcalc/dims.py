@@ -112,7 +112,9 @@ def _canonical_div(a, b: int, ceil: bool) -> Dim:
                     return _canonical_floor((p + k * q + q * b - q) / sp.Integer(q * b)) \
                         if p.is_integer else normalize(sp.ceiling(a / sp.Integer(b)))
     if ceil:
-        return _canonical_floor((a + b - 1) / sp.Integer(b)) if a.is_integer else normalize(sp.ceiling(a / sp.Integer(b)))
+        if not a.is_integer:
+            return normalize(sp.ceiling(a / sp.Integer(b)))
+        return _canonical_floor((a + b - 1) / sp.Integer(b))
     return _canonical_floor(a / sp.Integer(b))
 
 

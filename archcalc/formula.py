@@ -15,7 +15,6 @@ No text is ever evaluated: compilation walks the sympy tree.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
@@ -306,9 +305,6 @@ def sign_range(a, b):
 
 # ---------------------------------------------------------------------------------------------
 # text
-
-
-_FRACTION_ARG = re.compile(r"^(floor|ceiling)\((.*)\)$")
 
 
 def dim_str(x: Any) -> str:

@@ -23,7 +23,7 @@ import itertools
 import re
 import sys
 import types
-from typing import Any, Optional
+from typing import Any
 
 from . import dims
 from .errors import ArchcalcError, InvalidValueError
@@ -358,7 +358,8 @@ def evaluate(model, grid: dict, input=None, batch=1, dtype: str = "fp32") -> dic
             name = sorted(free - set(env))[0]
             keyword = next((k for k, v in params.items() if isinstance(v, str) and v == name), None)
             raise SweepError(f"{model_name}'s counts depend on {name}, which the grid does not set: "
-                             + (f"add --grid {keyword}=..." if keyword else f"pass it in --input and add --grid {name}=..."))
+                             + (f"add --grid {keyword}=..." if keyword
+                                else f"pass it in --input and add --grid {name}=..."))
         cols = _columns(result, env, n_sym)
         _spot_check(result, env, cols["valid"], n_sym, kwargs)
         out = {k: np.full(n_sym, v, dtype=object if isinstance(v, str) else None) for k, v in kwargs.items()}
@@ -523,7 +524,8 @@ def run(args) -> int:
     ``archcalc.cli.sweep``)."""
     if args.list_params:
         lines = [f"{k}={v!r}" for k, v in builder_params(args.model).items()]
-        sys.stdout.write("builder keywords of " + args.model + " (default):\n  " + "\n  ".join(lines or ["(none)"]) + "\n")
+        listing = "\n  ".join(lines or ["(none)"])
+        sys.stdout.write(f"builder keywords of {args.model} (default):\n  {listing}\n")
         return 0
     grid = parse_grid(args.grid)
     if not grid:
