@@ -472,6 +472,28 @@ def _direct_floors(sp, e) -> list:
     return out
 
 
+def wrap_formula(text: str, width: int = 100, indent: str = "    ") -> list:
+    """Break a long formula's text into lines of at most ``width`` characters at its top-level
+    ``+``/``-`` signs (never inside parentheses); a term longer than a line stays whole."""
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and ch in "+-" and i >= 1 and text[i - 1] == " " and i + 1 < len(text) and text[i + 1] == " ":
+            terms.append(text[start:i - 1])
+            start = i
+    terms.append(text[start:])
+    lines = [terms[0]]
+    for t in terms[1:]:
+        if len(lines[-1]) + 1 + len(t) <= width:
+            lines[-1] += " " + t
+        else:
+            lines.append(indent + t)
+    return lines
+
+
 # ---------------------------------------------------------------------------------------------
 # which input sizes are valid (archcalc MODEL --input 3xHxW --valid)
 

@@ -186,3 +186,13 @@ def test_long_formulas_name_their_floors_once():
     d = dict(defs)
     assert d["h1"] == "floor(H/16)" and all(len(t) < 30 for t in d.values())
     assert len(d) == len(defs)  # each named once
+
+
+def test_long_formulas_wrap_at_top_level_signs():
+    from archcalc.formula import wrap_formula
+
+    text = dim_str(analyze("googlenet", input="3xHxW").totals["flops"])
+    lines = wrap_formula(text, width=80)
+    assert len(lines) > 1 and all(len(x) <= 80 for x in lines)
+    assert " ".join(x.strip() for x in lines) == text  # nothing lost, nothing reordered
+    assert wrap_formula("a*(b + c) + d", width=5) == ["a*(b + c)", "    + d"]
