@@ -196,3 +196,27 @@ def test_long_formulas_wrap_at_top_level_signs():
     assert len(lines) > 1 and all(len(x) <= 80 for x in lines)
     assert " ".join(x.strip() for x in lines) == text  # nothing lost, nothing reordered
     assert wrap_formula("a*(b + c) + d", width=5) == ["a*(b + c)", "    + d"]
+
+
+def test_random_chains_of_divisions_equal_python_integers():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    step = st.tuples(st.sampled_from(["floor", "ceil"]), st.integers(-7, 7), st.integers(1, 5), st.integers(1, 3))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(step, min_size=1, max_size=5))
+    def check(steps):
+        sym = H
+        for kind, add, div, mul in steps:  # ((m*x + add) // div), floor or ceiling, as a rule would
+            sym = (dims.floordiv if kind == "floor" else dims.ceildiv)(mul * sym + add, div)
+        f = compile_dim(sym)
+        for h in range(1, 120):
+            x = h
+            for kind, add, div, mul in steps:
+                x = (mul * x + add) // div if kind == "floor" else -(-(mul * x + add) // div)
+            assert f({"H": h}) == x, (steps, h)
+            if h % 29 == 1:  # sympy's own substitution agrees too (slower, so at a few sizes)
+                assert dims.evaluate(sym, {"H": h}) == x, (steps, h)
+
+    check()
