@@ -220,3 +220,31 @@ def test_random_chains_of_divisions_equal_python_integers():
                 assert dims.evaluate(sym, {"H": h}) == x, (steps, h)
 
     check()
+
+
+def test_join_conditions_match_brute_force():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    window = st.tuples(st.integers(1, 7), st.integers(1, 4), st.integers(0, 3), st.booleans())
+
+    def out(size, k, s, p, ceil):  # a conv/pool output length, torch's formula
+        span = size + 2 * p - k
+        return (dims.ceildiv(span, s) if ceil else dims.floordiv(span, s)) + 1
+
+    @settings(max_examples=80, deadline=None)
+    @given(st.lists(window, min_size=1, max_size=3), st.lists(window, min_size=1, max_size=3))
+    def check(left, right):
+        a, b = H, H
+        for w in left:
+            a = out(a, *w)
+        for w in right:
+            b = out(b, *w)
+        c = equal_condition(a, b)
+        fa, fb = compile_dim(a), compile_dim(b)
+        for h in range(1, 300):
+            same = fa({"H": h}) == fb({"H": h})
+            expected = c if isinstance(c, bool) else c.holds(h)
+            assert same == expected, (left, right, h, c)
+
+    check()
