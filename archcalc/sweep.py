@@ -385,6 +385,10 @@ def sweep(model, input=None, batch=1, dtype: str = "fp32", **grid):
             parsed[k] = list(v)
         else:
             parsed[k] = [v]
+    if isinstance(model, str) and (model.lower().endswith((".yaml", ".yml", ".json")) or "/" in model):
+        from .spec import load_spec  # a network spec file: input symbols only (no builder)
+
+        model = load_spec(model)
     cols = evaluate(model, parsed, input=input, batch=batch, dtype=dtype)
     valid = cols["valid"]
     frame = pd.DataFrame({k: cols[k] for k in cols})
@@ -501,7 +505,7 @@ def html_report(frame, model: str, x: str, y: str, maximize=()) -> str:
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="a zoo name (see 'archcalc list')")
+    p.add_argument("model", help="a zoo name (see 'archcalc list') or a network spec file (.yaml/.json)")
     p.add_argument("--grid", action="append", default=[], metavar="NAME=VALUES",
                    help="a builder keyword or input symbol and its values: a comma list (width_mult=0.5,1.0) "
                         "or an inclusive range start:stop[:step] (H=32:1031); repeatable, the grid is the product")

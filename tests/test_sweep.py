@@ -121,3 +121,16 @@ def test_benchmark_quick_sweep_rows():
     assert proc.returncode == 0, proc.stderr
     row = next(line for line in proc.stdout.splitlines() if line.strip().startswith("10,000"))
     assert "100x100" in row
+
+
+def test_spec_file_sweeps_its_input_symbols(tmp_path):
+    from archcalc.spec import dumps_spec
+    from test_formula import chain
+
+    path = tmp_path / "chain.yaml"
+    path.write_text(dumps_spec(chain(2)))
+    f = archcalc.sweep(str(path), input="4xHxW", H="1:40", W=[7])
+    # two ceil-pool/conv joins: valid for H = 3 (mod 4) once both stages have a row, i.e. H >= 7
+    assert [int(h) for h in f.loc[f["valid"], "H"]] == [h for h in range(1, 41) if h % 4 == 3 and h >= 7]
+    row = f[f["H"] == 23].iloc[0]
+    assert row["macs"] == analyze(chain(2), input=(4, 23, 7)).totals["macs"]
