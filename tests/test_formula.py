@@ -131,6 +131,10 @@ def test_validity_of_a_unet_and_resnet():
     assert str(v.conditions["H"]) == "H = 0 (mod 16)" and v.square[:3] == [16, 32, 48]
     r = validity(analyze("resnet50", input="3xHxW"))
     assert r.conditions == {} and r.square[0] == 1
+    # DenseNet-121: (H + 6 - 7)//2 + 1, then //2 (pool0, padded), then three 2x2 transitions: the third
+    # needs 2 rows, so H//2//2//2//2 >= 1 after the stem: H >= 29
+    d = validity(analyze("densenet121", input="3xHxW"))
+    assert d.conditions == {} and d.square[0] == 29 and "transition3.pool" in d.first_error
 
 
 def test_cli_valid(capsys):
