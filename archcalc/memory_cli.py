@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from .text import fmt_int, human_bytes, mib
+from .text import fmt_int, human_bytes, mib, terminal_safe
 
 NOT_COUNTED = ("not counted: the framework's own footprint (CUDA context, typically a few hundred MiB), "
                "allocator caching and fragmentation, cuDNN/oneDNN workspaces")
@@ -20,13 +20,13 @@ def render_memory(est, fmt: str = "table") -> str:
     out = io.StringIO()
     how = (f"training step, optimizer {est.optimizer}{' (foreach)' if est.foreach else ''}" if train
            else "inference, no autograd")
-    out.write(f"{est.model}: batch {est.batch}, dtype {est.dtype}, {how}; sizes in MiB\n\n")
+    out.write(terminal_safe(f"{est.model}: batch {est.batch}, dtype {est.dtype}, {how}; sizes in MiB") + "\n\n")
     cols = ["layer", "kind", "output", "live fwd"]
     if train:
         cols += ["saved", "live bwd", "dgrad MACs", "wgrad MACs"]
     rows = []
     for r in est.layers:
-        row = [r.name, r.kind, mib(r.output_bytes) if r.output_bytes else "-", mib(r.live_bytes)]
+        row = [terminal_safe(r.name), terminal_safe(r.kind), mib(r.output_bytes) if r.output_bytes else "-", mib(r.live_bytes)]
         if train:
             row += [(mib(r.saved_bytes) + " " + "+".join(r.saved)) if r.saved else "-",
                     mib(r.backward_live_bytes) if r.backward_live_bytes else "-",

@@ -35,6 +35,13 @@ class Tally:
     omitted: list  # (name, kind, new elements) of materialising layers that are not rows
     about_vgg16: bool = False  # the notes' "24M x 4 bytes ~ 96MB" claim is about VGG-16
 
+    def to_dict(self) -> dict:
+        j = dims.to_json
+        return {"rows": [{"name": r.name, "label": r.label, "shape": r.shape, "memory": j(r.memory),
+                          "params": j(r.params)} for r in self.rows],
+                "memory": j(self.memory), "params_without_bias": j(self.params_without_bias), "params": j(self.params),
+                "omitted": [{"name": n, "kind": k, "elements": j(e)} for n, k, e in self.omitted]}
+
     def lines(self) -> list:
         out = []
         for r in self.rows:

@@ -12,8 +12,9 @@ import functools
 from . import dims
 from .dims import format_dim
 
-__all__ = ["format_dim", "fmt_int", "count_or_float", "short", "compact", "human_bytes", "binary_bytes", "mib", "shape",
-           "shape_or_dash", "shape_tuple", "hwc", "rf", "count_formula"]
+__all__ = ["format_dim", "fmt_int", "count_or_float", "short", "compact", "percent", "count_formula",
+           "human_bytes", "binary_bytes", "mib", "shape", "shape_or_dash", "shape_tuple", "hwc", "rf",
+           "terminal_safe", "md_cell", "csv_cell"]
 
 
 # ----------------------------------------------------------------------------------------- counts
@@ -125,3 +126,80 @@ def rf(field) -> str:
     if type(h) is int and h == w:
         return str(h)
     return format_dim(h) if h == w else f"{format_dim(h)}x{format_dim(w)}"  # ==: structural, str() of a formula is slow
+
+
+# ------------------------------------------------------------------------------- compact units
+
+_SI = (("E", 10 ** 18), ("P", 10 ** 15), ("T", 10 ** 12), ("G", 10 ** 9), ("M", 10 ** 6), ("K", 10 ** 3))
+
+
+def compact(x) -> str:
+    """Four significant digits and a decimal SI unit: ``15.47 G``, ``138.4 M``, ``1.792 K``; below
+    1,000 the integer itself. A display rounding for the terminal; ``--exact`` prints :func:`fmt_int`.
+    Symbolic counts print as their formula, coefficients grouped (no value to round)."""
+    if not isinstance(x, int):
+        return count_formula(x)
+    n = abs(x)
+    if n < 1000:
+        return str(x)
+    sign = "-" if x < 0 else ""
+    for i, (suffix, scale) in enumerate(_SI):
+        if n >= scale or i == len(_SI) - 1:
+            v = n / scale
+            text = f"{v:.1f}" if v >= 100 else f"{v:.2f}" if v >= 10 else f"{v:.3f}"
+            if float(text) >= 1000 and i > 0:  # 999.96 K rounds to the next unit
+                suffix, scale = _SI[i - 1]
+                text = f"{n / scale:.3f}"
+            return f"{sign}{text} {suffix}"
+    return str(x)  # unreachable
+
+
+def percent(part, whole) -> str:
+    """``12.3%`` of a concrete whole; ``-`` when either is symbolic or the whole is 0."""
+    if not isinstance(part, int) or not isinstance(whole, int) or whole == 0:
+        return "-"
+    return f"{100 * part / whole:.1f}%"
+
+
+# ------------------------------------------------------------------------------ escaping per medium
+
+def terminal_safe(s: str) -> str:
+    """Control characters (ESC, BEL, CR, newlines...) shown escaped, so a name cannot drive the terminal."""
+    s = str(s)
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+
+
+def md_cell(s: str) -> str:
+    """Text in a Markdown table cell: ``<`` and an ``&`` that could start an entity HTML-escaped (a
+    name is text, never markup; ``>`` cannot open a tag and stays readable in ``-> 1000``, a lone
+    ``& `` cannot mean anything else), ``|`` escaped, and CR/LF (or any control character) unable
+    to end the row."""
+    s = str(s)
+    if "&" in s:
+        import re
+
+        s = re.sub(r"&(?=[#A-Za-z0-9])", "&amp;", s)
+    s = s.replace("<", "&lt;").replace("|", "\\|")
+    if not s.isprintable():
+        s = "".join(c if c.isprintable() else " " for c in s)
+    return s
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(s: str) -> str:
+    """A CSV cell that a spreadsheet will not run: text starting with = + - @ gets a leading
+    apostrophe (OWASP's advice), control characters (tab, CR, ESC...) are written escaped; plain
+    numbers, negative ones included, stay numbers."""
+    s = terminal_safe(s)  # a name's control characters are data, shown escaped (\x1b), never sent raw
+    if s.startswith(_FORMULA_START) and not _is_number(s):
+        return "'" + s
+    return s
+
+
+def _is_number(s: str) -> bool:
+    body = s[1:] if s[:1] in "+-" else s
+    return body.replace(",", "").replace(".", "", 1).isdigit()

@@ -17,7 +17,7 @@ import os
 import sys
 
 from . import dims
-from .text import count_formula, shape
+from .text import count_formula, md_cell, shape, terminal_safe
 from ._io import write_atomic
 from .errors import ArchcalcError
 
@@ -74,21 +74,27 @@ def render_markdown(rows=None) -> str:
         "|" + "|".join("---:" if k in _NUMERIC else "---" for k, _ in _MD_COLS) + "|",
     ]
     for r in rows:
-        out.append("| " + " | ".join(_cell(r, k).replace("|", "\\|") for k, _ in _MD_COLS) + " |")
+        out.append("| " + " | ".join(md_cell(_cell(r, k)) for k, _ in _MD_COLS) + " |")
     out.append("")
     out.append(f"{len(rows)} models in {len({r['family'] for r in rows})} families.")
     return "\n".join(out) + "\n"
 
 
-def render_text(rows) -> str:
-    cols = ["name", "family", "params", "macs", "variant", "source"]
-    cells = [[_cell(r, c) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths)) + "  " + cols[-1]]
-    for row in cells:
-        lines.append("  ".join(v.rjust(w) if cols[i] in ("params", "macs") else v.ljust(w)
-                               for i, (v, w) in enumerate(zip(row[:-1], widths))) + "  " + row[-1])
-    return "\n".join(lines) + "\n"
+def render_text(rows, width: int = 80) -> str:
+    """``archcalc list``: the table fitted to ``width`` (lower-priority columns dropped first),
+    counts in compact units."""
+    from .renderers.terminal import Column, Row, View, render
+
+    columns = [Column("name", "name", False, 0), Column("family", "family", False, 2),
+               Column("params", "params", True, 1), Column("macs", "macs", True, 3),
+               Column("variant", "variant", False, 4), Column("source", "source", False, 5)]
+    from .text import compact
+
+    def cell(r, key):  # compact units here; --format md/json carry the exact counts
+        return compact(r[key]) if key in _NUMERIC and r[key] is not None else _cell(r, key)
+
+    table = [Row({c.key: terminal_safe(cell(r, c.key)) for c in columns}) for r in rows]
+    return render(View([], columns, table, [], [], full_format="--format md or json"), width)
 
 
 def render_json(rows) -> str:

@@ -1,160 +1,17 @@
-"""``archcalc verify``: build the real torch twin of a zoo model, profile it with fvcore, torchinfo,
-torch's FlopCounterMode, ptflops and thop, and check archcalc layer by layer under each tool's own
-convention (:mod:`archcalc.conventions`).
-
-Alignment: archcalc names its layers after torch module paths (``features.0``,
-``layer1.0.conv1``); the k-th extra call of a reused module is ``<path>_k`` (torch.fx's naming,
-``relu_1``). Layers with no module (``add``, ``cat``, ``flatten``) are functional ops: they are
-checked through the totals. A difference anywhere that no rule explains is a failure naming the
-layer.
-"""
+"""Compare: archcalc's count of each layer under each tool's convention against what the tool
+measured on the torch twin; every difference that no rule explains is a problem naming the layer."""
 
 from __future__ import annotations
 
-import inspect
 import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Optional
 
-from .. import conventions as conv
-from .. import dims
-from ..errors import ArchcalcError
-from ..text import count_or_float as _fmt
-from ..text import shape_or_dash as _shape
-
-#: Tools in report order; each maps to the convention that reproduces it.
-TOOL_CONVENTION = {
-    "fvcore": "fvcore",
-    "torchinfo": "torchinfo",
-    "flop_counter": "flop_counter",
-    "ptflops": "ptflops",
-    "thop": "thop",
-}
-#: Tools that can profile a model on the meta device (no weights, no real forward). fvcore traces
-#: with torch.jit and ptflops' patched functionals misbehave on meta (F.linear decomposes into a
-#: patched matmul and linear layers count twice), so those two run a real forward on the CPU.
-META_TOOLS = ("torchinfo", "flop_counter", "thop")
-
-
-#: Builder keyword arguments that mean the same in archcalc's zoo and in torchvision/timm classes.
-#: (Not e.g. ``block``: archcalc's is a name, torchvision's a class.)
-SHARED_KWARGS = ("num_classes", "aux_logits", "dropout", "width_mult")
-
-
-class VerifyError(ArchcalcError):
-    pass
-
-
-# ------------------------------------------------------------------------------- building models
-
-def _builder_defaults(entry) -> dict:
-    sig = inspect.signature(entry.builder)
-    kw = {k: p.default for k, p in sig.parameters.items()
-          if p.default is not inspect.Parameter.empty and k not in ("name", "input_shape")}
-    kw.update(entry.kwargs)
-    return kw
-
-
-def torch_model(entry, device="meta"):
-    """The torchvision (else timm) model an entry mirrors, ``weights=None``, eval mode, built on
-    ``device``. Builder keyword arguments that the torch class also takes (``num_classes``,
-    ``aux_logits``, ``dropout``...) are passed through so both describe the same network."""
-    import torch
-
-    with torch.device("meta"):
-        base = _raw_build(entry, {})
-    accepted = set(inspect.signature(type(base).__init__).parameters) & set(SHARED_KWARGS)
-    shared = {k: v for k, v in _builder_defaults(entry).items() if k in accepted}
-    if entry.torchvision:
-        shared.update(getattr(entry, "torchvision_kwargs", None) or {})  # the zoo entry's own say wins
-    if "init_weights" in set(inspect.signature(type(base).__init__).parameters):
-        shared["init_weights"] = False  # counts do not depend on values; skip slow initialisers
-    with torch.device("meta"):
-        model = _raw_build(entry, shared)
-    model.eval()
-    if str(device) != "meta":
-        model = materialize(model, device)
-    return model
-
-
-def _raw_build(entry, kwargs):
-    if entry.torchvision:
-        import torchvision
-
-        return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
-    if entry.timm:
-        import timm
-
-        return timm.create_model(entry.timm, pretrained=False, **kwargs)
-    raise VerifyError(f"model {entry.name!r} has no torchvision or timm twin to verify against")
-
-
-def materialize(model, device):
-    """Allocate a meta-built model on ``device`` with harmless values (no weight files)."""
-    import torch
-
-    model = model.to_empty(device=device)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.normal_(0.0, 0.02)
-        for n, b in model.named_buffers():
-            if n.endswith("running_var"):
-                b.fill_(1.0)
-            else:
-                b.zero_()
-    return model
-
-
-def _not_verifiable(entry) -> Optional[str]:
-    if not (entry.torchvision or entry.timm):
-        return f"model {entry.name!r} has no torchvision or timm twin to verify against"
-    if (entry.torchvision or "").startswith("detection."):
-        return (f"model {entry.name!r}: torchvision's detection builders take lists of images and post-process "
-                "their outputs; the profilers cannot run them as a plain forward")
-    return None
-
-
-def verifiable_entries() -> list:
-    from ..zoo import entries
-
-    return [e for e in entries() if _not_verifiable(e) is None]
-
-
-# ------------------------------------------------------------------------------- alignment
-
-def module_for(name: str, modules: set) -> Optional[str]:
-    """The torch module path an archcalc layer name stands for: itself, or for ``path_k`` (the k-th
-    extra call of a reused module) ``path``; None for functional ops."""
-    if name in modules:
-        return name
-    m = re.fullmatch(r"(.+)_(\d+)", name)
-    if m and m.group(1) in modules:
-        return m.group(1)
-    return None
-
-
-def _called_modules(model, input_shape, batch):
-    """Per module name, the output shapes of its calls in one eval forward of the meta-device
-    ``model`` (modules never called are training-only branches)."""
-    import torch
-
-    called: dict = {}
-    handles = [m.register_forward_hook(lambda mod, i, o, n=n: called.setdefault(n, []).append(
-        tuple(o.shape) if isinstance(o, torch.Tensor) else None)) for n, m in model.named_modules()]
-    try:
-        with torch.no_grad():
-            model(torch.zeros((batch, *input_shape), device="meta"))
-    finally:
-        for h in handles:
-            h.remove()
-    return called
-
-
-def _device_of(model) -> str:
-    p = next(iter(model.parameters()), None)
-    return str(p.device) if p is not None else "cpu"
-
+from ... import conventions as conv
+from ... import dims
+from .collect import (META_TOOLS, TOOL_CONVENTION, VerifyError, _called_modules, _not_verifiable, materialize,
+                      module_for, time_layers, torch_model)
 
 @dataclass
 class LayerCheck:
@@ -233,9 +90,9 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     must be concrete."""
     import torch
 
-    from ..analysis import analyze
-    from ..zoo import get_entry
-    from . import tools as T
+    from ...analysis import analyze
+    from ...zoo import get_entry
+    from .. import tools as T
 
     entry = get_entry(model_name)
     why_not = _not_verifiable(entry)
@@ -439,7 +296,7 @@ def _check_fvcore_operators(by_operator: dict, by_kind: dict) -> list:
 def unseen_by_hooks(tool: str, result, model, functional: set) -> set:
     """Layers a tool's module hooks do not see: function calls, plus (for module-hook tools) layers
     whose module is not a leaf (torchinfo) or not of a type the tool registered (thop, ptflops)."""
-    from . import tools as T
+    from .. import tools as T
 
     sees = T.hooked_types(tool)
     if sees is None:
@@ -462,196 +319,14 @@ def _gap_lines(result, convention, functional) -> list:
             for key, d, why in conv.explain(result, convention, functional)]
 
 
-# ------------------------------------------------------------------------------- timing
-
-def time_layers(v: Verification, entry, device: str, repeats: int = 3) -> None:
-    """Time each module's forward with torch.profiler (record_function ranges opened and closed by
-    forward hooks); store per-layer milliseconds (mean over ``repeats``) on ``v.layers``."""
-    import os
-
-    os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # keep kineto's start/stop chatter off stderr
-    import torch
-    from torch.autograd.profiler import record_function
-    from torch.profiler import ProfilerActivity, profile
-
-    model = materialize(torch_model(entry, "meta"), device)
-    x = torch.randn((v.batch, *v.input_shape), device=device)
-    calls: dict = {}
-    open_ranges: list = []
-    handles = []
-
-    def pre(mod, inp, n):
-        k = calls.get(n, 0)
-        calls[n] = k + 1
-        rf = record_function(f"archcalc::{n if k == 0 else f'{n}_{k}'}")
-        rf.__enter__()
-        open_ranges.append(rf)
-
-    def post(mod, inp, out):
-        open_ranges.pop().__exit__(None, None, None)
-
-    for n, m in model.named_modules():
-        if n and not list(m.children()):
-            handles.append(m.register_forward_pre_hook(lambda mod, inp, n=n: pre(mod, inp, n)))
-            handles.append(m.register_forward_hook(post))
-    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
-    try:
-        with torch.no_grad():
-            model(x)  # warm-up
-            if device == "cuda":
-                torch.cuda.synchronize()
-            with profile(activities=acts) as prof:
-                for _ in range(repeats):
-                    calls.clear()
-                    model(x)
-                if device == "cuda":
-                    torch.cuda.synchronize()
-    finally:
-        for h in handles:
-            h.remove()
-    times = {}
-    for ev in prof.key_averages():
-        if ev.key.startswith("archcalc::"):
-            us = ev.device_time_total if device == "cuda" else ev.cpu_time_total
-            times[ev.key[len("archcalc::"):]] = us / 1000.0 / repeats
-    for lc in v.layers:
-        if lc.name in times:
-            lc.time_ms = times[lc.name]
-    v.device = device
-
-
-# ------------------------------------------------------------------------------- rendering
-
-def render_table(v: Verification, markdown: bool = False) -> str:
-    tools = list(v.totals)
-    head = ["layer", "kind", "output", "params"] + [f"{t}" for t in tools]
-    timed = v.device is not None
-    if timed:
-        head += [f"ms ({v.device})", "GFLOP/s"]
-    head.append("check")
-    rows = []
-    for l in v.layers:
-        row = [l.name, l.kind, _shape(l.shape) + ("" if l.torch_shape is None or tuple(l.torch_shape) == tuple(l.shape)
-                                                  else f" (torch {_shape(l.torch_shape)})"),
-               _fmt(l.params)]
-        for t in tools:
-            ours, theirs = l.counts.get(t), l.tool_counts.get(t)
-            row.append(_fmt(ours) if theirs is None or theirs == ours else f"{_fmt(ours)} != {_fmt(theirs)}")
-        if timed:
-            row += ["-" if l.time_ms is None else f"{l.time_ms:.3f}",
-                    "-" if l.gflops_per_s is None else f"{l.gflops_per_s:.1f}"]
-        row.append("FAIL" if l.problems else ("skip" if l.skipped else "ok"))
-        rows.append(row)
-    total = ["total", "", "", f"{_fmt(v.params[0])}"] + [
-        _fmt(a) if a == b else f"{_fmt(a)} != {_fmt(b)}" for a, b in v.totals.values()]
-    if timed:
-        ms = sum(l.time_ms or 0 for l in v.layers)
-        total += [f"{ms:.3f}", ""]
-    total.append("ok" if v.ok else "FAIL")
-    rows.append(total)
-    out = []
-    title = (f"{v.model} vs torch {v.torch_name}, input {_shape((v.batch,) + v.input_shape)}: "
-             + ("all counts agree" if v.ok else f"{len(v.all_problems())} unexplained difference(s)"))
-    if markdown:
-        out.append(f"### {title}\n")
-        out.append("| " + " | ".join(head) + " |")
-        out.append("|" + "|".join("---" for _ in head) + "|")
-        out += ["| " + " | ".join(r) + " |" for r in rows]
-    else:
-        out.append(title)
-        widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
-        fmt_row = lambda r: "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
-                                      for i, (c, w) in enumerate(zip(r, widths)))
-        out.append(fmt_row(head))
-        out.append("  ".join("-" * w for w in widths))
-        out += [fmt_row(r) for r in rows]
-    out.append("")
-    bullet = "- " if markdown else "  "
-    out.append(f"{'**Totals**' if markdown else 'Totals'} (tool's own number; archcalc under that tool's convention):")
-    for t, (a, b) in v.totals.items():
-        out.append(f"{bullet}{t}: {_fmt(b)} {'==' if a == b else '!='} {_fmt(a)}"
-                   + (" = archcalc MACs" if not v.gaps.get(t) else ""))
-        for g in v.gaps.get(t, ()):
-            out.append(f"{bullet}    {g}")
-    out.append(f"{bullet}params: torch {v.params[1]:,}, archcalc {_fmt(v.params[0])}; buffers: torch "
-               f"{v.buffers[1]:,}, archcalc {_fmt(v.buffers[0])}")
-    if v.activations:
-        out.append(f"{bullet}fvcore activations: {v.activations[1]:,}, archcalc (conv/linear outputs) "
-                   f"{_fmt(v.activations[0])}")
-    for n in v.notes:
-        out.append(f"{bullet}note: {n}")
-    for p in v.all_problems():
-        out.append(f"{bullet}FAIL {p}")
-    return "\n".join(out) + "\n"
-
-
-def render_summary(results, markdown: bool = True) -> str:
-    """One row per model: each tool's own total beside archcalc's count under that tool's
-    convention, then the per-kind gap lines."""
-    if not results:
-        return ""
-    tools = list(results[0].totals)
-    head = ["model", "torch", "params", "archcalc MACs"] + tools + ["check"]
-    rows = []
-    for v in results:
-        row = [v.model, v.torch_name, _fmt(v.params[1]), _fmt(v.macs)]
-        for t in tools:
-            a, b = v.totals[t]
-            row.append(f"{_fmt(b)}" if a == b else f"{_fmt(b)} (archcalc {_fmt(a)})")
-        row.append("ok" if v.ok else "FAIL")
-        rows.append(row)
-    out = []
-    if markdown:
-        out.append("# Cross-check: archcalc vs fvcore, torchinfo, FlopCounterMode, ptflops, thop\n")
-        out.append("Generated by `archcalc verify --all --summary --format md --output reports/cross_check.md` "
-                   f"({tool_versions()}); input {_shape((results[0].batch,) + results[0].input_shape)} unless the "
-                   "model's own differs. Each tool column is the tool's own total; where archcalc's count under "
-                   "that tool's convention (archcalc/conventions.py) differs, it is shown beside it and the "
-                   "row fails. Below the table, one line per layer kind says where each tool departs from "
-                   "archcalc's MACs and why.\n")
-        out.append("| " + " | ".join(head) + " |")
-        out.append("|" + "|".join("---" for _ in head) + "|")
-        out += ["| " + " | ".join(r) + " |" for r in rows]
-    else:
-        widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
-        out.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
-        out += ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-                for r in rows]
-    out.append("")
-    for v in results:
-        out.append(("#### " if markdown else "") + f"{v.model}: where each tool departs from archcalc's MACs")
-        out.append("")
-        for t in tools:
-            for g in v.gaps.get(t, ()) or ["(none: equals archcalc MACs)" if t != "flop_counter" else ""]:
-                if g:
-                    out.append(f"- {t}: {g}")
-        for n in v.notes:
-            out.append(f"- note: {n}")
-        for p in v.all_problems():
-            out.append(f"- FAIL {p}")
-        out.append("")
-    return "\n".join(out) + "\n"
-
-
-def tool_versions() -> str:
-    from importlib import metadata
-
-    parts = []
-    for pkg in ("torch", "torchvision", "timm", "fvcore", "torchinfo", "ptflops", "thop"):
-        try:
-            parts.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            pass
-    return ", ".join(parts)
-
 
 def compare_module(module, input_shape, tools=None, batch: int = 1) -> dict:
     """Cross-check any ``nn.Module`` (e.g. a user model): import it with ``from_torch``, count it
     under each tool's convention and run the tool. Returns ``{tool: (archcalc, tool)}``. The
     module must hold real tensors (CPU) for fvcore and ptflops."""
-    from ..analysis import analyze
-    from . import tools as T
-    from .fx_import import from_torch
+    from ...analysis import analyze
+    from .. import tools as T
+    from ..fx_import import from_torch
 
     shape = tuple(input_shape)
     graph = from_torch(module, shape)
