@@ -26,7 +26,7 @@ import types
 from typing import Any
 
 from . import dims
-from .errors import ArchcalcError, InvalidValueError
+from .errors import ArchcalcError, InvalidValueError, ShapeError
 
 COLUMNS = ("params", "trainable_params", "macs", "flops", "activations", "activation_bytes",
            "peak_inference_bytes")
@@ -285,8 +285,7 @@ def _spot_check(result, env: dict, valid, n: int, build_kwargs: dict) -> None:
 
     from .formula import compile_dim
 
-    picks = sorted({0, n - 1, int(np.argmax(valid)) if valid.any() else 0,
-                    int(np.argmin(valid)), n // 2, n // 3} - {None})[:_SPOT_CHECKS]
+    picks = sorted({0, n - 1, int(np.argmax(valid)), int(np.argmin(valid)), n // 2, n // 3})[:_SPOT_CHECKS]
     for i in picks:
         values = {k: int(v[i]) for k, v in env.items()}
         try:
@@ -347,10 +346,17 @@ def evaluate(model, grid: dict, input=None, batch=1, dtype: str = "fp32") -> dic
     parts = []
     for combo in combos:
         kwargs = dict(zip(keys, combo))
-        if isinstance(model, Graph):
-            result = analyze(model, input=in_shape, batch=batch, dtype=dtype)
-        else:
-            result = analyze(model, input=in_shape, batch=batch, dtype=dtype, **kwargs)
+        out = {k: np.full(n_sym, v, dtype=object if isinstance(v, str) else None) for k, v in kwargs.items()}
+        out.update(env)
+        try:
+            if isinstance(model, Graph):
+                result = analyze(model, input=in_shape, batch=batch, dtype=dtype)
+            else:
+                result = analyze(model, input=in_shape, batch=batch, dtype=dtype, **kwargs)
+        except ShapeError:  # this combination cannot run at any grid size (resolution=8): invalid rows
+            out.update({k: np.zeros(n_sym, dtype=np.int64) for k in COLUMNS}, valid=np.zeros(n_sym, dtype=bool))
+            parts.append(out)
+            continue
         free = set()
         for k in ("params", "macs", "flops", "activations"):
             free |= dims.free_symbols(result.totals[k])
@@ -362,8 +368,6 @@ def evaluate(model, grid: dict, input=None, batch=1, dtype: str = "fp32") -> dic
                                 else f"pass it in --input and add --grid {name}=..."))
         cols = _columns(result, env, n_sym)
         _spot_check(result, env, cols["valid"], n_sym, kwargs)
-        out = {k: np.full(n_sym, v, dtype=object if isinstance(v, str) else None) for k, v in kwargs.items()}
-        out.update(env)
         out.update(cols)
         parts.append(out)
     order = list(grid) + ["valid"] + list(COLUMNS)

@@ -134,3 +134,13 @@ def test_spec_file_sweeps_its_input_symbols(tmp_path):
     assert [int(h) for h in f.loc[f["valid"], "H"]] == [h for h in range(1, 41) if h % 4 == 3 and h >= 7]
     row = f[f["H"] == 23].iloc[0]
     assert row["macs"] == analyze(chain(2), input=(4, 23, 7)).totals["macs"]
+
+
+def test_a_build_too_small_to_run_gives_invalid_rows():
+    # VGG-16 at 16x16: pool5 would need 2 rows where 1 is left; each build fails, each row is invalid
+    f = archcalc.sweep("vgg16", input="3x16x16", num_classes=[10, 100])
+    with pytest.raises(archcalc.ArchcalcError):
+        analyze("vgg16", input=(3, 16, 16), num_classes=10)
+    assert list(f["valid"]) == [False, False] and f["macs"].isna().all()
+    ok = archcalc.sweep("vgg16", input="3x32x32", num_classes=[10])
+    assert ok["valid"].all() and ok["macs"][0] == analyze("vgg16", input=(3, 32, 32), num_classes=10).totals["macs"]
