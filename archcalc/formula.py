@@ -271,6 +271,8 @@ def equal_condition(a, b):
         ps = [f({name: v}) - slope * v for v in range(1, period + 1)]
         lo, hi = sorted((-max(ps) / slope, -min(ps) / slope))
         first, last = max(1, int(lo) - 1), int(hi) + 1
+        if last - first > MAX_PERIOD:
+            return None
         zeros = frozenset(v for v in range(first, last + 1) if f({name: v}) == 0)
         return Condition(name, values=zeros) if zeros else False
     except NotQuasiAffine:
