@@ -234,6 +234,8 @@ def _drop_bounded(terms: list, is_max: bool) -> list:
 def add(a: Dim, b: Dim) -> Dim:
     """a + b, with a sum pushed inside a max/min (``max(x, y) + c = max(x + c, y + c)``) so that
     receptive-field sizes stay flat maxima."""
+    if type(a) is int and type(b) is int:  # the hot path: numeric receptive fields
+        return a + b
     if is_concrete(a) and is_concrete(b):
         return a + b
     sp = sympy()
@@ -302,9 +304,11 @@ def known_lt(a: Dim, b: Dim) -> bool:
 _collecting = threading.local()
 
 
-def collect_conditions() -> None:
-    """Start collecting the conditions :func:`known_ne` finds (in this thread)."""
+def collect_conditions() -> list:
+    """Start collecting the conditions :func:`known_ne` finds (in this thread); returns the list
+    they are appended to (the caller may read and clear it as it goes)."""
     _collecting.conditions = []
+    return _collecting.conditions
 
 
 def collected_conditions() -> tuple:
