@@ -204,6 +204,11 @@ class Condition:
                         and r % other.modulus in other.residues)
         return _reduced(self.symbol, m, res)
 
+    def to_dict(self) -> dict:
+        if self.values is not None:
+            return {"text": str(self), "values": sorted(self.values)}
+        return {"text": str(self), "modulus": self.modulus, "residues": sorted(self.residues)}
+
     @property
     def never(self) -> bool:
         return not (self.values if self.values is not None else self.residues)
@@ -538,7 +543,7 @@ class Validity:
 
     def to_dict(self) -> dict:
         return {"model": self.model, "input": [dims.to_json(d) for d in self.input],
-                "conditions": {s: str(c) for s, c in self.conditions.items()},
+                "conditions": {s: c.to_dict() for s, c in self.conditions.items()},
                 "smallest": self.smallest, "square": self.square, "checked_up_to": self.checked_up_to}
 
 

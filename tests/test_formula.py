@@ -3,6 +3,7 @@ formula text, and ``--valid``. Expected values are integer arithmetic or a numer
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
 import pytest
@@ -141,6 +142,10 @@ def test_cli_valid(capsys):
     assert main(["unet_padded", "--input", "3xHxW", "--valid"]) == 0
     out = capsys.readouterr().out
     assert "H: H = 0 (mod 16); smallest H = 16" in out
+    assert main(["unet_padded", "--input", "3xHxW", "--valid", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["conditions"]["H"] == {"text": "H = 0 (mod 16)", "modulus": 16, "residues": [0]}
+    assert data["square"][:2] == [16, 32]
     assert main(["resnet50", "--valid"]) == 2
     assert "--valid needs a symbolic input" in capsys.readouterr().err
 

@@ -105,7 +105,12 @@ def main(argv) -> int:
     if args.valid:
         from ..formula import validity
 
-        return emit(args, "\n".join(validity(result).lines()))
+        v = validity(result)
+        if output_format(args) == "json":
+            import json
+
+            return emit(args, json.dumps(v.to_dict(), indent=2))
+        return emit(args, "\n".join(v.lines()))
     if args.report:
         from ..report import render_report
 
