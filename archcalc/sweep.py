@@ -541,9 +541,11 @@ def run(args) -> int:
     frame = sweep(args.model, input=args.input, batch=args.batch, dtype=args.dtype, **grid)
     text = html_report(frame, args.model, args.x, args.y, args.maximize) if args.report else render(frame, args.format)
     if args.output:
-        from ._io import write_atomic
+        from ._io import write_output  # "-" is standard output, a path is written atomically
 
-        write_atomic(args.output, text, force=args.force)
+        path = write_output(args.output, text, force=args.force)
+        if path is not None:
+            print(f"archcalc: wrote {path}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0
