@@ -300,66 +300,66 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     prod, normalize = dims.prod, dims.normalize
     costs: dict = {}  # (layer, input shapes) -> Cost: rules are pure, and repeated blocks repeat them
     conditions: dict = {}  # the same key (or the layer name) -> validity conditions, symbolic runs only
+    # conditions the rules' equality checks find (a join valid for odd H only); a failed analysis
+    # leaves the list open until the next analysis starts a new one
     found = dims.collect_conditions()
-    try:
-        for node in order:
-            layer = node.layer
-            name = node.name
-            if isinstance(layer, Input):
-                shape = in_shape if name == first_input else _coerce_shape(layer.shape)
-                in_shapes = (shape,)
+    for node in order:
+        layer = node.layer
+        name = node.name
+        if isinstance(layer, Input):
+            shape = in_shape if name == first_input else _coerce_shape(layer.shape)
+            in_shapes = (shape,)
+            try:
+                cost = rule_for(layer)(Input(shape), [])
+            except ArchcalcError as e:
+                raise _at_layer(type(e)(f"layer {name!r} (Input): {e}"), name) from None
+            rf = PIXEL
+        else:
+            inputs = node.inputs
+            in_shapes = tuple(map(shapes.__getitem__, inputs))
+            key = (layer, in_shapes)
+            try:
+                cost = costs.get(key)
+            except TypeError:  # a hand-built layer holding a list (a connection table): not memoised
+                cost = key = None
+            if cost is None:
+                rule = rules.get(type(layer)) or rule_for(layer)
                 try:
-                    cost = rule_for(layer)(Input(shape), [])
+                    cost = rule(layer, in_shapes)
+                    if found:  # conditions the rule's equality checks found (symbolic joins only)
+                        conditions[key if key is not None else name] = tuple(dict.fromkeys(found))
+                        found.clear()
+                    if key is not None:
+                        costs[key] = cost
                 except ArchcalcError as e:
-                    raise _at_layer(type(e)(f"layer {name!r} (Input): {e}"), name) from None
-                rf = PIXEL
+                    raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
+                except (TypeError, ValueError, ZeroDivisionError) as e:
+                    raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
+            if len(inputs) == 1:
+                rf = fields[inputs[0]].apply(cost.rf)
             else:
-                inputs = node.inputs
-                in_shapes = tuple(map(shapes.__getitem__, inputs))
-                key = (layer, in_shapes)
-                try:
-                    cost = costs.get(key)
-                except TypeError:  # a hand-built layer holding a list (a connection table): not memoised
-                    cost = key = None
-                if cost is None:
-                    rule = rules.get(type(layer)) or rule_for(layer)
-                    try:
-                        cost = rule(layer, in_shapes)
-                        if found:  # conditions the rule's equality checks found (symbolic joins only)
-                            conditions[key if key is not None else name] = tuple(dict.fromkeys(found))
-                            found.clear()
-                        if key is not None:
-                            costs[key] = cost
-                    except ArchcalcError as e:
-                        raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
-                    except (TypeError, ValueError, ZeroDivisionError) as e:
-                        raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
-                if len(inputs) == 1:
-                    rf = fields[inputs[0]].apply(cost.rf)
-                else:
-                    # a layer may read some inputs for their shape only (Crop's reference): rf_inputs =
-                    # how many leading inputs carry pixels into the output
-                    pixel_inputs = inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
-                    rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
-            valid_when = conditions.get(name if key is None else key, ()) if conditions and node.inputs else ()
-            output = cost.output
-            shapes[name] = output
-            fields[name] = rf
-            out_elems = normalize(batch * prod(output))
-            macs, flops = normalize(batch * cost.macs), normalize(batch * cost.flops)
-            frozen = bool(prefixes) and name.startswith(prefixes)
-            trainable = cost.params
-            params = trainable + cost.frozen_params
-            if type(params) is not int:
-                params = dims.normalize(params)
-            records.append(LayerRecord(
-                name, layer.kind, layer, node.inputs, in_shapes, output, params,
-                0 if frozen else trainable, cost.buffers, macs, flops,
-                0 if layer.reuses_input else out_elems, out_elems, rf, cost.warnings, frozen,
-                valid_when,
-            ))
-    finally:
-        dims.collected_conditions()
+                # a layer may read some inputs for their shape only (Crop's reference): rf_inputs =
+                # how many leading inputs carry pixels into the output
+                pixel_inputs = inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
+                rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
+        valid_when = conditions.get(name if key is None else key, ()) if conditions and node.inputs else ()
+        output = cost.output
+        shapes[name] = output
+        fields[name] = rf
+        out_elems = normalize(batch * prod(output))
+        macs, flops = normalize(batch * cost.macs), normalize(batch * cost.flops)
+        frozen = bool(prefixes) and name.startswith(prefixes)
+        trainable = cost.params
+        params = trainable + cost.frozen_params
+        if type(params) is not int:
+            params = dims.normalize(params)
+        records.append(LayerRecord(
+            name, layer.kind, layer, node.inputs, in_shapes, output, params,
+            0 if frozen else trainable, cost.buffers, macs, flops,
+            0 if layer.reuses_input else out_elems, out_elems, rf, cost.warnings, frozen,
+            valid_when,
+        ))
+    dims.collected_conditions()
     name = model_name or (entry.name if entry else graph.name)
     for p in prefixes:
         if not any(r.name.startswith(p) for r in records):
