@@ -285,6 +285,11 @@ def _spot_check(result, env: dict, valid, n: int, build_kwargs: dict) -> None:
 
     from .formula import compile_dim
 
+    # counts grow with every size, so the largest corner bounds them: numpy's int64 must not wrap
+    corner = {k: int(v.max()) for k, v in env.items()}
+    for key in ("macs", "flops", "activation_bytes", "params"):
+        if abs(compile_dim(result.totals[key], vector=False)(corner)) >= 2 ** 62:
+            raise SweepError(f"{key} at {corner} does not fit in 64-bit integers; sweep a smaller range")
     picks = sorted({0, n - 1, int(np.argmax(valid)), int(np.argmin(valid)), n // 2, n // 3})[:_SPOT_CHECKS]
     for i in picks:
         values = {k: int(v[i]) for k, v in env.items()}

@@ -144,3 +144,9 @@ def test_a_build_too_small_to_run_gives_invalid_rows():
     assert list(f["valid"]) == [False, False] and f["macs"].isna().all()
     ok = archcalc.sweep("vgg16", input="3x32x32", num_classes=[10])
     assert ok["valid"].all() and ok["macs"][0] == analyze("vgg16", input=(3, 32, 32), num_classes=10).totals["macs"]
+
+
+def test_counts_beyond_int64_are_refused(capsys):
+    # 10^11 images of ResNet-50 at 224: 4.1e9 * 1e11 MACs is past 2^62; numpy would wrap silently
+    assert main(["sweep", "resnet50", "--batch", "N", "--grid", "N=1,100000000000"]) == 2
+    assert "does not fit in 64-bit integers" in capsys.readouterr().err
