@@ -32,3 +32,15 @@ def from_torch(module, input_shape, name=None):
 
 
 __all__.append("from_torch")
+
+
+def __getattr__(name):
+    # archcalc.sweep(model, **grid) -> pandas DataFrame; the module loads (and is callable) on first use
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module(".sweep", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__.append("sweep")

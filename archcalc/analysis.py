@@ -46,8 +46,8 @@ class ReceptiveField(NamedTuple):
             return self
         (sh, sw), (jh, jw), (th, tw) = self
         (kh, kw), (ph, pw) = fp.kernel, fp.padding
-        n = dims.normalize
-        return ReceptiveField((n(sh + (kh - 1) * jh), n(sw + (kw - 1) * jw)),
+        n, add = dims.normalize, dims.add  # add: a merged (max) size stays a flat max
+        return ReceptiveField((add(sh, (kh - 1) * jh), add(sw, (kw - 1) * jw)),
                               (n(jh * fp.stride[0]), n(jw * fp.stride[1])),
                               (n(th + (kh - 1 - 2 * ph) * jh), n(tw + (kw - 1 - 2 * pw) * jw)))
 
@@ -101,6 +101,9 @@ class LayerRecord:
     receptive_field: ReceptiveField
     warnings: list = field(default_factory=list)
     frozen: bool = False
+    #: archcalc.formula.Condition objects: the inputs for which this layer is valid (a branch join
+    #: whose shapes agree for odd H only); empty when it is valid wherever its inputs are
+    conditions: tuple = ()
 
     def to_dict(self) -> dict:
         j = dims.to_json
@@ -137,6 +140,16 @@ class Result:
     @property
     def warnings(self) -> list:
         return [f"{r.name}: {w}" for r in self.layers for w in r.warnings]
+
+    @property
+    def conditions(self) -> dict:
+        """Per input symbol, the :class:`archcalc.formula.Condition` every layer needs (their
+        conjunction), e.g. ``{"H": H odd}``; empty when the formulas hold for every size."""
+        out: dict = {}
+        for r in self.layers:
+            for c in r.conditions:
+                out[c.symbol] = out[c.symbol] & c if c.symbol in out else c
+        return out
 
     def _totals(self) -> dict:
         b = DTYPE_BYTES[self.dtype]
@@ -345,6 +358,10 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
     rules = _RULES
     prod, normalize = dims.prod, dims.normalize
     costs: dict = {}  # (layer, input shapes) -> Cost: rules are pure, and repeated blocks repeat them
+    conditions: dict = {}  # the same key (or the layer name) -> validity conditions, symbolic runs only
+    # conditions the rules' equality checks find (a join valid for odd H only); a failed analysis
+    # leaves the list open until the next analysis starts a new one
+    found = dims.collect_conditions()
     for node in order:
         layer = node.layer
         name = node.name
@@ -370,6 +387,9 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 rule = rules.get(type(layer)) or rule_for(layer)
                 try:
                     cost = rule(layer, in_shapes)
+                    if found:  # conditions the rule's equality checks found (symbolic joins only)
+                        conditions[key if key is not None else name] = tuple(dict.fromkeys(found))
+                        found.clear()
                     if key is not None:
                         costs[key] = cost
                 except ArchcalcError as e:
@@ -383,6 +403,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
                 # how many leading inputs carry pixels into the output
                 pixel_inputs = inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
                 rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
+        valid_when = conditions.get(name if key is None else key, ()) if conditions and node.inputs else ()
         output = cost.output
         shapes[name] = output
         fields[name] = rf
@@ -397,7 +418,9 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
             name, layer.kind, layer, node.inputs, in_shapes, output, params,
             0 if frozen else trainable, cost.buffers, macs, flops,
             0 if layer.reuses_input else out_elems, out_elems, rf, cost.warnings, frozen,
+            valid_when,
         ))
+    dims.collected_conditions()
     name = model_name or (entry.name if entry else graph.name)
     for p in prefixes:
         if not any(r.name.startswith(p) for r in records):

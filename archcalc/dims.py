@@ -8,7 +8,10 @@ treat a symbolic value as "cannot decide now".
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import threading
 from fractions import Fraction
 from typing import Any, Iterable, Union
 
@@ -63,15 +66,96 @@ def symbol(name: str):
 def floordiv(a: Dim, b: Dim) -> Dim:
     if is_concrete(a) and is_concrete(b):
         return a // b
-    sp = sympy()
-    return normalize(sp.floor(sp.Rational(1, 1) * a / b))
+    return _div(a, b, False)
 
 
 def ceildiv(a: Dim, b: Dim) -> Dim:
     if is_concrete(a) and is_concrete(b):
         return -((-a) // b)
+    return _div(a, b, True)
+
+
+def _div(a: Dim, b: Dim, ceil: bool) -> Dim:
     sp = sympy()
-    return normalize(sp.ceiling(sp.Rational(1, 1) * a / b))
+    if type(b) is int and b > 0:
+        return _canonical_div(a if not is_concrete(a) else sp.Rational(a), b, ceil)
+    fn = sp.ceiling if ceil else sp.floor
+    return normalize(fn(sp.Rational(1, 1) * a / b))
+
+
+@functools.lru_cache(maxsize=65536)
+def _canonical_div(a, b: int, ceil: bool) -> Dim:
+    """``floor(a/b)`` (``ceil`` with ceil=True) for a positive integer ``b``, in the canonical form
+    ``floor((P + r)/q) + k`` with ``P`` integer-valued and ``0 <= r < q``:
+
+    - a ceiling becomes a floor (``ceil(P/q) = floor((P + q - 1)/q)``), so equal sizes are the same
+      expression whichever rule produced them, and sympy collects like terms in totals;
+    - nested divisions collapse: ``floor((floor(X) + k)/b) = floor((X + k)/b)`` and
+      ``ceil((floor(P/q) + k)/b) = ceil((P - q + 1 + k*q)/(q*b))``;
+    - ``(m*F + k)/b`` with ``b`` dividing ``m`` splits off ``(m/b)*F``.
+    """
+    sp = sympy()
+    k, rest = a.as_coeff_Add()
+    if k.is_Integer:
+        m, f = rest.as_coeff_Mul()
+        if m.is_Integer and isinstance(f, sp.floor):
+            m, k = int(m), int(k)
+            if m % b == 0:
+                return normalize((m // b) * f + (-((-k) // b) if ceil else k // b))
+            if m == 1:
+                inner = f.args[0]
+                if not ceil:
+                    return _canonical_floor((inner + k) / sp.Integer(b))
+                q = _denominator(inner)
+                if q:
+                    p = sp.expand(q * inner)
+                    return _canonical_floor((p + k * q + q * b - q) / sp.Integer(q * b)) \
+                        if p.is_integer else normalize(sp.ceiling(a / sp.Integer(b)))
+    if ceil:
+        if not a.is_integer:
+            return normalize(sp.ceiling(a / sp.Integer(b)))
+        return _canonical_floor((a + b - 1) / sp.Integer(b))
+    return _canonical_floor(a / sp.Integer(b))
+
+
+def _denominator(x) -> int:
+    """The lcm of the denominators of x's coefficients (0 if one is not rational)."""
+    q = 1
+    for c in x.as_coefficients_dict().values():
+        if not c.is_Rational:
+            return 0
+        q = q * int(c.q) // math.gcd(q, int(c.q))
+    return q
+
+
+def _canonical_floor(x) -> Dim:
+    """floor(x) as ``floor((P + r)/q) + k`` with ``0 <= r < q`` (P integer-valued, no constant)."""
+    sp = sympy()
+    q = _denominator(x)
+    if q == 0:
+        return normalize(sp.floor(x))
+    p = sp.expand(q * x)
+    if not p.is_integer:
+        return normalize(sp.floor(x))
+    if q == 1:
+        return normalize(p)
+    k0, rest = p.as_coeff_Add()
+    k0 = int(k0)
+    r = k0 % q
+    # floor((g*A + r)/(g*q')) = floor((A + floor(r/g))/q'): divide out the content g the
+    # coefficients share with q, so that what is left is a genuine floor (its argument is not an
+    # integer for every input) and sympy's own floor evaluation, the slow part, has nothing to do
+    g = q
+    for c in rest.as_coefficients_dict().values():
+        if not c.is_Integer:
+            return normalize(sp.floor(x))
+        g = math.gcd(g, int(c))
+    if g > 1:
+        rest, q, r = sp.expand(rest / g), q // g, r // g
+    base = (k0 - k0 % (q * g)) // (q * g)
+    if q == 1:
+        return normalize(rest + r + base)
+    return normalize(sp.floor(rest / sp.Integer(q) + sp.Rational(r, q), evaluate=False) + base)
 
 
 def exact_div(a: Dim, b: Dim) -> Dim:
@@ -84,21 +168,81 @@ def exact_div(a: Dim, b: Dim) -> Dim:
 
 
 def smax(*xs: Dim) -> Dim:
+    """The largest of ``xs``, kept flat: nested maxima are merged, constants folded, equal terms
+    and terms that differ only by a constant keep the larger one, and a term another one provably
+    bounds (their difference is periodic with a known sign) is dropped. So a receptive field merged
+    at every residual and squeeze-excite join stays a handful of terms instead of a tree."""
     if all(is_concrete(x) for x in xs):
         return max(xs)
-    if len(xs) == 1:
-        return xs[0]
-    # unevaluated: sympy's pairwise simplification of Max is exponential on floor/ceiling terms;
-    # the expression is exact and evaluates on substitution.
-    return sympy().Max(*xs, evaluate=False)
+    return _extreme(xs, True)
 
 
 def smin(*xs: Dim) -> Dim:
     if all(is_concrete(x) for x in xs):
         return min(xs)
-    if len(xs) == 1:
-        return xs[0]
-    return sympy().Min(*xs, evaluate=False)
+    return _extreme(xs, False)
+
+
+def _extreme(xs, is_max: bool) -> Dim:
+    sp = sympy()
+    kind = sp.Max if is_max else sp.Min
+    flat = []
+    for x in xs:
+        if not is_concrete(x) and x.is_Add and any(isinstance(t, kind) for t in x.args):
+            inner = next(t for t in x.args if isinstance(t, kind))
+            x = add(inner, x - inner)  # max(a, b) + c: max(a + c, b + c)
+        flat.extend(x.args if isinstance(x, kind) else (x,))
+    const = None
+    by_rest: dict = {}
+    for x in flat:
+        if is_concrete(x) or getattr(x, "is_Number", False):
+            x = normalize(x)
+            const = x if const is None else (max if is_max else min)(const, x)
+            continue
+        k, rest = x.as_coeff_Add()
+        old = by_rest.get(rest)
+        by_rest[rest] = k if old is None else (max if is_max else min)(old, k)
+    terms = [normalize(rest + k) for rest, k in by_rest.items()]
+    if const is not None:
+        terms.append(const)
+    terms = _drop_bounded(terms, is_max)
+    if len(terms) == 1:
+        return terms[0]
+    # unevaluated: sympy's pairwise simplification of Max is exponential on floor/ceiling terms
+    return kind(*terms, evaluate=False)
+
+
+def _drop_bounded(terms: list, is_max: bool) -> list:
+    """Drop a term that another bounds for every input (their difference is periodic, so one
+    period decides; see archcalc.formula)."""
+    if len(terms) < 2:
+        return terms
+    from .formula import sign_range
+
+    keep = list(terms)
+    for t in terms:
+        for u in keep:
+            if u is t:
+                continue
+            lo_hi = sign_range(u, t)  # range of u - t over all inputs, or None
+            if lo_hi is not None and (lo_hi[0] >= 0 if is_max else lo_hi[1] <= 0):
+                keep.remove(t)
+                break
+    return keep
+
+
+def add(a: Dim, b: Dim) -> Dim:
+    """a + b, with a sum pushed inside a max/min (``max(x, y) + c = max(x + c, y + c)``) so that
+    receptive-field sizes stay flat maxima."""
+    if type(a) is int and type(b) is int:  # the hot path: numeric receptive fields
+        return a + b
+    if is_concrete(a) and is_concrete(b):
+        return a + b
+    sp = sympy()
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, (sp.Max, sp.Min)) and not isinstance(y, (sp.Max, sp.Min)):
+            return _extreme([add(t, y) for t in x.args], isinstance(x, sp.Max))
+    return normalize(a + b)
 
 
 def prod(xs: Iterable[Dim]) -> Dim:
@@ -136,6 +280,14 @@ def divides(a: Dim, b: Dim) -> bool | None:
     """Whether b divides a: True/False when decidable, None when symbolic."""
     if is_concrete(a) and is_concrete(b):
         return a % b == 0
+    if type(b) is int and b > 0:
+        # integer coefficients of integer-valued terms: decidable when every coefficient is a
+        # multiple of b (then the constant decides), else it depends on the sizes (sympy's Mod is slow)
+        coeffs = a.as_coefficients_dict()
+        if all(c.is_Integer for c in coeffs.values()) and all(t.is_integer for t in coeffs if t != 1):
+            if all(int(c) % b == 0 for t, c in coeffs.items() if t != 1):
+                return int(coeffs.get(1, 0)) % b == 0
+            return None
     r = normalize(sympy().Mod(a, b))
     return (r == 0) if is_concrete(r) else None
 
@@ -147,10 +299,45 @@ def known_lt(a: Dim, b: Dim) -> bool:
     return bool((sympy().sympify(a) - b).is_negative)
 
 
+# While an analysis runs a rule, the conditions under which the rule's equality checks hold (a
+# branch join valid only for odd H) are collected per thread (analyses may run in threads).
+_collecting = threading.local()
+
+
+def collect_conditions() -> list:
+    """Start collecting the conditions :func:`known_ne` finds (in this thread); returns the list
+    they are appended to (the caller may read and clear it as it goes)."""
+    _collecting.conditions = []
+    return _collecting.conditions
+
+
+def collected_conditions() -> tuple:
+    """Stop collecting; the distinct conditions found since :func:`collect_conditions`."""
+    found = getattr(_collecting, "conditions", None) or []
+    _collecting.conditions = None
+    return tuple(dict.fromkeys(found))
+
+
 def known_ne(a: Dim, b: Dim) -> bool:
-    """True only when a != b is certain."""
+    """True only when a != b for every input. When they agree for some inputs only (a ceil-mode
+    pool beside a floor conv agree for odd H), return False and record that condition (a
+    :class:`archcalc.formula.Condition`) for :func:`collected_conditions`."""
     if is_concrete(a) and is_concrete(b):
         return a != b
+    if a == b:
+        return False
+    from .formula import equal_condition
+
+    c = equal_condition(a, b)
+    if c is True:
+        return False
+    if c is False:
+        return True
+    if c is not None:
+        sink = getattr(_collecting, "conditions", None)
+        if sink is not None:
+            sink.append(c)
+        return False
     d = normalize(sympy().expand(a - b))
     if is_concrete(d):
         return d != 0
@@ -201,23 +388,17 @@ def to_json(x: Any) -> Any:
     return format_dim(x)
 
 
-_FORMATTED: dict = {}  # expression -> text: sympy's printer is slow and tables repeat expressions
-
-
 def format_dim(x: Any) -> str:
+    """A dimension as readable text (``floor((H - 1)/2) + 1``); see archcalc.formula.dim_str."""
     if type(x) is int:
         return str(x)
     if isinstance(x, Fraction):
         return str(float(x))
     if is_concrete(x):
         return str(x)
-    text = _FORMATTED.get(x)
-    if text is None:
-        text = str(x).replace("**", "^")
-        if len(_FORMATTED) >= 4096:
-            _FORMATTED.clear()
-        _FORMATTED[x] = text
-    return text
+    from .formula import dim_str
+
+    return dim_str(x)
 
 
 def fmt_int(x: Any) -> str:
@@ -388,6 +569,13 @@ def dim_text(x: Dim) -> str:
             text = f"{w(num, 1)}//{w(den, 2)}"
             return text if prec <= 1 else f"({text})"
         if e.is_Add:
+            k, rest = e.as_coeff_Add()
+            if k.is_Integer and isinstance(rest, sp.floor):  # floor(a/q) + k = (a + k*q)//q
+                num, den = sp.fraction(sp.together(rest.args[0]))
+                num = sp.expand(num)
+                new = num + int(k) * den
+                if den.is_Integer and abs(new.as_coeff_Add()[0]) < abs(num.as_coeff_Add()[0]) + abs(k):
+                    return w(sp.floor(new / den, evaluate=False), prec)
             terms = e.as_ordered_terms()
             text = w(terms[0], 1)
             for t in terms[1:]:

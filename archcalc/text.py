@@ -53,7 +53,8 @@ def count_formula(x) -> str:
     sp = dims.sympy()
     terms = sp.expand(x).as_coefficients_dict()
     parts = []
-    for mono, coeff in sorted(terms.items(), key=lambda kv: (kv[0] == 1, str(kv[0]))):
+    # sorted by the monomial's text from format_dim (cached; sympy's str() is slow on floor terms)
+    for mono, coeff in sorted(terms.items(), key=lambda kv: (kv[0] == 1, format_dim(kv[0]))):
         c = dims.normalize(coeff)
         c_txt = f"{c:,}" if isinstance(c, int) else format_dim(c)
         if mono == 1:
@@ -125,7 +126,7 @@ def rf(field) -> str:
     h, w = field.size
     if type(h) is int and h == w:
         return str(h)
-    return format_dim(h) if str(h) == str(w) else f"{format_dim(h)}x{format_dim(w)}"
+    return format_dim(h) if h == w else f"{format_dim(h)}x{format_dim(w)}"  # ==: structural, str() of a formula is slow
 
 
 # ------------------------------------------------------------------------------- compact units

@@ -43,6 +43,9 @@ def build_parser() -> Parser:
                    help="print peak memory (liveness over the graph) instead of the cost table")
     p.add_argument("--train", action="store_true", help="with --memory: a training step's peak")
     p.add_argument("--optimizer", help="with --memory --train: sgd, sgd-momentum, adam or adamw (default sgd)")
+    p.add_argument("--valid", action="store_true",
+                   help="with a symbolic --input (3xHxW): the input sizes the model is valid for (the "
+                        "congruences its branch joins need, and the smallest valid sizes)")
     from .. import memory_cli
 
     if hasattr(memory_cli, "add_memory_flags"):  # the allocator figure's flags (--backend, --threads)
@@ -103,6 +106,15 @@ def main(argv) -> int:
             raise UsageError(f"--num-classes must be >= 1, got {args.num_classes}")
         kwargs["num_classes"] = args.num_classes
     result = load_model(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze, **kwargs)
+    if args.valid:
+        from ..formula import validity
+
+        v = validity(result)
+        if output_format(args) == "json":
+            import json
+
+            return emit(args, json.dumps(v.to_dict(), indent=2))
+        return emit(args, "\n".join(v.lines()))
     if args.report:
         from ..report import render_report
 

@@ -20,6 +20,7 @@ COMMANDS = {
     "spec": "spec",
     "fit": "fit",
     "layer": "layer",
+    "sweep": "sweep",
 }
 
 
