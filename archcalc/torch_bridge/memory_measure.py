@@ -105,6 +105,91 @@ def _tracking_mode(live: LiveStorages):
     return Track()
 
 
+class AllocatorEvents:
+    """The CPU allocator's own view: every allocate/free event that ``torch.profiler`` records with
+    ``profile_memory=True``, paired by pointer.
+
+    Inside :meth:`record`, a running sum adds each allocation's size under its pointer and removes
+    that size when the same pointer is freed; the maximum of the sum is the allocator peak above what
+    was allocated before recording started. The events also carry the allocator's own counter
+    (``total_allocated``, which starts at 0 when profiling starts); :attr:`counter_peak` is its
+    maximum, and :meth:`record` checks that the paired peak equals it. This sees everything the
+    allocator hands out, including the scratch a kernel frees before it returns (oneDNN's reorder
+    buffers), which the live-storage tracker (:class:`LiveStorages`) cannot see.
+
+    Phases are ``torch.profiler.record_function`` ranges named ``archcalc:PHASE``; the peak's place is
+    given as ``phase: op`` with ``op`` the outermost torch op (or autograd node) below the phase.
+    """
+
+    PREFIX = "archcalc:"
+
+    def __init__(self):
+        self.peak = 0
+        self.counter_peak = 0
+        self.peak_op = ""
+        self.phase_peaks: dict = {}
+        self.unpaired_frees = 0
+        self._prof = None
+
+    def record(self):
+        import torch
+        from torch.profiler import ProfilerActivity, profile
+
+        self._prof = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
+        self._torch = torch
+        return self._prof
+
+    def phase(self, name: str):
+        import torch
+
+        return torch.profiler.record_function(self.PREFIX + name)
+
+    def finish(self) -> "AllocatorEvents":
+        from torch._C._profiler import _EventType
+
+        events = []  # (time, size, ptr, counter, phase, op)
+
+        def walk(ev, phase, op):
+            if ev.tag == _EventType.Allocation:
+                f = ev.extra_fields
+                if f.device.type == "cpu":
+                    events.append((ev.start_time_ns, f.alloc_size, f.ptr, f.total_allocated, phase, op))
+                return
+            name = ev.name
+            if name.startswith(self.PREFIX):
+                phase, op = name[len(self.PREFIX):], ""
+            elif not op:
+                op = name
+            for c in ev.children:
+                walk(c, phase, op)
+
+        for root in self._prof.profiler.kineto_results.experimental_event_tree():
+            walk(root, "", "")
+        events.sort(key=lambda e: e[0])
+        held: dict = {}
+        running = 0
+        # the counter is the bytes of blocks allocated while profiling was on and not yet freed,
+        # process-wide: its value before the first event is the base this recording adds to
+        base = events[0][3] - events[0][1] if events else 0
+        for _, size, ptr, counter, phase, op in events:
+            if size > 0:
+                held[ptr] = held.get(ptr, 0) + size
+                running += size
+            else:
+                got = held.pop(ptr, None)
+                if got is None:  # allocated before recording started: not in the running sum
+                    self.unpaired_frees += 1
+                    continue
+                running -= got
+            self.counter_peak = max(self.counter_peak, counter - base)
+            if running > self.peak:
+                self.peak, self.peak_op = running, f"{phase}: {op}" if phase else op
+            if running > self.phase_peaks.get(phase, -1):
+                self.phase_peaks[phase] = running
+        self._prof = None
+        return self
+
+
 def build_torch_model(name: str):
     """The real torchvision model mirrored by zoo entry ``name`` (random weights, CPU, no download)."""
     import torch
@@ -154,8 +239,32 @@ def _optimizer_state_tensors(opt) -> list:
     return [v for st in opt.state.values() for v in st.values() if isinstance(v, torch.Tensor)]
 
 
-def measure_inference_cpu(model, batch: int, input_shape=(3, 224, 224)) -> dict:
-    """Peak live bytes of ``model(x)`` under ``torch.no_grad()`` in eval mode, weights included."""
+def _recording(allocator: "AllocatorEvents | None"):
+    import contextlib
+
+    return allocator.record() if allocator is not None else contextlib.nullcontext()
+
+
+def _phase(allocator, name: str):
+    import contextlib
+
+    return allocator.phase(name) if allocator is not None else contextlib.nullcontext()
+
+
+def _allocator_figures(allocator, base: int) -> dict:
+    if allocator is None:
+        return {}
+    allocator.finish()
+    return {"allocator_peak": base + allocator.peak, "allocator_peak_op": allocator.peak_op,
+            "allocator_counter_peak": base + allocator.counter_peak,
+            "allocator_phases": {k: base + v for k, v in allocator.phase_peaks.items() if k}}
+
+
+def measure_inference_cpu(model, batch: int, input_shape=(3, 224, 224), allocator: bool = False) -> dict:
+    """Peak live bytes of ``model(x)`` under ``torch.no_grad()`` in eval mode, weights included.
+
+    ``allocator=True`` also records the allocator's events (:class:`AllocatorEvents`) over the same
+    pass: ``allocator_peak`` (same baseline: weights, buffers, input) counts kernel scratch too."""
     import torch
 
     model.eval()
@@ -164,13 +273,14 @@ def measure_inference_cpu(model, batch: int, input_shape=(3, 224, 224)) -> dict:
     for t in list(model.parameters()) + list(model.buffers()) + [x]:
         live.add(t)
     base = live.current
+    events = AllocatorEvents() if allocator else None
     live.set_phase("forward")
-    with torch.no_grad(), _tracking_mode(live):
+    with torch.no_grad(), _recording(events), _phase(events, "forward"), _tracking_mode(live):
         out = model(x)
         live.set_phase("end")
     del out
     return {"peak": live.peak, "baseline": base, "weights": _tensor_bytes(list(model.parameters()) +
-            list(model.buffers())), "peak_op": live.peak_op}
+            list(model.buffers())), "peak_op": live.peak_op, **_allocator_figures(events, base)}
 
 
 def _loss(F, out, target):
@@ -184,9 +294,10 @@ def _loss(F, out, target):
 
 
 def measure_training_cpu(model, batch: int, optimizer: str = "sgd", input_shape=(3, 224, 224),
-                         num_classes: int = 1000, foreach=None) -> dict:
+                         num_classes: int = 1000, foreach=None, allocator: bool = False) -> dict:
     """Peak live bytes of one steady-state training step (forward, cross-entropy, backward,
-    ``optimizer.step()``), weights, gradients and optimizer state included."""
+    ``optimizer.step()``), weights, gradients and optimizer state included; ``allocator=True`` as in
+    :func:`measure_inference_cpu`."""
     import torch
     import torch.nn.functional as F
 
@@ -204,17 +315,22 @@ def measure_training_cpu(model, batch: int, optimizer: str = "sgd", input_shape=
     for t in persistent:
         live.add(t)
     base = live.current
+    events = AllocatorEvents() if allocator else None
     live.set_phase("forward")
-    with _tracking_mode(live):
-        loss = _loss(F, model(x), target)
+    with _recording(events):  # phase ranges outside the dispatch mode, which would hide them
+        with _phase(events, "forward"), _tracking_mode(live):
+            loss = _loss(F, model(x), target)
         live.set_phase("backward")
-        loss.backward()
+        with _phase(events, "backward"), _tracking_mode(live):
+            loss.backward()
         live.set_phase("step")
-        opt.step()
+        with _phase(events, "step"), _tracking_mode(live):
+            opt.step()
         live.set_phase("end")
-    del loss
+        del loss
     opt.zero_grad(set_to_none=True)
-    return {"peak": live.peak, "baseline": base, "peak_op": live.peak_op, "phases": dict(live.phase_peaks)}
+    return {"peak": live.peak, "baseline": base, "peak_op": live.peak_op, "phases": dict(live.phase_peaks),
+            **_allocator_figures(events, base)}
 
 
 def cuda_available() -> bool:
@@ -433,6 +549,63 @@ def compare_cuda(name: str, batch: int, optimizer: str = "adam") -> list:
     return rows
 
 
+
+
+#: Threads torch runs with while the report is measured (oneDNN's per-thread scratch depends on it).
+MEASURE_THREADS = 2
+TABLE_MODES = ("inference", "sgd", "adam")
+
+
+def measure_all(models, batches, modes=TABLE_MODES, threads: int = MEASURE_THREADS, path=None,
+                note=print) -> list:
+    """Both CPU measurements (live storages and allocator events, one pass each) for every model,
+    batch and mode (``inference`` or an optimizer name). With ``path``, the rows are written there as
+    JSON after each one, and rows already there are reused (a long run can resume)."""
+    import json
+    import os
+
+    import torch
+
+    torch.set_num_threads(threads)
+    done = {}
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for row in json.load(f):
+                done[(row["model"], row["batch"], row["mode"])] = row
+    rows = []
+    for name in models:
+        model = None
+        for b in batches:
+            for mode in modes:
+                if (name, b, mode) in done:
+                    rows.append(done[(name, b, mode)])
+                    continue
+                if model is None:
+                    model, _ = build_torch_model(name)
+                result_input = _input_shape(name)
+                t0 = time.perf_counter()
+                if mode == "inference":
+                    got = measure_inference_cpu(model, b, result_input, allocator=True)
+                else:
+                    got = measure_training_cpu(model, b, mode, result_input, allocator=True)
+                got.update(model=name, batch=b, mode=mode, threads=threads, torch=torch.__version__,
+                           seconds=time.perf_counter() - t0)
+                rows.append(got)
+                note(f"{name} b{b} {mode}: live {_mib(got['peak'])} MiB, allocator {_mib(got['allocator_peak'])} "
+                     f"MiB, {got['seconds']:.0f}s")
+                if path:
+                    from .._io import write_atomic
+
+                    write_atomic(path, json.dumps(rows + [r for k, r in done.items() if r not in rows], indent=1),
+                                 force=True, make_dirs=True)
+        del model
+    return rows
+
+
+def _input_shape(name: str):
+    from ..analysis import analyze
+
+    return analyze(name, batch=1).input
 
 
 def main(argv=None) -> int:

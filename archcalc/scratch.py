@@ -1,0 +1,269 @@
+"""Backend scratch: bytes a kernel allocates and frees inside one layer, beside the tensors it returns.
+
+The liveness model (:mod:`archcalc.memory`) counts tensors: what an op returns and what autograd keeps.
+The allocator hands out more. oneDNN's convolution in torch reorders its input and weight into
+blocked layouts and computes into a blocked output before copying it into the returned tensor; those
+buffers never become tensors, so a live-tensor peak misses them, and a process that sized its memory
+by that peak runs out. This module says, per layer class and backend, how many bytes above the
+layer's tensors the allocator holds at the layer's worst moment (a *spike*: scratch is live only
+inside its layer, so :mod:`archcalc.memory` adds it on top of what is live at that layer).
+
+A formula is registered once per (backend, layer class) by :func:`scratch_rule` and is written once
+for ints and sympy symbols with the dims helpers (no ``if`` on a size). Each returns two spikes, in
+bytes for the whole batch:
+
+- ``forward``: above (tensors live before the op) + (its output);
+- ``backward``: above (tensors live at the node) + (its input gradient and weight gradient), the
+  figure :func:`archcalc.memory.training_memory` already counts at that node.
+
+A layer class with no formula for a backend has no scratch there (pooling, activations, add and
+concat allocate exactly their outputs on CPU: measured, see docs/memory.md).
+
+Backends
+--------
+``cpu``: torch 2.14's oneDNN (mkldnn) convolution, fp32, on an AVX-512 machine (oneDNN's channel
+block is 16; on an AVX2-only machine it is 8: ``Backend.block``). Measured with the allocator's own
+events (``torch.profiler(profile_memory=True)``, allocate/free paired by pointer:
+``archcalc.torch_bridge.memory_measure.AllocatorEvents``) per layer kind, shape, dtype and thread
+count; tests/test_memory_scratch.py replays the measurements. Other dtypes are *not measured*: bf16
+on a CPU with AMX takes another path (a per-thread scratchpad and two output-sized buffers), so the
+figure for a non-fp32 dtype is flagged (:func:`unmeasured_reason`).
+
+``cuda``: cuDNN with ``torch.backends.cudnn.benchmark=False`` and cuBLAS, from NVIDIA's and torch's
+documentation, *not measured here* (no GPU was available). cuDNN chooses a convolution algorithm by
+heuristics at run time and its workspace is the algorithm's; neither is a documented function of
+the shape, so the per-layer convolution workspace is not modelled (named in :data:`CUDA_NOT_COUNTED`).
+What is documented and modelled is cuBLAS's workspace: torch allocates it through its caching
+allocator the first time a handle/stream pair runs a matmul and keeps it
+(``CUBLAS_WORKSPACE_CONFIG``, default ``:4096:2:16:8`` = 2 x 4096 KiB + 8 x 16 KiB before Hopper;
+torch's CUDA semantics notes), so it is a resident cost from the first Linear on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import dims
+from .errors import ArchcalcError
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    measured: bool  # False: formulas from documentation only
+    source: str
+    block: int = 16  # oneDNN's channel block (AVX-512); 8 on AVX2-only machines
+    measured_dtypes: tuple = ()
+
+
+BACKENDS = {
+    "cpu": Backend("cpu", True, "oneDNN via torch 2.14 (mkldnn_convolution), measured with the CPU "
+                                "allocator's events (torch.profiler, profile_memory=True)",
+                   block=16, measured_dtypes=("fp32",)),
+    "cuda": Backend("cuda", False, "cuDNN/cuBLAS with cudnn.benchmark=False, from NVIDIA's and torch's "
+                                   "documentation; not measured here"),
+}
+
+#: cuBLAS workspace torch allocates per (handle, stream) through the caching allocator, default
+#: ``CUBLAS_WORKSPACE_CONFIG=:4096:2:16:8``: 2 x 4096 KiB + 8 x 16 KiB (torch's CUDA semantics
+#: notes, "cuBLAS workspaces"). Not measured here.
+CUBLAS_WORKSPACE_BYTES = 2 * 4096 * 1024 + 8 * 16 * 1024
+
+#: What the ``cuda`` figure leaves out, by name.
+CUDA_NOT_COUNTED = (
+    "the CUDA context (driver, kernels, cuDNN/cuBLAS handles: outside torch's allocator; torch "
+    "publishes no size for it: 'some context needs to be created on GPU', torch.cuda.memory_allocated)",
+    "caching-allocator rounding and reserve (blocks rounded up to 512 bytes, segments of 2 MiB or "
+    "more: memory_reserved exceeds memory_allocated)",
+    "cuDNN convolution workspaces (the algorithm, and so the workspace, is chosen at run time by "
+    "cuDNN's heuristics; not a documented function of the shape)",
+)
+
+#: What the ``cpu`` figure leaves out, by name.
+CPU_NOT_COUNTED = (
+    "allocations below a few hundred bytes per layer (batch norm's per-channel scale/shift, "
+    "the padded bias copy when out_channels is not a multiple of the block)",
+    "the allocator's and the OS's own overhead (glibc malloc arenas, page rounding)",
+)
+
+#: (backend, class name) -> formula(layer, ctx) -> (forward spike, backward spike)
+_RULES: dict = {}
+
+
+def scratch_rule(backend: str, *classes):
+    """Register ``fn(layer, ctx) -> (forward, backward)`` for ``backend`` and each layer class; a
+    (backend, class) registered twice raises."""
+    if backend not in BACKENDS:
+        raise ArchcalcError(f"unknown backend {backend!r}")
+
+    def register(fn):
+        for cls in classes:
+            key = (backend, cls.__name__)
+            if key in _RULES:
+                raise ArchcalcError(f"scratch for {cls.__name__} on {backend} registered twice")
+            _RULES[key] = fn
+        return fn
+
+    return register
+
+
+def backend_name(name) -> str:
+    key = str(name).lower()
+    if key not in BACKENDS:
+        raise ArchcalcError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return key
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a formula may use besides the layer: per-sample input and output shapes, the batch,
+    bytes per element, the thread count, whether the input needs a gradient, and the backend."""
+
+    input_shape: tuple
+    output_shape: tuple
+    batch: int
+    bpe: int
+    threads: int
+    input_requires_grad: bool
+    backend: Backend
+
+
+def layer_scratch(layer, ctx: Context) -> tuple:
+    """(forward, backward) spike of ``layer``, in bytes for the batch; (0, 0) without a formula."""
+    fn = _RULES.get((ctx.backend.name, type(layer).__name__))
+    return fn(layer, ctx) if fn else (0, 0)
+
+
+def has_rule(backend: str, layer) -> bool:
+    return (backend, type(layer).__name__) in _RULES
+
+
+def unmeasured_reason(backend: str, dtype: str):
+    """Why the ``backend`` figure for ``dtype`` is not a measured one (None when it is)."""
+    b = BACKENDS[backend]
+    if not b.measured:
+        return f"{backend} scratch is from documentation, not measured here"
+    if dtype not in b.measured_dtypes:
+        return (f"{backend} scratch was measured for {', '.join(b.measured_dtypes)} only; {dtype} takes other "
+                "oneDNN kernels (the fp32 formulas are applied in elements)")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# cpu: oneDNN through torch's mkldnn_convolution
+# ---------------------------------------------------------------------------------------------
+
+
+def _padded(c, block):
+    """Channels rounded up to oneDNN's block (its blocked layouts pad the channel dimension)."""
+    return dims.ceildiv(c, block) * block
+
+
+def _step(x):
+    """1 when x >= 1, 0 when x <= 0, for integer x: a branch-free indicator for ints and symbols."""
+    return dims.smax(0, dims.smin(x, 1))
+
+
+def _conv_buffers(layer, ctx: Context) -> dict:
+    """The buffers torch's ``mkldnn_convolution`` (and its backward) allocate, in bytes, whole batch.
+
+    Measured on torch 2.14.1 (fp32, AVX-512, block B = 16), for a convolution with C_in input and
+    C_out output channels, k x k kernel, stride s, groups g, input H x W, output OH x OW, batch N,
+    T threads:
+
+    - ``src``: the input reordered into a channel-blocked layout, ``N*pad(C_in)*H*W``; none for a
+      dense convolution with C_in < B, which oneDNN runs on the plain input (the RGB stem);
+      grouped and depthwise convolutions always reorder;
+    - ``weight``: the weight reordered, ``pad(C_out) * (pad(C_in) or C_in)/g * k*k`` (C_in padded
+      where the input is blocked);
+    - ``dst``: the blocked output oneDNN computes into, ``N*pad(C_out)*OH*OW``, copied into the
+      returned tensor (allocated after ``src`` and ``weight`` are freed) and then freed;
+    - ``rtus``: a 1x1 convolution with stride > 1 on a blocked input first gathers the strided
+      input, ``T*pad(C_in)*OH*OW`` (per thread, not per sample) + 128 bytes;
+    - ``bias``: the bias padded to the block when C_out is not a multiple of it: ``pad(C_out)+32``
+      values.
+
+    ``pad(c) = ceil(c/B)*B``."""
+    B = ctx.backend.block
+    cin, h, w = ctx.input_shape[0], ctx.input_shape[1], ctx.input_shape[2]
+    cout, oh, ow = ctx.output_shape[0], ctx.output_shape[1], ctx.output_shape[2]
+    g = layer.groups
+    kh, kw = layer.kernel_size
+    sh, sw = layer.stride
+    n, bpe = ctx.batch, ctx.bpe
+    # blocked input: C_in >= B, or a grouped convolution
+    blocked = _step(dims.floordiv(cin, B) + (g - 1))
+    cin_layout = blocked * _padded(cin, B) + (1 - blocked) * cin
+    pout = _padded(cout, B)
+    # 1x1 with a stride: kh*kw == 1 and sh*sw > 1
+    strided_1x1 = _step(2 - kh * kw) * _step(sh * sw - 1) * blocked
+    bias = 1 if layer.bias else 0
+    return {
+        "src": blocked * n * cin_layout * h * w * bpe,
+        "weight": pout * dims.floordiv(cin_layout, g) * kh * kw * bpe,
+        "dst": n * pout * oh * ow * bpe,
+        "out": n * cout * oh * ow * bpe,
+        "in": n * cin * h * w * bpe,
+        "grad_weight": cout * dims.floordiv(cin, g) * kh * kw * bpe,
+        "rtus": strided_1x1 * (ctx.threads * _padded(cin, B) * oh * ow * bpe + 128),
+        "bias": bias * _step(pout - cout) * (pout + 32) * bpe,
+        "grad_bias": bias * pout * bpe,
+        "grad_out": n * pout * oh * ow * bpe,
+        "grad_in": n * cin_layout * h * w * bpe,
+    }
+
+
+def _conv2d_cpu(layer, ctx: Context) -> tuple:
+    """Forward: ``src``, ``weight``, ``rtus``, ``bias`` and ``dst`` are live together; then the
+    returned output is allocated while ``dst`` is still held. Above (live before + output):
+    ``max(src + weight + rtus + bias + dst - out, dst)``.
+
+    Backward (``mkldnn_convolution_backward``): first the input gradient (grad_output and weight
+    reordered next to a blocked input-gradient buffer; then the returned gradient is allocated while
+    the buffer is held), then the weight gradient (grad_output and input reordered next to a blocked
+    weight-gradient buffer and the bias gradient's; then the returned ones). Above (live at the node
+    + grad_input + grad_weight, what the liveness model counts there), the largest of::
+
+        grad_out + weight + grad_in - in - grad_weight     (dgrad, reorders; 0 without an input gradient)
+        grad_in - grad_weight                              (dgrad, copy out)
+        grad_out + src + rtus + weight + grad_bias - grad_weight   (wgrad, reorders)
+        weight + grad_bias                                 (wgrad, copy out)
+    """
+    b = _conv_buffers(layer, ctx)
+    fwd = dims.smax(b["src"] + b["weight"] + b["rtus"] + b["bias"] + b["dst"] - b["out"], b["dst"])
+    needs = 1 if ctx.input_requires_grad else 0
+    dgrad = needs * dims.smax(b["grad_out"] + b["weight"] + b["grad_in"] - b["in"] - b["grad_weight"],
+                              b["grad_in"] - b["grad_weight"])
+    wgrad = dims.smax(b["grad_out"] + b["src"] + b["rtus"] + b["weight"] + b["grad_bias"] - b["grad_weight"],
+                      b["weight"] + b["grad_bias"])
+    return fwd, dims.smax(0, dgrad, wgrad)
+
+
+def _register_cpu():
+    from .layers import Conv2d
+
+    scratch_rule("cpu", Conv2d)(_conv2d_cpu)
+
+
+def _linear_cuda(layer, ctx: Context) -> tuple:
+    """cuBLAS's workspace is allocated once and kept (see :data:`CUBLAS_WORKSPACE_BYTES`); it is
+    resident, not a per-layer spike, so :mod:`archcalc.memory` adds it once to the resident bytes
+    when the graph has a matmul. Per layer: nothing more."""
+    return (0, 0)
+
+
+def _register_cuda():
+    from .layers import Linear
+
+    scratch_rule("cuda", Linear)(_linear_cuda)
+
+
+_register_cpu()
+_register_cuda()
+
+
+def resident_bytes(backend: str, records) -> int:
+    """Library workspaces a backend keeps for the whole run (cuBLAS's, once a matmul has run)."""
+    if backend == "cuda" and any(type(r.layer).__name__ in ("Linear",) for r in records):
+        return CUBLAS_WORKSPACE_BYTES
+    return 0
