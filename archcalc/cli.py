@@ -82,6 +82,7 @@ def _model_parser() -> Parser:
                    help="print peak memory (liveness over the graph) instead of the cost table")
     p.add_argument("--train", action="store_true", help="with --memory: a training step's peak")
     p.add_argument("--optimizer", help="with --memory --train: sgd, sgd-momentum, adam or adamw (default sgd)")
+    __import__("archcalc.memory_cli").memory_cli.add_memory_flags(p)  # --backend, --threads (memory helper)
     return p
 
 

@@ -49,7 +49,7 @@ from typing import Optional
 
 from . import dims, scratch
 from .analysis import DTYPE_BYTES, dtype_name
-from .errors import ArchcalcError, UnsupportedLayerError
+from .errors import ArchcalcError, InvalidValueError, UnsupportedLayerError
 
 INDEX_BYTES = 8  # torch's max-pool indices are int64 whatever the activation dtype
 STAT_BYTES = 4  # batch norm's saved mean / inverse std are fp32
@@ -461,7 +461,7 @@ def _inner_layer(r):
 def _backend_setup(backend, threads, dtype):
     name = scratch.backend_name(backend)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ArchcalcError(f"threads must be a positive integer, got {threads!r}")
+        raise InvalidValueError(f"threads must be a positive integer, got {threads!r}")
     not_counted = scratch.CUDA_NOT_COUNTED if name == "cuda" else scratch.CPU_NOT_COUNTED
     return name, scratch.unmeasured_reason(name, dtype), not_counted
 
@@ -818,10 +818,17 @@ def parse_size(text) -> int:
 
 
 def estimate(result, train: bool = False, optimizer: str = "sgd", batch=None, dtype=None,
-             foreach: bool = False) -> MemoryEstimate:
+             foreach: bool = False, backend: str = "cpu", threads: int = 1) -> MemoryEstimate:
     if train:
-        return training_memory(result, optimizer=optimizer, batch=batch, dtype=dtype, foreach=foreach)
-    return inference_memory(result, batch=batch, dtype=dtype)
+        return training_memory(result, optimizer=optimizer, batch=batch, dtype=dtype, foreach=foreach,
+                               backend=backend, threads=threads)
+    return inference_memory(result, batch=batch, dtype=dtype, backend=backend, threads=threads)
+
+
+#: ``fit``'s default headroom: the share of the budget kept free for what the allocator figure does
+#: not count (allocator caching and fragmentation; on CUDA the context and cuDNN workspaces). A
+#: stated choice, not a measurement.
+DEFAULT_HEADROOM = 0.10
 
 
 @dataclass
@@ -830,29 +837,36 @@ class Fit:
     budget: int
     at_max: Optional[MemoryEstimate]  # the estimate at max_batch (None when 0)
     over: MemoryEstimate  # the estimate at max_batch + 1 (the first batch that does not fit)
+    headroom: float = 0.0  # share of the budget kept free
+    usable: int = 0  # budget - headroom: what allocator_peak_bytes must not exceed
 
 
 def fit_batch(result, budget: int, train: bool = False, optimizer: str = "sgd", dtype=None,
-              foreach: bool = False, limit: int = 1 << 20) -> Fit:
-    """The largest batch whose peak (:func:`inference_memory` or :func:`training_memory`) is at
-    most ``budget`` bytes. Peak grows with the batch, so a doubling then bisection search on
-    concrete batches finds it."""
+              foreach: bool = False, limit: int = 1 << 20, backend: str = "cpu", threads: int = 1,
+              headroom: float = DEFAULT_HEADROOM) -> Fit:
+    """The largest batch whose allocator peak (``allocator_peak_bytes`` of :func:`inference_memory`
+    or :func:`training_memory`: live tensors + ``backend`` scratch) is at most ``budget`` less
+    ``headroom`` (a share of the budget, 0 <= headroom < 1). Peak grows with the batch, so a
+    doubling then bisection search on concrete batches finds it."""
+    if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0 <= headroom < 1:
+        raise InvalidValueError(f"headroom must be a share of the budget in [0, 1), got {headroom!r}")
+    usable = int(budget * (1 - headroom))
 
     def peak(b):
-        return estimate(result, train, optimizer, b, dtype, foreach)
+        return estimate(result, train, optimizer, b, dtype, foreach, backend, threads)
 
     one = peak(1)
-    if one.peak_bytes > budget:
-        return Fit(0, budget, None, one)
+    if one.allocator_peak_bytes > usable:
+        return Fit(0, budget, None, one, headroom, usable)
     lo, hi = 1, 2
-    while hi <= limit and peak(hi).peak_bytes <= budget:
+    while hi <= limit and peak(hi).allocator_peak_bytes <= usable:
         lo, hi = hi, hi * 2
     if hi > limit:
         raise ArchcalcError(f"more than {limit} samples fit in {budget} bytes; is the budget right?")
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if peak(mid).peak_bytes <= budget:
+        if peak(mid).allocator_peak_bytes <= usable:
             lo = mid
         else:
             hi = mid
-    return Fit(lo, budget, peak(lo), peak(hi))
+    return Fit(lo, budget, peak(lo), peak(hi), headroom, usable)

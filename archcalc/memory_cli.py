@@ -5,12 +5,28 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 
 from .dims import fmt_int
 from .format import human_bytes
 
-NOT_COUNTED = ("not counted: the framework's own footprint (CUDA context, typically a few hundred MiB), "
-               "allocator caching and fragmentation, cuDNN/oneDNN workspaces")
+def add_memory_flags(p) -> None:
+    """The allocator figure's flags, shared by ``--memory`` and ``fit``."""
+    p.add_argument("--backend", default="cpu", choices=["cpu", "cuda"],
+                   help="scratch model of the allocator figure: cpu (oneDNN, measured) or cuda (cuDNN/cuBLAS, "
+                        "documented, not measured); default cpu")
+    p.add_argument("--threads", type=int, default=1, metavar="T",
+                   help="CPU threads torch runs with (oneDNN keeps some scratch per thread); default 1")
+
+
+def _scratch_what(est) -> str:
+    if est.backend == "cpu":
+        return f"cpu scratch, {est.threads} thread{'s' if est.threads != 1 else ''}"
+    return f"{est.backend} scratch"
+
+
+def _not_counted(est) -> str:
+    return "not counted: " + "; ".join(est.not_counted)
 
 
 def _mb(n: int) -> str:
@@ -25,15 +41,17 @@ def render_memory(est, fmt: str = "table") -> str:
     how = (f"training step, optimizer {est.optimizer}{' (foreach)' if est.foreach else ''}" if train
            else "inference, no autograd")
     out.write(f"{est.model}: batch {est.batch}, dtype {est.dtype}, {how}; sizes in MiB\n\n")
-    cols = ["layer", "kind", "output", "live fwd"]
+    cols = ["layer", "kind", "output", "live fwd", "scratch"]
     if train:
-        cols += ["saved", "live bwd", "dgrad MACs", "wgrad MACs"]
+        cols += ["saved", "live bwd", "scratch bwd", "dgrad MACs", "wgrad MACs"]
     rows = []
     for r in est.layers:
-        row = [r.name, r.kind, _mb(r.output_bytes) if r.output_bytes else "-", _mb(r.live_bytes)]
+        row = [r.name, r.kind, _mb(r.output_bytes) if r.output_bytes else "-", _mb(r.live_bytes),
+               _mb(r.scratch_bytes) if r.scratch_bytes else "-"]
         if train:
             row += [(_mb(r.saved_bytes) + " " + "+".join(r.saved)) if r.saved else "-",
                     _mb(r.backward_live_bytes) if r.backward_live_bytes else "-",
+                    _mb(r.backward_scratch_bytes) if r.backward_scratch_bytes else "-",
                     fmt_int(r.dgrad_macs) if r.dgrad_macs else "-", fmt_int(r.wgrad_macs) if r.wgrad_macs else "-"]
         rows.append(row)
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
@@ -59,9 +77,14 @@ def render_memory(est, fmt: str = "table") -> str:
             lines.append((f"peak {phase}", human_bytes(b)))
         lines.append(("backward FLOPs", f"{fmt_int(est.backward_flops)} (forward {fmt_int(est.forward_flops)})"))
     lines.append(("PEAK", f"{human_bytes(est.peak_bytes)} in {est.peak_phase} at {est.peak_layer} "
-                          f"(activations {human_bytes(est.peak_activation_bytes)} above resident "
+                          f"(live tensors: activations {human_bytes(est.peak_activation_bytes)} above resident "
                           f"{human_bytes(est.peak_bytes - est.peak_activation_bytes)})"))
-    lines.append(("", NOT_COUNTED))
+    workspace = f", + {human_bytes(est.workspace_bytes)} resident library workspace" if est.workspace_bytes else ""
+    lines.append(("ALLOCATOR PEAK", f"{human_bytes(est.allocator_peak_bytes)} in {est.allocator_peak_phase} at "
+                                    f"{est.allocator_peak_layer} (live tensors + {_scratch_what(est)}{workspace})"))
+    if est.scratch_note:
+        lines.append(("", f"unmeasured: {est.scratch_note}"))
+    lines.append(("", _not_counted(est)))
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
         out.write(f"{k.rjust(width)}{':' if k else ' '} {v}\n")
@@ -71,7 +94,8 @@ def render_memory(est, fmt: str = "table") -> str:
 def run_memory(args, result) -> str:
     from .memory import estimate
 
-    est = estimate(result, train=args.train, optimizer=args.optimizer or "sgd")
+    est = estimate(result, train=args.train, optimizer=args.optimizer or "sgd",
+                   backend=getattr(args, "backend", "cpu"), threads=getattr(args, "threads", 1))
     return render_memory(est, "json" if args.format == "json" else "table")
 
 
@@ -79,9 +103,10 @@ def cmd_fit(argv) -> int:
     from . import dims
     from .analysis import analyze
     from .cli import Parser
-    from .memory import fit_batch, parse_size
+    from .memory import DEFAULT_HEADROOM, fit_batch, parse_size
 
-    p = Parser(prog="archcalc fit", description="The largest batch whose estimated peak memory fits a budget.")
+    p = Parser(prog="archcalc fit", description="The largest batch whose estimated allocator peak (live tensors + "
+                                                "backend scratch) fits a budget less a headroom.")
     p.add_argument("model", help="a zoo name (see 'archcalc list')")
     p.add_argument("--device-memory", required=True, metavar="SIZE", help="budget, e.g. 16GiB, 16GB, 512MiB")
     p.add_argument("--train", action="store_true", help="a training step instead of inference")
@@ -91,30 +116,63 @@ def cmd_fit(argv) -> int:
     p.add_argument("--input", help="per-sample input shape, e.g. 3x224x224 (default: the model's)")
     p.add_argument("--dtype", default="fp32")
     p.add_argument("--format", default="table", choices=["table", "json"])
+    add_memory_flags(p)
+    p.add_argument("--headroom", default=f"{DEFAULT_HEADROOM:.0%}", metavar="SHARE",
+                   help=f"share of the budget kept free for what is not counted, e.g. 10%% or 0.1 "
+                        f"(default {DEFAULT_HEADROOM:.0%})")
     args = p.parse_args(argv)
     budget = parse_size(args.device_memory)
+    headroom = _share(args.headroom)
     shape = dims.parse_shape(args.input) if args.input else None
     result = analyze(args.model, input=shape, dtype=args.dtype)
-    fit = fit_batch(result, budget, train=args.train, optimizer=args.optimizer, foreach=args.foreach)
+    fit = fit_batch(result, budget, train=args.train, optimizer=args.optimizer, foreach=args.foreach,
+                    backend=args.backend, threads=args.threads, headroom=headroom)
     what = (f"training step ({fit.over.optimizer}{', foreach' if args.foreach else ''})" if args.train
             else "inference")
     if args.format == "json":
+        e = fit.at_max
         print(json.dumps({"model": result.model, "mode": "training" if args.train else "inference",
-                          "dtype": result.dtype, "budget_bytes": budget, "max_batch": fit.max_batch,
-                          "peak_bytes_at_max": fit.at_max.peak_bytes if fit.at_max else None,
-                          "peak_bytes_next": fit.over.peak_bytes}, indent=2))
-        return 0
-    print(f"{result.model}, {what}, {result.dtype}, budget {human_bytes(budget)}: "
-          f"max batch {fit.max_batch}")
+                          "dtype": result.dtype, "backend": args.backend, "threads": args.threads,
+                          "budget_bytes": budget, "headroom": headroom, "usable_bytes": fit.usable,
+                          "max_batch": fit.max_batch,
+                          "allocator_peak_bytes_at_max": e.allocator_peak_bytes if e else None,
+                          "peak_bytes_at_max": e.peak_bytes if e else None,
+                          "allocator_peak_bytes_next": fit.over.allocator_peak_bytes,
+                          "peak_bytes_next": fit.over.peak_bytes,
+                          "scratch_note": fit.over.scratch_note, "not_counted": list(fit.over.not_counted)}, indent=2))
+        return 0 if fit.max_batch else 1
+    print(f"{result.model}, {what}, {result.dtype}, budget {human_bytes(budget)}, headroom {headroom:.0%} "
+          f"(usable {human_bytes(fit.usable)}), backend {args.backend}: max batch {fit.max_batch}")
     if fit.at_max:
         e = fit.at_max
-        print(f"  batch {e.batch}: peak {human_bytes(e.peak_bytes)} ({e.peak_phase} at {e.peak_layer})")
+        print(f"  batch {e.batch}: allocator peak {human_bytes(e.allocator_peak_bytes)} ({e.allocator_peak_phase} at "
+              f"{e.allocator_peak_layer}); live tensors {human_bytes(e.peak_bytes)}")
     e = fit.over
-    print(f"  batch {e.batch}: peak {human_bytes(e.peak_bytes)} > budget")
-    counted = "weights, buffers, the input batch and the activations live at the peak"
+    print(f"  batch {e.batch}: allocator peak {human_bytes(e.allocator_peak_bytes)} > usable")
+    counted = "weights, buffers, the input batch, the activations live at the peak"
     if args.train:
         counted = ("weights, buffers, gradients, optimizer state, input batch and targets, activations saved "
-                   "for backward, activation gradients and the optimizer step's temporaries")
-    print(f"  counted: {counted}")
-    print(f"  {NOT_COUNTED}; leave headroom for them")
+                   "for backward, activation gradients, the optimizer step's temporaries")
+    print(f"  counted: {counted}, and {_scratch_what(e)} inside each layer")
+    if e.scratch_note:
+        print(f"  unmeasured: {e.scratch_note}")
+    print(f"  {_not_counted(e)}")
+    if not fit.max_batch:
+        print(f"archcalc: nothing fits: batch 1 needs {human_bytes(e.allocator_peak_bytes)}, more than the usable "
+              f"{human_bytes(fit.usable)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _share(text) -> float:
+    """``10%`` or ``0.1`` -> 0.1."""
+    from .errors import InvalidValueError
+
+    t = str(text).strip()
+    try:
+        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise InvalidValueError(f"cannot read headroom {text!r}; write a share of the budget, e.g. 10% or 0.1")
+    return value

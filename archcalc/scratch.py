@@ -44,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import dims
-from .errors import ArchcalcError
+from .errors import ArchcalcError, InvalidValueError
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,12 @@ CUDA_NOT_COUNTED = (
     "cuDNN's heuristics; not a documented function of the shape)",
 )
 
+STAT_BYTES = 4  # batch norm's per-channel vectors are fp32
+
 #: What the ``cpu`` figure leaves out, by name.
 CPU_NOT_COUNTED = (
-    "allocations below a few hundred bytes per layer (batch norm's per-channel scale/shift, "
-    "the padded bias copy when out_channels is not a multiple of the block)",
+    "allocations of a few KiB or less inside a layer (the weight gradient's per-thread partial sums of "
+    "a convolution on fewer than 16 channels, scalars)",
     "the allocator's and the OS's own overhead (glibc malloc arenas, page rounding)",
 )
 
@@ -110,7 +112,7 @@ def scratch_rule(backend: str, *classes):
 def backend_name(name) -> str:
     key = str(name).lower()
     if key not in BACKENDS:
-        raise ArchcalcError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+        raise InvalidValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     return key
 
 
@@ -174,8 +176,8 @@ def _conv_buffers(layer, ctx: Context) -> dict:
     - ``src``: the input reordered into a channel-blocked layout, ``N*pad(C_in)*H*W``; none for a
       dense convolution with C_in < B, which oneDNN runs on the plain input (the RGB stem);
       grouped and depthwise convolutions always reorder;
-    - ``weight``: the weight reordered, ``pad(C_out) * (pad(C_in) or C_in)/g * k*k`` (C_in padded
-      where the input is blocked);
+    - ``weight``: the weight reordered, ``pad(C_out) * C_in' * k*k`` with ``C_in' = pad(C_in)`` for a
+      dense convolution on a blocked input, ``C_in`` on a plain one and ``C_in/g`` for a grouped one;
     - ``dst``: the blocked output oneDNN computes into, ``N*pad(C_out)*OH*OW``, copied into the
       returned tensor (allocated after ``src`` and ``weight`` are freed) and then freed;
     - ``rtus``: a 1x1 convolution with stride > 1 on a blocked input first gathers the strided
@@ -192,7 +194,8 @@ def _conv_buffers(layer, ctx: Context) -> dict:
     sh, sw = layer.stride
     n, bpe = ctx.batch, ctx.bpe
     # blocked input: C_in >= B, or a grouped convolution
-    blocked = _step(dims.floordiv(cin, B) + (g - 1))
+    grouped = _step(g - 1)
+    blocked = _step(dims.floordiv(cin, B) + grouped)
     cin_layout = blocked * _padded(cin, B) + (1 - blocked) * cin
     pout = _padded(cout, B)
     # 1x1 with a stride: kh*kw == 1 and sh*sw > 1
@@ -200,11 +203,12 @@ def _conv_buffers(layer, ctx: Context) -> dict:
     bias = 1 if layer.bias else 0
     return {
         "src": blocked * n * cin_layout * h * w * bpe,
-        "weight": pout * dims.floordiv(cin_layout, g) * kh * kw * bpe,
+        "weight": pout * (grouped * dims.floordiv(cin, g) + (1 - grouped) * cin_layout) * kh * kw * bpe,
         "dst": n * pout * oh * ow * bpe,
         "out": n * cout * oh * ow * bpe,
         "in": n * cin * h * w * bpe,
         "grad_weight": cout * dims.floordiv(cin, g) * kh * kw * bpe,
+        "strided_1x1": strided_1x1,
         "rtus": strided_1x1 * (ctx.threads * _padded(cin, B) * oh * ow * bpe + 128),
         "bias": bias * _step(pout - cout) * (pout + 32) * bpe,
         "grad_bias": bias * pout * bpe,
@@ -225,7 +229,8 @@ def _conv2d_cpu(layer, ctx: Context) -> tuple:
     + grad_input + grad_weight, what the liveness model counts there), the largest of::
 
         grad_out + weight + grad_in - in - grad_weight     (dgrad, reorders; 0 without an input gradient)
-        grad_in - grad_weight                              (dgrad, copy out)
+        grad_in + [1x1 strided] in - grad_weight          (dgrad, copy out; a strided 1x1
+                                                           convolution holds one more input-sized buffer)
         grad_out + src + rtus + weight + grad_bias - grad_weight   (wgrad, reorders)
         weight + grad_bias                                 (wgrad, copy out)
     """
@@ -233,16 +238,25 @@ def _conv2d_cpu(layer, ctx: Context) -> tuple:
     fwd = dims.smax(b["src"] + b["weight"] + b["rtus"] + b["bias"] + b["dst"] - b["out"], b["dst"])
     needs = 1 if ctx.input_requires_grad else 0
     dgrad = needs * dims.smax(b["grad_out"] + b["weight"] + b["grad_in"] - b["in"] - b["grad_weight"],
-                              b["grad_in"] - b["grad_weight"])
+                              b["grad_in"] + b["strided_1x1"] * b["in"] - b["grad_weight"])
     wgrad = dims.smax(b["grad_out"] + b["src"] + b["rtus"] + b["weight"] + b["grad_bias"] - b["grad_weight"],
                       b["weight"] + b["grad_bias"])
     return fwd, dims.smax(0, dgrad, wgrad)
 
 
+def _batchnorm2d_cpu(layer, ctx: Context) -> tuple:
+    """Forward (``native_batch_norm``, eval and train): two fp32 per-channel vectors (the folded
+    scale and shift) freed before it returns. Backward (``native_batch_norm_backward``): one
+    input-sized temporary besides the input gradient, freed before it returns."""
+    c = ctx.input_shape[0]
+    return 2 * c * STAT_BYTES, ctx.batch * dims.prod(ctx.input_shape) * ctx.bpe
+
+
 def _register_cpu():
-    from .layers import Conv2d
+    from .layers import BatchNorm2d, Conv2d
 
     scratch_rule("cpu", Conv2d)(_conv2d_cpu)
+    scratch_rule("cpu", BatchNorm2d)(_batchnorm2d_cpu)
 
 
 def _linear_cuda(layer, ctx: Context) -> tuple:
