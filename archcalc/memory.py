@@ -254,6 +254,7 @@ class MemoryEstimate:
     workspace_bytes: int = 0  # library workspace the backend keeps resident (cuBLAS's on cuda)
     scratch_note: Optional[str] = None  # why the allocator figure is not a measured one, if it is not
     not_counted: tuple = ()
+    scratch_unmodelled: tuple = ()  # kinds in the graph with no scratch formula and none measured
 
     @property
     def resident_bytes(self) -> int:
@@ -267,6 +268,7 @@ class MemoryEstimate:
             "backend", "threads", "allocator_peak_bytes", "allocator_peak_layer", "allocator_peak_phase",
             "workspace_bytes", "scratch_note")}
         d["not_counted"] = list(self.not_counted)
+        d["scratch_unmodelled"] = list(self.scratch_unmodelled)
         if self.mode == "training":
             d.update({k: getattr(self, k) for k in (
                 "optimizer", "foreach", "gradient_bytes", "optimizer_state_bytes", "target_bytes", "saved_bytes",
@@ -466,6 +468,10 @@ def _backend_setup(backend, threads, dtype):
     return name, scratch.unmeasured_reason(name, dtype), not_counted
 
 
+def _unmodelled(records, backend: str) -> tuple:
+    return tuple(sorted({r.kind for r in records if scratch.unmodelled(backend, _inner_layer(r), _kind(r))}))
+
+
 def _scratch(r, backend: str, batch: int, bpe: int, threads: int, input_requires_grad: bool) -> tuple:
     """(forward, backward) backend scratch of record ``r`` (:mod:`archcalc.scratch`), whole batch."""
     layer = _inner_layer(r)
@@ -516,7 +522,7 @@ def inference_memory(result, batch=None, dtype=None, backend: str = "cpu", threa
         backend=backend, threads=threads, allocator_peak_bytes=alloc_peak,
         allocator_peak_layer=plan.records[alloc_at].name, allocator_peak_phase="forward",
         allocator_phase_peaks={"forward": alloc_peak}, workspace_bytes=workspace, scratch_note=note,
-        not_counted=not_counted,
+        not_counted=not_counted, scratch_unmodelled=_unmodelled(plan.records, backend),
     )
 
 
@@ -792,6 +798,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
         allocator_peak_layer=alloc_where, allocator_peak_phase=alloc_phase,
         allocator_phase_peaks={k: resident + workspace + v[0] for k, v in alloc_peak.items()},
         workspace_bytes=workspace, scratch_note=note, not_counted=not_counted,
+        scratch_unmodelled=_unmodelled(recs, backend),
     )
 
 

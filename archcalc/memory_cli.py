@@ -84,6 +84,9 @@ def render_memory(est, fmt: str = "table") -> str:
                                     f"{est.allocator_peak_layer} (live tensors + {_scratch_what(est)}{workspace})"))
     if est.scratch_note:
         lines.append(("", f"unmeasured: {est.scratch_note}"))
+    if est.scratch_unmodelled:
+        lines.append(("", f"no {est.backend} scratch formula (counted as none, not measured): "
+                          f"{', '.join(est.scratch_unmodelled)}"))
     lines.append(("", _not_counted(est)))
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
@@ -139,7 +142,8 @@ def cmd_fit(argv) -> int:
                           "peak_bytes_at_max": e.peak_bytes if e else None,
                           "allocator_peak_bytes_next": fit.over.allocator_peak_bytes,
                           "peak_bytes_next": fit.over.peak_bytes,
-                          "scratch_note": fit.over.scratch_note, "not_counted": list(fit.over.not_counted)}, indent=2))
+                          "scratch_note": fit.over.scratch_note, "scratch_unmodelled": list(fit.over.scratch_unmodelled),
+                          "not_counted": list(fit.over.not_counted)}, indent=2))
         return 0 if fit.max_batch else 1
     print(f"{result.model}, {what}, {result.dtype}, budget {human_bytes(budget)}, headroom {headroom:.0%} "
           f"(usable {human_bytes(fit.usable)}), backend {args.backend}: max batch {fit.max_batch}")
@@ -156,6 +160,8 @@ def cmd_fit(argv) -> int:
     print(f"  counted: {counted}, and {_scratch_what(e)} inside each layer")
     if e.scratch_note:
         print(f"  unmeasured: {e.scratch_note}")
+    if e.scratch_unmodelled:
+        print(f"  no {e.backend} scratch formula (counted as none, not measured): {', '.join(e.scratch_unmodelled)}")
     print(f"  {_not_counted(e)}")
     if not fit.max_batch:
         print(f"archcalc: nothing fits: batch 1 needs {human_bytes(e.allocator_peak_bytes)}, more than the usable "

@@ -88,6 +88,16 @@ CPU_NOT_COUNTED = (
     "the allocator's and the OS's own overhead (glibc malloc arenas, page rounding)",
 )
 
+#: Layer kinds measured to allocate exactly the tensors the liveness model counts (no scratch), per
+#: backend: torch 2.14 on CPU, fp32, forward and backward (single layers, and the five models of
+#: reports/memory.md whose allocator peaks the estimate matches). A kind with neither a formula nor
+#: an entry here is named in an estimate's ``scratch_unmodelled``.
+MEASURED_WITHOUT_SCRATCH = {
+    "cpu": frozenset({"Input", "ReLU", "ReLU6", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Linear", "Flatten",
+                      "Add", "Concat", "Dropout"}),
+    "cuda": frozenset(),
+}
+
 #: (backend, class name) -> formula(layer, ctx) -> (forward spike, backward spike)
 _RULES: dict = {}
 
@@ -138,6 +148,11 @@ def layer_scratch(layer, ctx: Context) -> tuple:
 
 def has_rule(backend: str, layer) -> bool:
     return (backend, type(layer).__name__) in _RULES
+
+
+def unmodelled(backend: str, layer, kind: str) -> bool:
+    """True when ``backend`` has no formula for the layer and its kind was not measured to need none."""
+    return not has_rule(backend, layer) and kind not in MEASURED_WITHOUT_SCRATCH[backend]
 
 
 def unmeasured_reason(backend: str, dtype: str):
