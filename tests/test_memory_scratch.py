@@ -252,3 +252,11 @@ def test_small_net_allocator_peak(torch, mode):
     # not modelled: batch norm's per-channel temporaries and scalars (a few hundred bytes, named)
     assert abs(est.allocator_peak_bytes - got["allocator_peak"]) <= 512, (est.allocator_phase_peaks, got)
     assert est.allocator_peak_phase == got["allocator_peak_op"].split(":")[0]
+
+
+def test_kinds_without_a_formula_are_named():
+    # LocalResponseNorm: no cpu scratch formula and not measured to need none
+    e = inference_memory(archcalc.analyze("alexnet2012", batch=1))
+    assert e.scratch_unmodelled == ("LocalResponseNorm",)
+    # every kind of VGG-16 is either modelled or measured without scratch
+    assert inference_memory(archcalc.analyze("vgg16", batch=1)).scratch_unmodelled == ()
