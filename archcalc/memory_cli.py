@@ -25,6 +25,11 @@ def _scratch_what(est) -> str:
     return f"{est.backend} scratch"
 
 
+#: The generic line (kept for callers that print one sentence); estimates name their own items.
+NOT_COUNTED = ("not counted: allocator caching and fragmentation, the CUDA context, and on CUDA the cuDNN "
+               "convolution workspaces (see docs/memory.md)")
+
+
 def _not_counted(est) -> str:
     return "not counted: " + "; ".join(est.not_counted)
 
@@ -102,14 +107,65 @@ def run_memory(args, result) -> str:
     return render_memory(est, "json" if args.format == "json" else "table")
 
 
+def add_fit_flags(p) -> None:
+    """``fit``'s allocator flags: :func:`add_memory_flags` and ``--headroom``."""
+    from .memory import DEFAULT_HEADROOM
+
+    add_memory_flags(p)
+    p.add_argument("--headroom", default=f"{DEFAULT_HEADROOM:.0%}", metavar="SHARE",
+                   help=f"share of the budget kept free for what is not counted, e.g. 10%% or 0.1 "
+                        f"(default {DEFAULT_HEADROOM:.0%})")
+
+
+def run_fit(args, result, budget: int):
+    """``fit`` on the allocator figure: (fit, json dict, text lines); exit 1 is the caller's when
+    ``fit.max_batch`` is 0. ``args`` carries train, optimizer, foreach and the :func:`add_fit_flags`."""
+    from .memory import fit_batch
+
+    headroom = _share(args.headroom)
+    fit = fit_batch(result, budget, train=args.train, optimizer=args.optimizer or "sgd", foreach=args.foreach,
+                    backend=args.backend, threads=args.threads, headroom=headroom)
+    at, e = fit.at_max, fit.over
+    data = {"model": result.model, "mode": "training" if args.train else "inference",
+            "dtype": result.dtype, "backend": args.backend, "threads": args.threads,
+            "budget_bytes": budget, "headroom": headroom, "usable_bytes": fit.usable,
+            "max_batch": fit.max_batch,
+            "allocator_peak_bytes_at_max": at.allocator_peak_bytes if at else None,
+            "peak_bytes_at_max": at.peak_bytes if at else None,
+            "allocator_peak_bytes_next": e.allocator_peak_bytes, "peak_bytes_next": e.peak_bytes,
+            "scratch_note": e.scratch_note, "scratch_unmodelled": list(e.scratch_unmodelled),
+            "not_counted": list(e.not_counted)}
+    what = (f"training step ({e.optimizer}{', foreach' if args.foreach else ''})" if args.train else "inference")
+    lines = [f"{result.model}, {what}, {result.dtype}, budget {human_bytes(budget)}, headroom {headroom:.0%} "
+             f"(usable {human_bytes(fit.usable)}), backend {args.backend}: "
+             + (f"max batch {fit.max_batch}" if fit.max_batch else "nothing fits, not even batch 1")]
+    if at:
+        lines.append(f"  batch {at.batch}: allocator peak {human_bytes(at.allocator_peak_bytes)} "
+                     f"({at.allocator_peak_phase} at {at.allocator_peak_layer}); live tensors {human_bytes(at.peak_bytes)}")
+    lines.append(f"  batch {e.batch}: allocator peak {human_bytes(e.allocator_peak_bytes)} > usable")
+    counted = "weights, buffers, the input batch, the activations live at the peak"
+    if args.train:
+        counted = ("weights, buffers, gradients, optimizer state, input batch and targets, activations saved "
+                   "for backward, activation gradients, the optimizer step's temporaries")
+    lines.append(f"  counted: {counted}, and {_scratch_what(e)} inside each layer")
+    if e.scratch_note:
+        lines.append(f"  unmeasured: {e.scratch_note}")
+    if e.scratch_unmodelled:
+        lines.append(f"  no {e.backend} scratch formula (counted as none, not measured): "
+                     f"{', '.join(e.scratch_unmodelled)}")
+    lines.append(f"  {_not_counted(e)}")
+    return fit, data, lines
+
+
 def cmd_fit(argv) -> int:
     from . import dims
     from .analysis import analyze
     from .cli import Parser
-    from .memory import DEFAULT_HEADROOM, fit_batch, parse_size
+    from .memory import parse_size
 
     p = Parser(prog="archcalc fit", description="The largest batch whose estimated allocator peak (live tensors + "
-                                                "backend scratch) fits a budget less a headroom.")
+                                                "backend scratch) fits a budget less a headroom. Exit 1 when "
+                                                "not even batch 1 fits.")
     p.add_argument("model", help="a zoo name (see 'archcalc list')")
     p.add_argument("--device-memory", required=True, metavar="SIZE", help="budget, e.g. 16GiB, 16GB, 512MiB")
     p.add_argument("--train", action="store_true", help="a training step instead of inference")
@@ -119,53 +175,19 @@ def cmd_fit(argv) -> int:
     p.add_argument("--input", help="per-sample input shape, e.g. 3x224x224 (default: the model's)")
     p.add_argument("--dtype", default="fp32")
     p.add_argument("--format", default="table", choices=["table", "json"])
-    add_memory_flags(p)
-    p.add_argument("--headroom", default=f"{DEFAULT_HEADROOM:.0%}", metavar="SHARE",
-                   help=f"share of the budget kept free for what is not counted, e.g. 10%% or 0.1 "
-                        f"(default {DEFAULT_HEADROOM:.0%})")
+    add_fit_flags(p)
     args = p.parse_args(argv)
     budget = parse_size(args.device_memory)
-    headroom = _share(args.headroom)
     shape = dims.parse_shape(args.input) if args.input else None
     result = analyze(args.model, input=shape, dtype=args.dtype)
-    fit = fit_batch(result, budget, train=args.train, optimizer=args.optimizer, foreach=args.foreach,
-                    backend=args.backend, threads=args.threads, headroom=headroom)
-    what = (f"training step ({fit.over.optimizer}{', foreach' if args.foreach else ''})" if args.train
-            else "inference")
+    fit, data, lines = run_fit(args, result, budget)
     if args.format == "json":
-        e = fit.at_max
-        print(json.dumps({"model": result.model, "mode": "training" if args.train else "inference",
-                          "dtype": result.dtype, "backend": args.backend, "threads": args.threads,
-                          "budget_bytes": budget, "headroom": headroom, "usable_bytes": fit.usable,
-                          "max_batch": fit.max_batch,
-                          "allocator_peak_bytes_at_max": e.allocator_peak_bytes if e else None,
-                          "peak_bytes_at_max": e.peak_bytes if e else None,
-                          "allocator_peak_bytes_next": fit.over.allocator_peak_bytes,
-                          "peak_bytes_next": fit.over.peak_bytes,
-                          "scratch_note": fit.over.scratch_note, "scratch_unmodelled": list(fit.over.scratch_unmodelled),
-                          "not_counted": list(fit.over.not_counted)}, indent=2))
-        return 0 if fit.max_batch else 1
-    print(f"{result.model}, {what}, {result.dtype}, budget {human_bytes(budget)}, headroom {headroom:.0%} "
-          f"(usable {human_bytes(fit.usable)}), backend {args.backend}: max batch {fit.max_batch}")
-    if fit.at_max:
-        e = fit.at_max
-        print(f"  batch {e.batch}: allocator peak {human_bytes(e.allocator_peak_bytes)} ({e.allocator_peak_phase} at "
-              f"{e.allocator_peak_layer}); live tensors {human_bytes(e.peak_bytes)}")
-    e = fit.over
-    print(f"  batch {e.batch}: allocator peak {human_bytes(e.allocator_peak_bytes)} > usable")
-    counted = "weights, buffers, the input batch, the activations live at the peak"
-    if args.train:
-        counted = ("weights, buffers, gradients, optimizer state, input batch and targets, activations saved "
-                   "for backward, activation gradients, the optimizer step's temporaries")
-    print(f"  counted: {counted}, and {_scratch_what(e)} inside each layer")
-    if e.scratch_note:
-        print(f"  unmeasured: {e.scratch_note}")
-    if e.scratch_unmodelled:
-        print(f"  no {e.backend} scratch formula (counted as none, not measured): {', '.join(e.scratch_unmodelled)}")
-    print(f"  {_not_counted(e)}")
+        print(json.dumps(data, indent=2))
+    else:
+        print("\n".join(lines))
     if not fit.max_batch:
-        print(f"archcalc: nothing fits: batch 1 needs {human_bytes(e.allocator_peak_bytes)}, more than the usable "
-              f"{human_bytes(fit.usable)}", file=sys.stderr)
+        print(f"archcalc: nothing fits: batch 1 needs {human_bytes(fit.over.allocator_peak_bytes)}, more than the "
+              f"usable {human_bytes(fit.usable)}", file=sys.stderr)
         return 1
     return 0
 
