@@ -276,3 +276,19 @@ def test_allocator_events_pair_by_pointer(torch, mm):
     events.finish()
     assert events.peak == 2000 * F32 + 500 * F32
     assert events.counter_peak == events.peak  # the allocator's own counter agrees
+
+
+def test_report_row_holds_both_figures_to_their_targets(torch, mm):
+    """row_for: each figure against its own measurement; the 5% allocator target decides ``ok``."""
+    from archcalc.memory import inference_memory
+
+    est = inference_memory(archcalc.analyze("vgg16", batch=1), threads=2)
+    got = {"model": "vgg16", "batch": 1, "mode": "inference", "threads": 2, "peak": est.peak_bytes,
+           "allocator_peak": est.allocator_peak_bytes, "allocator_counter_peak": est.allocator_peak_bytes}
+    row = mm.row_for(got)
+    assert row["error"] == 0 and row["allocator_error"] == 0 and row["ok"]
+    assert row["live_vs_allocator"] == est.peak_bytes / est.allocator_peak_bytes - 1
+    got["allocator_peak"] = int(est.allocator_peak_bytes / 0.94)  # the estimate 6% under the allocator
+    assert not mm.row_for(got)["ok"]
+    text = mm.render_report([row], [], [], "no GPU")
+    assert "| vgg16 | 1 | inference |" in text and "All 1 rows within target" in text
