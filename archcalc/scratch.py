@@ -93,8 +93,11 @@ CPU_NOT_COUNTED = (
 #: reports/memory.md whose allocator peaks the estimate matches). A kind with neither a formula nor
 #: an entry here is named in an estimate's ``scratch_unmodelled``.
 MEASURED_WITHOUT_SCRATCH = {
-    "cpu": frozenset({"Input", "ReLU", "ReLU6", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Linear", "Flatten",
-                      "Add", "Concat", "Dropout"}),
+    "cpu": frozenset({"Input", "ReLU", "ReLU6", "ELU", "GELU", "Hardsigmoid", "Hardswish", "LeakyReLU", "Sigmoid",
+                      "SiLU", "Softplus", "Tanh", "Softmax", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+                      "GlobalAvgPool2d", "Upsample", "ZeroPad2d", "Linear", "Flatten", "Add", "Concat", "Dropout",
+                      # torch's composite: its intermediates are tensors, already in the liveness model
+                      "LocalResponseNorm"}),
     "cuda": frozenset(),
 }
 
@@ -200,7 +203,16 @@ def _conv_buffers(layer, ctx: Context) -> dict:
     - ``bias``: the bias padded to the block when C_out is not a multiple of it: ``pad(C_out)+32``
       values.
 
-    ``pad(c) = ceil(c/B)*B``."""
+    Backward, input gradient (dgrad): always blocked, ``grad_out = N*pad(C_out)*OH*OW``, the weight
+    ``pad(C_out)*pad(C_in)*k*k`` (``C_in/g`` grouped), a blocked input-gradient buffer
+    ``N*pad(C_in)*H*W``. Weight gradient (wgrad): like the forward for C_in >= B or grouped
+    (grad_out, ``src`` and a weight-gradient buffer the size of the reordered weight, and the bias
+    gradient's ``pad(C_out)`` values); for a dense convolution with 4 <= C_in < B oneDNN blocks by 8
+    instead: grad_out ``N*pad8(C_out)*OH*OW``, input ``N*pad8(C_in)*H*W``, buffer
+    ``pad8(C_out)*pad8(C_in)*k*k``; with C_in < 4 (the RGB stem) no input copy, grad_out
+    ``N*pad(C_out)*OH*OW`` and a buffer ``pad(C_out)*C_in*k*k``.
+
+    ``pad(c) = ceil(c/B)*B``, ``pad8(c) = ceil(c/8)*8``."""
     B = ctx.backend.block
     cin, h, w = ctx.input_shape[0], ctx.input_shape[1], ctx.input_shape[2]
     cout, oh, ow = ctx.output_shape[0], ctx.output_shape[1], ctx.output_shape[2]
@@ -216,6 +228,13 @@ def _conv_buffers(layer, ctx: Context) -> dict:
     # 1x1 with a stride: kh*kw == 1 and sh*sw > 1
     strided_1x1 = _step(2 - kh * kw) * _step(sh * sw - 1) * blocked
     bias = 1 if layer.bias else 0
+    # weight gradient of a dense convolution on 4 <= C_in < B: blocks of 8 (``mid``); C_in < 4: ``tiny``
+    tiny = (1 - grouped) * _step(4 - cin)
+    mid = (1 - blocked) * (1 - tiny)
+    pin = _padded(cin, B)
+    wgrad_out = mid * _padded(cout, 8) + (1 - mid) * pout
+    wgrad_in = mid * _padded(cin, 8) + blocked * pin
+    wgrad_buffer_in = mid * _padded(cin, 8) + (1 - mid) * (grouped * dims.floordiv(cin, g) + (1 - grouped) * cin_layout)
     return {
         "src": blocked * n * cin_layout * h * w * bpe,
         "weight": pout * (grouped * dims.floordiv(cin, g) + (1 - grouped) * cin_layout) * kh * kw * bpe,
@@ -226,9 +245,13 @@ def _conv_buffers(layer, ctx: Context) -> dict:
         "strided_1x1": strided_1x1,
         "rtus": strided_1x1 * (ctx.threads * _padded(cin, B) * oh * ow * bpe + 128),
         "bias": bias * _step(pout - cout) * (pout + 32) * bpe,
-        "grad_bias": bias * pout * bpe,
-        "grad_out": n * pout * oh * ow * bpe,
-        "grad_in": n * cin_layout * h * w * bpe,
+        "dgrad_out": n * pout * oh * ow * bpe,
+        "dgrad_weight": pout * (grouped * dims.floordiv(cin, g) + (1 - grouped) * pin) * kh * kw * bpe,
+        "dgrad_in": n * pin * h * w * bpe,
+        "wgrad_out": n * wgrad_out * oh * ow * bpe,
+        "wgrad_src": n * wgrad_in * h * w * bpe,
+        "wgrad_buffer": wgrad_out * wgrad_buffer_in * kh * kw * bpe,
+        "grad_bias": bias * wgrad_out * bpe,
     }
 
 
@@ -243,20 +266,46 @@ def _conv2d_cpu(layer, ctx: Context) -> tuple:
     weight-gradient buffer and the bias gradient's; then the returned ones). Above (live at the node
     + grad_input + grad_weight, what the liveness model counts there), the largest of::
 
-        grad_out + weight + grad_in - in - grad_weight     (dgrad, reorders; 0 without an input gradient)
-        grad_in + [1x1 strided] in - grad_weight          (dgrad, copy out; a strided 1x1
-                                                           convolution holds one more input-sized buffer)
-        grad_out + src + rtus + weight + grad_bias - grad_weight   (wgrad, reorders)
-        weight + grad_bias                                 (wgrad, copy out)
+        dgrad_out + dgrad_weight + dgrad_in - in - grad_weight   (dgrad, reorders; 0 without an input gradient)
+        dgrad_in + [1x1 strided] in - grad_weight              (dgrad, copy out; a strided 1x1
+                                                               convolution holds one more input-sized buffer)
+        wgrad_out + wgrad_src + rtus + wgrad_buffer + grad_bias - grad_weight   (wgrad, reorders)
+        wgrad_buffer + grad_bias                               (wgrad, copy out)
     """
     b = _conv_buffers(layer, ctx)
     fwd = dims.smax(b["src"] + b["weight"] + b["rtus"] + b["bias"] + b["dst"] - b["out"], b["dst"])
     needs = 1 if ctx.input_requires_grad else 0
-    dgrad = needs * dims.smax(b["grad_out"] + b["weight"] + b["grad_in"] - b["in"] - b["grad_weight"],
-                              b["grad_in"] + b["strided_1x1"] * b["in"] - b["grad_weight"])
-    wgrad = dims.smax(b["grad_out"] + b["src"] + b["rtus"] + b["weight"] + b["grad_bias"] - b["grad_weight"],
-                      b["weight"] + b["grad_bias"])
-    return fwd, dims.smax(0, dgrad, wgrad)
+    dgrad = needs * dims.smax(b["dgrad_out"] + b["dgrad_weight"] + b["dgrad_in"] - b["in"] - b["grad_weight"],
+                              b["dgrad_in"] + b["strided_1x1"] * b["in"] - b["grad_weight"])
+    wgrad = dims.smax(b["wgrad_out"] + b["wgrad_src"] + b["rtus"] + b["wgrad_buffer"] + b["grad_bias"]
+                      - b["grad_weight"], b["wgrad_buffer"] + b["grad_bias"])
+    onednn, columns = _conv_path(layer, ctx)
+    return (onednn * fwd + (1 - onednn) * columns,
+            onednn * dims.smax(0, dgrad, wgrad) + (1 - onednn) * columns)
+
+
+def _conv_path(layer, ctx: Context) -> tuple:
+    """(1 when torch sends the convolution to oneDNN else 0, the native path's column buffer).
+
+    torch 2.14's ``use_mkldnn`` test (aten ConvUtils) for fp32 on CPU: oneDNN when (strided or dilated
+    or N >= 16 or the kernel is not 1x1 or more than one thread) and (grouped or a kernel larger than
+    3x3 in both axes or N > 1 or the input has more than 20480 values); otherwise the native
+    ``slow_conv2d``, which allocates im2col columns ``N*C_in*k*k*OH*OW`` (none for an unstrided,
+    undilated 1x1) in its forward and again in its backward, and frees them before it returns."""
+    cin, h, w = ctx.input_shape[0], ctx.input_shape[1], ctx.input_shape[2]
+    oh, ow = ctx.output_shape[1], ctx.output_shape[2]
+    kh, kw = layer.kernel_size
+    sh, sw = layer.stride
+    dh, dw = layer.dilation
+    n = ctx.batch
+    strided, dilated = _step(sh * sw - 1), _step(dh * dw - 1)
+    unit = _step(2 - kh * kw)  # a 1x1 kernel
+    first = _step(strided + dilated + _step(n - 15) + (1 - unit) + _step(ctx.threads - 1))
+    second = _step(_step(layer.groups - 1) + _step(kh - 3) * _step(kw - 3) + _step(n - 1)
+                   + _step(n * cin * h * w - 20480))
+    onednn = first * second
+    needs_columns = 1 - unit * (1 - strided) * (1 - dilated)
+    return onednn, needs_columns * n * cin * kh * kw * oh * ow * ctx.bpe
 
 
 def _batchnorm2d_cpu(layer, ctx: Context) -> tuple:
@@ -268,10 +317,10 @@ def _batchnorm2d_cpu(layer, ctx: Context) -> tuple:
 
 
 def _register_cpu():
-    from .layers import BatchNorm2d, Conv2d
+    from .layers import BatchNorm1d, BatchNorm2d, Conv2d
 
     scratch_rule("cpu", Conv2d)(_conv2d_cpu)
-    scratch_rule("cpu", BatchNorm2d)(_batchnorm2d_cpu)
+    scratch_rule("cpu", BatchNorm2d, BatchNorm1d)(_batchnorm2d_cpu)
 
 
 def _linear_cuda(layer, ctx: Context) -> tuple:

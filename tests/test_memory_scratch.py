@@ -14,7 +14,7 @@ import archcalc
 from archcalc import cli, scratch
 from archcalc.errors import ArchcalcError
 from archcalc.graph import Builder
-from archcalc.layers import BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU
+from archcalc.layers import BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, Linear, MaxPool2d, ReLU
 from archcalc.memory import fit_batch, inference_memory, parse_size, training_memory
 
 F32 = 4
@@ -255,8 +255,10 @@ def test_small_net_allocator_peak(torch, mode):
 
 
 def test_kinds_without_a_formula_are_named():
-    # LocalResponseNorm: no cpu scratch formula and not measured to need none
-    e = inference_memory(archcalc.analyze("alexnet2012", batch=1))
-    assert e.scratch_unmodelled == ("LocalResponseNorm",)
+    # ConvTranspose2d: no cpu scratch formula and not measured to need none
+    b = Builder("up", (16, 8, 8))
+    b.add(ConvTranspose2d(8, 2, 2), b.input, name="up")
+    e = inference_memory(archcalc.analyze(b.build(), batch=1))
+    assert e.scratch_unmodelled == ("ConvTranspose2d",)
     # every kind of VGG-16 is either modelled or measured without scratch
     assert inference_memory(archcalc.analyze("vgg16", batch=1)).scratch_unmodelled == ()
