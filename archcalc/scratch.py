@@ -83,8 +83,9 @@ STAT_BYTES = 4  # batch norm's per-channel vectors are fp32
 
 #: What the ``cpu`` figure leaves out, by name.
 CPU_NOT_COUNTED = (
-    "allocations of a few KiB or less inside a layer (the weight gradient's per-thread partial sums of "
-    "a convolution on fewer than 16 channels, scalars)",
+    "oneDNN's per-thread partial sums of a convolution's weight gradient, when it splits that reduction "
+    "across threads (measured up to (threads - 1) x the weight + 8.5 KiB, inside the layer's backward)",
+    "scalars (the loss, a composite's constants)",
     "the allocator's and the OS's own overhead (glibc malloc arenas, page rounding)",
 )
 

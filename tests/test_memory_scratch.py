@@ -262,3 +262,50 @@ def test_kinds_without_a_formula_are_named():
     assert e.scratch_unmodelled == ("ConvTranspose2d",)
     # every kind of VGG-16 is either modelled or measured without scratch
     assert inference_memory(archcalc.analyze("vgg16", batch=1)).scratch_unmodelled == ()
+
+
+def test_native_path_columns():
+    # batch 1, a 3x3 kernel and 64*7*7 = 3136 <= 20480 input values: torch skips oneDNN for its
+    # native slow_conv2d, whose im2col columns (C_in*k*k x OH*OW) are the scratch, forward and backward
+    spike, _ = conv_spike(Conv2d(64, 3, padding=1, bias=False), (64, 7, 7), batch=1)
+    assert spike == 64 * 9 * 7 * 7 * F32
+    # a 1x1 unstrided kernel on one thread, batch < 16: the native path needs no columns at all
+    spike, _ = conv_spike(Conv2d(64, 1, bias=False), (64, 16, 16), batch=4, threads=1)
+    assert spike == 0
+    # ... and with two threads torch takes oneDNN (src + weight + dst - out, or dst)
+    spike, _ = conv_spike(Conv2d(64, 1, bias=False), (64, 16, 16), batch=4, threads=2)
+    assert spike == max(4 * 64 * 256 * F32 + 64 * 64 * F32, 4 * 64 * 256 * F32)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", ["native_3x3", "unit_1x1"])
+def test_conv_path_matches_the_allocator(torch, case, threads):
+    from archcalc.torch_bridge import memory_measure as mm
+
+    targs, conv, shape, batch = {
+        "native_3x3": ((64, 64, 3, 1, 1, 1, 1, False), Conv2d(64, 3, 1, 1, bias=False), (64, 7, 7), 1),
+        "unit_1x1": ((64, 64, 1, 1, 0, 1, 1, False), Conv2d(64, 1, bias=False), (64, 16, 16), 4),
+    }[case]
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        model = torch.nn.Sequential(torch.nn.Conv2d(*targs))
+        got = mm.measure_inference_cpu(model, batch, shape, allocator=True)
+        tgot = mm.measure_training_cpu(torch.nn.Sequential(torch.nn.Conv2d(*targs), torch.nn.Flatten(),
+                                                           torch.nn.Linear(64 * shape[1] * shape[2], 10)),
+                                       batch, "sgd", shape, num_classes=10, allocator=True)
+    finally:
+        torch.set_num_threads(old)
+    assert inference_memory(one_conv(conv, shape, batch), threads=threads).allocator_peak_bytes == \
+        got["allocator_peak"]
+    b = Builder("t", shape)
+    x = b.add(conv, b.input, name="0")
+    x = b.add(Flatten(), x, name="1")
+    b.add(Linear(10), x, name="2")
+    est = training_memory(archcalc.analyze(b.build(), batch=batch), "sgd", threads=threads)
+    # not counted, and named (scratch.CPU_NOT_COUNTED): oneDNN's per-thread partial sums of the weight
+    # gradient when it splits that reduction across threads, at most (threads-1) weights + 8.5 KiB
+    partial_sums = (threads - 1) * 64 * 64 * targs[2] ** 2 * F32 + 8704
+    assert 0 <= tgot["allocator_peak"] - est.allocator_peak_bytes <= partial_sums + 64, \
+        (est.allocator_phase_peaks, tgot)
