@@ -96,7 +96,8 @@ CPU_NOT_COUNTED = (
 MEASURED_WITHOUT_SCRATCH = {
     "cpu": frozenset({"Input", "ReLU", "ReLU6", "ELU", "GELU", "Hardsigmoid", "Hardswish", "LeakyReLU", "Sigmoid",
                       "SiLU", "Softplus", "Tanh", "Softmax", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-                      "GlobalAvgPool2d", "Upsample", "ZeroPad2d", "Linear", "Flatten", "Add", "Concat", "Dropout",
+                      "GlobalAvgPool2d", "Upsample", "ZeroPad2d", "ChannelShuffle", "Identity", "Linear", "Flatten",
+                      "Add", "Concat", "Dropout",
                       # torch's composite: its intermediates are tensors, already in the liveness model
                       "LocalResponseNorm"}),
     "cuda": frozenset(),

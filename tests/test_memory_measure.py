@@ -223,8 +223,8 @@ def test_activation_saved_tensors_match_torch(torch, mm, fn, one_thread):
 
 
 def _kind_cases(nn):
-    from archcalc.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, Dropout, GlobalAvgPool2d,
-                                 LocalResponseNorm, Softmax, Upsample, ZeroPad2d)
+    from archcalc.layers import (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, ChannelShuffle, Dropout, GlobalAvgPool2d,
+                                 Identity, LocalResponseNorm, Softmax, Upsample, ZeroPad2d)
 
     def conv(cin=8, cout=8):
         return nn.Conv2d(cin, cout, 3, padding=1), Conv2d(cout, 3, padding=1)
@@ -251,11 +251,14 @@ def _kind_cases(nn):
                         [Flatten(), Linear(64), BatchNorm1d(), ReLU(), Linear(10)]),
         "softmax": ([nn.Flatten(), nn.Linear(2048, 64), nn.Softmax(-1), nn.Linear(64, 10)],
                     [Flatten(), Linear(64), Softmax(), Linear(10)]),
+        "channel_shuffle": case([nn.ChannelShuffle(4)], [ChannelShuffle(4)]),
+        "identity": case([nn.Identity()], [Identity()]),
     }
 
 
 _KIND_CASES = ["maxpool", "avgpool", "adaptive_avgpool", "dropout", "relu_dropout", "upsample", "zeropad",
-               "lrn_8_5", "lrn_16_3", "lrn_8_7", "lrn_4_9", "global_avgpool", "batchnorm1d", "softmax"]
+               "lrn_8_5", "lrn_16_3", "lrn_8_7", "lrn_4_9", "global_avgpool", "batchnorm1d", "softmax",
+               "channel_shuffle", "identity"]
 
 
 @pytest.mark.parametrize("case", _KIND_CASES)
