@@ -141,7 +141,8 @@ def run_fit(args, result, budget: int):
              + (f"max batch {fit.max_batch}" if fit.max_batch else "nothing fits, not even batch 1")]
     if at:
         lines.append(f"  batch {at.batch}: allocator peak {human_bytes(at.allocator_peak_bytes)} "
-                     f"({at.allocator_peak_phase} at {at.allocator_peak_layer}); live tensors {human_bytes(at.peak_bytes)}")
+                     f"({at.allocator_peak_phase} at {at.allocator_peak_layer}); "
+                     f"live tensors {human_bytes(at.peak_bytes)}")
     lines.append(f"  batch {e.batch}: allocator peak {human_bytes(e.allocator_peak_bytes)} > usable")
     counted = "weights, buffers, the input batch, the activations live at the peak"
     if args.train:

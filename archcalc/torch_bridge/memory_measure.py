@@ -498,7 +498,8 @@ def row_for(got: dict) -> dict:
         "threads": got.get("threads"),
         "estimate": est.peak_bytes, "measured": got["peak"], "error": est.peak_bytes / got["peak"] - 1,
         "allocator_estimate": est.allocator_peak_bytes, "allocator_measured": got["allocator_peak"],
-        "allocator_error": alloc_error, "allocator_counter_agrees": got["allocator_counter_peak"] == got["allocator_peak"],
+        "allocator_error": alloc_error,
+        "allocator_counter_agrees": got["allocator_counter_peak"] == got["allocator_peak"],
         "live_vs_allocator": est.peak_bytes / got["allocator_peak"] - 1,
         "where_estimate": f"{est.allocator_peak_phase}: {est.allocator_peak_layer}",
         "where_measured": got.get("allocator_peak_op", "").replace("autograd::engine::evaluate_function: ", ""),
@@ -607,7 +608,8 @@ def render_report(rows: list, missing: list, cuda_rows: list, cuda_note: str, th
         mark = "" if r["allocator_counter_agrees"] else " (counter differs)"
         out.append(f"| {r['model']} | {r['batch']} | {r['mode']} | {_mib(r['estimate'])} | {_mib(r['measured'])} | "
                    f"{_err(r['estimate'], r['measured'])} | {_mib(r['allocator_estimate'])} | "
-                   f"{_mib(r['allocator_measured'])}{mark} | {_err(r['allocator_estimate'], r['allocator_measured'])} | "
+                   f"{_mib(r['allocator_measured'])}{mark} | "
+                   f"{_err(r['allocator_estimate'], r['allocator_measured'])} | "
                    f"{r['live_vs_allocator']:+.1%} | {r['where_estimate']} | "
                    f"{r['where_measured']} |")
     bad = [r for r in rows if not r["ok"]]
@@ -626,7 +628,8 @@ def render_report(rows: list, missing: list, cuda_rows: list, cuda_note: str, th
                 "| model | batch | mode | threads | alloc. est. MiB | alloc. meas. MiB | error | estimated peak at | "
                 "measured peak at |", "|---|---:|---|---:|---:|---:|---:|---|---|"]
         for r in thread_rows:
-            out.append(f"| {r['model']} | {r['batch']} | {r['mode']} | {r['threads']} | {_mib(r['allocator_estimate'])} | "
+            out.append(f"| {r['model']} | {r['batch']} | {r['mode']} | {r['threads']} | "
+                       f"{_mib(r['allocator_estimate'])} | "
                        f"{_mib(r['allocator_measured'])} | {_err(r['allocator_estimate'], r['allocator_measured'])} | "
                        f"{r['where_estimate']} | {r['where_measured']} |")
         bad = [r for r in thread_rows if abs(r["allocator_error"]) > ALLOCATOR_TOLERANCE]
