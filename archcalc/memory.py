@@ -472,13 +472,14 @@ def _unmodelled(records, backend: str) -> tuple:
     return tuple(sorted({r.kind for r in records if scratch.unmodelled(backend, _inner_layer(r), _kind(r))}))
 
 
-def _scratch(r, backend: str, batch: int, bpe: int, threads: int, input_requires_grad: bool) -> tuple:
+def _scratch(r, backend: str, batch: int, bpe: int, threads: int, input_requires_grad: bool,
+             dtype: str = "fp32") -> tuple:
     """(forward, backward) backend scratch of record ``r`` (:mod:`archcalc.scratch`), whole batch."""
     layer = _inner_layer(r)
     if not scratch.has_rule(backend, layer) or not r.input_shapes:
         return 0, 0
     ctx = scratch.Context(tuple(r.input_shapes[0]), tuple(r.output_shape), batch, bpe, threads,
-                          input_requires_grad, scratch.BACKENDS[backend])
+                          input_requires_grad, scratch.BACKENDS[backend], dtype)
     fwd, bwd = scratch.layer_scratch(layer, ctx)
     return _concrete(fwd, f"the scratch of {r.name}"), _concrete(bwd, f"the scratch of {r.name}")
 
@@ -506,7 +507,7 @@ def inference_memory(result, batch=None, dtype=None, backend: str = "cpu", threa
     layers = []
     for i, r in enumerate(plan.records):
         out_b = plan.per_sample[i] * batch * bpe if plan.storage[i] == i else 0
-        spike = _scratch(r, backend, batch, bpe, threads, False)[0]
+        spike = _scratch(r, backend, batch, bpe, threads, False, dtype)[0]
         layers.append(LayerMemory(r.name, r.kind, out_b, live[i] - input_bytes, scratch_bytes=spike))
     at = max(range(len(live)), key=lambda i: live[i])
     alloc_at = max(range(len(live)), key=lambda i: live[i] + layers[i].scratch_bytes)
@@ -635,7 +636,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     live = _forward_live(plan, batch, bpe, keep_until_end=set(savers), scratch=False)
     phase_peak = {"forward": (0, "")}
     alloc_peak = {"forward": (0, "")}  # the same with backend scratch
-    spikes = [_scratch(r, backend, batch, bpe, threads, any(req[plan.index[n]] for n in r.inputs))
+    spikes = [_scratch(r, backend, batch, bpe, threads, any(req[plan.index[n]] for n in r.inputs), dtype)
               for r in recs]
     extra_running = 0
     layers = []

@@ -143,6 +143,7 @@ class Context:
     threads: int
     input_requires_grad: bool
     backend: Backend
+    dtype: str = "fp32"
 
 
 def layer_scratch(layer, ctx: Context) -> tuple:
@@ -165,6 +166,10 @@ def unmeasured_reason(backend: str, dtype: str):
     b = BACKENDS[backend]
     if not b.measured:
         return f"{backend} scratch is from documentation, not measured here"
+    if dtype == "bf16" and backend == "cpu":
+        return ("cpu bf16: convolution forward measured (less oneDNN's per-thread scratchpad); its backward and "
+                "every other kind take the fp32 formulas in elements, not measured for bf16 (a bf16 Linear "
+                "allocates scratch the fp32 one does not)")
     if dtype not in b.measured_dtypes:
         return (f"{backend} scratch was measured for {', '.join(b.measured_dtypes)} only; {dtype} takes other "
                 "oneDNN kernels (the fp32 formulas are applied in elements)")
@@ -282,8 +287,31 @@ def _conv2d_cpu(layer, ctx: Context) -> tuple:
     wgrad = dims.smax(b["wgrad_out"] + b["wgrad_src"] + b["rtus"] + b["wgrad_buffer"] + b["grad_bias"]
                       - b["grad_weight"], b["wgrad_buffer"] + b["grad_bias"])
     onednn, columns = _conv_path(layer, ctx)
+    if ctx.dtype == "bf16":  # oneDNN's bf16 kernels: measured forward; backward takes the fp32 terms
+        return _conv2d_cpu_bf16_forward(layer, ctx), dims.smax(0, dgrad, wgrad)
     return (onednn * fwd + (1 - onednn) * columns,
             onednn * dims.smax(0, dgrad, wgrad) + (1 - onednn) * columns)
+
+
+def _conv2d_cpu_bf16_forward(layer, ctx: Context) -> int:
+    """bf16 forward (torch always sends bf16 to oneDNN), measured on an AVX-512/AMX CPU: the input is
+    always reordered (``N*C_in*H*W``, unpadded), the weight padded to 32 output channels
+    (``pad32(C_out)*C_in/g*k*k``), the output computed unpadded (``dst = out``); after ``src`` and the
+    weight are freed, the returned output and, for a dense convolution, one more output-sized buffer
+    are allocated while ``dst`` is held. Above (live before + output):
+    ``max(src + weight + dst - out, dst + [dense] out)``. Not counted: oneDNN's per-thread scratchpad
+    held with ``src`` (tens of KiB to about 1 MiB on the shapes measured; its size follows the
+    kernel's blocking, no formula found)."""
+    cin, h, w = ctx.input_shape[0], ctx.input_shape[1], ctx.input_shape[2]
+    cout, oh, ow = ctx.output_shape[0], ctx.output_shape[1], ctx.output_shape[2]
+    g = layer.groups
+    kh, kw = layer.kernel_size
+    n, bpe = ctx.batch, ctx.bpe
+    dense = 1 - _step(g - 1)
+    src = n * cin * h * w * bpe
+    weight = _padded(cout, 32) * dims.floordiv(cin, g) * kh * kw * bpe
+    out = n * cout * oh * ow * bpe
+    return dims.smax(src + weight, out + dense * out)
 
 
 def _conv_path(layer, ctx: Context) -> tuple:

@@ -269,15 +269,19 @@ def _allocator_figures(allocator, base: int) -> dict:
             "allocator_phases": {k: base + v for k, v in allocator.phase_peaks.items() if k}}
 
 
-def measure_inference_cpu(model, batch: int, input_shape=(3, 224, 224), allocator: bool = False) -> dict:
+def measure_inference_cpu(model, batch: int, input_shape=(3, 224, 224), allocator: bool = False,
+                          dtype=None) -> dict:
     """Peak live bytes of ``model(x)`` under ``torch.no_grad()`` in eval mode, weights included.
 
     ``allocator=True`` also records the allocator's events (:class:`AllocatorEvents`) over the same
-    pass: ``allocator_peak`` (same baseline: weights, buffers, input) counts kernel scratch too."""
+    pass: ``allocator_peak`` (same baseline: weights, buffers, input) counts kernel scratch too.
+    ``dtype`` (a torch dtype) converts the model and the input first."""
     import torch
 
     model.eval()
-    x = torch.randn(batch, *input_shape)
+    if dtype is not None:
+        model = model.to(dtype)
+    x = torch.randn(batch, *input_shape, dtype=dtype)
     live = LiveStorages()
     for t in list(model.parameters()) + list(model.buffers()) + [x]:
         live.add(t)
@@ -420,28 +424,38 @@ def _input_shape(name: str):
     return analyze(name, batch=1).input
 
 
-def measure_one(model, name: str, batch: int, mode: str, threads: int = MEASURE_THREADS) -> dict:
+def measure_one(model, name: str, batch: int, mode: str, threads: int = MEASURE_THREADS,
+                dtype: str = "fp32") -> dict:
     """Both CPU measurements of one configuration (``mode``: ``inference`` or an optimizer name), in
-    one pass: the live-storage peak and the allocator's peak (:class:`AllocatorEvents`)."""
+    one pass: the live-storage peak and the allocator's peak (:class:`AllocatorEvents`). ``dtype``
+    other than fp32: inference only (the model is converted; ``model`` is left as it was)."""
+    import copy
+
     import torch
 
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         t0 = time.perf_counter()
-        if mode == "inference":
+        if dtype != "fp32":
+            if mode != "inference":
+                raise ValueError(f"{dtype}: only inference is measured")
+            tdtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp64": torch.float64}[dtype]
+            got = measure_inference_cpu(copy.deepcopy(model), batch, _input_shape(name), allocator=True,
+                                        dtype=tdtype)
+        elif mode == "inference":
             got = measure_inference_cpu(model, batch, _input_shape(name), allocator=True)
         else:
             got = measure_training_cpu(model, batch, mode, _input_shape(name), allocator=True)
     finally:
         torch.set_num_threads(old)
-    got.update(model=name, batch=batch, mode=mode, threads=threads, torch=torch.__version__,
+    got.update(model=name, batch=batch, mode=mode, threads=threads, dtype=dtype, torch=torch.__version__,
                seconds=time.perf_counter() - t0)
     return got
 
 
 def measure_all(models, batches, modes=TABLE_MODES, threads: int = MEASURE_THREADS, path=None,
-                note=print) -> list:
+                note=print, dtype: str = "fp32") -> list:
     """:func:`measure_one` for every model, batch and mode. With ``path``, the measurements are
     written there as JSON after each one, and those already there are reused (a long run resumes)."""
     import json
@@ -451,19 +465,19 @@ def measure_all(models, batches, modes=TABLE_MODES, threads: int = MEASURE_THREA
     if path and os.path.exists(path):
         with open(path) as f:
             for got in json.load(f):
-                done[(got["model"], got["batch"], got["mode"], got.get("threads"))] = got
+                done[(got["model"], got["batch"], got["mode"], got.get("threads"), got.get("dtype", "fp32"))] = got
     out = []
     for name in models:
         model = None
         for b in batches:
             for mode in modes:
-                key = (name, b, mode, threads)
+                key = (name, b, mode, threads, dtype)
                 if key not in done:
                     if model is None:
                         model, _ = build_torch_model(name)
-                    done[key] = measure_one(model, name, b, mode, threads)
+                    done[key] = measure_one(model, name, b, mode, threads, dtype)
                     got = done[key]
-                    note(f"{name} b{b} {mode}: live {_mib(got['peak'])} MiB, allocator "
+                    note(f"{name} b{b} {mode} {dtype}: live {_mib(got['peak'])} MiB, allocator "
                          f"{_mib(got['allocator_peak'])} MiB, {got['seconds']:.0f}s")
                     if path:
                         from .._io import write_atomic
@@ -480,7 +494,7 @@ def estimate_for(got: dict, foreach: bool = False, backend: str = "cpu"):
     from ..analysis import analyze
     from ..memory import inference_memory, training_memory
 
-    result = analyze(got["model"], batch=got["batch"])
+    result = analyze(got["model"], batch=got["batch"], dtype=got.get("dtype", "fp32"))
     threads = got.get("threads", 1)
     if got["mode"] == "inference":
         return inference_memory(result, backend=backend, threads=threads)
@@ -495,7 +509,7 @@ def row_for(got: dict) -> dict:
     alloc_error = est.allocator_peak_bytes / got["allocator_peak"] - 1
     return {
         "model": got["model"], "batch": got["batch"], "mode": f"training ({est.optimizer})" if train else "inference",
-        "threads": got.get("threads"),
+        "threads": got.get("threads"), "dtype": est.dtype,
         "estimate": est.peak_bytes, "measured": got["peak"], "error": est.peak_bytes / got["peak"] - 1,
         "allocator_estimate": est.allocator_peak_bytes, "allocator_measured": got["allocator_peak"],
         "allocator_error": alloc_error,
@@ -574,7 +588,8 @@ def _err(est: int, measured: int) -> str:
     return f"{est / measured - 1:+.3%} ({est - measured:+,} B)"
 
 
-def render_report(rows: list, missing: list, cuda_rows: list, cuda_note: str, thread_rows=()) -> str:
+def render_report(rows: list, missing: list, cuda_rows: list, cuda_note: str, thread_rows=(),
+                  dtype_rows=()) -> str:
     import platform
 
     import torch
@@ -635,6 +650,21 @@ def render_report(rows: list, missing: list, cuda_rows: list, cuda_note: str, th
         bad = [r for r in thread_rows if abs(r["allocator_error"]) > ALLOCATOR_TOLERANCE]
         if bad:
             out += ["", f"**{len(bad)} rows outside the {ALLOCATOR_TOLERANCE:.0%} target.**"]
+    if dtype_rows:
+        out += ["", "## bf16 (inference)", "",
+                "torch always sends bf16 convolutions to oneDNN, whose bf16 kernels (AMX on this CPU) allocate "
+                "differently: an unpadded output computed next to one more output-sized buffer, and a per-thread "
+                "scratchpad. The convolution forward is modelled from the measured pattern, the scratchpad is not "
+                "(the figure carries `scratch_note`); training in bf16 is not measured.", "",
+                "| model | batch | threads | live est. MiB | live meas. MiB | error | alloc. est. MiB | "
+                "alloc. meas. MiB | error | live vs alloc. |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in dtype_rows:
+            out.append(f"| {r['model']} | {r['batch']} | {r['threads']} | {_mib(r['estimate'])} | "
+                       f"{_mib(r['measured'])} | {_err(r['estimate'], r['measured'])} | "
+                       f"{_mib(r['allocator_estimate'])} | {_mib(r['allocator_measured'])} | "
+                       f"{_err(r['allocator_estimate'], r['allocator_measured'])} | {r['live_vs_allocator']:+.1%} |")
+        worst = max(abs(r["allocator_error"]) for r in dtype_rows)
+        out += ["", f"Largest allocator error {worst:.2%} (the scratchpad, which matters most at batch 1)."]
     out += ["", "## CUDA", ""]
     if cuda_rows:
         out += ["`torch.cuda.max_memory_allocated` after `reset_peak_memory_stats` (cudnn.benchmark=False); the "
@@ -690,6 +720,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=MEASURE_THREADS)
     p.add_argument("--measured", metavar="JSON",
                    help="keep the measurements here and reuse those already there (a long run resumes)")
+    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="leave out the bf16 inference rows")
     p.add_argument("--no-thread-check", dest="thread_check", action="store_false",
                    help="leave out the thread-count rows (resnet50, mobilenet_v2, batch 1, 1 and 4 threads)")
     args = p.parse_args(argv)
@@ -706,6 +737,12 @@ def main(argv=None) -> int:
         checked = [m for m in THREAD_CHECK_MODELS if m in models]
         thread_rows += [row_for(got) for got in measure_all(checked, (1,), ("inference",), t, args.measured,
                                                              note=lambda s: print(s, file=sys.stderr, flush=True))]
+    dtype_rows = []
+    if args.bf16:
+        dtype_rows = [row_for(got) for got in measure_all(models, batches, ("inference",), args.threads,
+                                                          args.measured, note=lambda s: print(s, file=sys.stderr,
+                                                                                              flush=True),
+                                                          dtype="bf16")]
     cuda_rows: list = []
     note = ("No CUDA device on the machine that generated this report: the `cuda` figures are documented, **not "
             "measured** (`archcalc.scratch`). The measurement path is ready: `compare_cuda` "
@@ -715,7 +752,7 @@ def main(argv=None) -> int:
         for name in models:
             for b in batches:
                 cuda_rows += compare_cuda(name, b, "adam")
-    text = render_report(rows, missing, cuda_rows, note, thread_rows)
+    text = render_report(rows, missing, cuda_rows, note, thread_rows, dtype_rows)
     if args.out:
         from .._io import write_atomic
 
