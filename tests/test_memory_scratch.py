@@ -142,8 +142,22 @@ def test_cuda_figure_is_flagged_and_names_what_it_leaves_out():
 
 def test_non_fp32_cpu_figure_is_flagged():
     e = inference_memory(one_conv(Conv2d(16, 3), (16, 8, 8)), dtype="bf16")
+    assert "per-thread scratchpad" in e.scratch_note and "not measured for bf16" in e.scratch_note
+    e = inference_memory(one_conv(Conv2d(16, 3), (16, 8, 8)), dtype="fp16")
     assert "measured for fp32 only" in e.scratch_note
     assert inference_memory(one_conv(Conv2d(16, 3), (16, 8, 8))).scratch_note is None
+
+
+def test_bf16_conv_forward():
+    # bf16 (2 bytes): the input reordered unpadded, the weight padded to 32 output channels, the output
+    # computed unpadded and, for a dense convolution, one more output-sized buffer beside the result
+    e = inference_memory(one_conv(Conv2d(24, 3, padding=1), (64, 28, 28)), dtype="bf16")
+    src, weight, out = 2 * 64 * 28 * 28 * 2, 32 * 64 * 9 * 2, 2 * 24 * 28 * 28 * 2
+    assert e.layers[1].scratch_bytes == max(src + weight, out + out)
+    # depthwise: no extra output-sized buffer
+    e = inference_memory(one_conv(Conv2d(96, 3, padding=1, groups=96), (96, 28, 28)), dtype="bf16")
+    src, weight, out = 2 * 96 * 28 * 28 * 2, 96 * 1 * 9 * 2, 2 * 96 * 28 * 28 * 2
+    assert e.layers[1].scratch_bytes == max(src + weight, out)
 
 
 def test_bad_backend_and_threads():
@@ -222,6 +236,29 @@ def test_conv_scratch_matches_the_allocator(torch, case, threads):
     e = inference_memory(one_conv(conv, shape), threads=threads)
     assert e.peak_bytes == got["peak"]
     assert e.allocator_peak_bytes == got["allocator_peak"], (case, e.layers[1].scratch_bytes)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", ["dense_128_64", "depthwise_96_s2", "pad_out_3"])
+def test_bf16_conv_forward_matches_the_allocator(torch, case):
+    """Up to oneDNN's per-thread scratchpad, which is not counted (named in the figure's note)."""
+    from archcalc.torch_bridge import memory_measure as mm
+
+    needs_avx512(torch)
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        pytest.skip("this CPU has no oneDNN bf16 support")
+    targs, conv, shape = _CONVS[case]
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        got = mm.measure_inference_cpu(torch.nn.Sequential(torch.nn.Conv2d(*targs)), 2, shape, allocator=True,
+                                       dtype=torch.bfloat16)
+    finally:
+        torch.set_num_threads(old)
+    e = inference_memory(one_conv(conv, shape), dtype="bf16", threads=2)
+    assert e.peak_bytes == got["peak"]
+    scratchpad = got["allocator_peak"] - e.allocator_peak_bytes
+    assert 0 <= scratchpad <= 1 << 20, (case, scratchpad)  # measured: tens of KiB to about 1 MiB
 
 
 def _small_net(torch):
