@@ -148,7 +148,8 @@ def run_fit(args, result, budget: int):
     if args.train:
         counted = ("weights, buffers, gradients, optimizer state, input batch and targets, activations saved "
                    "for backward, activation gradients, the optimizer step's temporaries")
-    lines.append(f"  counted: {counted}, and {_scratch_what(e)} inside each layer")
+    threads = f" ({e.threads} thread{'s' if e.threads != 1 else ''})" if e.backend == "cpu" else ""
+    lines.append(f"  counted: {counted}, and the {e.backend} scratch inside each layer{threads}")
     if e.scratch_note:
         lines.append(f"  unmeasured: {e.scratch_note}")
     if e.scratch_unmodelled:
