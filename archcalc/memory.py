@@ -47,9 +47,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from . import dims, scratch
+from . import dims
 from .analysis import DTYPE_BYTES, dtype_name
-from .errors import ArchcalcError, InvalidValueError, UnsupportedLayerError
+from .errors import ArchcalcError, UnsupportedLayerError
+from . import scratch  # noqa: I001 (its own line: the allocator figure's backend scratch)
+from .errors import InvalidValueError
 
 INDEX_BYTES = 8  # torch's max-pool indices are int64 whatever the activation dtype
 STAT_BYTES = 4  # batch norm's saved mean / inverse std are fp32
