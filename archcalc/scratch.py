@@ -16,8 +16,9 @@ bytes for the whole batch:
 - ``backward``: above (tensors live at the node) + (its input gradient and weight gradient), the
   figure :func:`archcalc.memory.training_memory` already counts at that node.
 
-A layer class with no formula for a backend has no scratch there (pooling, activations, add and
-concat allocate exactly their outputs on CPU: measured, see docs/memory.md).
+A kind with no formula for a backend counts no scratch there: either it was measured to allocate
+exactly its tensors (:data:`MEASURED_WITHOUT_SCRATCH`: pooling, activations, add, concat ... on
+CPU), or it is named in the estimate's ``scratch_unmodelled``.
 
 Backends
 --------
@@ -25,9 +26,11 @@ Backends
 block is 16; on an AVX2-only machine it is 8: ``Backend.block``). Measured with the allocator's own
 events (``torch.profiler(profile_memory=True)``, allocate/free paired by pointer:
 ``archcalc.torch_bridge.memory_measure.AllocatorEvents``) per layer kind, shape, dtype and thread
-count; tests/test_memory_scratch.py replays the measurements. Other dtypes are *not measured*: bf16
-on a CPU with AMX takes another path (a per-thread scratchpad and two output-sized buffers), so the
-figure for a non-fp32 dtype is flagged (:func:`unmeasured_reason`).
+count; tests/test_memory_scratch.py replays the measurements. The convolution also follows torch's
+choice between oneDNN and its native ``slow_conv2d`` (:func:`_conv_path`). bf16 takes other oneDNN
+kernels: their convolution forward is measured (less a per-thread scratchpad), the rest is not, and
+the figure says so; other dtypes apply the fp32 formulas in elements, flagged
+(:func:`unmeasured_reason`).
 
 ``cuda``: cuDNN with ``torch.backends.cudnn.benchmark=False`` and cuBLAS, from NVIDIA's and torch's
 documentation, *not measured here* (no GPU was available). cuDNN chooses a convolution algorithm by
