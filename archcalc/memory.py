@@ -33,8 +33,13 @@ Three different "memory" figures (docs/memory.md explains them on VGG-16):
 All tensors are in one dtype (``fp32``, ``bf16`` ... the result's), except max-pool indices
 (int64), batch-norm's saved per-channel statistics (fp32), ``num_batches_tracked`` and the
 targets (int64). Mixed precision (fp32 master weights with bf16 activations) is not modelled.
-Scratch space that a kernel allocates and frees inside itself (cuDNN/oneDNN workspaces, im2col
-buffers) and allocator caching/fragmentation are not counted.
+
+Two named figures per estimate: ``peak_bytes`` counts live tensors (what the liveness above holds);
+``allocator_peak_bytes`` adds, for a named backend (``cpu``: oneDNN, measured; ``cuda``: cuDNN/cuBLAS,
+documented, not measured), the scratch a kernel allocates and frees inside its layer
+(:mod:`archcalc.scratch`): a spike on top of what is live at that layer, forward and backward, plus
+any library workspace the backend keeps resident. Each figure names its layer and phase. Allocator
+caching, fragmentation and the CUDA context stay out and are named (``not_counted``).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from typing import Optional
 from . import dims
 from .dtypes import DTYPE_BYTES, dtype_name
 from .errors import ArchcalcError, UnsupportedLayerError
+from . import scratch  # noqa: I001 (its own line: the allocator figure's backend scratch)
+from .errors import InvalidValueError
 
 INDEX_BYTES = 8  # torch's max-pool indices are int64 whatever the activation dtype
 STAT_BYTES = 4  # batch norm's saved mean / inverse std are fp32
@@ -206,6 +213,8 @@ class LayerMemory:
     dgrad_macs: int = 0  # gradient w.r.t. the input (0 when the input needs no gradient)
     wgrad_macs: int = 0  # gradient w.r.t. the weights
     backward_flops: int = 0
+    scratch_bytes: int = 0  # backend scratch live only inside the layer's forward (allocator figure)
+    backward_scratch_bytes: int = 0  # the same inside its backward
 
 
 @dataclass
@@ -237,6 +246,17 @@ class MemoryEstimate:
     phase_peaks: dict = field(default_factory=dict)
     forward_flops: int = 0
     backward_flops: int = 0
+    # the allocator figure: live tensors + backend scratch (archcalc.scratch) + resident workspaces
+    backend: str = "cpu"
+    threads: int = 1
+    allocator_peak_bytes: int = 0
+    allocator_peak_layer: str = ""
+    allocator_peak_phase: str = ""
+    allocator_phase_peaks: dict = field(default_factory=dict)
+    workspace_bytes: int = 0  # library workspace the backend keeps resident (cuBLAS's on cuda)
+    scratch_note: Optional[str] = None  # why the allocator figure is not a measured one, if it is not
+    not_counted: tuple = ()
+    scratch_unmodelled: tuple = ()  # kinds in the graph with no scratch formula and none measured
 
     @property
     def resident_bytes(self) -> int:
@@ -246,11 +266,15 @@ class MemoryEstimate:
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in (
             "model", "mode", "batch", "dtype", "weight_bytes", "buffer_bytes", "input_bytes",
-            "sum_of_outputs_bytes", "peak_bytes", "peak_activation_bytes", "peak_layer", "peak_phase")}
+            "sum_of_outputs_bytes", "peak_bytes", "peak_activation_bytes", "peak_layer", "peak_phase",
+            "backend", "threads", "allocator_peak_bytes", "allocator_peak_layer", "allocator_peak_phase",
+            "workspace_bytes", "scratch_note")}
+        d["not_counted"] = list(self.not_counted)
+        d["scratch_unmodelled"] = list(self.scratch_unmodelled)
         if self.mode == "training":
             d.update({k: getattr(self, k) for k in (
                 "optimizer", "foreach", "gradient_bytes", "optimizer_state_bytes", "target_bytes", "saved_bytes",
-                "step_temporary_bytes", "phase_peaks", "forward_flops", "backward_flops")})
+                "step_temporary_bytes", "phase_peaks", "allocator_phase_peaks", "forward_flops", "backward_flops")})
         d["layers"] = [vars(r).copy() for r in self.layers]
         for r in d["layers"]:
             r["saved"] = list(r["saved"])
@@ -430,35 +454,78 @@ def _param_tensors(r) -> int:
     return 1
 
 
+def _inner_layer(r):
+    """The layer whose rules apply (see :func:`_kind`)."""
+    layer = r.layer
+    while type(layer).__name__ in ("PerItem", "Shared") and hasattr(layer, "layer"):
+        layer = layer.layer
+    return layer
+
+
+def _backend_setup(backend, threads, dtype):
+    name = scratch.backend_name(backend)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise InvalidValueError(f"threads must be a positive integer, got {threads!r}")
+    not_counted = scratch.CUDA_NOT_COUNTED if name == "cuda" else scratch.CPU_NOT_COUNTED
+    return name, scratch.unmeasured_reason(name, dtype), not_counted
+
+
+def _unmodelled(records, backend: str) -> tuple:
+    return tuple(sorted({r.kind for r in records if scratch.unmodelled(backend, _inner_layer(r), _kind(r))}))
+
+
+def _scratch(r, backend: str, batch: int, bpe: int, threads: int, input_requires_grad: bool,
+             dtype: str = "fp32") -> tuple:
+    """(forward, backward) backend scratch of record ``r`` (:mod:`archcalc.scratch`), whole batch."""
+    layer = _inner_layer(r)
+    if not scratch.has_rule(backend, layer) or not r.input_shapes:
+        return 0, 0
+    ctx = scratch.Context(tuple(r.input_shapes[0]), tuple(r.output_shape), batch, bpe, threads,
+                          input_requires_grad, scratch.BACKENDS[backend], dtype)
+    fwd, bwd = scratch.layer_scratch(layer, ctx)
+    return _concrete(fwd, f"the scratch of {r.name}"), _concrete(bwd, f"the scratch of {r.name}")
+
+
 def sum_of_outputs_bytes(result, batch=None, dtype=None) -> int:
     batch, dtype, bpe = _setup(result, batch, dtype)
     plan = _Plan(result, training=False)
     return sum(plan.per_sample[s] for s in plan.owner) * batch * bpe
 
 
-def inference_memory(result, batch=None, dtype=None) -> MemoryEstimate:
+def inference_memory(result, batch=None, dtype=None, backend: str = "cpu", threads: int = 1) -> MemoryEstimate:
     """Peak memory of a forward pass without autograd (``torch.no_grad()``), weights included.
 
     ``batch`` / ``dtype`` default to the result's; passing them re-evaluates without re-analysing.
+    ``backend`` / ``threads`` pick the scratch model of the allocator figure (:mod:`archcalc.scratch`).
     """
     batch, dtype, bpe = _setup(result, batch, dtype)
+    backend, note, not_counted = _backend_setup(backend, threads, dtype)
     plan = _Plan(result, training=False)
     live = _forward_live(plan, batch, bpe, keep_until_end=set())
     weights = sum(_concrete(r.params, r.name) for r in plan.records) * bpe
     buffers = _buffer_bytes(plan.records, bpe)
     input_bytes = sum(plan.per_sample[s] for s in plan.held if plan.records[s].kind == "Input") * batch * bpe
+    workspace = scratch.resident_bytes(backend, plan.records)
     layers = []
     for i, r in enumerate(plan.records):
         out_b = plan.per_sample[i] * batch * bpe if plan.storage[i] == i else 0
-        layers.append(LayerMemory(r.name, r.kind, out_b, live[i] - input_bytes))
+        spike = _scratch(r, backend, batch, bpe, threads, False, dtype)[0]
+        layers.append(LayerMemory(r.name, r.kind, out_b, live[i] - input_bytes, scratch_bytes=spike))
     at = max(range(len(live)), key=lambda i: live[i])
+    alloc_at = max(range(len(live)), key=lambda i: live[i] + layers[i].scratch_bytes)
     peak_act = live[at] - input_bytes
+    resident = weights + buffers + input_bytes
+    alloc_peak = weights + buffers + workspace + live[alloc_at] + layers[alloc_at].scratch_bytes
     return MemoryEstimate(
         model=result.model, mode="inference", batch=batch, dtype=dtype, weight_bytes=weights,
         buffer_bytes=buffers, input_bytes=input_bytes,
         sum_of_outputs_bytes=sum(plan.per_sample[s] for s in plan.owner) * batch * bpe,
-        peak_bytes=weights + buffers + input_bytes + peak_act, peak_activation_bytes=peak_act,
+        peak_bytes=resident + peak_act, peak_activation_bytes=peak_act,
         peak_layer=plan.records[at].name, peak_phase="forward", layers=layers,
+        backend=backend, threads=threads, allocator_peak_bytes=alloc_peak,
+        allocator_peak_layer=plan.records[alloc_at].name, allocator_peak_phase="forward",
+        allocator_phase_peaks={"forward": alloc_peak}, workspace_bytes=workspace, scratch_note=note,
+        not_counted=not_counted, scratch_unmodelled=_unmodelled(plan.records, backend),
     )
 
 
@@ -499,14 +566,17 @@ def _backward_flops(record, dgrad: int, wgrad: int, batch: int) -> int:
     return record.flops
 
 
-def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, foreach: bool = False) -> MemoryEstimate:
+def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, foreach: bool = False,
+                    backend: str = "cpu", threads: int = 1) -> MemoryEstimate:
     """Peak memory of one steady-state training step (forward, cross-entropy loss, backward,
     ``optimizer.step()``), weights, gradients and optimizer state included.
 
     ``foreach`` picks torch's multi-tensor optimizer implementation (its CUDA default) for the step's
-    temporaries; the default is the per-parameter loop (torch's CPU default).
+    temporaries; the default is the per-parameter loop (torch's CPU default). ``backend`` /
+    ``threads`` pick the scratch model of the allocator figure (:mod:`archcalc.scratch`).
     """
     batch, dtype, bpe = _setup(result, batch, dtype)
+    backend, note, not_counted = _backend_setup(backend, threads, dtype)
     opt = optimizer_name(optimizer)
     plan = _Plan(result, training=True)
     recs = plan.records
@@ -567,6 +637,9 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     # (max-pool indices are saved, so counted in the extras, not as scratch)
     live = _forward_live(plan, batch, bpe, keep_until_end=set(savers), scratch=False)
     phase_peak = {"forward": (0, "")}
+    alloc_peak = {"forward": (0, "")}  # the same with backend scratch
+    spikes = [_scratch(r, backend, batch, bpe, threads, any(req[plan.index[n]] for n in r.inputs), dtype)
+              for r in recs]
     extra_running = 0
     layers = []
     first_saver: dict = {}
@@ -577,10 +650,13 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
         total = live[i] + extra_running - input_bytes
         if total > phase_peak["forward"][0]:
             phase_peak["forward"] = (total, r.name)
+        if total + spikes[i][0] > alloc_peak["forward"][0]:
+            alloc_peak["forward"] = (total + spikes[i][0], r.name)
         own_saved = sum(size[s] for s in first_saver.get(i, ()) if s not in plan.held) + extras[i]
         out_b = full(i) if plan.storage[i] == i else 0
         layers.append(LayerMemory(r.name, r.kind, out_b, total, saved=saved_items[i],
-                                  saved_bytes=own_saved))
+                                  saved_bytes=own_saved, scratch_bytes=spikes[i][0],
+                                  backward_scratch_bytes=spikes[i][1] if req[i] else 0))
     saved_total = sum(size[s] for s in savers if s not in plan.held) + sum(extras.values())
     # after the last layer: the loss (log_softmax output saved) while everything saved is alive;
     # outputs are held by the graph until the loss has read them
@@ -588,6 +664,8 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                                                   if s not in savers)
     if end_forward > phase_peak["forward"][0]:
         phase_peak["forward"] = (end_forward, "loss")
+    if end_forward > alloc_peak["forward"][0]:
+        alloc_peak["forward"] = (end_forward, "loss")
 
     # --- backward: node by node in reverse order ----------------------------------------------
     alive = {s: size[s] for s in savers if s not in plan.held}  # saved activation storages
@@ -610,6 +688,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
 
     # loss backward: grad of log_softmax output, then of the logits
     peak_b = (current() + loss_bytes + 2 * loss_bytes, "loss")
+    alloc_b = peak_b
     for o in plan.outputs:
         g = new_grad(full(o))
         grad_of[o] = g
@@ -648,6 +727,8 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
         at_node = current() + new_bytes + wgrad_bytes
         if at_node > peak_b[0]:
             peak_b = (at_node, r.name)
+        if at_node + spikes[i][1] > alloc_b[0]:
+            alloc_b = (at_node + spikes[i][1], r.name)
         layers[i].backward_live_bytes = at_node - wgrads - wgrad_bytes
         layers[i].dgrad_macs, layers[i].wgrad_macs, layers[i].backward_flops = dg, wg, bflops
         wgrads += wgrad_bytes
@@ -673,6 +754,8 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 at = current()
                 if at > peak_b[0]:
                     peak_b = (at, r.name)
+                if at > alloc_b[0]:
+                    alloc_b = (at, r.name)
                 grad_of[j] = s
                 refs[s] += 1
                 drop(old)
@@ -689,6 +772,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 if not who:
                     alive.pop(s, None)
     phase_peak["backward"] = peak_b
+    alloc_peak["backward"] = alloc_b
 
     # --- optimizer step -----------------------------------------------------------------------
     loop_mult, foreach_mult = STEP_TEMPORARIES[opt]
@@ -698,8 +782,11 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
         step_tmp = loop_mult * max((_largest_tensor(r) for r in recs), default=0) * bpe
     grads_total = trainable * bpe
     phase_peak["step"] = (grads_total + step_tmp, "optimizer.step")
+    alloc_peak["step"] = phase_peak["step"]  # the optimizer's kernels allocate only their results
 
     phase, (peak_act, where) = max(phase_peak.items(), key=lambda kv: kv[1][0])
+    alloc_phase, (alloc_act, alloc_where) = max(alloc_peak.items(), key=lambda kv: kv[1][0])
+    workspace = scratch.resident_bytes(backend, recs)
     fwd_flops = sum(_concrete(r.flops, r.name) for r in recs)
     return MemoryEstimate(
         model=result.model, mode="training", batch=batch, dtype=dtype, weight_bytes=weights,
@@ -710,6 +797,11 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
         optimizer_state_bytes=opt_state, target_bytes=target_bytes, saved_bytes=saved_total,
         step_temporary_bytes=step_tmp, phase_peaks={k: resident + v[0] for k, v in phase_peak.items()},
         forward_flops=fwd_flops, backward_flops=total_bwd_flops,
+        backend=backend, threads=threads, allocator_peak_bytes=resident + workspace + alloc_act,
+        allocator_peak_layer=alloc_where, allocator_peak_phase=alloc_phase,
+        allocator_phase_peaks={k: resident + workspace + v[0] for k, v in alloc_peak.items()},
+        workspace_bytes=workspace, scratch_note=note, not_counted=not_counted,
+        scratch_unmodelled=_unmodelled(recs, backend),
     )
 
 
@@ -736,10 +828,17 @@ def parse_size(text) -> int:
 
 
 def estimate(result, train: bool = False, optimizer: str = "sgd", batch=None, dtype=None,
-             foreach: bool = False) -> MemoryEstimate:
+             foreach: bool = False, backend: str = "cpu", threads: int = 1) -> MemoryEstimate:
     if train:
-        return training_memory(result, optimizer=optimizer, batch=batch, dtype=dtype, foreach=foreach)
-    return inference_memory(result, batch=batch, dtype=dtype)
+        return training_memory(result, optimizer=optimizer, batch=batch, dtype=dtype, foreach=foreach,
+                               backend=backend, threads=threads)
+    return inference_memory(result, batch=batch, dtype=dtype, backend=backend, threads=threads)
+
+
+#: ``fit``'s default headroom: the share of the budget kept free for what the allocator figure does
+#: not count (allocator caching and fragmentation; on CUDA the context and cuDNN workspaces). A
+#: stated choice, not a measurement.
+DEFAULT_HEADROOM = 0.10
 
 
 @dataclass
@@ -748,29 +847,36 @@ class Fit:
     budget: int
     at_max: Optional[MemoryEstimate]  # the estimate at max_batch (None when 0)
     over: MemoryEstimate  # the estimate at max_batch + 1 (the first batch that does not fit)
+    headroom: float = 0.0  # share of the budget kept free
+    usable: int = 0  # budget - headroom: what allocator_peak_bytes must not exceed
 
 
 def fit_batch(result, budget: int, train: bool = False, optimizer: str = "sgd", dtype=None,
-              foreach: bool = False, limit: int = 1 << 20) -> Fit:
-    """The largest batch whose peak (:func:`inference_memory` or :func:`training_memory`) is at
-    most ``budget`` bytes. Peak grows with the batch, so a doubling then bisection search on
-    concrete batches finds it."""
+              foreach: bool = False, limit: int = 1 << 20, backend: str = "cpu", threads: int = 1,
+              headroom: float = DEFAULT_HEADROOM) -> Fit:
+    """The largest batch whose allocator peak (``allocator_peak_bytes`` of :func:`inference_memory`
+    or :func:`training_memory`: live tensors + ``backend`` scratch) is at most ``budget`` less
+    ``headroom`` (a share of the budget, 0 <= headroom < 1). Peak grows with the batch, so a
+    doubling then bisection search on concrete batches finds it."""
+    if isinstance(headroom, bool) or not isinstance(headroom, (int, float)) or not 0 <= headroom < 1:
+        raise InvalidValueError(f"headroom must be a share of the budget in [0, 1), got {headroom!r}")
+    usable = int(budget * (1 - headroom))
 
     def peak(b):
-        return estimate(result, train, optimizer, b, dtype, foreach)
+        return estimate(result, train, optimizer, b, dtype, foreach, backend, threads)
 
     one = peak(1)
-    if one.peak_bytes > budget:
-        return Fit(0, budget, None, one)
+    if one.allocator_peak_bytes > usable:
+        return Fit(0, budget, None, one, headroom, usable)
     lo, hi = 1, 2
-    while hi <= limit and peak(hi).peak_bytes <= budget:
+    while hi <= limit and peak(hi).allocator_peak_bytes <= usable:
         lo, hi = hi, hi * 2
     if hi > limit:
         raise ArchcalcError(f"more than {limit} samples fit in {budget} bytes; is the budget right?")
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if peak(mid).peak_bytes <= budget:
+        if peak(mid).allocator_peak_bytes <= usable:
             lo = mid
         else:
             hi = mid
-    return Fit(lo, budget, peak(lo), peak(hi))
+    return Fit(lo, budget, peak(lo), peak(hi), headroom, usable)

@@ -30,9 +30,7 @@ def _budget(text: str) -> int:
 
 def main(argv) -> int:
     from .. import dims
-    from ..memory import fit_batch
-    from ..memory_cli import NOT_COUNTED
-    from ..text import human_bytes
+    from ..memory_cli import add_fit_flags, run_fit
 
     p = Parser(prog="archcalc fit", description="The largest batch whose estimated peak memory fits a budget. "
                "Exit 1 when not even batch 1 fits.",
@@ -50,10 +48,7 @@ def main(argv) -> int:
                    help="per-sample input shape, e.g. 3x224x224 (default: the model's)")
     p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
     add_output_args(p, ("table", "json"), "table")
-    from .. import memory_cli
-
-    if hasattr(memory_cli, "add_fit_flags"):  # the allocator figure's flags (--backend, --threads, --headroom)
-        memory_cli.add_fit_flags(p)
+    add_fit_flags(p)  # --backend, --threads, --headroom: the allocator figure's flags
     args = p.parse_args(argv)
     check_output_args(args)
     if (args.optimizer or args.foreach) and not args.train:
@@ -63,40 +58,19 @@ def main(argv) -> int:
     result = load_model(args.model, input=shape, dtype=args.dtype)
     if result.is_symbolic:
         raise UsageError(f"{result.model} has symbolic sizes; give --input with numbers to fit a batch")
-    if hasattr(memory_cli, "run_fit"):  # the memory module's own fit view (allocator peak, headroom)
-        fit, data, lines = memory_cli.run_fit(args, result, budget)
-        if output_format(args) == "json":
-            import json
-
-            emit(args, json.dumps(data, indent=2))
-        else:
-            emit(args, "\n".join(lines))
-        return 0 if fit.max_batch >= 1 else 1
-    optimizer = args.optimizer or "sgd"
-    fit = fit_batch(result, budget, train=args.train, optimizer=optimizer, foreach=args.foreach)
-    code = 0 if fit.max_batch >= 1 else 1
+    fit, data, lines = run_fit(args, result, budget)
     if output_format(args) == "json":
         import json
 
-        emit(args, json.dumps({"model": result.model, "mode": "training" if args.train else "inference",
-                               "dtype": result.dtype, "budget_bytes": budget, "max_batch": fit.max_batch,
-                               "peak_bytes_at_max": fit.at_max.peak_bytes if fit.at_max else None,
-                               "peak_bytes_next": fit.over.peak_bytes}, indent=2))
-        return code
-    what = (f"training step ({fit.over.optimizer}{', foreach' if args.foreach else ''})" if args.train
-            else "inference")
-    lines = [f"{result.model}, {what}, {result.dtype}, budget {human_bytes(budget)}: "
-             + (f"max batch {fit.max_batch}" if fit.max_batch else "nothing fits, not even batch 1")]
-    if fit.at_max:
-        e = fit.at_max
-        lines.append(f"  batch {e.batch}: peak {human_bytes(e.peak_bytes)} ({e.peak_phase} at {e.peak_layer})")
-    e = fit.over
-    lines.append(f"  batch {e.batch}: peak {human_bytes(e.peak_bytes)} > budget")
-    counted = "weights, buffers, the input batch and the activations live at the peak"
-    if args.train:
-        counted = ("weights, buffers, gradients, optimizer state, input batch and targets, activations saved "
-                   "for backward, activation gradients and the optimizer step's temporaries")
-    lines.append(f"  counted: {counted}")
-    lines.append(f"  {NOT_COUNTED}; leave headroom for them")
-    emit(args, "\n".join(lines))
-    return code
+        emit(args, json.dumps(data, indent=2))
+    else:
+        emit(args, "\n".join(lines))
+    if fit.max_batch < 1:  # the answer is "no": say it on stderr too, where a piped JSON reader still sees it
+        import sys
+
+        from ..text import human_bytes
+
+        print(f"archcalc: nothing fits: batch 1 needs {human_bytes(fit.over.allocator_peak_bytes)}, more than the "
+              f"usable {human_bytes(fit.usable)}", file=sys.stderr)
+        return 1
+    return 0

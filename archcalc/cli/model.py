@@ -46,10 +46,9 @@ def build_parser() -> Parser:
     p.add_argument("--valid", action="store_true",
                    help="with a symbolic --input (3xHxW): the input sizes the model is valid for (the "
                         "congruences its branch joins need, and the smallest valid sizes)")
-    from .. import memory_cli
+    from ..memory_cli import add_memory_flags
 
-    if hasattr(memory_cli, "add_memory_flags"):  # the allocator figure's flags (--backend, --threads)
-        memory_cli.add_memory_flags(p)
+    add_memory_flags(p)  # the allocator figure's flags (--backend, --threads)
     return p
 
 
