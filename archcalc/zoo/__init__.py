@@ -61,8 +61,6 @@ def _check_kwargs(entry, overrides) -> None:
     """A builder option the entry's builder does not take is a one-line error, not a TypeError."""
     import inspect
 
-    from ..errors import ArchcalcError
-
     from ..errors import InvalidValueError
 
     params = inspect.signature(entry.builder).parameters
