@@ -1,0 +1,176 @@
+"""Issue 15: the torchvision builders the zoo gained (RegNet, MNASNet, EfficientNetV2, ...).
+
+Every entry is checked three ways:
+- against the real torchvision model on the meta device (weights=None), layer by layer through
+  tests/torch_oracle.py: every leaf module that runs has an archcalc layer of the same name with the
+  same params, output shape and (conv/linear) MACs, also against FlopCounterMode; totals agree;
+- its registered figures against the torchvision weights' meta (``num_params``, ``_ops`` in GMACs,
+  at the weights' crop size), read from ``torchvision.models.get_model_weights`` here, never in the
+  product;
+- without torch, its computed totals against the registered figures (all printed decimals).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import archcalc
+from archcalc.zoo import entries, get_entry
+from torch_oracle import assert_matches, tv_model
+
+FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2")
+TV_NAMES = sorted(e.name for e in entries() if e.family in FAMILIES and e.torchvision)
+# one model per family in the default run; the rest are cheap on the meta device but add up
+FAST = {"regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "efficientnet_v2_s"}
+TV_PARAMS = [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in TV_NAMES]
+
+
+def decimals(x) -> int:
+    text = repr(x)
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def weights_meta(torchvision, entry):
+    """The meta of the torchvision weights the entry's published figure cites."""
+    published = entry.published[0]
+    weights = torchvision.models.get_model_weights(entry.torchvision)[published.extra["weights"]]
+    return weights, weights.meta
+
+
+@pytest.fixture
+def regnet_on_meta(torch, monkeypatch):
+    """torchvision computes RegNet's stage widths with tensors, which the meta device cannot read
+    back: run that one step on the CPU, build the modules on meta as usual."""
+    from torchvision.models.regnet import BlockParams
+
+    orig = BlockParams.from_init_params.__func__
+
+    def on_cpu(cls, *args, **kwargs):
+        with torch.device("cpu"):
+            return orig(cls, *args, **kwargs)
+
+    monkeypatch.setattr(BlockParams, "from_init_params", classmethod(on_cpu))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", TV_PARAMS)
+def test_against_torchvision(name, torch, torchvision, regnet_on_meta):
+    entry = get_entry(name)
+    r = archcalc.analyze(name)
+    model = tv_model(torch, torchvision, entry.torchvision, **entry.torchvision_kwargs).eval()
+    assert_matches(torch, r, model, require="leaves")
+
+    weights, meta = weights_meta(torchvision, entry)
+    published = entry.published[0]
+    assert (published.params, published.extra["gflops"]) == (meta["num_params"], meta["_ops"])
+    assert r.totals["params"] == meta["num_params"]
+    assert round(r.totals["macs"] / 1e9, max(3, decimals(meta["_ops"]))) == meta["_ops"]
+    crop = weights.transforms().crop_size
+    assert r.input[1:] == tuple(crop) * (2 // len(crop))  # _ops is at the weights' crop size
+
+
+def test_published_figures_recomputed_without_torch():
+    for name in TV_NAMES:
+        r, p = archcalc.analyze(name), get_entry(name).published[0]
+        assert r.totals["params"] == p.params, name
+        assert round(r.totals["macs"] / 1e9, max(3, decimals(p.extra["gflops"]))) == p.extra["gflops"], name
+
+
+def test_every_family_is_complete():
+    have = {e.name for e in entries()}
+    assert {f"regnet_{k}_{s}" for k in "xy" for s in ("400mf", "800mf", "1_6gf", "3_2gf", "8gf", "16gf", "32gf")} \
+        | {"regnet_y_128gf"} <= have
+    assert {"mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"} <= have
+    assert {"efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"} <= have
+
+
+# ------------------------------------------------------------------------------ by hand
+
+
+def test_regnet_widths_from_the_quantized_linear_rule():
+    from archcalc.zoo.regnet import stage_params
+
+    # RegNetX-400MF: d=22, w0=24, wa=24.48, wm=2.54. u_j = 24 + 24.48 j; s_j = round(log(u_j/24)/log 2.54)
+    # is 0 for j=0, 1 for j=1..2, 2 for j=3..9 and 3 for j=10..21; widths round(24*2.54**s/8)*8.
+    assert stage_params(22, 24, 24.48, 2.54, 16) == ((32, 1, 16), (64, 2, 16), (160, 7, 16), (400, 12, 16))
+    r = archcalc.analyze("regnet_x_400mf")
+    assert r["trunk_output.block4.block4-11.activation"].output_shape == (400, 7, 7)
+    # grouped 3x3 of 400 channels in groups of 16: 25 groups
+    assert r["trunk_output.block4.block4-1.f.b.0"].macs == 7 * 7 * 400 * 16 * 3 * 3
+    assert r["trunk_output.block1.block1-0.proj.0"].params == 32 * 32  # stem 32 -> 32, stride 2: projected
+    y = archcalc.analyze("regnet_y_400mf")
+    # SE squeezes to round(0.25 * block input width): first block of stage 2 reads 48 channels -> 12
+    assert y["trunk_output.block2.block2-0.f.se.fc1"].params == 104 * 12 + 12
+    assert y["trunk_output.block2.block2-1.f.se.fc1"].params == 104 * 26 + 26
+
+
+def test_mnasnet_depths_and_residuals():
+    from archcalc.zoo.mnasnet import round_to_multiple_of
+
+    assert round_to_multiple_of(83, 8) == 80 and round_to_multiple_of(84, 8) == 88  # torchvision's examples
+    r = archcalc.analyze("mnasnet0_5")
+    # alpha 0.5: 32*0.5 = 16 and 16*0.5 = 8, the stem and separable block widths
+    assert r["layers.0"].output_shape == (16, 112, 112) and r["layers.7"].output_shape == (8, 112, 112)
+    assert "layers.8.0.add" not in r.graph.nodes and "layers.8.1.add" in r.graph.nodes
+    assert r["layers.8.0.layers.3"].macs == 56 * 56 * (8 * 3) * 3 * 3  # depthwise 3x3 s2 on 3x expanded
+    assert r["mean"].output_shape == (1280,)
+
+
+def test_efficientnet_v2_fused_blocks():
+    r = archcalc.analyze("efficientnet_v2_s")
+    # stage 1 (expansion 1): a single 3x3 conv 24 -> 24 with a residual; stage 2: fused 3x3 s2 to 96, 1x1 to 48
+    assert r["features.1.0.block.0.0"].macs == 192 * 192 * 24 * 24 * 3 * 3
+    assert "features.1.0.add" in r.graph.nodes
+    assert r["features.2.0.block.0.0"].macs == 96 * 96 * 96 * 24 * 3 * 3
+    assert r["features.2.0.block.1.0"].macs == 96 * 96 * 48 * 96
+    assert r["features.4.0.block.2.fc1"].params == 256 * 16 + 16  # MBConv SE: 64 // 4 = 16 channels
+
+
+@pytest.mark.parametrize("name", ["regnet_x_400mf", "mnasnet0_5"])
+def test_symbolic_input(name):
+    # (squeeze-excitation nets such as RegNetY take minutes symbolically, as efficientnet_b0 already does)
+    r = archcalc.analyze(name, input="3xHxW")
+    assert r.substitute(H=224, W=224).totals["macs"] == archcalc.analyze(name).totals["macs"]
+
+
+# ------------------------------------------------------------------------------ quantized aliases
+
+QUANTIZED = sorted(e.name for e in entries() if e.name.startswith("quantized_"))
+Q_FAST = {"quantized_resnet18"}
+Q_PARAMS = [n if n in Q_FAST else pytest.param(n, marks=pytest.mark.slow) for n in QUANTIZED]
+
+
+def test_quantized_builders_are_all_aliased(torchvision):
+    from torchvision.models import list_models, quantization
+
+    assert set(QUANTIZED) == set(list_models(module=quantization))
+
+
+@pytest.mark.parametrize("name", QUANTIZED)
+def test_quantized_alias_equals_float_twin_in_int8(name):
+    entry = get_entry(name)
+    float_name = entry.published[0].extra["float"]
+    q, f = archcalc.analyze(name), archcalc.analyze(float_name)
+    assert q.dtype == "int8" and f.dtype == "fp32"
+    assert (q.totals["params"], q.totals["macs"], q.totals["flops"]) == \
+        (f.totals["params"], f.totals["macs"], f.totals["flops"])
+    assert q.totals["param_bytes"] * 4 == f.totals["param_bytes"] == 4 * f.totals["params"]  # 1 byte vs 4
+    assert archcalc.analyze(name, dtype="fp32").totals == f.totals  # an explicit dtype wins
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", Q_PARAMS)
+def test_quantized_against_torchvision(name, torch, torchvision):
+    entry = get_entry(name)
+    r = archcalc.analyze(name)
+    # the Quantizable* float model before conversion: stubs and FloatFunctional adds hold no params
+    model = tv_model(torch, torchvision, entry.torchvision, **entry.torchvision_kwargs).eval()
+    assert_matches(torch, r, model, require="params")
+    published = entry.published[0]
+    meta = torchvision.models.get_model_weights(name)[published.extra["weights"]].meta
+    assert published.extra["gflops"] == meta["_ops"]
+    assert round(r.totals["macs"] / 1e9, 3) == meta["_ops"]
+    if published.params is None:  # Inception-v3: the meta counts the aux head the int8 model drops
+        assert archcalc.analyze("inception_v3_aux").totals["params"] == meta["num_params"]
+    else:
+        assert published.params == r.totals["params"] == meta["num_params"]
