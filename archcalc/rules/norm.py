@@ -5,7 +5,8 @@ from __future__ import annotations
 from .. import dims
 from ..layers import BatchNorm1d, BatchNorm2d, LocalResponseNorm
 from . import Cost, register
-from ._window import expect_rank
+from ..errors import ShapeError
+from ._window import expect_rank, format_shape
 
 
 def _batchnorm(layer, shape, channels):
@@ -30,8 +31,11 @@ def batch_norm2d(layer: BatchNorm2d, inputs):
 
 @register(BatchNorm1d)
 def batch_norm1d(layer: BatchNorm1d, inputs):
-    """Batch norm over features of a (F,) or (T, F) input; same convention as BatchNorm2d."""
-    return _batchnorm(layer, inputs[0], inputs[0][-1])
+    """Batch norm over the channels of a (C,) or (C, L) input (torch's (N, C) / (N, C, L)); same
+    convention as BatchNorm2d."""
+    if len(inputs[0]) not in (1, 2):
+        raise ShapeError(f"BatchNorm1d expects a (C,) or (C, L) input, got {format_shape(inputs[0])}")
+    return _batchnorm(layer, inputs[0], inputs[0][0])
 
 
 @register(LocalResponseNorm)
