@@ -16,12 +16,12 @@ import pytest
 
 import archcalc
 from archcalc.zoo import entries, get_entry
-from torch_oracle import assert_matches, tv_model
+from torch_oracle import CONV_LINEAR_BN, assert_matches, tv_model
 
-FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2")
+FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)")
 TV_NAMES = sorted(e.name for e in entries() if e.family in FAMILIES and e.torchvision)
 # one model per family in the default run; the rest are cheap on the meta device but add up
-FAST = {"regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "efficientnet_v2_s"}
+FAST = {"regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "efficientnet_v2_s", "lraspp_mobilenet_v3_large"}
 TV_PARAMS = [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in TV_NAMES]
 
 
@@ -33,7 +33,7 @@ def decimals(x) -> int:
 def weights_meta(torchvision, entry):
     """The meta of the torchvision weights the entry's published figure cites."""
     published = entry.published[0]
-    weights = torchvision.models.get_model_weights(entry.torchvision)[published.extra["weights"]]
+    weights = torchvision.models.get_model_weights(entry.torchvision.rsplit(".", 1)[-1])[published.extra["weights"]]
     return weights, weights.meta
 
 
@@ -58,15 +58,19 @@ def test_against_torchvision(name, torch, torchvision, regnet_on_meta):
     entry = get_entry(name)
     r = archcalc.analyze(name)
     model = tv_model(torch, torchvision, entry.torchvision, **entry.torchvision_kwargs).eval()
-    assert_matches(torch, r, model, require="leaves")
+    if entry.torchvision.startswith("segmentation."):  # {"out": ..., "aux": ...}: the oracle reads tuples
+        model.register_forward_hook(lambda module, args, out: tuple(out.values()))
+    # torchvision's ResNet calls one ReLU module three times per block: compare conv/linear/BN there
+    assert_matches(torch, r, model, require=CONV_LINEAR_BN if "resnet" in entry.torchvision else "leaves")
 
     weights, meta = weights_meta(torchvision, entry)
     published = entry.published[0]
     assert (published.params, published.extra["gflops"]) == (meta["num_params"], meta["_ops"])
     assert r.totals["params"] == meta["num_params"]
     assert round(r.totals["macs"] / 1e9, max(3, decimals(meta["_ops"]))) == meta["_ops"]
-    crop = weights.transforms().crop_size
-    assert r.input[1:] == tuple(crop) * (2 // len(crop))  # _ops is at the weights' crop size
+    t = weights.transforms()
+    size = getattr(t, "crop_size", None) or t.resize_size  # segmentation: resized, not cropped
+    assert r.input[1:] == tuple(size) * (2 // len(size))  # _ops is at the weights' evaluation size
 
 
 def test_published_figures_recomputed_without_torch():
@@ -82,6 +86,8 @@ def test_every_family_is_complete():
         | {"regnet_y_128gf"} <= have
     assert {"mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"} <= have
     assert {"efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"} <= have
+    assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
+            "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
 
 
 # ------------------------------------------------------------------------------ by hand
@@ -124,6 +130,25 @@ def test_efficientnet_v2_fused_blocks():
     assert r["features.2.0.block.0.0"].macs == 96 * 96 * 96 * 24 * 3 * 3
     assert r["features.2.0.block.1.0"].macs == 96 * 96 * 48 * 96
     assert r["features.4.0.block.2.fc1"].params == 256 * 16 + 16  # MBConv SE: 64 // 4 = 16 channels
+
+
+def test_segmentation_heads_by_hand():
+    r = archcalc.analyze("deeplabv3_resnet50")
+    side = 65  # 520 at output stride 8: conv1 s2 -> 260, maxpool -> 130, layer2 s2 -> 65; layer3/4 dilated
+    assert r["backbone.layer4.2.relu_2"].output_shape == (2048, side, side)
+    assert r["backbone.layer4.1.conv2"].layer.dilation == (4, 4) and r["backbone.layer4.0.conv2"].layer.dilation == (2, 2)
+    assert r["classifier.0.convs.3.0"].macs == side * side * 256 * 2048 * 3 * 3  # atrous rate 36: same MACs
+    assert r["classifier.0.convs.4.3"].output_shape == (256, 1, 1)  # image pooling, then resized back
+    assert r["classifier.0.convs.4.interpolate"].output_shape == (256, side, side)
+    assert r["classifier.0.project.0"].params == 5 * 256 * 256
+    assert r["interpolate"].output_shape == r["aux_interpolate"].output_shape == (21, 520, 520)
+    # the aux FCN head on layer3 (1024 ch): 3x3 conv to 256 + BN + 1x1 conv to 21 (with bias)
+    aux = 1024 * 256 * 9 + 2 * 256 + 256 * 21 + 21
+    assert r.totals["params"] - archcalc.analyze("deeplabv3_resnet50", aux_loss=False).totals["params"] == aux
+    lr = archcalc.analyze("lraspp_mobilenet_v3_large")
+    assert lr["backbone.16.2"].output_shape == (960, 33, 33)  # 1/16 of 520, rounded up by the padded convs
+    assert lr["classifier.interpolate"].output_shape == (128, 65, 65)  # to the 1/8 features (backbone.4)
+    assert lr["classifier.low_classifier"].params == 40 * 21 + 21
 
 
 @pytest.mark.parametrize("name", ["regnet_x_400mf", "mnasnet0_5"])
