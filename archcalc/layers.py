@@ -1226,3 +1226,38 @@ class Sub(Layer):
 @dataclass(frozen=True)
 class Div(Layer):
     """Elementwise ``a / b`` with torch broadcasting."""
+
+
+# Appended by the zoo (issue 15): learned tensors that torchvision modules apply in ``forward``
+# without a submodule (ConvNeXt's layer scale, ViT's class token and position embedding).
+
+
+@dataclass(frozen=True)
+class LearnedTensor(Layer):
+    """An ``nn.Parameter`` of per-sample ``shape`` combined with the input in ``forward``:
+    ``op='mul'`` multiplies (ConvNeXt's ``layer_scale * x``, shape (C, 1, 1)), ``'add'`` adds
+    (ViT's ``x + pos_embedding``, shape (S, D)), both with torch broadcasting; ``'prepend'``
+    concatenates it before the input along ``axis`` (ViT's class token, shape (1, D): ``cat([token,
+    x], dim=1)``). Its ``prod(shape)`` elements are trainable parameters."""
+
+    shape: tuple = (1,)
+    op: str = "mul"
+    axis: int = 0
+
+    def __post_init__(self):
+        from . import validate as V
+        from .errors import InvalidValueError
+
+        shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
+        if not shape:
+            raise InvalidValueError(f"LearnedTensor.shape must name at least one size, got {self.shape!r}")
+        _set(self, "shape", tuple(V.positive_int(self, "shape", d) for d in shape))
+        V.one_of(self, "op", self.op, ("mul", "add", "prepend"))
+        _axes(self, "axis", self.axis)
+
+    @property
+    def mode(self) -> str:
+        return self.op
+
+    def describe(self) -> str:
+        return f"{self.op} " + "x".join(map(str, self.shape)) + (f" axis {self.axis}" if self.op == "prepend" else "")

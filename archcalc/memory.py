@@ -133,6 +133,9 @@ SAVED_FOR_BACKWARD.update({
     "Unsqueeze": (),
     "Squeeze": (),
     "Expand": (),  # backward sums the gradient over the stretched axes: shapes only
+    # LearnedTensor (zoo, issue 15): mul saves the input for the parameter's gradient. The table is
+    # keyed by kind, so add and prepend (which need only shapes) are charged the same: an upper bound
+    "LearnedTensor": ("input",),
     "Mean": (),  # backward spreads grad / n: shapes only
     "Sum": (),
     "Amax": ("input", "output"),  # amax_backward compares the input with the result

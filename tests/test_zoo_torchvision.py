@@ -18,14 +18,14 @@ import archcalc
 from archcalc.zoo import entries, get_entry
 from torch_oracle import CONV_LINEAR_BN, assert_matches, profile, tv_model
 
-FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video")
+FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt")
 # families whose ops tests/torch_oracle.py's conv2d/linear hyper-parameter count does not cover
 # (3-d convs, attention matmuls): compared with assert_twin, which uses FlopCounterMode per module
-MODERN = ("Video",)
+MODERN = ("Video", "ConvNeXt")
 TV_NAMES = sorted(e.name for e in entries() if e.family in FAMILIES and e.torchvision)
 # one model per family in the default run; the rest are cheap on the meta device but add up
 FAST = {"regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "efficientnet_v2_s", "lraspp_mobilenet_v3_large",
-        "r2plus1d_18"}
+        "r2plus1d_18", "convnext_tiny"}
 TV_PARAMS = [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in TV_NAMES]
 
 
@@ -128,6 +128,7 @@ def test_every_family_is_complete():
     assert {"mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"} <= have
     assert {"efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"} <= have
     assert {"r3d_18", "mc3_18", "r2plus1d_18"} <= have
+    assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
 
@@ -172,6 +173,26 @@ def test_efficientnet_v2_fused_blocks():
     assert r["features.2.0.block.0.0"].macs == 96 * 96 * 96 * 24 * 3 * 3
     assert r["features.2.0.block.1.0"].macs == 96 * 96 * 48 * 96
     assert r["features.4.0.block.2.fc1"].params == 256 * 16 + 16  # MBConv SE: 64 // 4 = 16 channels
+
+
+def test_convnext_block_by_hand():
+    r = archcalc.analyze("convnext_tiny")
+    c, side = 96, 56  # stage 1: 224 / 4 after the 4x4 s4 stem
+    assert r["features.1.0.block.0"].macs == side * side * c * 7 * 7  # depthwise 7x7
+    assert r["features.1.0.block.3"].macs == side * side * c * 4 * c  # pointwise MLP on channels-last rows
+    assert r["features.1.0.block.3"].output_shape == (side, side, 4 * c)
+    assert r["features.1.0"].params == c and r["features.1.0"].macs == 0  # the (C, 1, 1) layer scale
+    assert r["features.1.0.add"].output_shape == (c, side, side)
+    assert r["features.2.1"].params == 96 * 192 * 2 * 2 + 192  # 2x2 s2 downsampling conv
+    # the learned-tensor kind: mul broadcasts, prepend concatenates (ViT's class token)
+    from archcalc.analysis import analyze as run
+    from archcalc.graph import Builder
+    from archcalc.layers import LearnedTensor
+
+    b = Builder("t", (196, 768))
+    b.add(LearnedTensor((1, 768), "prepend"), b.input, name="cls")
+    t = run(b.build())["cls"]
+    assert t.output_shape == (197, 768) and t.params == 768 and t.flops == 0
 
 
 def test_segmentation_heads_by_hand():
