@@ -18,14 +18,14 @@ import archcalc
 from archcalc.zoo import entries, get_entry
 from torch_oracle import CONV_LINEAR_BN, assert_matches, profile, tv_model
 
-FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt")
+FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt", "ViT")
 # families whose ops tests/torch_oracle.py's conv2d/linear hyper-parameter count does not cover
 # (3-d convs, attention matmuls): compared with assert_twin, which uses FlopCounterMode per module
-MODERN = ("Video", "ConvNeXt")
+MODERN = ("Video", "ConvNeXt", "ViT")
 TV_NAMES = sorted(e.name for e in entries() if e.family in FAMILIES and e.torchvision)
 # one model per family in the default run; the rest are cheap on the meta device but add up
 FAST = {"regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "efficientnet_v2_s", "lraspp_mobilenet_v3_large",
-        "r2plus1d_18", "convnext_tiny"}
+        "r2plus1d_18", "convnext_tiny", "vit_b_32"}
 TV_PARAMS = [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in TV_NAMES]
 
 
@@ -45,19 +45,28 @@ def assert_twin(torch, result, model):
     """archcalc's ``result`` mirrors ``model`` module by module, with FlopCounterMode as the MAC oracle:
 
     - every torch module holding parameters of its own has an archcalc layer of that name holding
-      as many, and every archcalc layer holding params names such a torch module;
+      as many, and every archcalc layer holding params names such a torch module (or a parameter of
+      the model itself holding as many);
     - every leaf torch module that ran once and has an archcalc layer of its name: same output shape
       and ``2 * macs`` equal to FlopCounterMode's count for that module (0 for norms, activations);
     - totals: params, buffers, ``2 * macs`` equal to FlopCounterMode's total; the output shapes.
     """
     prof = profile(torch, model, result.input)
     ours = {x.name: x for x in result.layers}
-    owners = {n: run for n, run in prof.modules.items() if run.params}
+    owners = {n: run.params for n, run in prof.modules.items() if run.params}
+    # nn.MultiheadAttention holds its q/k/v projection itself and the output projection in a child
+    # ``out_proj`` it never calls as a module: archcalc's MultiheadAttention layer holds both
+    for n in [n for n in owners if n.endswith(".out_proj")]:
+        parent = n[: -len(".out_proj")]
+        if parent in ours and ours[parent].kind == "MultiheadAttention":
+            owners[parent] += owners.pop(n)
     missing = [n for n in owners if n not in ours]
     assert not missing, f"torch modules holding params without an archcalc layer of that name: {missing[:10]}"
-    for n, run in owners.items():
-        assert ours[n].params == run.params, (n, ours[n].params, run.params)
-    extra = [x.name for x in result.layers if x.params and x.name not in owners]
+    for n, params in owners.items():
+        assert ours[n].params == params, (n, ours[n].params, params)
+    # a parameter of the model itself (ViT's class_token): an archcalc layer named as that parameter
+    root = {n: p.numel() for n, p in model.named_parameters(recurse=False)}
+    extra = [x.name for x in result.layers if x.params and x.name not in owners and root.get(x.name) != x.params]
     assert not extra, f"archcalc layers holding params no torch module holds: {extra[:10]}"
     aligned = 0
     for n, run in prof.modules.items():
@@ -129,6 +138,7 @@ def test_every_family_is_complete():
     assert {"efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"} <= have
     assert {"r3d_18", "mc3_18", "r2plus1d_18"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
+    assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
 
@@ -193,6 +203,20 @@ def test_convnext_block_by_hand():
     b.add(LearnedTensor((1, 768), "prepend"), b.input, name="cls")
     t = run(b.build())["cls"]
     assert t.output_shape == (197, 768) and t.params == 768 and t.flops == 0
+
+
+def test_vit_by_hand():
+    r = archcalc.analyze("vit_b_16")
+    s, d = 14 * 14 + 1, 768  # 196 patches of 16x16 and the class token
+    assert r["conv_proj"].macs == 14 * 14 * d * 3 * 16 * 16
+    assert r["class_token"].output_shape == (s, d) and r["class_token"].params == d
+    assert r["encoder"].params == s * d  # the position embedding
+    attn = r["encoder.layers.encoder_layer_0.self_attention"]
+    assert attn.params == 4 * d * d + 4 * d  # in_proj (3 D x D + 3 D) and out_proj (D x D + D)
+    assert attn.macs == 4 * s * d * d + 2 * s * s * d  # projections, then scores and weighted values
+    assert r["heads.head"].output_shape == (1000,)
+    with pytest.raises(archcalc.errors.ShapeError):  # the position embedding fixes the input size
+        archcalc.analyze("vit_b_16", input=(3, 256, 256))
 
 
 def test_segmentation_heads_by_hand():
