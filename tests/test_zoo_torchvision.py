@@ -139,6 +139,7 @@ def test_every_family_is_complete():
     assert {"r3d_18", "mc3_18", "r2plus1d_18"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
+    assert set(DENSE) <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
 
@@ -286,3 +287,74 @@ def test_quantized_against_torchvision(name, torch, torchvision):
         assert archcalc.analyze("inception_v3_aux").totals["params"] == meta["num_params"]
     else:
         assert published.params == r.totals["params"] == meta["num_params"]
+
+
+# ------------------------------------------------------------------------------ detection
+
+DENSE = ["retinanet_resnet50_fpn", "retinanet_resnet50_fpn_v2", "fcos_resnet50_fpn"]
+
+
+def tv_detector(torch, torchvision, monkeypatch, builder):
+    """torchvision's detector as built for its COCO weights, without downloading anything: the builder
+    is given ``weights_backbone`` (so a v1 detector gets its FrozenBatchNorm2d ResNet, as with the COCO
+    weights) while the ResNet it calls loads none."""
+    import importlib
+
+    module = importlib.import_module(getattr(torchvision.models.detection, builder).__module__)
+    orig = module.resnet50
+    monkeypatch.setattr(module, "resnet50", lambda weights=None, **kw: orig(weights=None, **kw))
+    backbone_weights = torchvision.models.ResNet50_Weights.IMAGENET1K_V1
+    with torch.device("meta"):
+        return getattr(torchvision.models.detection, builder)(weights=None, weights_backbone=backbone_weights).eval()
+
+
+def assert_params_by_module(result, model):
+    """Every torch module holding parameters of its own has an archcalc layer of that name holding as
+    many, and every archcalc layer holding params names one; params and buffers totals agree."""
+    owners = {n: sum(p.numel() for p in m.parameters(recurse=False)) for n, m in model.named_modules()}
+    owners = {n: k for n, k in owners.items() if k}
+    ours = {x.name: x.params for x in result.layers if x.params}
+    assert ours == owners, sorted(set(ours.items()) ^ set(owners.items()))[:10]
+    assert result.totals["params"] == sum(p.numel() for p in model.parameters())
+    assert result.totals["buffers"] == sum(b.numel() for b in model.buffers())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", [n if n == "retinanet_resnet50_fpn" else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in DENSE])
+def test_dense_detector_against_torchvision(name, torch, torchvision, monkeypatch):
+    """Backbone, FPN and the heads on all five levels: per-module params, MACs against FlopCounterMode
+    on the meta device, pyramid shapes, anchors per image from torchvision's own anchor generator."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from torchvision.models.detection.image_list import ImageList
+
+    from archcalc import detection
+
+    entry = get_entry(name)
+    r = archcalc.analyze(name)
+    m = tv_detector(torch, torchvision, monkeypatch, entry.torchvision.split(".")[1])
+    assert_params_by_module(r, m)
+    with torch.device("meta"), FlopCounterMode(display=False) as counter:
+        feats = list(m.backbone(torch.zeros(1, *r.input)).values())
+        m.head(feats)
+    assert 2 * r.totals["macs"] == counter.get_total_flops()
+    ours = [r[f"backbone.fpn.layer_blocks.{i}.0"].output_shape for i in range(3)]
+    ours += [r[f"backbone.fpn.extra_blocks.{p}"].output_shape for p in ("p6", "p7")]
+    assert ours == [tuple(f.shape[1:]) for f in feats]
+    maps = detection.box_maps(r, "head.regression_head.bbox_reg")
+    images = ImageList(torch.zeros(1, 1, *r.input[1:]), [tuple(r.input[1:])])
+    (anchors,) = m.anchor_generator(images, [torch.zeros(1, 1, mp.height, mp.width) for mp in maps])
+    assert detection.total_boxes(maps) == anchors.shape[0]
+    meta = torchvision.models.get_model_weights(name)[entry.published[0].extra["weights"]].meta
+    assert r.totals["params"] == meta["num_params"] == entry.published[0].params
+    assert round(r.totals["macs"] / 1e9, 3) == meta["_ops"] == entry.published[0].extra["gflops"]
+
+
+def test_dense_detector_counts_by_hand():
+    r = archcalc.analyze("retinanet_resnet50_fpn")
+    sides = [100, 50, 25, 13, 7]  # 800 / 8 ... / 128, each 3x3 s2 conv rounding up
+    head = 4 * (256 * 256 * 9) + 256 * 9 * 91 * 9  # four 3x3 convs and the class conv, per position
+    assert sum(x.macs for x in r.layers if x.name.startswith("head.classification_head")) == \
+        sum(s * s for s in sides) * head
+    assert r["head.classification_head.cls_logits"].params == 256 * 9 * 9 * 91 + 9 * 91  # owned once
+    assert r["head.classification_head.cls_logits@4"].params == 0  # level P7 reuses the weights

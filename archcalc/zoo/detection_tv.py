@@ -1,0 +1,144 @@
+"""torchvision's detectors beyond the v1 Faster/Mask R-CNN of ``detection.py``: RetinaNet v1/v2, FCOS,
+Faster R-CNN v2, Mask R-CNN v2 and Keypoint R-CNN.
+
+- ``retinanet_resnet50_fpn``: Lin, Goyal, Girshick, He, Dollar, "Focal Loss for Dense Object
+  Detection", ICCV 2017, section 4 and Figure 3: ResNet-50 (``FrozenBatchNorm2d``: no parameters) +
+  FPN on C3-C5 with P6 (3x3 s2 conv on P5) and P7 (3x3 s2 conv after a ReLU), two subnets of four
+  3x3 conv-ReLU layers and a 3x3 output conv (9 anchors x 91 classes; 9 x 4 box deltas) whose weights
+  are shared by all five levels (``Shared`` nodes count the work of levels 2-5).
+- ``retinanet_resnet50_fpn_v2``: the same with a BatchNorm ResNet-50, P6 from C5, GroupNorm(32) after
+  every subnet conv (torchvision's improved recipe, after Zhang et al. 2020, ATSS).
+- ``fcos_resnet50_fpn``: Tian, Shen, Chen, He, "FCOS: Fully Convolutional One-Stage Object
+  Detection", ICCV 2019, Figure 2: the RetinaNet v1 trunk, one location per position, heads of four
+  3x3 conv-GroupNorm-ReLU layers then 91 class scores, and 4 box distances + 1 centre-ness.
+
+Sizes: torchvision's ``_ops`` for these weights are at an 800x800 input (the transform's resize of a
+square image, padded to a multiple of 32), where the entries are registered. Anchor and location
+counts per image come from :func:`archcalc.detection.box_maps` on the regression outputs.
+"""
+
+from __future__ import annotations
+
+from ..graph import Builder
+from ..layers import (
+    Activation, Add, BatchNorm2d, Conv2d, FrozenBatchNorm2d, GroupNorm, Shared, Upsample,
+)
+from . import Published, register_model
+from ._parts import graft
+from .resnet import resnet
+
+
+def _trunk(b, input_shape, frozen=True):
+    """torchvision ResNet-50 under ``backbone.body.`` (FrozenBatchNorm2d for the v1 detectors); returns
+    the outputs of layer1 .. layer4."""
+    trunk = resnet("body", input_shape, block="bottleneck", layers=(3, 4, 6, 3))
+    swap = (lambda n, layer: FrozenBatchNorm2d() if isinstance(layer, BatchNorm2d) else layer) if frozen else None
+    _, names = graft(b, trunk, b.input, stop_after="layer4.2.relu_2", prefix="backbone.body.", replace=swap)
+    return [names[n] for n in ("layer1.2.relu_2", "layer2.3.relu_2", "layer3.5.relu_2", "layer4.2.relu_2")]
+
+
+def _fpn_p3_p7(b, taps, p6_from_c5=False, out=256):
+    """torchvision ``FeaturePyramidNetwork`` on C3-C5 with ``LastLevelP6P7``: returns [P3 .. P7]."""
+    with b.scope("backbone.fpn"):
+        inner = b.add(Conv2d(out, 1), taps[2], name="inner_blocks.2.0")
+        results = [b.add(Conv2d(out, 3, padding=1), inner, name="layer_blocks.2.0")]
+        for i in (1, 0):
+            lateral = b.add(Conv2d(out, 1), taps[i], name=f"inner_blocks.{i}.0")
+            top_down = b.add(Upsample(2, "nearest"), inner, name=f"top_down.{i}")
+            inner = b.add(Add(), lateral, top_down, name=f"merge.{i}")
+            results.insert(0, b.add(Conv2d(out, 3, padding=1), inner, name=f"layer_blocks.{i}.0"))
+        p6 = b.add(Conv2d(out, 3, stride=2, padding=1), taps[2] if p6_from_c5 else results[-1],
+                   name="extra_blocks.p6")
+        r = b.add(Activation("relu"), p6, name="extra_blocks.relu")
+        p7 = b.add(Conv2d(out, 3, stride=2, padding=1), r, name="extra_blocks.p7")
+    return results + [p6, p7]
+
+
+def _shared_head(b, levels, prefix, layers):
+    """One torchvision head module applied to every level: ``layers`` is a list of (name, layer,
+    reads) with ``reads`` the name of the layer it reads (None: the level's features). The first
+    level owns the weights; the others are ``Shared`` nodes named ``name@level``."""
+    outs = []
+    for lvl, p in enumerate(levels):
+        names = {}
+        for n, layer, reads in layers:
+            owner = f"{prefix}.{n}"
+            src = p if reads is None else names[reads]
+            names[n] = b.add(layer if lvl == 0 else Shared(layer, owner), src,
+                             name=owner if lvl == 0 else f"{owner}@{lvl}")
+        outs.append(names)
+    return outs
+
+
+def _subnet(convs, norm, tail):
+    """RetinaNet/FCOS subnet: ``convs`` 3x3 convs (bias unless normalised), each followed by ``norm``
+    (None, "gn" as ``conv.i.1``, or "gn_flat" FCOS's flat Sequential) and ReLU; then ``tail``."""
+    layers, prev = [], None
+    for i in range(convs):
+        if norm == "gn_flat":
+            names = (f"conv.{3 * i}", f"conv.{3 * i + 1}", f"conv.{3 * i + 2}")
+            layers += [(names[0], Conv2d(256, 3, padding=1), prev), (names[1], GroupNorm(32), names[0]),
+                       (names[2], Activation("relu"), names[1])]
+            prev = names[2]
+        elif norm == "gn":
+            layers += [(f"conv.{i}.0", Conv2d(256, 3, padding=1, bias=False), prev),
+                       (f"conv.{i}.1", GroupNorm(32), f"conv.{i}.0"),
+                       (f"conv.{i}.2", Activation("relu", inplace=True), f"conv.{i}.1")]
+            prev = f"conv.{i}.2"
+        else:
+            layers += [(f"conv.{i}.0", Conv2d(256, 3, padding=1), prev),
+                       (f"conv.{i}.1", Activation("relu", inplace=True), f"conv.{i}.0")]
+            prev = f"conv.{i}.1"
+    return layers + [(n, layer, prev) for n, layer in tail]
+
+
+def retinanet(name, input_shape, v2=False, num_classes=91, anchors=9):
+    b = Builder(name, input_shape)
+    levels = _fpn_p3_p7(b, _trunk(b, input_shape, frozen=not v2)[1:], p6_from_c5=v2)
+    norm = "gn" if v2 else None
+    cls = _shared_head(b, levels, "head.classification_head",
+                       _subnet(4, norm, [("cls_logits", Conv2d(anchors * num_classes, 3, padding=1))]))
+    box = _shared_head(b, levels, "head.regression_head",
+                       _subnet(4, norm, [("bbox_reg", Conv2d(anchors * 4, 3, padding=1))]))
+    return b.build(outputs=[o["cls_logits"] for o in cls] + [o["bbox_reg"] for o in box])
+
+
+def fcos(name, input_shape, num_classes=91):
+    b = Builder(name, input_shape)
+    levels = _fpn_p3_p7(b, _trunk(b, input_shape)[1:])
+    cls = _shared_head(b, levels, "head.classification_head",
+                       _subnet(4, "gn_flat", [("cls_logits", Conv2d(num_classes, 3, padding=1))]))
+    box = _shared_head(b, levels, "head.regression_head",
+                       _subnet(4, "gn_flat", [("bbox_reg", Conv2d(4, 3, padding=1)),
+                                              ("bbox_ctrness", Conv2d(1, 3, padding=1))]))
+    return b.build(outputs=[o["cls_logits"] for o in cls] + [o[k] for o in box for k in ("bbox_reg", "bbox_ctrness")])
+
+
+_COMMON = dict(family="Detection (torchvision)", input_shape=(3, 800, 800))
+
+register_model(
+    "retinanet_resnet50_fpn", retinanet, **_COMMON,
+    variant="v1: ResNet-50 (frozen BN) + FPN P3-P7, shared subnets, 9 anchors, 800x800",
+    source="Lin et al. 2017 (Focal Loss, arXiv:1708.02002), sec. 4 and Fig. 3; "
+           "torchvision.models.detection.retinanet_resnet50_fpn",
+    torchvision="detection.retinanet_resnet50_fpn",
+    published=Published("torchvision RetinaNet_ResNet50_FPN_Weights.COCO_V1 (at 800x800)", params=34_014_999,
+                        extra={"gflops": 151.54, "weights": "COCO_V1"}),
+)
+register_model(
+    "retinanet_resnet50_fpn_v2", retinanet, v2=True, **_COMMON,
+    variant="v2: BN ResNet-50, P6 from C5, GroupNorm subnets, 800x800",
+    source="Lin et al. 2017 (Focal Loss), sec. 4; torchvision's v2 recipe (GroupNorm heads as in Zhang et al. "
+           "2020, ATSS, arXiv:1912.02424); torchvision.models.detection.retinanet_resnet50_fpn_v2",
+    torchvision="detection.retinanet_resnet50_fpn_v2",
+    published=Published("torchvision RetinaNet_ResNet50_FPN_V2_Weights.COCO_V1 (at 800x800)", params=38_198_935,
+                        extra={"gflops": 152.238, "weights": "COCO_V1"}),
+)
+register_model(
+    "fcos_resnet50_fpn", fcos, **_COMMON,
+    variant="ResNet-50 (frozen BN) + FPN P3-P7, GroupNorm heads, centre-ness, 800x800",
+    source="Tian et al. 2019 (FCOS, arXiv:1904.01355), Fig. 2; torchvision.models.detection.fcos_resnet50_fpn",
+    torchvision="detection.fcos_resnet50_fpn",
+    published=Published("torchvision FCOS_ResNet50_FPN_Weights.COCO_V1 (at 800x800)", params=32_269_600,
+                        extra={"gflops": 128.207, "weights": "COCO_V1"}),
+)
