@@ -139,7 +139,7 @@ def test_every_family_is_complete():
     assert {"r3d_18", "mc3_18", "r2plus1d_18"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
-    assert set(DENSE) <= have
+    assert set(DENSE) | set(TWO_STAGE) <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
 
@@ -348,6 +348,51 @@ def test_dense_detector_against_torchvision(name, torch, torchvision, monkeypatc
     meta = torchvision.models.get_model_weights(name)[entry.published[0].extra["weights"]].meta
     assert r.totals["params"] == meta["num_params"] == entry.published[0].params
     assert round(r.totals["macs"] / 1e9, 3) == meta["_ops"] == entry.published[0].extra["gflops"]
+
+
+TWO_STAGE = ["fasterrcnn_resnet50_fpn_v2", "maskrcnn_resnet50_fpn_v2", "keypointrcnn_resnet50_fpn"]
+
+
+def macs_of(torch, fn, *args):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"), FlopCounterMode(display=False) as counter:
+        fn(*args)
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", [n if n == "fasterrcnn_resnet50_fpn_v2" else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in TWO_STAGE])
+def test_two_stage_detector_against_torchvision(name, torch, torchvision, monkeypatch):
+    """Per-module params; MACs of backbone + RPN (five levels), of the box branch per proposal and of
+    the mask/keypoint branch per detection against FlopCounterMode; the published _ops at the R and D
+    the entry records."""
+    entry = get_entry(name)
+    r = archcalc.analyze(name)
+    m = tv_detector(torch, torchvision, monkeypatch, entry.torchvision.split(".")[1])
+    assert_params_by_module(r, m)
+    x = torch.zeros(1, *r.input, device="meta")
+    feats = {}
+    trunk = macs_of(torch, lambda: feats.update(m.backbone(x)))
+    rpn = macs_of(torch, lambda: m.rpn.head(list(feats.values())))
+    ours = lambda prefixes, **v: sum(  # noqa: E731
+        x.macs for x in r.substitute(**v).layers if x.name.startswith(prefixes))
+    ones = dict(R=1, D=1) if "D" in str(r.totals["macs"]) else dict(R=1)
+    assert ours(("backbone.", "rpn."), **ones) == trunk + rpn
+    rois = torch.zeros(1, 256, 7, 7, device="meta")
+    box = macs_of(torch, lambda: m.roi_heads.box_predictor(m.roi_heads.box_head(rois)))
+    assert ours(("roi_heads.box",), **ones) == box  # per proposal
+    for branch in ("mask", "keypoint"):
+        if getattr(m.roi_heads, f"{branch}_head", None) is not None:
+            dets = torch.zeros(1, 256, 14, 14, device="meta")
+            head, pred = getattr(m.roi_heads, f"{branch}_head"), getattr(m.roi_heads, f"{branch}_predictor")
+            assert ours((f"roi_heads.{branch}",), **ones) == macs_of(torch, lambda: pred(head(dets)))  # per detection
+    published = entry.published[0]
+    meta = torchvision.models.get_model_weights(name)[published.extra["weights"]].meta
+    assert r.totals["params"] == meta["num_params"] == published.params
+    at = r.substitute(**published.extra["at"])
+    assert round(at.totals["macs"] / 1e9, 3) == meta["_ops"] == published.extra["gflops"]
 
 
 def test_dense_detector_counts_by_hand():

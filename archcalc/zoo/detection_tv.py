@@ -12,8 +12,22 @@ Faster R-CNN v2, Mask R-CNN v2 and Keypoint R-CNN.
   Detection", ICCV 2019, Figure 2: the RetinaNet v1 trunk, one location per position, heads of four
   3x3 conv-GroupNorm-ReLU layers then 91 class scores, and 4 box distances + 1 centre-ness.
 
+- ``fasterrcnn_resnet50_fpn_v2`` / ``maskrcnn_resnet50_fpn_v2``: Faster / Mask R-CNN (Ren et al. 2015;
+  He et al. 2017) with the recipe of Li, Xie, Lin, Girshick, He, "Benchmarking Detection Transfer
+  Learning with Vision Transformers", 2021: BatchNorm ResNet-50, FPN convs with BN, a two-conv RPN
+  head, a box head of four 3x3 conv-BN-ReLU layers and one FC (``FastRCNNConvFCHead``), a mask head
+  of four conv-BN-ReLU layers.
+- ``keypointrcnn_resnet50_fpn``: He et al. 2017, section 5 (Mask R-CNN for human pose): the v1
+  trunk (frozen BN ResNet-50 + FPN), person/background boxes, eight 3x3 conv-ReLU layers of 512 on
+  14x14 RoIs, a 4x4 s2 deconv to 17 heatmaps and a bilinear 2x upsampling (56x56 heatmaps).
+
 Sizes: torchvision's ``_ops`` for these weights are at an 800x800 input (the transform's resize of a
-square image, padded to a multiple of 32), where the entries are registered. Anchor and location
+square image, padded to a multiple of 32), where the entries are registered. The box branch runs on
+``R`` proposals and the mask/keypoint branches on ``D`` detections, symbolic by default (``--set``
+or ``Result.substitute``). The published figures are reproduced with R = 1000 (torchvision's
+``rpn_post_nms_top_n_test``) and D = 100 for Mask R-CNN v2, D = 1 for Keypoint R-CNN's COCO_V1
+weights (133.924, its COCO_LEGACY figure, is D = 0): D is however many detections torchvision's
+measurement happened to produce, recorded here, not a property of the model. Anchor and location
 counts per image come from :func:`archcalc.detection.box_maps` on the regression outputs.
 """
 
@@ -21,10 +35,12 @@ from __future__ import annotations
 
 from ..graph import Builder
 from ..layers import (
-    Activation, Add, BatchNorm2d, Conv2d, FrozenBatchNorm2d, GroupNorm, Shared, Upsample,
+    Activation, Add, BatchNorm2d, Conv2d, ConvTranspose2d, Flatten, FrozenBatchNorm2d, GroupNorm, Interpolate,
+    Linear, MaxPool2d, PerItem, RoIAlign, Shared, Upsample,
 )
 from . import Published, register_model
 from ._parts import graft
+from .detection import _resnet50_fpn, _shared_rpn
 from .resnet import resnet
 
 
@@ -114,6 +130,78 @@ def fcos(name, input_shape, num_classes=91):
     return b.build(outputs=[o["cls_logits"] for o in cls] + [o[k] for o in box for k in ("bbox_reg", "bbox_ctrness")])
 
 
+def _fpn_p2_p6_bn(b, taps, out=256):
+    """torchvision ``FeaturePyramidNetwork(norm_layer=BatchNorm2d)`` on C2-C5 with a max-pooled P6 (the
+    v2 detectors): every FPN conv is conv (no bias) + BN. Returns [P2 .. P6]."""
+    def conv_bn(x, name, k):
+        x = b.add(Conv2d(out, k, padding=k // 2, bias=False), x, name=f"{name}.0")
+        return b.add(BatchNorm2d(), x, name=f"{name}.1")
+
+    with b.scope("backbone.fpn"):
+        inner = conv_bn(taps[3], "inner_blocks.3", 1)
+        results = [conv_bn(inner, "layer_blocks.3", 3)]
+        for i in (2, 1, 0):
+            lateral = conv_bn(taps[i], f"inner_blocks.{i}", 1)
+            top_down = b.add(Upsample(2, "nearest"), inner, name=f"top_down.{i}")
+            inner = b.add(Add(), lateral, top_down, name=f"merge.{i}")
+            results.insert(0, conv_bn(inner, f"layer_blocks.{i}", 3))
+        results.append(b.add(MaxPool2d(1, 2), results[-1], name="extra_blocks.pool"))
+    return results
+
+
+def two_stage(name, input_shape, v2=True, masks=False, keypoints=False, num_classes=91, num_keypoints=17,
+              proposals="R", detections="D"):
+    """Faster / Mask R-CNN v2 (``v2``) and Keypoint R-CNN (v1 trunk). The box branch runs on ``R``
+    proposals, the mask and keypoint branches on ``D`` detections (both symbolic by default)."""
+    b = Builder(name, input_shape)
+    if v2:
+        levels = _fpn_p2_p6_bn(b, _trunk(b, input_shape, frozen=False))
+        rpn = _shared_head(b, levels, "rpn.head", [
+            ("conv.0.0", Conv2d(256, 3, padding=1), None), ("conv.0.1", Activation("relu", inplace=True), "conv.0.0"),
+            ("conv.1.0", Conv2d(256, 3, padding=1), "conv.0.1"), ("conv.1.1", Activation("relu", inplace=True), "conv.1.0"),
+            ("cls_logits", Conv2d(3, 1), "conv.1.1"), ("bbox_pred", Conv2d(12, 1), "conv.1.1")])
+        outs = [o[k] for o in rpn for k in ("cls_logits", "bbox_pred")]
+    else:
+        levels = _resnet50_fpn(b, input_shape)
+        outs = _shared_rpn(b, levels)
+    x = b.add(RoIAlign(7, proposals, sampling_ratio=2), *levels[:4], name="roi_heads.box_roi_pool")
+    if v2:  # FastRCNNConvFCHead((256, 7, 7), [256] * 4, [1024], norm_layer=BatchNorm2d)
+        for i in range(4):
+            x = b.add(PerItem(Conv2d(256, 3, padding=1, bias=False)), x, name=f"roi_heads.box_head.{i}.0")
+            x = b.add(PerItem(BatchNorm2d()), x, name=f"roi_heads.box_head.{i}.1")
+            x = b.add(Activation("relu", inplace=True), x, name=f"roi_heads.box_head.{i}.2")
+        x = b.add(PerItem(Flatten()), x, name="roi_heads.box_head.4")
+        x = b.add(Linear(1024), x, name="roi_heads.box_head.5")
+        x = b.add(Activation("relu", inplace=True), x, name="roi_heads.box_head.6")
+    else:  # TwoMLPHead
+        x = b.add(PerItem(Flatten()), x, name="roi_heads.box_head.flatten")
+        x = b.add(Linear(1024), x, name="roi_heads.box_head.fc6")
+        x = b.add(Activation("relu"), x, name="roi_heads.box_head.relu6")
+        x = b.add(Linear(1024), x, name="roi_heads.box_head.fc7")
+        x = b.add(Activation("relu"), x, name="roi_heads.box_head.relu7")
+    outs += [b.add(Linear(num_classes), x, name="roi_heads.box_predictor.cls_score"),
+             b.add(Linear(4 * num_classes), x, name="roi_heads.box_predictor.bbox_pred")]
+    if masks:  # MaskRCNNHeads(256, [256] * 4, 1, norm_layer=BatchNorm2d) + MaskRCNNPredictor
+        m = b.add(RoIAlign(14, detections, sampling_ratio=2), *levels[:4], name="roi_heads.mask_roi_pool")
+        for i in range(4):
+            m = b.add(PerItem(Conv2d(256, 3, padding=1, bias=False)), m, name=f"roi_heads.mask_head.{i}.0")
+            m = b.add(PerItem(BatchNorm2d()), m, name=f"roi_heads.mask_head.{i}.1")
+            m = b.add(Activation("relu", inplace=True), m, name=f"roi_heads.mask_head.{i}.2")
+        m = b.add(PerItem(ConvTranspose2d(256, 2, stride=2)), m, name="roi_heads.mask_predictor.conv5_mask")
+        m = b.add(Activation("relu", inplace=True), m, name="roi_heads.mask_predictor.relu")
+        outs.append(b.add(PerItem(Conv2d(num_classes, 1)), m, name="roi_heads.mask_predictor.mask_fcn_logits"))
+    if keypoints:  # KeypointRCNNHeads(256, [512] * 8) + KeypointRCNNPredictor(512, 17)
+        k = b.add(RoIAlign(14, detections, sampling_ratio=2), *levels[:4], name="roi_heads.keypoint_roi_pool")
+        for i in range(8):
+            k = b.add(PerItem(Conv2d(512, 3, padding=1)), k, name=f"roi_heads.keypoint_head.{2 * i}")
+            k = b.add(Activation("relu", inplace=True), k, name=f"roi_heads.keypoint_head.{2 * i + 1}")
+        k = b.add(PerItem(ConvTranspose2d(num_keypoints, 4, stride=2, padding=1)), k,
+                  name="roi_heads.keypoint_predictor.kps_score_lowres")
+        outs.append(b.add(PerItem(Interpolate(scale_factor=2, mode="bilinear", align_corners=False)), k,
+                          name="roi_heads.keypoint_predictor.interpolate"))
+    return b.build(outputs=outs)
+
+
 _COMMON = dict(family="Detection (torchvision)", input_shape=(3, 800, 800))
 
 register_model(
@@ -141,4 +229,34 @@ register_model(
     torchvision="detection.fcos_resnet50_fpn",
     published=Published("torchvision FCOS_ResNet50_FPN_Weights.COCO_V1 (at 800x800)", params=32_269_600,
                         extra={"gflops": 128.207, "weights": "COCO_V1"}),
+)
+
+register_model(
+    "fasterrcnn_resnet50_fpn_v2", two_stage, **_COMMON,
+    variant="v2: BN ResNet-50 + BN FPN, 2-conv RPN head, 4-conv + FC box head, R proposals, 800x800",
+    source="Ren et al. 2015 (Faster R-CNN) + Lin et al. 2017 (FPN); the v2 recipe of Li et al. 2021, "
+           "'Benchmarking Detection Transfer Learning with Vision Transformers' (arXiv:2111.11429); "
+           "torchvision.models.detection.fasterrcnn_resnet50_fpn_v2",
+    torchvision="detection.fasterrcnn_resnet50_fpn_v2",
+    published=Published("torchvision FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1 (at 800x800, R=1000)",
+                        params=43_712_278, extra={"gflops": 280.371, "weights": "COCO_V1", "at": {"R": 1000}}),
+)
+register_model(
+    "maskrcnn_resnet50_fpn_v2", two_stage, masks=True, **_COMMON,
+    variant="v2: Faster R-CNN v2 + BN mask head, R proposals, D detections, 800x800",
+    source="He et al. 2017 (Mask R-CNN) with the v2 recipe of Li et al. 2021 (arXiv:2111.11429); "
+           "torchvision.models.detection.maskrcnn_resnet50_fpn_v2",
+    torchvision="detection.maskrcnn_resnet50_fpn_v2",
+    published=Published("torchvision MaskRCNN_ResNet50_FPN_V2_Weights.COCO_V1 (at 800x800, R=1000, D=100)",
+                        params=46_359_409, extra={"gflops": 333.577, "weights": "COCO_V1",
+                                                  "at": {"R": 1000, "D": 100}}),
+)
+register_model(
+    "keypointrcnn_resnet50_fpn", two_stage, v2=False, keypoints=True, num_classes=2, **_COMMON,
+    variant="ResNet-50 (frozen BN) + FPN, person boxes, 17 keypoint heatmaps on D detections, 800x800",
+    source="He et al. 2017 (Mask R-CNN) sec. 5 (keypoint detection); "
+           "torchvision.models.detection.keypointrcnn_resnet50_fpn",
+    torchvision="detection.keypointrcnn_resnet50_fpn",
+    published=Published("torchvision KeypointRCNN_ResNet50_FPN_Weights.COCO_V1 (at 800x800, R=1000, D=1)",
+                        params=59_137_258, extra={"gflops": 137.42, "weights": "COCO_V1", "at": {"R": 1000, "D": 1}}),
 )
