@@ -27,7 +27,10 @@ square image, padded to a multiple of 32), where the entries are registered. The
 or ``Result.substitute``). The published figures are reproduced with R = 1000 (torchvision's
 ``rpn_post_nms_top_n_test``) and D = 100 for Mask R-CNN v2, D = 1 for Keypoint R-CNN's COCO_V1
 weights (133.924, its COCO_LEGACY figure, is D = 0): D is however many detections torchvision's
-measurement happened to produce, recorded here, not a property of the model. Anchor and location
+measurement happened to produce, recorded here, not a property of the model. The two MobileNetV3
+Faster R-CNN figures (4.494 at 800x800, 0.719 at 320x320) are backbone + FPN + RPN alone: no
+proposal passed their ``rpn_score_thresh`` of 0.05 in that measurement, so the box branch ran on
+none (R = 0, which archcalc does not accept as a RoI count; the test sums the other layers). Anchor and location
 counts per image come from :func:`archcalc.detection.box_maps` on the regression outputs.
 """
 
@@ -41,6 +44,7 @@ from ..layers import (
 from . import Published, register_model
 from ._parts import graft
 from .detection import _resnet50_fpn, _shared_rpn
+from .mobilenet import mobilenet_v3
 from .resnet import resnet
 
 
@@ -202,6 +206,50 @@ def two_stage(name, input_shape, v2=True, masks=False, keypoints=False, num_clas
     return b.build(outputs=outs)
 
 
+def fasterrcnn_mobilenet(name, input_shape, num_classes=91, proposals="R"):
+    """torchvision ``fasterrcnn_mobilenet_v3_large_fpn`` / ``_320_fpn``: MobileNetV3-Large features with
+    FrozenBatchNorm2d, an FPN on ``features.13`` (160 ch) and ``features.16`` (960 ch), both at stride
+    32, plus a max-pooled level; an RPN head with 15 anchors (5 sizes x 3 ratios) per position shared
+    by the 3 levels; RoIAlign 7x7 over the two FPN maps, TwoMLPHead (1024), box predictor."""
+    b = Builder(name, input_shape)
+    trunk = mobilenet_v3("body", input_shape, arch="large")
+    frozen = lambda n, layer: FrozenBatchNorm2d() if isinstance(layer, BatchNorm2d) else layer  # noqa: E731
+    # IntermediateLayerGetter(features): backbone.body.0 ... backbone.body.16
+    _, names = graft(b, _features_renamed(trunk, "backbone.body."), b.input, stop_after="backbone.body.16.2",
+                     replace=frozen)
+    taps = [names["backbone.body.13.block.3.1"], names["backbone.body.16.2"]]
+    with b.scope("backbone.fpn"):
+        inner = b.add(Conv2d(256, 1), taps[1], name="inner_blocks.1.0")
+        p1 = b.add(Conv2d(256, 3, padding=1), inner, name="layer_blocks.1.0")
+        lateral = b.add(Conv2d(256, 1), taps[0], name="inner_blocks.0.0")
+        # F.interpolate(size=the lateral's size): both maps are at stride 32, so a same-size copy
+        top_down = b.add(Interpolate(scale_factor=1, mode="nearest"), inner, name="top_down.0")
+        inner = b.add(Add(), lateral, top_down, name="merge.0")
+        p0 = b.add(Conv2d(256, 3, padding=1), inner, name="layer_blocks.0.0")
+        pool = b.add(MaxPool2d(1, 2), p1, name="extra_blocks.pool")
+    outs = _shared_rpn(b, [p0, p1, pool], anchors=15)
+    x = b.add(RoIAlign(7, proposals, sampling_ratio=2), p0, p1, name="roi_heads.box_roi_pool")
+    x = b.add(PerItem(Flatten()), x, name="roi_heads.box_head.flatten")
+    x = b.add(Linear(1024), x, name="roi_heads.box_head.fc6")
+    x = b.add(Activation("relu"), x, name="roi_heads.box_head.relu6")
+    x = b.add(Linear(1024), x, name="roi_heads.box_head.fc7")
+    x = b.add(Activation("relu"), x, name="roi_heads.box_head.relu7")
+    outs += [b.add(Linear(num_classes), x, name="roi_heads.box_predictor.cls_score"),
+             b.add(Linear(4 * num_classes), x, name="roi_heads.box_predictor.bbox_pred")]
+    return b.build(outputs=outs)
+
+
+def _features_renamed(graph, prefix):
+    """A copy of a torchvision-layout graph with ``features.`` renamed ``prefix``."""
+    from ..graph import Graph, Node
+
+    g = Graph(graph.name)
+    ren = lambda n: prefix + n[len("features."):] if n.startswith("features.") else n  # noqa: E731
+    for node in graph.nodes.values():
+        g.add(Node(ren(node.name), node.layer, tuple(ren(i) for i in node.inputs)))
+    return g
+
+
 _COMMON = dict(family="Detection (torchvision)", input_shape=(3, 800, 800))
 
 register_model(
@@ -259,4 +307,26 @@ register_model(
     torchvision="detection.keypointrcnn_resnet50_fpn",
     published=Published("torchvision KeypointRCNN_ResNet50_FPN_Weights.COCO_V1 (at 800x800, R=1000, D=1)",
                         params=59_137_258, extra={"gflops": 137.42, "weights": "COCO_V1", "at": {"R": 1000, "D": 1}}),
+)
+
+register_model(
+    "fasterrcnn_mobilenet_v3_large_fpn", fasterrcnn_mobilenet, **_COMMON,
+    variant="MobileNetV3-Large (frozen BN) + 2-map FPN, 15 anchors, R proposals, 800x800",
+    source="Ren et al. 2015 (Faster R-CNN) + Lin et al. 2017 (FPN) on Howard et al. 2019 (MobileNetV3); "
+           "torchvision.models.detection.fasterrcnn_mobilenet_v3_large_fpn",
+    torchvision="detection.fasterrcnn_mobilenet_v3_large_fpn",
+    published=Published("torchvision FasterRCNN_MobileNet_V3_Large_FPN_Weights.COCO_V1 (at 800x800; its _ops "
+                        "counts no box branch)", params=19_386_354,
+                        extra={"gflops": 4.494, "weights": "COCO_V1", "without": "roi_heads."}),
+)
+register_model(
+    "fasterrcnn_mobilenet_v3_large_320_fpn", fasterrcnn_mobilenet, family="Detection (torchvision)",
+    input_shape=(3, 320, 320),
+    variant="the same at torchvision's low-resolution setting: 320x320, 150 proposals",
+    source="as fasterrcnn_mobilenet_v3_large_fpn (min_size 320, rpn_post_nms_top_n_test 150); "
+           "torchvision.models.detection.fasterrcnn_mobilenet_v3_large_320_fpn",
+    torchvision="detection.fasterrcnn_mobilenet_v3_large_320_fpn",
+    published=Published("torchvision FasterRCNN_MobileNet_V3_Large_320_FPN_Weights.COCO_V1 (at 320x320; its "
+                        "_ops counts no box branch)", params=19_386_354,
+                        extra={"gflops": 0.719, "weights": "COCO_V1", "without": "roi_heads."}),
 )
