@@ -139,7 +139,7 @@ def test_every_family_is_complete():
     assert {"r3d_18", "mc3_18", "r2plus1d_18"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
-    assert set(DENSE) | set(TWO_STAGE) <= have
+    assert set(DENSE) | set(TWO_STAGE) | {"ssdlite320_mobilenet_v3_large"} <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
 
@@ -410,3 +410,34 @@ def test_dense_detector_counts_by_hand():
         sum(s * s for s in sides) * head
     assert r["head.classification_head.cls_logits"].params == 256 * 9 * 9 * 91 + 9 * 91  # owned once
     assert r["head.classification_head.cls_logits@4"].params == 0  # level P7 reuses the weights
+
+
+@pytest.mark.torch
+def test_ssdlite_against_torchvision(torch, torchvision):
+    """Built as for its COCO weights (no backbone weights: the reduced tail); per-module params, MACs
+    of backbone + heads against FlopCounterMode, the six map shapes and 3,234 default boxes."""
+    from torchvision.models.detection.image_list import ImageList
+
+    from archcalc import detection
+
+    name = "ssdlite320_mobilenet_v3_large"
+    entry = get_entry(name)
+    r = archcalc.analyze(name)
+    m = tv_model(torch, torchvision, entry.torchvision, **entry.torchvision_kwargs).eval()
+    assert_params_by_module(r, m)
+    feats = {}
+    x = torch.zeros(1, *r.input, device="meta")
+
+    def forward():
+        feats.update(m.backbone(x))
+        m.head(list(feats.values()))
+
+    assert r.totals["macs"] == macs_of(torch, forward)
+    maps = [detection.box_maps(r, f"head.regression_head.module_list.{i}.1")[0] for i in range(6)]
+    assert [(mp.height, mp.width) for mp in maps] == [tuple(f.shape[-2:]) for f in feats.values()]
+    images = ImageList(torch.zeros(1, 3, 320, 320), [(320, 320)])
+    anchors = m.anchor_generator(images, [torch.zeros(1, 1, mp.height, mp.width) for mp in maps])
+    assert detection.total_boxes(maps) == anchors[0].shape[0] == 6 * (20 * 20 + 10 * 10 + 5 * 5 + 3 * 3 + 2 * 2 + 1)
+    meta = torchvision.models.get_model_weights(name)["COCO_V1"].meta
+    assert r.totals["params"] == meta["num_params"] == entry.published[0].params
+    assert round(r.totals["macs"] / 1e9, 3) == meta["_ops"] == entry.published[0].extra["gflops"]

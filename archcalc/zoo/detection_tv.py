@@ -44,7 +44,8 @@ from ..layers import (
 from . import Published, register_model
 from ._parts import graft
 from .detection import _resnet50_fpn, _shared_rpn
-from .mobilenet import mobilenet_v3
+from ._mobile import conv_norm_act, make_divisible, squeeze_excitation
+from .mobilenet import V3_LARGE, mobilenet_v3
 from .resnet import resnet
 
 
@@ -239,6 +240,78 @@ def fasterrcnn_mobilenet(name, input_shape, num_classes=91, proposals="R"):
     return b.build(outputs=outs)
 
 
+def _v3_block(b, x, p, cin, k, exp, cout, use_se, act, stride, names):
+    """One MobileNetV3 inverted residual (torchvision ``InvertedResidual``); ``names`` are the node
+    prefixes of its expansion, depthwise, SE and projection modules."""
+    y = x
+    if exp != cin:
+        y = conv_norm_act(b, y, names[0], exp, 1, act=act)
+    y = conv_norm_act(b, y, names[1], exp, k, stride=stride, groups=exp, act=act)
+    if use_se:
+        y = squeeze_excitation(b, y, names[2], exp, make_divisible(exp // 4, 8), act="relu", scale_act="hardsigmoid")
+    y = conv_norm_act(b, y, names[3], cout, 1, act=None)
+    if stride == 1 and cin == cout:
+        y = b.add(Add(inplace=True), y, x, name=f"{p}.add")
+    return y
+
+
+def ssdlite320(name, input_shape, num_classes=91, anchors=6):
+    """torchvision ``ssdlite320_mobilenet_v3_large`` as built for its COCO weights: MobileNetV3-Large
+    with the reduced tail (C5 at half width, Howard et al. 2019 Table 6 note), split after the C4
+    block's expansion conv (672 channels at 1/16; torchvision ``SSDLiteFeatureExtractorMobileNet``),
+    the rest to 480 channels at 1/32, four extra blocks (1x1, depthwise 3x3 s2, 1x1, ReLU6) to
+    512/256/256/128 channels, and per map a separable predictor (depthwise 3x3 conv-BN-ReLU6, 1x1 conv)
+    for 6 boxes x 91 classes and 6 x 4 deltas. BN eps 0.001 changes no count."""
+    tail = {13: (112, 5, 672, 80), 14: (80, 5, 480, 80), 15: (80, 5, 480, 80)}  # reduce_divider 2
+    b = Builder(name, input_shape)
+    x = conv_norm_act(b, b.input, "backbone.features.0.0", 16, 3, stride=2, act="hardswish")
+    for idx, (cin, k, exp, cout, use_se, act, stride) in enumerate(V3_LARGE, start=1):
+        cin, k, exp, cout = tail.get(idx, (cin, k, exp, cout))
+        if idx < 13:
+            p = f"backbone.features.0.{idx}"
+            names = [f"{p}.block.{j}" for j in range(4)] if exp != cin else \
+                [None] + [f"{p}.block.{j}" for j in range(3)]
+            if not use_se:
+                names = names[:2] + [None, names[2]]
+        elif idx == 13:  # split: its expansion conv ends feature map 0
+            p = "backbone.features.1.0"
+            names = ["backbone.features.0.13", f"{p}.1", f"{p}.2", f"{p}.3"]
+        else:
+            p = f"backbone.features.1.{idx - 13}"
+            names = [f"{p}.block.{j}" for j in range(4)]
+        if idx == 13:
+            c4 = conv_norm_act(b, x, names[0], exp, 1, act=act)
+            y = conv_norm_act(b, c4, names[1], exp, k, stride=stride, groups=exp, act=act)
+            y = squeeze_excitation(b, y, names[2], exp, make_divisible(exp // 4, 8), act="relu",
+                                   scale_act="hardsigmoid")
+            x = conv_norm_act(b, y, names[3], cout, 1, act=None)
+        else:
+            x = _v3_block(b, x, p, cin, k, exp, cout, use_se, act, stride, names)
+    x = conv_norm_act(b, x, "backbone.features.1.3", 480, 1, act="hardswish")
+    maps = [c4, x]
+    for i, cout in enumerate((512, 256, 256, 128)):
+        mid = cout // 2
+        p = f"backbone.extra.{i}"
+        x = conv_norm_act(b, x, f"{p}.0", mid, 1, act="relu6")
+        x = conv_norm_act(b, x, f"{p}.1", mid, 3, stride=2, groups=mid, act="relu6")
+        x = conv_norm_act(b, x, f"{p}.2", cout, 1, act="relu6")
+        maps.append(x)
+    outs = []
+    for head, per in (("classification_head", num_classes), ("regression_head", 4)):
+        for i, m in enumerate(maps):
+            c = _shape_channels(b, m)
+            p = f"head.{head}.module_list.{i}"
+            y = conv_norm_act(b, m, f"{p}.0", c, 3, groups=c, act="relu6")
+            outs.append(b.add(Conv2d(anchors * per, 1), y, name=f"{p}.1"))
+    return b.build(outputs=outs)
+
+
+def _shape_channels(b, x):
+    from ..analysis import analyze
+
+    return analyze(b.graph)[x].output_shape[0]
+
+
 def _features_renamed(graph, prefix):
     """A copy of a torchvision-layout graph with ``features.`` renamed ``prefix``."""
     from ..graph import Graph, Node
@@ -329,4 +402,15 @@ register_model(
     published=Published("torchvision FasterRCNN_MobileNet_V3_Large_320_FPN_Weights.COCO_V1 (at 320x320; its "
                         "_ops counts no box branch)", params=19_386_354,
                         extra={"gflops": 0.719, "weights": "COCO_V1", "without": "roi_heads."}),
+)
+
+register_model(
+    "ssdlite320_mobilenet_v3_large", ssdlite320, family="Detection (torchvision)", input_shape=(3, 320, 320),
+    variant="SSDlite on MobileNetV3-Large (reduced tail), 6 maps, 6 boxes per position, 320x320",
+    source="Sandler et al. 2018 (MobileNetV2, arXiv:1801.04381) sec. 6.2 (SSDLite) on Howard et al. 2019 "
+           "(MobileNetV3, arXiv:1905.02244) sec. 6.2; torchvision.models.detection.ssdlite320_mobilenet_v3_large",
+    torchvision="detection.ssdlite320_mobilenet_v3_large",
+    torchvision_kwargs={"weights_backbone": None},
+    published=Published("torchvision SSDLite320_MobileNet_V3_Large_Weights.COCO_V1 (at 320x320)", params=3_440_060,
+                        extra={"gflops": 0.583, "weights": "COCO_V1"}),
 )
