@@ -136,7 +136,7 @@ def test_every_family_is_complete():
         | {"regnet_y_128gf"} <= have
     assert {"mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"} <= have
     assert {"efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"} <= have
-    assert {"r3d_18", "mc3_18", "r2plus1d_18"} <= have
+    assert {"r3d_18", "mc3_18", "r2plus1d_18", "s3d"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
     assert set(DENSE) | set(TWO_STAGE) | {"ssdlite320_mobilenet_v3_large"} <= have
