@@ -1238,11 +1238,16 @@ class LearnedTensor(Layer):
     ``op='mul'`` multiplies (ConvNeXt's ``layer_scale * x``, shape (C, 1, 1)), ``'add'`` adds
     (ViT's ``x + pos_embedding``, shape (S, D)), both with torch broadcasting; ``'prepend'``
     concatenates it before the input along ``axis`` (ViT's class token, shape (1, D): ``cat([token,
-    x], dim=1)``). Its ``prod(shape)`` elements are trainable parameters."""
+    x], dim=1)``). Its ``prod(shape)`` elements are trainable parameters, unless ``stored`` says
+    how many the module keeps: a tensor gathered from a smaller table (Swin's relative position
+    bias: a ``(2w-1)^2 x heads`` table indexed into ``heads x w^2 x w^2``, the index a buffer of
+    ``index`` elements), or 0 for a constant built in ``forward`` (Swin's shifted-window mask)."""
 
     shape: tuple = (1,)
     op: str = "mul"
     axis: int = 0
+    stored: Optional[int] = None
+    index: int = 0
 
     def __post_init__(self):
         from . import validate as V
@@ -1254,6 +1259,9 @@ class LearnedTensor(Layer):
         _set(self, "shape", tuple(V.positive_int(self, "shape", d) for d in shape))
         V.one_of(self, "op", self.op, ("mul", "add", "prepend"))
         _axes(self, "axis", self.axis)
+        if self.stored is not None:
+            V.nonneg_int(self, "stored", self.stored)
+        V.nonneg_int(self, "index", self.index)
 
     @property
     def mode(self) -> str:

@@ -18,10 +18,10 @@ import archcalc
 from archcalc.zoo import entries, get_entry
 from torch_oracle import CONV_LINEAR_BN, assert_matches, profile, tv_model
 
-FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt", "ViT")
+FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt", "ViT", "Swin")
 # families whose ops tests/torch_oracle.py's conv2d/linear hyper-parameter count does not cover
 # (3-d convs, attention matmuls): compared with assert_twin, which uses FlopCounterMode per module
-MODERN = ("Video", "ConvNeXt", "ViT")
+MODERN = ("Video", "ConvNeXt", "ViT", "Swin")
 TV_NAMES = sorted(e.name for e in entries() if e.family in FAMILIES and e.torchvision)
 # one model per family in the default run; the rest are cheap on the meta device but add up
 FAST = {"regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "efficientnet_v2_s", "lraspp_mobilenet_v3_large",
@@ -139,6 +139,7 @@ def test_every_family_is_complete():
     assert {"r3d_18", "mc3_18", "r2plus1d_18", "s3d"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
+    assert {"swin_t", "swin_s", "swin_b"} <= have
     assert set(DENSE) | set(TWO_STAGE) | {"ssdlite320_mobilenet_v3_large"} <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
@@ -218,6 +219,21 @@ def test_vit_by_hand():
     assert r["heads.head"].output_shape == (1000,)
     with pytest.raises(archcalc.errors.ShapeError):  # the position embedding fixes the input size
         archcalc.analyze("vit_b_16", input=(3, 256, 256))
+
+
+def test_swin_by_hand():
+    r = archcalc.analyze("swin_t")
+    c, side, w, heads = 96, 56, 7, 3
+    n, t = (side // w) ** 2, w * w  # 64 windows of 49 tokens
+    p = "features.1.1.attn"  # second block of stage 1: shifted windows
+    assert r[f"{p}.qkv"].macs == side * side * c * 3 * c
+    assert r[f"{p}.scores"].output_shape == (n, heads, t, t)
+    assert r[f"{p}.scores"].macs == n * heads * t * t * (c // heads)  # q k^T per window and head
+    assert r[p].params == (2 * w - 1) ** 2 * heads and r[p].buffers == t * t  # bias table, its index
+    assert r[f"{p}.shift_mask"].params == 0 and "features.1.0.attn.shift_mask" not in r.graph.nodes
+    assert "features.7.1.attn.shift_mask" not in r.graph.nodes  # 7x7 map = one window: no shift
+    assert r["features.2.reduction"].params == 4 * c * 2 * c  # patch merging, no bias
+    assert r["features.2.reduction"].output_shape == (28, 28, 192)
 
 
 def test_segmentation_heads_by_hand():
