@@ -26,7 +26,7 @@ from __future__ import annotations
 from ..errors import ShapeError
 from ..graph import Builder
 from ..layers import (
-    Activation, AdaptiveAvgPool2d, Add, Conv2d, Dropout, Flatten, Identity, LayerNorm, LearnedTensor, Linear,
+    Activation, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Add, Conv2d, Conv3d, Dropout, Flatten, Identity, LayerNorm, LearnedTensor, Linear,
     MatMul, PerItem, Permute, Reshape, Scale, Slice, Softmax, Transpose,
 )
 from . import Published, register_model
@@ -36,35 +36,79 @@ CONFIGS = {"t": (96, (2, 2, 6, 2), (3, 6, 12, 24)), "s": (96, (2, 2, 18, 2), (3,
            "b": (128, (2, 2, 18, 2), (4, 8, 16, 32))}
 
 
-def _window_attention(b, x, p, side, c, heads, w, shifted):
-    """torchvision ``shifted_window_attention`` on an (H, W, C) map with H = W = ``side``."""
-    if side % w:
-        raise ShapeError(f"{p}: a {side}x{side} map does not split into {w}x{w} windows (torchvision pads; "
-                         "archcalc's Swin entries take sizes that need no padding)")
-    n, t, hd = (side // w) ** 2, w * w, c // heads
-    y = b.add(Reshape((side // w, w, side // w, w, c)), x, name=f"{p}.windows")
-    y = b.add(Permute((0, 2, 1, 3, 4)), y, name=f"{p}.windows_permute")
+def _window_attention(b, x, p, sizes, c, heads, window, shift, table_rows, index):
+    """torchvision ``shifted_window_attention`` (2-d) / ``_3d`` on a channels-last map of ``sizes``
+    (H, W) or (T, H, W): ``window`` is the effective window (torchvision shrinks it to a smaller map),
+    ``shift`` whether this block shifts; ``table_rows`` x ``heads`` bias entries, ``index`` buffer."""
+    for size, wn in zip(sizes, window):
+        if size % wn:
+            raise ShapeError(f"{p}: a map of {'x'.join(map(str, sizes))} does not split into "
+                             f"{'x'.join(map(str, window))} windows (torchvision pads; archcalc's Swin entries "
+                             "take sizes that need no padding)")
+    k = len(sizes)
+    grid = [size // wn for size, wn in zip(sizes, window)]
+    n, t, hd = 1, 1, c // heads
+    for g, wn in zip(grid, window):
+        n, t = n * g, t * wn
+    split = tuple(v for g, wn in zip(grid, window) for v in (g, wn))
+    y = b.add(Reshape(split + (c,)), x, name=f"{p}.windows")
+    y = b.add(Permute(tuple(range(0, 2 * k, 2)) + tuple(range(1, 2 * k, 2)) + (2 * k,)), y, name=f"{p}.windows_permute")
     y = b.add(Reshape((n, t, c)), y, name=f"{p}.windows_flat")
     qkv = b.add(PerItem(Linear(3 * c)), y, name=f"{p}.qkv")
     qkv = b.add(Reshape((n, t, 3, heads, hd)), qkv, name=f"{p}.qkv_heads")
     qkv = b.add(Permute((2, 0, 3, 1, 4)), qkv, name=f"{p}.qkv_permute")
-    q, k, v = (b.add(Reshape((n, heads, t, hd)), b.add(Slice(i, i + 1, axis=0), qkv, name=f"{p}.{s}_slice"),
-                     name=f"{p}.{s}") for i, s in enumerate("qkv"))
+    q, k_, v = (b.add(Reshape((n, heads, t, hd)), b.add(Slice(i, i + 1, axis=0), qkv, name=f"{p}.{s}_slice"),
+                      name=f"{p}.{s}") for i, s in enumerate("qkv"))
     q = b.add(Scale(hd ** -0.5), q, name=f"{p}.q_scale")
-    kt = b.add(Transpose(-2, -1), k, name=f"{p}.k_t")
+    kt = b.add(Transpose(-2, -1), k_, name=f"{p}.k_t")
     a = b.add(MatMul(), q, kt, name=f"{p}.scores")
-    a = b.add(LearnedTensor((heads, t, t), "add", stored=(2 * w - 1) ** 2 * heads, index=t * t), a, name=p)
-    if shifted:
+    a = b.add(LearnedTensor((heads, t, t), "add", stored=table_rows * heads, index=index), a, name=p)
+    if shift:
         a = b.add(LearnedTensor((n, 1, t, t), "add", stored=0), a, name=f"{p}.shift_mask")
     a = b.add(Softmax(-1), a, name=f"{p}.softmax")
     y = b.add(MatMul(), a, v, name=f"{p}.weighted")
-    y = b.add(Transpose(0, 1), y, name=f"{p}.heads_t")  # (t, n, heads, hd) as torch's transpose(1, 2)
+    y = b.add(Transpose(0, 1), y, name=f"{p}.heads_t")  # torch's transpose(1, 2) of (n, heads, t, hd)
     y = b.add(Permute((1, 0, 2, 3)), y, name=f"{p}.heads_back")
     y = b.add(Reshape((n, t, c)), y, name=f"{p}.heads_flat")
     y = b.add(PerItem(Linear(c)), y, name=f"{p}.proj")
-    y = b.add(Reshape((side // w, side // w, w, w, c)), y, name=f"{p}.merge")
-    y = b.add(Permute((0, 2, 1, 3, 4)), y, name=f"{p}.merge_permute")
-    return b.add(Reshape((side, side, c)), y, name=f"{p}.merge_flat")
+    y = b.add(Reshape(tuple(grid) + tuple(window) + (c,)), y, name=f"{p}.merge")
+    y = b.add(Permute(tuple(v for i in range(k) for v in (i, k + i)) + (2 * k,)), y, name=f"{p}.merge_permute")
+    return b.add(Reshape(tuple(sizes) + (c,)), y, name=f"{p}.merge_flat")
+
+
+def _rows(layer, rank):
+    """``layer`` (a Linear) applied to the last axis of a rank-``rank`` tensor: archcalc's Linear reads
+    (features,) or (sequence, features), so it is wrapped in ``PerItem`` once per further axis."""
+    for _ in range(rank - 2):
+        layer = PerItem(layer)
+    return layer
+
+
+def _block(b, x, p, sizes, c, heads, window, shift, table_rows, index):
+    """torchvision ``SwinTransformerBlock``: pre-norm window attention and MLP, two residual adds."""
+    y = b.add(LayerNorm((c,)), x, name=f"{p}.norm1")
+    y = _window_attention(b, y, f"{p}.attn", sizes, c, heads, window, shift, table_rows, index)
+    y = b.add(Identity(), y, name=f"{p}.stochastic_depth")
+    x = b.add(Add(), x, y, name=f"{p}.add")
+    y = b.add(LayerNorm((c,)), x, name=f"{p}.norm2")
+    rank = len(sizes) + 1
+    y = b.sequential(f"{p}.mlp", y, [_rows(Linear(4 * c), rank), Activation("gelu"), Dropout(0.0),
+                                      _rows(Linear(c), rank), Dropout(0.0)])
+    y = b.add(Identity(), y, name=f"{p}.stochastic_depth_1")
+    return b.add(Add(), x, y, name=f"{p}.add_1")
+
+
+def _patch_merging(b, x, p, sizes, c):
+    """torchvision ``PatchMerging`` on (..., H, W, C): 2x2 neighbours concatenated (4C), LayerNorm,
+    Linear to 2C without bias; leading axes (Swin3D's T) are kept."""
+    *lead, h, w = sizes
+    lead = tuple(lead)
+    x = b.add(Reshape(lead + (h // 2, 2, w // 2, 2, c)), x, name=f"{p}.neighbours")
+    j = len(lead)
+    x = b.add(Permute(tuple(range(j)) + (j, j + 2, j + 3, j + 1, j + 4)), x, name=f"{p}.neighbours_permute")
+    x = b.add(Reshape(lead + (h // 2, w // 2, 4 * c)), x, name=f"{p}.cat")
+    x = b.add(LayerNorm((4 * c,)), x, name=f"{p}.norm")
+    return b.add(_rows(Linear(2 * c, bias=False), len(sizes) + 1), x, name=f"{p}.reduction")
 
 
 def swin(name, input_shape, size="t", window=7, num_classes=1000):
@@ -73,26 +117,13 @@ def swin(name, input_shape, size="t", window=7, num_classes=1000):
     x = b.sequential("features.0", b.input, [Conv2d(c, 4, stride=4), Permute((1, 2, 0)), LayerNorm((c,), eps=1e-5)])
     side = input_shape[1] // 4
     for s, (n, h) in enumerate(zip(depths, heads)):
-        if s:  # PatchMerging: 2x2 neighbours concatenated (4C), LayerNorm, Linear to 2C
-            p = f"features.{2 * s}"
-            x = b.add(Reshape((side // 2, 2, side // 2, 2, c)), x, name=f"{p}.neighbours")
-            x = b.add(Permute((0, 2, 3, 1, 4)), x, name=f"{p}.neighbours_permute")
-            x = b.add(Reshape((side // 2, side // 2, 4 * c)), x, name=f"{p}.cat")
-            x = b.add(LayerNorm((4 * c,)), x, name=f"{p}.norm")
-            x = b.add(PerItem(Linear(2 * c, bias=False)), x, name=f"{p}.reduction")
+        if s:
+            x = _patch_merging(b, x, f"features.{2 * s}", (side, side), c)
             side, c = side // 2, 2 * c
+        w = min(window, side)  # a map no larger than the window is one window, unshifted
         for i in range(n):
-            p = f"features.{2 * s + 1}.{i}"
-            shifted = i % 2 == 1 and window < side
-            y = b.add(LayerNorm((c,)), x, name=f"{p}.norm1")
-            y = _window_attention(b, y, f"{p}.attn", side, c, h, window, shifted)
-            y = b.add(Identity(), y, name=f"{p}.stochastic_depth")
-            x = b.add(Add(), x, y, name=f"{p}.add")
-            y = b.add(LayerNorm((c,)), x, name=f"{p}.norm2")
-            y = b.sequential(f"{p}.mlp", y, [PerItem(Linear(4 * c)), Activation("gelu"), Dropout(0.0),
-                                              PerItem(Linear(c)), Dropout(0.0)])
-            y = b.add(Identity(), y, name=f"{p}.stochastic_depth_1")
-            x = b.add(Add(), x, y, name=f"{p}.add_1")
+            x = _block(b, x, f"features.{2 * s + 1}.{i}", (side, side), c, h, (w, w), i % 2 == 1 and window < side,
+                       (2 * window - 1) ** 2, (window * window) ** 2)
     x = b.add(LayerNorm((c,)), x, name="norm")
     x = b.add(Permute((2, 0, 1)), x, name="permute")
     x = b.add(AdaptiveAvgPool2d(1), x, name="avgpool")
@@ -112,4 +143,56 @@ for _s, (_params, _gmacs) in _TV.items():
         torchvision=f"swin_{_s}",
         published=Published(f"torchvision Swin_{_s.upper()}_Weights.IMAGENET1K_V1", params=_params,
                             extra={"gflops": _gmacs, "weights": "IMAGENET1K_V1"}),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Video Swin Transformer: Liu, Ning, Cao, Wei, Zhang, Lin, Hu, "Video Swin Transformer", CVPR 2022,
+# section 3 (3-d patches of 2x4x4, 3-d shifted windows of 8x7x7 shifted by 4x3x3, 3-d relative position
+# bias, spatial-only patch merging) and the Swin-T/S/B sizes of the image model.
+# torchvision.models.video.swin3d_t/s/b: ``patch_embed`` (Conv3d 2x4x4 s2x4x4, permute to channels-
+# last, LayerNorm), ``features`` = stages and PatchMerging alternating (features.0 .. features.6),
+# LayerNorm, permute, 3-d average pool, Linear to 400 classes. A window axis longer than the map
+# shrinks to it and does not shift (torchvision ``_get_window_and_shift_size``); the bias table and
+# its index keep the full 8x7x7 window's size.
+
+
+def swin3d(name, input_shape, size="t", window=(8, 7, 7), num_classes=400):
+    c, depths, heads = CONFIGS[size]
+    b = Builder(name, input_shape)
+    x = b.add(Conv3d(c, (2, 4, 4), stride=(2, 4, 4)), b.input, name="patch_embed.proj")
+    x = b.add(Permute((1, 2, 3, 0)), x, name="patch_embed.permute")
+    x = b.add(LayerNorm((c,)), x, name="patch_embed.norm")
+    x = b.add(Dropout(0.0), x, name="pos_drop")
+    sizes = (input_shape[1] // 2, input_shape[2] // 4, input_shape[3] // 4)
+    rows = (2 * window[0] - 1) * (2 * window[1] - 1) * (2 * window[2] - 1)
+    vol = window[0] * window[1] * window[2]
+    for s, (n, h) in enumerate(zip(depths, heads)):
+        if s:
+            x = _patch_merging(b, x, f"features.{2 * s - 1}", sizes, c)
+            sizes, c = (sizes[0], sizes[1] // 2, sizes[2] // 2), 2 * c
+        eff = tuple(min(wn, size) for wn, size in zip(window, sizes))
+        shifts = any(wn < size for wn, size in zip(window, sizes))
+        for i in range(n):
+            x = _block(b, x, f"features.{2 * s}.{i}", sizes, c, h, eff, i % 2 == 1 and shifts, rows, vol * vol)
+    x = b.add(LayerNorm((c,)), x, name="norm")
+    x = b.add(Permute((3, 0, 1, 2)), x, name="permute")
+    x = b.add(AdaptiveAvgPool3d(1), x, name="avgpool")
+    x = b.add(Flatten(), x, name="flatten")
+    b.add(Linear(num_classes), x, name="head")
+    return b.build()
+
+
+# torchvision Swin3D_*_Weights.KINETICS400_V1 meta: num_params, _ops (GFLOPS = GMACs), reproduced at 16x224x224
+_TV3D = {"t": (28_158_070, 43.882), "s": (49_816_678, 82.841), "b": (88_048_984, 140.667)}
+
+for _s, (_params, _gmacs) in _TV3D.items():
+    register_model(
+        f"swin3d_{_s}", swin3d, family="Video", size=_s, input_shape=(3, 16, 224, 224),
+        variant=f"Video Swin-{_s.upper()}: C={CONFIGS[_s][0]}, blocks {CONFIGS[_s][1]}, window 8x7x7, 16x224x224",
+        source=f"Liu et al. 2022 (Video Swin Transformer, arXiv:2106.13230), sec. 3 (Swin-{_s.upper()}); "
+               f"torchvision.models.video.swin3d_{_s}",
+        torchvision=f"video.swin3d_{_s}",
+        published=Published(f"torchvision Swin3D_{_s.upper()}_Weights.KINETICS400_V1 (reproduced at 16x224x224)",
+                            params=_params, extra={"gflops": _gmacs, "weights": "KINETICS400_V1"}),
     )
