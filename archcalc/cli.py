@@ -64,7 +64,8 @@ def _model_parser() -> Parser:
     p.add_argument("model", help="a zoo name (see 'archcalc list') or a network spec file (.yaml/.json)")
     p.add_argument("--input", help="per-sample input shape, e.g. 3x224x224 or 3xHxW (default: the model's)")
     p.add_argument("--batch", default="1", help="batch size, an integer or a name such as N (default 1)")
-    p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
+    p.add_argument("--dtype", default=None,
+                   help="fp32, fp16, bf16, int8 or fp64 (default fp32; int8 for the quantized_* models)")
     p.add_argument("--format", default="table", choices=["table", "json", "csv", "md"])
     p.add_argument("--tally", action="store_true", help="also print the cs231n-style per-layer tally")
     p.add_argument("--freeze", action="append", default=[], metavar="PREFIX",

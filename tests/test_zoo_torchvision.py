@@ -457,3 +457,16 @@ def test_ssdlite_against_torchvision(torch, torchvision):
     meta = torchvision.models.get_model_weights(name)["COCO_V1"].meta
     assert r.totals["params"] == meta["num_params"] == entry.published[0].params
     assert round(r.totals["macs"] / 1e9, 3) == meta["_ops"] == entry.published[0].extra["gflops"]
+
+
+def test_cli_quantized_default_dtype(capsys):
+    import json
+
+    from archcalc.cli import main
+
+    assert main(["quantized_resnet18", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dtype"] == "int8"
+    assert out["totals"]["param_bytes"] == out["totals"]["params"] == 11_689_512  # one byte per weight
+    assert main(["quantized_resnet18", "--format", "json", "--dtype", "fp16"]) == 0
+    assert json.loads(capsys.readouterr().out)["dtype"] == "fp16"  # an explicit --dtype wins
