@@ -18,10 +18,10 @@ import archcalc
 from archcalc.zoo import entries, get_entry
 from torch_oracle import CONV_LINEAR_BN, assert_matches, profile, tv_model
 
-FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt", "ViT", "Swin")
+FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt", "ViT", "Swin", "MaxViT")
 # families whose ops tests/torch_oracle.py's conv2d/linear hyper-parameter count does not cover
 # (3-d convs, attention matmuls): compared with assert_twin, which uses FlopCounterMode per module
-MODERN = ("Video", "ConvNeXt", "ViT", "Swin")
+MODERN = ("Video", "ConvNeXt", "ViT", "Swin", "MaxViT")
 TV_NAMES = sorted(e.name for e in entries() if e.family in FAMILIES and e.torchvision)
 # one model per family in the default run; the rest are cheap on the meta device but add up
 FAST = {"regnet_x_400mf", "regnet_y_400mf", "mnasnet0_5", "efficientnet_v2_s", "lraspp_mobilenet_v3_large",
@@ -139,7 +139,7 @@ def test_every_family_is_complete():
     assert {"r3d_18", "mc3_18", "r2plus1d_18", "s3d", "swin3d_t", "swin3d_s", "swin3d_b"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
-    assert {"swin_t", "swin_s", "swin_b"} <= have
+    assert {"swin_t", "swin_s", "swin_b", "maxvit_t"} <= have
     assert set(DENSE) | set(TWO_STAGE) | {"ssdlite320_mobilenet_v3_large"} <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
