@@ -18,7 +18,8 @@ import archcalc
 from archcalc.zoo import entries, get_entry
 from torch_oracle import CONV_LINEAR_BN, assert_matches, profile, tv_model
 
-FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt", "ViT", "Swin", "MaxViT")
+FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt", "ViT", "Swin",
+            "MaxViT")
 # families whose ops tests/torch_oracle.py's conv2d/linear hyper-parameter count does not cover
 # (3-d convs, attention matmuls): compared with assert_twin, which uses FlopCounterMode per module
 MODERN = ("Video", "ConvNeXt", "ViT", "Swin", "MaxViT")
@@ -240,7 +241,8 @@ def test_segmentation_heads_by_hand():
     r = archcalc.analyze("deeplabv3_resnet50")
     side = 65  # 520 at output stride 8: conv1 s2 -> 260, maxpool -> 130, layer2 s2 -> 65; layer3/4 dilated
     assert r["backbone.layer4.2.relu_2"].output_shape == (2048, side, side)
-    assert r["backbone.layer4.1.conv2"].layer.dilation == (4, 4) and r["backbone.layer4.0.conv2"].layer.dilation == (2, 2)
+    assert r["backbone.layer4.1.conv2"].layer.dilation == (4, 4)  # layer4: dilation 4,
+    assert r["backbone.layer4.0.conv2"].layer.dilation == (2, 2)  # its first block keeps layer3's 2
     assert r["classifier.0.convs.3.0"].macs == side * side * 256 * 2048 * 3 * 3  # atrous rate 36: same MACs
     assert r["classifier.0.convs.4.3"].output_shape == (256, 1, 1)  # image pooling, then resized back
     assert r["classifier.0.convs.4.interpolate"].output_shape == (256, side, side)

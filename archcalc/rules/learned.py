@@ -12,9 +12,10 @@ from ._window import format_shape
 
 @register(LearnedTensor)
 def learned_tensor(layer: LearnedTensor, inputs):
-    """params ``prod(shape)`` (or ``stored``), buffers ``index``. ``mul`` / ``add``: torch broadcasting of the input against the
-    tensor, one flop per output element, no MACs (no reduction). ``prepend``: the tensor is
-    concatenated before the input along ``axis`` (other axes must match): a copy, no flops."""
+    """params ``prod(shape)`` (or ``stored``), buffers ``index``. ``mul`` / ``add``: torch
+    broadcasting of the input against the tensor, one flop per output element, no MACs (no
+    reduction). ``prepend``: the tensor is concatenated before the input along ``axis`` (other axes
+    must match): a copy, no flops."""
     x = tuple(inputs[0])
     params = dims.prod(layer.shape) if layer.stored is None else layer.stored
     if layer.op in ("mul", "add"):

@@ -6,8 +6,9 @@ for T and (3, 3, 27, 3) for S/B/L, widths 96/96/128/192 doubling per stage; down
 + 2x2 s2 conv between stages). The layout mirrors ``torchvision.models.convnext``: each ``CNBlock``
 is a 7x7 depthwise conv (with bias), a permute to channels-last, LayerNorm (eps 1e-6), Linear to 4C,
 GELU, Linear back to C (on the (H, W, C) tensor: archcalc's Linear reads (features,) or
-(sequence, features), so these are ``PerItem(Linear)`` over the rows, the same work), a permute back, times the learned layer scale (a (C, 1, 1) parameter held
-by the block itself, the node named as the block), stochastic depth (identity at inference) and an
+(sequence, features), so these are ``PerItem(Linear)`` over the rows, the same work), a permute
+back, times the learned layer scale (a (C, 1, 1) parameter held by the block itself, the node named
+as the block), stochastic depth (identity at inference) and an
 in-place residual add. Head: global average pool, LayerNorm2d, flatten, Linear. Registered at
 224x224, where the weights' ``_ops`` apply.
 """

@@ -43,6 +43,7 @@ from ..layers import (
 )
 from . import Published, register_model
 from ._parts import graft
+from ._tvparts import renamed, shape_of
 from .detection import _resnet50_fpn, _shared_rpn
 from ._mobile import conv_norm_act, make_divisible, squeeze_excitation
 from .mobilenet import V3_LARGE, mobilenet_v3
@@ -163,7 +164,8 @@ def two_stage(name, input_shape, v2=True, masks=False, keypoints=False, num_clas
         levels = _fpn_p2_p6_bn(b, _trunk(b, input_shape, frozen=False))
         rpn = _shared_head(b, levels, "rpn.head", [
             ("conv.0.0", Conv2d(256, 3, padding=1), None), ("conv.0.1", Activation("relu", inplace=True), "conv.0.0"),
-            ("conv.1.0", Conv2d(256, 3, padding=1), "conv.0.1"), ("conv.1.1", Activation("relu", inplace=True), "conv.1.0"),
+            ("conv.1.0", Conv2d(256, 3, padding=1), "conv.0.1"),
+            ("conv.1.1", Activation("relu", inplace=True), "conv.1.0"),
             ("cls_logits", Conv2d(3, 1), "conv.1.1"), ("bbox_pred", Conv2d(12, 1), "conv.1.1")])
         outs = [o[k] for o in rpn for k in ("cls_logits", "bbox_pred")]
     else:
@@ -216,7 +218,7 @@ def fasterrcnn_mobilenet(name, input_shape, num_classes=91, proposals="R"):
     trunk = mobilenet_v3("body", input_shape, arch="large")
     frozen = lambda n, layer: FrozenBatchNorm2d() if isinstance(layer, BatchNorm2d) else layer  # noqa: E731
     # IntermediateLayerGetter(features): backbone.body.0 ... backbone.body.16
-    _, names = graft(b, _features_renamed(trunk, "backbone.body."), b.input, stop_after="backbone.body.16.2",
+    _, names = graft(b, renamed(trunk, "features.", "backbone.body."), b.input, stop_after="backbone.body.16.2",
                      replace=frozen)
     taps = [names["backbone.body.13.block.3.1"], names["backbone.body.16.2"]]
     with b.scope("backbone.fpn"):
@@ -299,28 +301,11 @@ def ssdlite320(name, input_shape, num_classes=91, anchors=6):
     outs = []
     for head, per in (("classification_head", num_classes), ("regression_head", 4)):
         for i, m in enumerate(maps):
-            c = _shape_channels(b, m)
+            c = shape_of(b, m)[0]
             p = f"head.{head}.module_list.{i}"
             y = conv_norm_act(b, m, f"{p}.0", c, 3, groups=c, act="relu6")
             outs.append(b.add(Conv2d(anchors * per, 1), y, name=f"{p}.1"))
     return b.build(outputs=outs)
-
-
-def _shape_channels(b, x):
-    from ..analysis import analyze
-
-    return analyze(b.graph)[x].output_shape[0]
-
-
-def _features_renamed(graph, prefix):
-    """A copy of a torchvision-layout graph with ``features.`` renamed ``prefix``."""
-    from ..graph import Graph, Node
-
-    g = Graph(graph.name)
-    ren = lambda n: prefix + n[len("features."):] if n.startswith("features.") else n  # noqa: E731
-    for node in graph.nodes.values():
-        g.add(Node(ren(node.name), node.layer, tuple(ren(i) for i in node.inputs)))
-    return g
 
 
 _COMMON = dict(family="Detection (torchvision)", input_shape=(3, 800, 800))

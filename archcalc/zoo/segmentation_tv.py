@@ -36,6 +36,7 @@ from ..layers import (
 )
 from . import Published, register_model
 from ._parts import graft
+from ._tvparts import renamed, shape_of
 from .mobilenet import mobilenet_v3
 from .resnet import resnet
 
@@ -72,34 +73,15 @@ def _dilated_mobilenet_v3(b, input_shape):
     """torchvision ``mobilenet_v3_large(dilated=True).features`` up to ``features.16``, its modules
     named ``backbone.0`` ... ``backbone.16`` (``IntermediateLayerGetter``). Returns (``features.4``
     output at 1/8, ``features.16`` output at 1/16)."""
-    trunk = mobilenet_v3("body", input_shape, arch="large")
-    dilated = ("features.13.block.1.0", "features.14.block.1.0", "features.15.block.1.0")
+    trunk = renamed(mobilenet_v3("body", input_shape, arch="large"), "features.", "backbone.")
+    dilated = ("backbone.13.block.1.0", "backbone.14.block.1.0", "backbone.15.block.1.0")
 
     def dilate(name, layer):
         # the C5 stage's 5x5 depthwise convs: stride 1, dilation 2, padding (5 - 1) // 2 * 2
         return replace(layer, stride=1, dilation=2, padding=4) if name in dilated else layer
 
-    last, names = graft(b, _renamed(trunk), b.input, stop_after="backbone.16.2",
-                        replace=lambda n, layer: dilate("features." + n[len("backbone."):], layer))
+    last, names = graft(b, trunk, b.input, stop_after="backbone.16.2", replace=dilate)
     return names["backbone.4.block.3.1"], last
-
-
-def _renamed(graph):
-    """A copy of a MobileNet graph with ``features.`` renamed ``backbone.``."""
-    from ..graph import Graph, Node
-
-    g = Graph(graph.name)
-    ren = lambda n: "backbone." + n[len("features."):] if n.startswith("features.") else n  # noqa: E731
-    for node in graph.nodes.values():
-        g.add(Node(ren(node.name), node.layer, tuple(ren(i) for i in node.inputs)))
-    return g
-
-
-def _shape(b, x):
-    """Per-sample shape of node ``x`` of the graph built so far (at the builder's input size)."""
-    from ..analysis import analyze
-
-    return tuple(analyze(b.graph)[x].output_shape)
 
 
 def _resize(b, x, size, name):
@@ -107,7 +89,7 @@ def _resize(b, x, size, name):
 
 
 def _fcn_head(b, x, prefix, num_classes):
-    inter = _shape(b, x)[0] // 4
+    inter = shape_of(b, x)[0] // 4
     return b.sequential(prefix, x, [Conv2d(inter, 3, padding=1, bias=False), BatchNorm2d(), ReLU(),
                                     Dropout(0.1), Conv2d(num_classes, 1)])
 
@@ -120,7 +102,7 @@ def _deeplab_head(b, x, num_classes, rates=(12, 24, 36), out=256):
             Conv2d(out, 3, padding=r, dilation=r, bias=False), BatchNorm2d(), ReLU()]))
     p = f"classifier.0.convs.{len(rates) + 1}"
     pooled = b.sequential(p, x, [AdaptiveAvgPool2d(1), Conv2d(out, 1, bias=False), BatchNorm2d(), ReLU()])
-    branches.append(_resize(b, pooled, _shape(b, x)[1:], f"{p}.interpolate"))
+    branches.append(_resize(b, pooled, shape_of(b, x)[1:], f"{p}.interpolate"))
     y = b.add(Concat(), branches, name="classifier.0.cat")
     y = b.sequential("classifier.0.project", y, [Conv2d(out, 1, bias=False), BatchNorm2d(), ReLU(), Dropout(0.5)])
     return b.sequential("classifier", y, [Conv2d(out, 3, padding=1, bias=False), BatchNorm2d(), ReLU(),
@@ -141,7 +123,7 @@ def segmentation(name, input_shape, head="fcn", backbone="resnet50", num_classes
         s = b.sequential("classifier.scale", out, [AdaptiveAvgPool2d(1), Conv2d(128, 1, bias=False),
                                                    Activation("sigmoid")])
         x = b.add(Mul(), x, s, name="classifier.gate")
-        x = _resize(b, x, _shape(b, aux)[1:], "classifier.interpolate")
+        x = _resize(b, x, shape_of(b, aux)[1:], "classifier.interpolate")
         low = b.add(Conv2d(num_classes, 1), aux, name="classifier.low_classifier")
         high = b.add(Conv2d(num_classes, 1), x, name="classifier.high_classifier")
         y = b.add(Add(), low, high, name="classifier.add")

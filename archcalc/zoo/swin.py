@@ -26,7 +26,8 @@ from __future__ import annotations
 from ..errors import ShapeError
 from ..graph import Builder
 from ..layers import (
-    Activation, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Add, Conv2d, Conv3d, Dropout, Flatten, Identity, LayerNorm, LearnedTensor, Linear,
+    Activation, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Add, Conv2d, Conv3d, Dropout, Flatten, Identity, LayerNorm,
+    LearnedTensor, Linear,
     MatMul, PerItem, Permute, Reshape, Scale, Slice, Softmax, Transpose,
 )
 from . import Published, register_model
