@@ -43,7 +43,7 @@ from ..layers import (
 )
 from . import Published, register_model
 from ._parts import graft
-from ._tvparts import renamed, shape_of
+from ._tvparts import renamed
 from .detection import _resnet50_fpn, _shared_rpn
 from ._mobile import conv_norm_act, make_divisible, squeeze_excitation
 from .mobilenet import V3_LARGE, mobilenet_v3
@@ -299,9 +299,9 @@ def ssdlite320(name, input_shape, num_classes=91, anchors=6):
         x = conv_norm_act(b, x, f"{p}.2", cout, 1, act="relu6")
         maps.append(x)
     outs = []
+    widths = (672, 480, 512, 256, 256, 128)  # the six maps' channels (torchvision retrieve_out_channels)
     for head, per in (("classification_head", num_classes), ("regression_head", 4)):
-        for i, m in enumerate(maps):
-            c = shape_of(b, m)[0]
+        for i, (m, c) in enumerate(zip(maps, widths)):
             p = f"head.{head}.module_list.{i}"
             y = conv_norm_act(b, m, f"{p}.0", c, 3, groups=c, act="relu6")
             outs.append(b.add(Conv2d(anchors * per, 1), y, name=f"{p}.1"))
