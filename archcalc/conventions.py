@@ -550,13 +550,14 @@ THOP.rules.update({
 # archcalc.layers.LearnedTensor (appended by the zoo, issue 15): a parameter used in forward (ConvNeXt's
 # layer scale, ViT's class token and position embedding) through an aten mul / add / cat.
 _LEARNED_ELEMENTWISE = ("LearnedTensor[mul]", "LearnedTensor[add]")
+_LEARNED_COPY = ("LearnedTensor[prepend]", "LearnedTensor[value]")
 FVCORE.rules.update({**_same(_LEARNED_ELEMENTWISE, R("aten::mul / aten::add are in fvcore's ignore list: 0", **ZERO)),
-                     "LearnedTensor[prepend]": R("aten::cat: ignored by fvcore: 0", **ZERO)})
-TORCHINFO.rules.update(_same(_LEARNED_ELEMENTWISE + ("LearnedTensor[prepend]",),
+                     **_same(_LEARNED_COPY, R("aten::cat / aten::index: no fvcore handle: 0", **ZERO))})
+TORCHINFO.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
                              R("a parameter used in forward is no module: no hook, 0", **ZERO)))
-FLOP_COUNTER.rules.update(_same(_LEARNED_ELEMENTWISE + ("LearnedTensor[prepend]",),
-                                R("aten.mul / aten.add / aten.cat have no flop formula: 0", **ZERO)))
-PTFLOPS.rules.update(_same(_LEARNED_ELEMENTWISE + ("LearnedTensor[prepend]",),
-                           R("operators and torch.cat are not patched, no module hook: 0", **ZERO)))
-THOP.rules.update(_same(_LEARNED_ELEMENTWISE + ("LearnedTensor[prepend]",),
+FLOP_COUNTER.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
+                                R("aten.mul / aten.add / aten.cat / aten.index have no flop formula: 0", **ZERO)))
+PTFLOPS.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
+                           R("operators, indexing and torch.cat are not patched, no module hook: 0", **ZERO)))
+THOP.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
                         R("functional op, invisible to module hooks: 0", **ZERO)))

@@ -1241,7 +1241,10 @@ class LearnedTensor(Layer):
     x], dim=1)``). Its ``prod(shape)`` elements are trainable parameters, unless ``stored`` says
     how many the module keeps: a tensor gathered from a smaller table (Swin's relative position
     bias: a ``(2w-1)^2 x heads`` table indexed into ``heads x w^2 x w^2``, the index a buffer of
-    ``index`` elements), or 0 for a constant built in ``forward`` (Swin's shifted-window mask)."""
+    ``index`` elements), or 0 for a constant built in ``forward`` (Swin's shifted-window mask).
+    ``op='value'``: the (gathered) tensor itself is the output, an operand of a later layer (MViT v2's
+    relative position tables ``rel_pos_h[dist_h]`` in its einsums); the input is read only to order
+    the node after it."""
 
     shape: tuple = (1,)
     op: str = "mul"
@@ -1257,7 +1260,7 @@ class LearnedTensor(Layer):
         if not shape:
             raise InvalidValueError(f"LearnedTensor.shape must name at least one size, got {self.shape!r}")
         _set(self, "shape", tuple(V.positive_int(self, "shape", d) for d in shape))
-        V.one_of(self, "op", self.op, ("mul", "add", "prepend"))
+        V.one_of(self, "op", self.op, ("mul", "add", "prepend", "value"))
         _axes(self, "axis", self.axis)
         if self.stored is not None:
             V.nonneg_int(self, "stored", self.stored)

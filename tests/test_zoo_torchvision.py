@@ -140,7 +140,8 @@ def test_every_family_is_complete():
         | {"regnet_y_128gf"} <= have
     assert {"mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3"} <= have
     assert {"efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"} <= have
-    assert {"r3d_18", "mc3_18", "r2plus1d_18", "s3d", "swin3d_t", "swin3d_s", "swin3d_b", "mvit_v1_b"} <= have
+    assert {"r3d_18", "mc3_18", "r2plus1d_18", "s3d", "swin3d_t", "swin3d_s", "swin3d_b", "mvit_v1_b",
+            "mvit_v2_s"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
     assert {"swin_t", "swin_s", "swin_b", "maxvit_t"} <= have
@@ -483,8 +484,6 @@ NOT_MODELLED = {
                  "gathered into the bias table; cosine attention normalises q and k",
     "swin_v2_s": "as swin_v2_t",
     "swin_v2_b": "as swin_v2_t",
-    "mvit_v2_s": "decomposed relative position embeddings: einsums of q with tables gathered from parameters "
-                 "(a learned tensor as a standalone operand), and the pooled-q residual",
     "raft_small": "correlation pyramid and the iterated ConvGRU update (12 iterations) not written yet",
     "raft_large": "as raft_small",
 }

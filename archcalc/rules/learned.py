@@ -15,9 +15,11 @@ def learned_tensor(layer: LearnedTensor, inputs):
     """params ``prod(shape)`` (or ``stored``), buffers ``index``. ``mul`` / ``add``: torch
     broadcasting of the input against the tensor, one flop per output element, no MACs (no
     reduction). ``prepend``: the tensor is concatenated before the input along ``axis`` (other axes
-    must match): a copy, no flops."""
+    must match): a copy, no flops. ``value``: the tensor of ``shape`` itself (a gather, no flops)."""
     x = tuple(inputs[0])
     params = dims.prod(layer.shape) if layer.stored is None else layer.stored
+    if layer.op == "value":
+        return Cost(output=tuple(layer.shape), params=params, buffers=layer.index)
     if layer.op in ("mul", "add"):
         out = broadcast([x, layer.shape], f"LearnedTensor ({layer.op})")
         return Cost(output=out, params=params, buffers=layer.index, flops=dims.normalize(dims.prod(out)))
