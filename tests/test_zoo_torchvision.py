@@ -144,7 +144,7 @@ def test_every_family_is_complete():
             "mvit_v2_s"} <= have
     assert {"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"} <= have
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
-    assert {"swin_t", "swin_s", "swin_b", "maxvit_t"} <= have
+    assert {"swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b", "maxvit_t"} <= have
     assert set(DENSE) | set(TWO_STAGE) | {"ssdlite320_mobilenet_v3_large"} <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
@@ -480,10 +480,6 @@ def test_cli_quantized_default_dtype(capsys):
 
 # torchvision 0.29.1 builders the zoo does not model yet, and why (docs/zoo-torchvision.md)
 NOT_MODELLED = {
-    "swin_v2_t": "continuous position bias: an MLP run once per forward (not per sample) on a buffer, "
-                 "gathered into the bias table; cosine attention normalises q and k",
-    "swin_v2_s": "as swin_v2_t",
-    "swin_v2_b": "as swin_v2_t",
     "raft_small": "correlation pyramid and the iterated ConvGRU update (12 iterations) not written yet",
     "raft_large": "as raft_small",
 }
