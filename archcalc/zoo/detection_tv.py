@@ -26,7 +26,7 @@ square image, padded to a multiple of 32), where the entries are registered. The
 ``R`` proposals and the mask/keypoint branches on ``D`` detections, symbolic by default (``--set``
 or ``Result.substitute``). The published figures are reproduced with R = 1000 (torchvision's
 ``rpn_post_nms_top_n_test``) and D = 100 for Mask R-CNN v2, D = 1 for Keypoint R-CNN's COCO_V1
-weights (133.924, its COCO_LEGACY figure, is D = 0): D is however many detections torchvision's
+weights (133.924, its COCO_LEGACY figure, is the count without the keypoint branch): D is however many detections torchvision's
 measurement happened to produce, recorded here, not a property of the model. The two MobileNetV3
 Faster R-CNN figures (4.494 at 800x800, 0.719 at 320x320) are backbone + FPN + RPN alone: no
 proposal passed their ``rpn_score_thresh`` of 0.05 in that measurement, so the box branch ran on
