@@ -146,6 +146,7 @@ def test_every_family_is_complete():
     assert {"vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"} <= have
     assert {"swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b", "maxvit_t"} <= have
     assert set(DENSE) | set(TWO_STAGE) | {"ssdlite320_mobilenet_v3_large"} <= have
+    assert {"raft_small", "raft_large"} <= have
     assert {"fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
             "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"} <= have
 
@@ -478,11 +479,8 @@ def test_cli_quantized_default_dtype(capsys):
     assert json.loads(capsys.readouterr().out)["dtype"] == "fp16"  # an explicit --dtype wins
 
 
-# torchvision 0.29.1 builders the zoo does not model yet, and why (docs/zoo-torchvision.md)
-NOT_MODELLED = {
-    "raft_small": "correlation pyramid and the iterated ConvGRU update (12 iterations) not written yet",
-    "raft_large": "as raft_small",
-}
+# torchvision 0.29.1 builders the zoo does not model yet, and why (docs/zoo-torchvision.md): none
+NOT_MODELLED: dict = {}
 
 
 @pytest.mark.torch
@@ -491,3 +489,39 @@ def test_every_torchvision_builder_is_in_the_zoo_or_named(torchvision):
 
     missing = set(torchvision.models.list_models()) - set(names())
     assert missing == set(NOT_MODELLED)
+
+
+# ------------------------------------------------------------------------------ optical flow
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["raft_small", pytest.param("raft_large", marks=pytest.mark.slow)])
+def test_raft_against_torchvision(name, torch, torchvision):
+    """Params per module; MACs of the whole forward (two 512x512 images, 12 iterations) against
+    FlopCounterMode; the 12 upsampled flows; the published figures."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    entry = get_entry(name)
+    r = archcalc.analyze(name)
+    m = tv_model(torch, torchvision, entry.torchvision).eval()
+    assert_params_by_module(r, m)
+    image = torch.empty(1, *r.input, device="meta")
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        flows = m(image, image, num_flow_updates=12)
+    assert 2 * r.totals["macs"] == counter.get_total_flops()
+    assert r["flow_predictions"].output_shape == (len(flows),) + tuple(flows[0].shape[1:])
+    meta = torchvision.models.get_model_weights(name)[entry.published[0].extra["weights"]].meta
+    assert r.totals["params"] == meta["num_params"] == entry.published[0].params
+    assert round(r.totals["macs"] / 1e9, 3) == meta["_ops"] == entry.published[0].extra["gflops"]
+
+
+def test_raft_iterations_are_a_named_parameter():
+    r = archcalc.analyze("raft_small", num_flow_updates="N")
+    twelve = archcalc.analyze("raft_small")
+    assert r.substitute(N=12).totals["macs"] == twelve.totals["macs"]
+    one = archcalc.analyze("raft_small", num_flow_updates=1).totals["macs"]
+    two = archcalc.analyze("raft_small", num_flow_updates=2).totals["macs"]
+    assert twelve.totals["macs"] == one + 11 * (two - one)  # each iteration repeats the same work
+    h = w = 512 // 8
+    assert twelve["corr_block.corr"].macs == (h * w) * (h * w) * 128  # all pairs, 128-channel features
+    assert twelve["update_block.flow_head.conv2"].macs == 12 * h * w * 2 * 128 * 3 * 3  # 12 iterations
