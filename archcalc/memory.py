@@ -134,7 +134,8 @@ SAVED_FOR_BACKWARD.update({
     "Squeeze": (),
     "Expand": (),  # backward sums the gradient over the stretched axes: shapes only
     # LearnedTensor (zoo, issue 15): mul saves the input for the parameter's gradient. The table is
-    # keyed by kind, so add and prepend (which need only shapes) are charged the same: an upper bound
+    # keyed by kind, so add, prepend and value (which need only shapes or an index) are charged the
+    # same: an upper bound
     "LearnedTensor": ("input",),
     "Mean": (),  # backward spreads grad / n: shapes only
     "Sum": (),
