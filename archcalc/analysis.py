@@ -319,13 +319,14 @@ def _check_owner(graph: Graph, name: str, layer: Shared) -> None:
         raise _at_layer(GraphError(f"layer {name!r} ({layer.kind}): {problem}"), name)
 
 
-def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[str] = (),
+def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Sequence[str] = (),
             model_name: Optional[str] = None, **build_kwargs) -> Result:
     """Analyse a zoo model name or a :class:`~archcalc.graph.Graph`.
 
     ``input`` is the per-sample shape, e.g. ``(3, 224, 224)``, ``(3, "H", "W")`` or ``"3xHxW"``
     (default: the model's own). ``batch`` may be an int or a name (``"N"``). ``freeze`` marks the
-    parameters of layers whose names start with any given prefix as non-trainable.
+    parameters of layers whose names start with any given prefix as non-trainable. ``dtype`` defaults
+    to the zoo entry's own (``int8`` for the quantized aliases), else ``fp32``.
     """
     entry = None
     if isinstance(model, Graph):
@@ -340,7 +341,7 @@ def analyze(model, input=None, batch=1, dtype: str = "fp32", freeze: Sequence[st
         graph = entry.build(**build_kwargs)
     else:
         raise InvalidTypeError(f"cannot analyse {type(model).__name__}; pass a zoo name or a Graph")
-    dtype = dtype_name(dtype)
+    dtype = dtype_name(dtype if dtype is not None else (entry.dtype if entry is not None else "fp32"))
     batch = V.positive_dim("batch", "", batch)
     prefixes = _freeze_prefixes(freeze)
     if model_name is not None:

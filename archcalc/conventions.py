@@ -50,9 +50,9 @@ def _affine_in(rec):
 
 
 def _params_x_positions(rec):
-    # torchinfo's Conv rule: every parameter (weight and bias) once per output position and sample.
-    c, h, w = rec.output_shape
-    return dims.normalize(rec.params * _batch(rec) * h * w)
+    # torchinfo's Conv rule: every parameter (weight and bias) once per output position and sample
+    # (output_size[:1] + output_size[2:]: batch and every spatial axis, 1-d to 3-d).
+    return dims.normalize(rec.params * _batch(rec) * dims.prod(rec.output_shape[1:]))
 
 
 def _thop_conv_transpose(rec):
@@ -77,6 +77,41 @@ def _rows(rec):
     return dims.exact_div(_in(rec), rec.input_shapes[0][-1])
 
 
+def _out_2d(rec):
+    # fvcore handles aten::upsample_nearest2d / upsample_bilinear2d only (a (C, H, W) sample)
+    return rec.output_elements if len(rec.output_shape) == 3 else 0
+
+
+def _matmul_lhs_x_n(rec):
+    # fvcore's matmul_flop_jit and ptflops' matmul hook: prod(a.shape) * b.shape[-1] (batch included)
+    return dims.normalize(_in(rec) * rec.input_shapes[1][-1])
+
+
+def _mha_dims(rec):
+    layer = rec.layer
+    shapes = rec.input_shapes * 3 if len(rec.input_shapes) == 1 else rec.input_shapes
+    (L, E), (S, kd), (_, vd) = shapes
+    return layer, L, E, S, kd, vd
+
+
+def _mha_projection_macs(rec):
+    # the q/k/v input projections and the output projection (F.linear calls), batch included
+    _, L, E, S, kd, vd = _mha_dims(rec)
+    return dims.normalize(_batch(rec) * (L * E * E + S * kd * E + S * vd * E + L * E * E))
+
+
+def _thop_adaptive_avg_nd(rec):
+    # thop count_adap_avgpool for any rank: int((prod(in_spatial / out_spatial) + 1) * out_numel)
+    ins, outs = rec.input_shapes[0][1:], rec.output_shape[1:]
+    n = rec.output_elements
+    if all(dims.is_concrete(v) for v in (*ins, n)):
+        k = 1.0
+        for i, o in zip(ins, outs):
+            k *= i / o
+        return int((k + 1) * n)
+    return dims.normalize((dims.exact_div(dims.prod(ins), dims.prod(outs)) + 1) * n)
+
+
 #: Quantities a rule may add up, each read from an archcalc LayerRecord (batch included).
 TERMS: dict[str, Callable] = {
     "macs": lambda r: r.macs,
@@ -89,6 +124,10 @@ TERMS: dict[str, Callable] = {
     "thop_conv_transpose": _thop_conv_transpose,
     "thop_adaptive_avg": _thop_adaptive_avg,
     "rows": _rows,
+    "out_2d": _out_2d,
+    "matmul_lhs_x_n": _matmul_lhs_x_n,
+    "mha_projection_macs": _mha_projection_macs,
+    "thop_adaptive_avg_nd": _thop_adaptive_avg_nd,
 }
 
 
@@ -104,6 +143,15 @@ class Rule:
         for term, coef in self.terms.items():
             total = total + coef * TERMS[term](rec)
         return dims.normalize(total)
+
+
+@dataclass(frozen=True)
+class Refused(Rule):
+    """A tool's count that archcalc does not reproduce (it depends on run-time paths that were not
+    measured): applying it raises, naming the reason, instead of guessing."""
+
+    def apply(self, rec):
+        raise ConventionError(f"layer {rec.name!r} ({rule_key(rec)}): {self.why}")
 
 
 def R(why: str, **terms) -> Rule:
@@ -395,3 +443,121 @@ FVCORE_ACTIVATIONS = Convention(
 CONVENTIONS = {c.name: c for c in (ARCHCALC, FVCORE, TORCHINFO, FLOP_COUNTER, PTFLOPS, THOP, FVCORE_ACTIVATIONS)}
 #: The ones that count operations (FVCORE_ACTIVATIONS counts elements).
 OPERATION_CONVENTIONS = ("archcalc", "fvcore", "torchinfo", "flop_counter", "ptflops", "thop")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinds for modern networks (transformers, 1-d/3-d nets, decoders), one block per tool. Read from
+# the same tool versions as above; torch's FlopCounterMode checked live in tests/test_rules_modern.py.
+
+_VIEWS = ("Permute", "Transpose", "Unsqueeze", "Squeeze", "Expand")
+_REDUCE = ("Mean", "Sum", "Amax")
+_POOLS_ND = ("MaxPool1d", "MaxPool3d", "AvgPool1d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool3d",
+             "AdaptiveMaxPool1d", "AdaptiveMaxPool3d")
+_INTERP = tuple(f"Interpolate[{m}]" for m in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"))
+_PADS = ("ReflectionPad2d", "ReplicationPad2d", "MaxUnpool2d")
+_MATMUL = ("MatMul[matmul]", "MatMul[bmm]", "MatMul[@]")
+_NORMS = ("LayerNorm", "LayerNorm2d", "GroupNorm")
+_MHA = ("MultiheadAttention[need_weights]", "MultiheadAttention[no_weights]")
+
+FVCORE.rules.update({
+    **_same(("Conv1d", "Conv3d"), R("aten::_convolution: one flop per multiply-accumulate, no bias", macs=1)),
+    "BatchNorm3d": R("batchnorm_flop_jit in eval: 1 per input element, 2 when affine", **{"in": 1, "affine_in": 1}),
+    **_same(_NORMS, R("aten::layer_norm / aten::group_norm: norm_flop_counter = 4 per input element, 5 when affine",
+                      **{"in": 4, "affine_in": 1})),
+    **_same(_MATMUL, R("aten::matmul / aten::bmm: prod(a.shape) * b.shape[-1]", matmul_lhs_x_n=1)),
+    "Einsum": R("aten::einsum: numpy's optimal contraction flops / 2 = one per multiply-accumulate", macs=1),
+    "MultiheadAttention[need_weights]": R("F.multi_head_attention_forward under the jit trace: aten::linear "
+                                          "projections and the two aten::bmm of the attention core", macs=1),
+    "MultiheadAttention[no_weights]": R("aten::linear projections count; the core runs in "
+                                        "aten::scaled_dot_product_attention, which has no handle (0)",
+                                        mha_projection_macs=1),
+    "ScaledDotProductAttention": R("aten::scaled_dot_product_attention: no fvcore handle, 0", **ZERO),
+    "Interpolate[nearest]": R("aten::upsample_nearest2d: 1 per output element (1-d/3-d: no handle, 0)", out_2d=1),
+    "Interpolate[bilinear]": R("aten::upsample_bilinear2d: 4 per output element", out_2d=4),
+    **_same(_INTERP[1:3] + _INTERP[4:], R("no fvcore handle for this upsample op: 0", **ZERO)),
+    **_same(_POOLS_ND, R("only adaptive_avg_pool2d has a handle; 1-d/3-d pooling: 0", **ZERO)),
+    **_same(_VIEWS + _REDUCE + _PADS + ("Sub", "Div", "Mish"),
+            R("views are in fvcore's ignore list; reductions, pads and elementwise ops have no handle: 0", **ZERO)),
+})
+
+FLOP_COUNTER.rules.update({
+    **_same(("Conv1d", "Conv3d"), R("aten.convolution: 2 per multiply-accumulate, bias ignored", macs=2)),
+    **_same(_MATMUL + ("Einsum", "ScaledDotProductAttention", "MultiheadAttention[need_weights]"),
+            R("aten.mm / bmm (einsum and CPU attention decompose to bmm): 2 per multiply-accumulate", macs=2)),
+    "MultiheadAttention[no_weights]": R("projections through addmm/mm count 2 per MAC; the core runs in a fused "
+                                        "attention kernel FlopCounterMode does not see on CPU (0)",
+                                        mha_projection_macs=2),
+    **_same(_NORMS + ("BatchNorm3d",) + _POOLS_ND + _INTERP + _VIEWS + _REDUCE + _PADS + ("Sub", "Div", "Mish"),
+            R("no flop formula registered for this aten op: 0", **ZERO)),
+})
+
+TORCHINFO.rules.update({
+    **_same(("Conv1d", "Conv3d"), R("'Conv' modules: params (weight + bias) x batch x output positions",
+                                    params_x_positions=1)),
+    **_same(_NORMS + ("BatchNorm3d",), R("other modules with parameters: output_size[0] (batch) x params",
+                                         batch_params=1)),
+    **_same(_MHA, Refused({}, "torchinfo's count for MultiheadAttention (a tuple output, in_proj_* parameters "
+                              "and a child Linear) was not measured; archcalc does not reproduce it")),
+    **_same(_POOLS_ND + _INTERP + _VIEWS + _REDUCE + _PADS + _MATMUL + ("Einsum", "ScaledDotProductAttention",
+                                                                          "Sub", "Div", "Mish"),
+            R("torchinfo only counts modules with parameters: 0", **ZERO)),
+})
+
+PTFLOPS.rules.update({
+    **_same(("Conv1d", "Conv3d"), R("module hook: MACs + bias (one add per output element)", macs=1, bias_out=1)),
+    **_same(("BatchNorm3d", "LayerNorm", "GroupNorm"),
+            R("bn hook (also for LayerNorm/GroupNorm): input elements, x2 when affine", **{"in": 1, "affine_in": 1})),
+    "LayerNorm2d": R("a LayerNorm subclass: ptflops maps exact types only, and F.layer_norm is not patched: 0", **ZERO),
+    **_same(_POOLS_ND, R("pool hook counts input elements, and the patched F.*pool* it calls counts them again",
+                         **{"in": 2})),
+    **_same(tuple(k + "()" for k in _POOLS_ND), R("patched F.*pool*: input elements, once (no module hook)",
+                                                  **{"in": 1})),
+    **_same(_INTERP, R("upsample hook (output elements) + patched F.interpolate (output elements)", out=2)),
+    **_same(tuple(k + "()" for k in _INTERP), R("patched F.interpolate: output elements", out=1)),
+    **_same(_MATMUL[:2], R("torch.matmul / torch.bmm are patched: prod(a.shape) * b.shape[-1]", matmul_lhs_x_n=1)),
+    **_same(tuple(k + "()" for k in _MATMUL[:2]), R("torch.matmul / torch.bmm are patched: prod(a.shape) * "
+                                                    "b.shape[-1]", matmul_lhs_x_n=1)),
+    "MatMul[@]": R("the @ operator (Tensor.__matmul__) is not patched: 0", **ZERO),
+    "MatMul[@]()": R("the @ operator (Tensor.__matmul__) is not patched: 0", **ZERO),
+    **_same(_MHA, Refused({}, "ptflops' MultiheadAttention hook plus the patched F.linear calls of torch's slow "
+                              "path (taken or not at run time) were not measured; archcalc does not reproduce it")),
+    **_same(_VIEWS + _REDUCE + _PADS + ("Einsum", "ScaledDotProductAttention", "Sub", "Div", "Mish"),
+            R("no module hook and no patched function: 0", **ZERO)),
+})
+
+THOP.rules.update({
+    **_same(("Conv1d", "Conv3d"), R("count_convNd: output elements x in_channels/groups x prod(k) = MACs, no bias",
+                                    macs=1)),
+    **_same(("BatchNorm3d", "LayerNorm"), R("calculate_norm = 2 per element, doubled when affine",
+                                            **{"in": 2, "affine_in": 2})),
+    **_same(("GroupNorm", "LayerNorm2d"), R("no thop hook for this exact module type: 0", **ZERO)),
+    **_same(("AvgPool1d", "AvgPool3d"), R("count_avgpool: 1 per output element", out=1)),
+    **_same(("AdaptiveAvgPool1d", "AdaptiveAvgPool3d"),
+            R("count_adap_avgpool: int((prod(in/out) + 1) x output elements) in float64", thop_adaptive_avg_nd=1)),
+    **_same(("MaxPool1d", "MaxPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool3d"), R("registered as zero_ops", **ZERO)),
+    "Interpolate[nearest]": R("count_upsample: 1 per output element", out=1),
+    "Interpolate[linear]": R("count_upsample: 5 per output element", out=5),
+    "Interpolate[bilinear]": R("count_upsample: 11 per output element", out=11),
+    "Interpolate[bicubic]": R("count_upsample: 224 + 35 per output element", out=259),
+    **_same(("Interpolate[trilinear]", "Interpolate[nearest-exact]"),
+            R("count_upsample: mode not implemented, 0", **ZERO)),
+    **_same(_MHA, R("no hook for MultiheadAttention, and its out_proj is a Linear subclass thop's exact-type map "
+                    "misses: 0", **ZERO)),
+    **_same(_VIEWS + _REDUCE + _PADS + _MATMUL + ("Einsum", "ScaledDotProductAttention", "Sub", "Div", "Mish"),
+            R("functional op or module without a thop hook: 0", **ZERO)),
+})
+
+# archcalc.layers.LearnedTensor (appended by the zoo, issue 15): a parameter used in forward (ConvNeXt's
+# layer scale, ViT's class token and position embedding) through an aten mul / add / cat.
+_LEARNED_ELEMENTWISE = ("LearnedTensor[mul]", "LearnedTensor[add]")
+_LEARNED_COPY = ("LearnedTensor[prepend]", "LearnedTensor[value]")
+FVCORE.rules.update({**_same(_LEARNED_ELEMENTWISE, R("aten::mul / aten::add are in fvcore's ignore list: 0", **ZERO)),
+                     **_same(_LEARNED_COPY, R("aten::cat / aten::index: no fvcore handle: 0", **ZERO))})
+TORCHINFO.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
+                             R("a parameter used in forward is no module: no hook, 0", **ZERO)))
+FLOP_COUNTER.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
+                                R("aten.mul / aten.add / aten.cat / aten.index have no flop formula: 0", **ZERO)))
+PTFLOPS.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
+                           R("operators, indexing and torch.cat are not patched, no module hook: 0", **ZERO)))
+THOP.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
+                        R("functional op, invisible to module hooks: 0", **ZERO)))

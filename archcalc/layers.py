@@ -8,6 +8,7 @@ exactly one rule in :mod:`archcalc.rules`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Any, Optional, Tuple, Union
 
@@ -165,6 +166,12 @@ class ConvTranspose2d(Layer):
     dilation: IntOrPair = 1
     groups: int = 1
     bias: bool = True
+    #: torch's ``forward(x, output_size=...)``: the (H, W) to produce, which picks the output
+    #: padding; with a second graph input its last two axes give the size instead.
+    output_size: Optional[Tuple[Any, Any]] = None
+
+    #: a second input (when present) supplies a size, not pixels
+    rf_inputs = 1
 
     def __post_init__(self):
         _set(self, "out_channels", V.positive_dim(self, "out_channels", self.out_channels))
@@ -172,6 +179,8 @@ class ConvTranspose2d(Layer):
         _pairs(self, 0, "padding", "output_padding")
         _set(self, "groups", V.positive_dim(self, "groups", self.groups))
         V.boolean(self, "bias", self.bias)
+        if self.output_size is not None:
+            _set(self, "output_size", V.dim_pair(self, "output_size", self.output_size))
 
     def describe(self) -> str:
         k = self.kernel_size
@@ -304,7 +313,11 @@ class RBF(Layer):
 
 @dataclass(frozen=True)
 class Flatten(Layer):
-    """Reshape (C, H, W) to (C*H*W,). A view: no new tensor."""
+    """Reshape (C, H, W) to (C*H*W,). A view: no new tensor. ``start_dim``/``end_dim`` are
+    per-sample axes (torch's ``flatten(x, 1)`` is the default 0..-1)."""
+
+    start_dim: int = 0
+    end_dim: int = -1
 
     @property
     def reuses_input(self) -> bool:
@@ -375,6 +388,7 @@ ACTIVATION_OPS = {
     "silu": 5,  # sigmoid then multiply
     "gelu": 8,  # tanh approximation
     "softplus": 3,
+    "mish": 9,  # softplus (3), tanh (5), multiply
 }
 
 _ACT_KIND = {
@@ -389,6 +403,7 @@ _ACT_KIND = {
     "silu": "SiLU",
     "gelu": "GELU",
     "softplus": "Softplus",
+    "mish": "Mish",
 }
 
 
@@ -769,3 +784,637 @@ class Shared(Layer):
     def describe(self) -> str:
         inner = self.layer.describe()
         return f"weights of {self.owner}" + (f": {inner}" if inner else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinds for modern networks (transformers, 1-d/3-d nets, segmentation decoders), appended here so
+# the classic kinds above keep their order. Axes are per-sample axes: the batch axis is not part
+# of a layer's view of a tensor, so ``dim=0`` is torch's ``dim=1`` and negative axes count from the
+# end as in torch. Every field is checked when the layer is made (archcalc.validate).
+
+
+def _int_tuple(layer, name: str, value, n: int, low: int) -> tuple:
+    """An int or ``n`` ints, each ``>= low``, as an ``n``-tuple."""
+    from . import validate as V
+    from .errors import InvalidValueError
+
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise InvalidValueError(f"{type(layer).__name__}.{name} must be an integer or {n} integers, got {value!r}")
+        return tuple(V.int_at_least(layer, name, v, low) for v in value)
+    return (V.int_at_least(layer, name, value, low),) * n
+
+
+def _axes(layer, name: str, value, allow_empty: bool = False) -> tuple:
+    """One axis or a tuple of axes (ints, negative allowed), without repeats."""
+    from . import validate as V
+    from .errors import InvalidTypeError, InvalidValueError
+
+    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    for v in vals:
+        if not V.is_int(v):
+            raise InvalidTypeError(f"{type(layer).__name__}.{name} must be an axis or axes (integers), got {value!r}")
+    if len(set(vals)) != len(vals) or (not vals and not allow_empty):
+        raise InvalidValueError(f"{type(layer).__name__}.{name} must name distinct axes, got {value!r}")
+    return vals
+
+
+@dataclass(frozen=True)
+class LayerNorm(Layer):
+    """torch.nn.LayerNorm over the last ``len(normalized_shape)`` axes, which must equal
+    ``normalized_shape``. ``elementwise_affine`` adds a weight (and a ``bias``) of that shape."""
+
+    normalized_shape: Any = ()
+    eps: float = 1e-5
+    elementwise_affine: bool = True
+    bias: bool = True
+
+    def __post_init__(self):
+        from . import validate as V
+
+        ns = self.normalized_shape if isinstance(self.normalized_shape, (tuple, list)) else (self.normalized_shape,)
+        if not ns:
+            from .errors import InvalidValueError
+
+            raise InvalidValueError(f"LayerNorm.normalized_shape must name at least one size, got {self.normalized_shape!r}")
+        _set(self, "normalized_shape", tuple(V.positive_int(self, "normalized_shape", d) for d in ns))
+        V.boolean(self, "elementwise_affine", self.elementwise_affine)
+        V.boolean(self, "bias", self.bias)
+
+    @property
+    def affine(self) -> bool:
+        return self.elementwise_affine
+
+    def describe(self) -> str:
+        return "over " + "x".join(map(str, self.normalized_shape))
+
+
+@dataclass(frozen=True)
+class LayerNorm2d(Layer):
+    """Channels-first layer norm (timm ``LayerNorm2d``, ConvNeXt): normalises the C values at each
+    position of a (C, H, W) map, with a per-channel weight and bias when ``affine``."""
+
+    eps: float = 1e-6
+    affine: bool = True
+
+    def __post_init__(self):
+        from . import validate as V
+
+        V.boolean(self, "affine", self.affine)
+
+
+@dataclass(frozen=True)
+class GroupNorm(Layer):
+    """torch.nn.GroupNorm: statistics over each of ``num_groups`` channel groups (and all positions);
+    per-channel weight and bias when ``affine``."""
+
+    num_groups: int = 32
+    eps: float = 1e-5
+    affine: bool = True
+
+    def __post_init__(self):
+        from . import validate as V
+
+        V.positive_int(self, "num_groups", self.num_groups)
+        V.boolean(self, "affine", self.affine)
+
+    def describe(self) -> str:
+        return f"{self.num_groups} groups"
+
+
+class _Reduce(Layer):
+    """Shared by the reductions: ``dim`` (one axis or several; ``None`` = all) and ``keepdim``."""
+
+    def __post_init__(self):
+        from . import validate as V
+
+        if self.dim is not None:
+            _set(self, "dim", _axes(self, "dim", self.dim))
+        V.boolean(self, "keepdim", self.keepdim)
+
+    def describe(self) -> str:
+        d = "all" if self.dim is None else ",".join(map(str, self.dim))
+        return f"over {d}" + (" keepdim" if self.keepdim else "")
+
+
+@dataclass(frozen=True)
+class Mean(_Reduce):
+    """``x.mean(dim, keepdim)`` (timm's squeeze-excite pool is ``x.mean((2, 3), keepdim=True)``)."""
+
+    dim: Any = None
+    keepdim: bool = False
+
+
+@dataclass(frozen=True)
+class Sum(_Reduce):
+    """``x.sum(dim, keepdim)``."""
+
+    dim: Any = None
+    keepdim: bool = False
+
+
+@dataclass(frozen=True)
+class Amax(_Reduce):
+    """``x.amax(dim, keepdim)`` (also ``x.max(dim)[0]``)."""
+
+    dim: Any = None
+    keepdim: bool = False
+
+
+@dataclass(frozen=True)
+class Permute(Layer):
+    """``x.permute(...)`` of the per-sample axes (a view)."""
+
+    dims: tuple = (0,)
+
+    def __post_init__(self):
+        _set(self, "dims", _axes(self, "dims", self.dims))
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return "(" + ",".join(map(str, self.dims)) + ")"
+
+
+@dataclass(frozen=True)
+class Transpose(Layer):
+    """``x.transpose(dim0, dim1)`` of two per-sample axes (a view)."""
+
+    dim0: int = 0
+    dim1: int = 1
+
+    def __post_init__(self):
+        _axes(self, "dim0", self.dim0)
+        _axes(self, "dim1", self.dim1)
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"{self.dim0}<->{self.dim1}"
+
+
+@dataclass(frozen=True)
+class Unsqueeze(Layer):
+    """``x.unsqueeze(dim)``: a new axis of size 1 (a view)."""
+
+    dim: int = 0
+
+    def __post_init__(self):
+        _axes(self, "dim", self.dim)
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Squeeze(Layer):
+    """``x.squeeze(dim)``: drop the given axes where they have size 1 (a view); ``None`` = all
+    size-1 axes, which needs concrete sizes."""
+
+    dim: Any = None
+
+    def __post_init__(self):
+        if self.dim is not None:
+            _set(self, "dim", _axes(self, "dim", self.dim))
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Expand(Layer):
+    """``x.expand(*sizes)`` to a per-sample ``shape`` (``-1`` keeps an axis): a view, stride 0."""
+
+    shape: tuple = ()
+
+    def __post_init__(self):
+        from .dims import coerce_dim
+
+        _set(self, "shape", tuple(-1 if (isinstance(d, int) and d == -1) else coerce_dim(d) for d in self.shape))
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class MatMul(Layer):
+    """``a @ b`` / ``torch.matmul`` / ``torch.bmm`` of two tensors with torch's broadcasting of the
+    leading axes. Both operands need at least 2 per-sample axes. ``mode`` records how torch was
+    called (``"matmul"``, ``"bmm"`` or ``"@"``): the same work, but counters that patch functions
+    see only some spellings."""
+
+    mode: str = "matmul"
+
+    def __post_init__(self):
+        from . import validate as V
+
+        V.one_of(self, "mode", self.mode, ("matmul", "bmm", "@"))
+
+
+@dataclass(frozen=True)
+class Einsum(Layer):
+    """``torch.einsum(equation, *operands)`` over per-sample operands (the batch letter removed)."""
+
+    equation: str = "ij,jk->ik"
+
+    def __post_init__(self):
+        from .errors import InvalidTypeError, InvalidValueError
+
+        eq = self.equation
+        if not isinstance(eq, str):
+            raise InvalidTypeError(f"Einsum.equation must be text, got {eq!r}")
+        eq = eq.replace(" ", "")
+        if not re.fullmatch(r"[A-Za-z]*(,[A-Za-z]*)*->[A-Za-z]*", eq) or "..." in eq:
+            raise InvalidValueError(f"Einsum.equation must be explicit like 'ij,jk->ik' (letters, commas, one "
+                                    f"'->', no '...'), got {self.equation!r}")
+        _set(self, "equation", eq)
+
+    def describe(self) -> str:
+        return self.equation
+
+
+@dataclass(frozen=True)
+class ScaledDotProductAttention(Layer):
+    """``F.scaled_dot_product_attention(q, k, v)``: q (..., L, E), k (..., S, E), v (..., S, Ev)
+    -> (..., L, Ev). ``is_causal`` changes the mask, not the count (torch computes every score)."""
+
+    is_causal: bool = False
+
+    def __post_init__(self):
+        from . import validate as V
+
+        V.boolean(self, "is_causal", self.is_causal)
+
+
+@dataclass(frozen=True)
+class MultiheadAttention(Layer):
+    """torch.nn.MultiheadAttention with ``batch_first=True``: query (L, E), key (S, kdim), value
+    (S, vdim) per sample -> (L, E). One input means self-attention (q = k = v)."""
+
+    embed_dim: int = 512
+    num_heads: int = 8
+    bias: bool = True
+    kdim: Optional[int] = None
+    vdim: Optional[int] = None
+    add_bias_kv: bool = False
+    #: the forward call's ``need_weights``: with False torch runs the attention core through
+    #: scaled_dot_product_attention, which some counters do not see (conventions key on it)
+    need_weights: bool = True
+
+    def __post_init__(self):
+        from . import validate as V
+        from .errors import InvalidValueError
+
+        V.positive_int(self, "embed_dim", self.embed_dim)
+        V.positive_int(self, "num_heads", self.num_heads)
+        if self.embed_dim % self.num_heads:
+            raise InvalidValueError(f"MultiheadAttention.embed_dim {self.embed_dim} is not divisible by "
+                                    f"num_heads {self.num_heads}")
+        V.boolean(self, "bias", self.bias)
+        V.boolean(self, "add_bias_kv", self.add_bias_kv)
+        V.boolean(self, "need_weights", self.need_weights)
+        for f in ("kdim", "vdim"):
+            if getattr(self, f) is not None:
+                V.positive_int(self, f, getattr(self, f))
+
+    @property
+    def mode(self) -> str:
+        return "need_weights" if self.need_weights else "no_weights"
+
+    def describe(self) -> str:
+        return f"E={self.embed_dim} h={self.num_heads}"
+
+
+class _ConvNd(Layer):
+    """Shared by Conv1d / Conv3d: tuples of ``spatial`` ints; padding may be 'same' or 'valid'."""
+
+    spatial = 2
+
+    def __post_init__(self):
+        from . import validate as V
+
+        n = self.spatial
+        V.positive_int(self, "out_channels", self.out_channels)
+        _set(self, "kernel_size", _int_tuple(self, "kernel_size", self.kernel_size, n, 1))
+        _set(self, "stride", _int_tuple(self, "stride", self.stride, n, 1))
+        _set(self, "dilation", _int_tuple(self, "dilation", self.dilation, n, 1))
+        if isinstance(self.padding, str):
+            V.one_of(self, "padding", self.padding, ("same", "valid"))
+        else:
+            _set(self, "padding", _int_tuple(self, "padding", self.padding, n, 0))
+        V.positive_int(self, "groups", self.groups)
+        V.boolean(self, "bias", self.bias)
+
+    def describe(self) -> str:
+        s = "x".join(map(str, self.kernel_size))
+        if set(self.stride) != {1}:
+            s += " s" + "x".join(map(str, self.stride))
+        if isinstance(self.padding, str):
+            s += f" {self.padding}"
+        elif set(self.padding) != {0}:
+            s += " p" + "x".join(map(str, self.padding))
+        return s + (f" g{self.groups}" if self.groups != 1 else "")
+
+
+@dataclass(frozen=True)
+class Conv1d(_ConvNd):
+    """1-d convolution on a (C, L) input."""
+
+    out_channels: int = 1
+    kernel_size: Any = 3
+    stride: Any = 1
+    padding: Any = 0
+    dilation: Any = 1
+    groups: int = 1
+    bias: bool = True
+    spatial = 1
+
+
+@dataclass(frozen=True)
+class Conv3d(_ConvNd):
+    """3-d convolution on a (C, D, H, W) input."""
+
+    out_channels: int = 1
+    kernel_size: Any = 3
+    stride: Any = 1
+    padding: Any = 0
+    dilation: Any = 1
+    groups: int = 1
+    bias: bool = True
+    spatial = 3
+
+
+@dataclass(frozen=True)
+class BatchNorm3d(Layer):
+    """Batch norm over the channels of a (C, D, H, W) input; same convention as BatchNorm2d."""
+
+    eps: float = 1e-5
+    momentum: float = 0.1
+    affine: bool = True
+    track_running_stats: bool = True
+
+
+class _PoolNd(Layer):
+    spatial = 2
+
+    def __post_init__(self):
+        from . import validate as V
+
+        n = self.spatial
+        _set(self, "kernel_size", _int_tuple(self, "kernel_size", self.kernel_size, n, 1))
+        _set(self, "stride", self.kernel_size if self.stride is None else _int_tuple(self, "stride", self.stride, n, 1))
+        _set(self, "padding", _int_tuple(self, "padding", self.padding, n, 0))
+        if hasattr(self, "dilation"):
+            _set(self, "dilation", _int_tuple(self, "dilation", self.dilation, n, 1))
+        V.boolean(self, "ceil_mode", self.ceil_mode)
+
+    def describe(self) -> str:
+        return "x".join(map(str, self.kernel_size)) + " s" + "x".join(map(str, self.stride))
+
+
+@dataclass(frozen=True)
+class MaxPool1d(_PoolNd):
+    kernel_size: Any = 2
+    stride: Any = None
+    padding: Any = 0
+    dilation: Any = 1
+    ceil_mode: bool = False
+    spatial = 1
+
+
+@dataclass(frozen=True)
+class MaxPool3d(_PoolNd):
+    kernel_size: Any = 2
+    stride: Any = None
+    padding: Any = 0
+    dilation: Any = 1
+    ceil_mode: bool = False
+    spatial = 3
+
+
+@dataclass(frozen=True)
+class AvgPool1d(_PoolNd):
+    kernel_size: Any = 2
+    stride: Any = None
+    padding: Any = 0
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    spatial = 1
+
+
+@dataclass(frozen=True)
+class AvgPool3d(_PoolNd):
+    kernel_size: Any = 2
+    stride: Any = None
+    padding: Any = 0
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    spatial = 3
+
+
+class _AdaptiveNd(Layer):
+    spatial = 2
+
+    def __post_init__(self):
+        _set(self, "output_size", _int_tuple(self, "output_size", self.output_size, self.spatial, 1))
+
+    def describe(self) -> str:
+        return "-> " + "x".join(map(str, self.output_size))
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool1d(_AdaptiveNd):
+    output_size: Any = 1
+    spatial = 1
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool3d(_AdaptiveNd):
+    output_size: Any = 1
+    spatial = 3
+
+
+@dataclass(frozen=True)
+class AdaptiveMaxPool1d(_AdaptiveNd):
+    output_size: Any = 1
+    spatial = 1
+
+
+@dataclass(frozen=True)
+class AdaptiveMaxPool3d(_AdaptiveNd):
+    output_size: Any = 1
+    spatial = 3
+
+
+class _Pad2d(Layer):
+    def __post_init__(self):
+        from . import validate as V
+        from .errors import InvalidValueError
+
+        p = self.padding
+        if isinstance(p, (tuple, list)):
+            if len(p) != 4:
+                raise InvalidValueError(f"{type(self).__name__}.padding must be an integer or 4 integers "
+                                        f"(left, right, top, bottom), got {p!r}")
+            p = tuple(V.nonneg_int(self, "padding", v) for v in p)
+        else:
+            p = (V.nonneg_int(self, "padding", p),) * 4
+        _set(self, "padding", p)
+
+    def describe(self) -> str:
+        return "pad " + ",".join(map(str, self.padding))
+
+
+@dataclass(frozen=True)
+class ReflectionPad2d(_Pad2d):
+    """Reflection padding (left, right, top, bottom); each must be smaller than its axis."""
+
+    padding: Any = 1
+
+
+@dataclass(frozen=True)
+class ReplicationPad2d(_Pad2d):
+    """Edge-replicating padding (left, right, top, bottom)."""
+
+    padding: Any = 1
+
+
+@dataclass(frozen=True)
+class MaxUnpool2d(Layer):
+    """torch.nn.MaxUnpool2d on (values, indices): ``out = (in - 1)*s - 2p + k`` per axis, or
+    ``output_size`` (H, W) when given."""
+
+    kernel_size: Any = 2
+    stride: Any = None
+    padding: Any = 0
+    output_size: Any = None
+
+    #: only the values carry pixels; the indices are positions
+    rf_inputs = 1
+
+    def __post_init__(self):
+        from . import validate as V
+
+        _set(self, "kernel_size", V.int_pair(self, "kernel_size", self.kernel_size, 1))
+        _set(self, "stride", self.kernel_size if self.stride is None else V.int_pair(self, "stride", self.stride, 1))
+        _set(self, "padding", V.int_pair(self, "padding", self.padding, 0))
+        if self.output_size is not None:
+            _set(self, "output_size", V.int_pair(self, "output_size", self.output_size, 1))
+
+
+#: Elementwise flops per output element for each interpolation mode (archcalc's documented
+#: convention): nearest modes copy (0); linear blends 2 taps (2 mul + 1 add), bilinear 4 taps
+#: (4 mul + 3 add), trilinear 8 (8 mul + 7 add), bicubic 16 taps (16 mul + 15 add). Index and
+#: weight computation per row/column is not counted.
+INTERPOLATE_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 3, "bilinear": 7, "bicubic": 31, "trilinear": 15}
+_INTERPOLATE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+@dataclass(frozen=True)
+class Interpolate(Layer):
+    """``F.interpolate`` / ``nn.Upsample`` with ``size=`` or any ``scale_factor`` (1.5, 0.5...).
+
+    With a scale factor torch's output size is ``floor(in * scale)`` per axis; ``scale_factor`` is
+    kept as an exact fraction of the float given. ``mode='area'`` is adaptive average pooling in
+    torch and is imported as such. The factor is kept as the float given (its exact binary value is
+    what the rule multiplies by)."""
+
+    size: Any = None
+    scale_factor: Any = None
+    mode: str = "nearest"
+    align_corners: Optional[bool] = None
+
+    def __post_init__(self):
+        from fractions import Fraction
+
+        from . import validate as V
+        from .dims import coerce_dim
+        from .errors import InvalidTypeError, InvalidValueError
+
+        V.one_of(self, "mode", self.mode, tuple(INTERPOLATE_OPS))
+        if (self.size is None) == (self.scale_factor is None):
+            raise InvalidValueError("Interpolate needs exactly one of size and scale_factor, got "
+                                    f"size={self.size!r}, scale_factor={self.scale_factor!r}")
+        if self.size is not None:
+            s = self.size if isinstance(self.size, (tuple, list)) else (self.size,)
+            _set(self, "size", tuple(coerce_dim(d) for d in s))
+        else:
+            s = self.scale_factor if isinstance(self.scale_factor, (tuple, list)) else (self.scale_factor,)
+            out = []
+            for f in s:
+                if isinstance(f, bool) or not isinstance(f, (int, float, Fraction)):
+                    raise InvalidTypeError(f"Interpolate.scale_factor must be a number or numbers, got {self.scale_factor!r}")
+                if not f > 0 or f != f or f == float("inf"):
+                    raise InvalidValueError(f"Interpolate.scale_factor must be > 0, got {self.scale_factor!r}")
+                out.append(int(f) if Fraction(f).denominator == 1 else float(f))
+            _set(self, "scale_factor", tuple(out))
+
+    def describe(self) -> str:
+        from .dims import format_dim
+
+        if self.size is not None:
+            return "-> " + "x".join(format_dim(d) for d in self.size) + f" {self.mode}"
+        return "x" + ",".join(format(float(f), "g") for f in self.scale_factor) + f" {self.mode}"
+
+
+@dataclass(frozen=True)
+class Sub(Layer):
+    """Elementwise ``a - b`` with torch broadcasting."""
+
+
+@dataclass(frozen=True)
+class Div(Layer):
+    """Elementwise ``a / b`` with torch broadcasting."""
+
+
+# Appended by the zoo (issue 15): learned tensors that torchvision modules apply in ``forward``
+# without a submodule (ConvNeXt's layer scale, ViT's class token and position embedding).
+
+
+@dataclass(frozen=True)
+class LearnedTensor(Layer):
+    """An ``nn.Parameter`` of per-sample ``shape`` combined with the input in ``forward``:
+    ``op='mul'`` multiplies (ConvNeXt's ``layer_scale * x``, shape (C, 1, 1)), ``'add'`` adds
+    (ViT's ``x + pos_embedding``, shape (S, D)), both with torch broadcasting; ``'prepend'``
+    concatenates it before the input along ``axis`` (ViT's class token, shape (1, D): ``cat([token,
+    x], dim=1)``). Its ``prod(shape)`` elements are trainable parameters, unless ``stored`` says
+    how many the module keeps: a tensor gathered from a smaller table (Swin's relative position
+    bias: a ``(2w-1)^2 x heads`` table indexed into ``heads x w^2 x w^2``, the index a buffer of
+    ``index`` elements), or 0 for a constant built in ``forward`` (Swin's shifted-window mask).
+    ``op='value'``: the (gathered) tensor itself is the output, an operand of a later layer (MViT v2's
+    relative position tables ``rel_pos_h[dist_h]`` in its einsums); the input is read only to order
+    the node after it."""
+
+    shape: tuple = (1,)
+    op: str = "mul"
+    axis: int = 0
+    stored: Optional[int] = None
+    index: int = 0
+
+    def __post_init__(self):
+        from . import validate as V
+        from .errors import InvalidValueError
+
+        shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
+        if not shape:
+            raise InvalidValueError(f"LearnedTensor.shape must name at least one size, got {self.shape!r}")
+        _set(self, "shape", tuple(V.positive_int(self, "shape", d) for d in shape))
+        V.one_of(self, "op", self.op, ("mul", "add", "prepend", "value"))
+        _axes(self, "axis", self.axis)
+        if self.stored is not None:
+            V.nonneg_int(self, "stored", self.stored)
+        V.nonneg_int(self, "index", self.index)
+
+    @property
+    def mode(self) -> str:
+        return self.op
+
+    def describe(self) -> str:
+        return f"{self.op} " + "x".join(map(str, self.shape)) + (f" axis {self.axis}" if self.op == "prepend" else "")

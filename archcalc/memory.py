@@ -118,9 +118,48 @@ SAVED_FOR_BACKWARD = {
     "FrozenBatchNorm2d": (),
 }
 
+# Kinds for modern networks (archcalc.layers, appended kinds), same sources as above.
+SAVED_FOR_BACKWARD.update({
+    "Conv1d": ("input",),
+    "Conv3d": ("input",),
+    "BatchNorm3d": ("input", "stats"),
+    "Mish": ("input",),
+    "MaxPool1d": ("input", "indices"),
+    "MaxPool3d": ("input", "indices"),
+    "AdaptiveMaxPool1d": ("input", "indices"),
+    "AdaptiveMaxPool3d": ("input", "indices"),
+    "AvgPool1d": ("input",),
+    "AvgPool3d": ("input",),
+    "AdaptiveAvgPool1d": ("input",),
+    "AdaptiveAvgPool3d": ("input",),
+    "ReflectionPad2d": (),  # backward needs only the padding sizes
+    "ReplicationPad2d": (),
+    "Interpolate": (),  # nearest/linear/cubic upsample backward needs only sizes ('area' imports as a pool)
+    "Permute": (),  # views
+    "Transpose": (),
+    "Unsqueeze": (),
+    "Squeeze": (),
+    "Expand": (),  # backward sums the gradient over the stretched axes: shapes only
+    # LearnedTensor (zoo, issue 15): mul saves the input for the parameter's gradient. The table is
+    # keyed by kind, so add, prepend and value (which need only shapes or an index) are charged the
+    # same: an upper bound
+    "LearnedTensor": ("input",),
+    "Mean": (),  # backward spreads grad / n: shapes only
+    "Sum": (),
+    "Amax": ("input", "output"),  # amax_backward compares the input with the result
+    "Sub": (),
+    "Div": ("input",),  # d/da = 1/b, d/db = -a/b^2: both operands
+    "MatMul": ("input",),  # each operand is needed for the other's gradient
+    "Einsum": ("input",),
+})
+
 #: Kinds archcalc cannot yet say what torch keeps for backward (composites and detection ops whose
 #: saved tensors were not measured): training estimates raise for them instead of guessing.
 TRAINING_UNSUPPORTED = {"L2Norm", "LSTM", "Embedding", "RoIAlign", "RoIPool", "PSRoIPool"}
+#: layer/group norm keep per-row statistics (not per channel); attention keeps composite internals;
+#: max-unpool keeps int64 indices that are a graph input: not measured yet, refused for training.
+TRAINING_UNSUPPORTED |= {"LayerNorm", "LayerNorm2d", "GroupNorm", "ScaledDotProductAttention",
+                         "MultiheadAttention", "MaxUnpool2d"}
 
 #: In-place variants that differentiate from their result instead (torch's ``elu_``, ``leaky_relu_``).
 #: Any other in-place layer whose rule saves its input cannot keep it (the op overwrites it): torch
@@ -131,7 +170,7 @@ SAVED_FOR_BACKWARD_INPLACE = {"ELU": ("output",), "LeakyReLU": ("output",)}
 #: Kinds whose backward hands the incoming gradient to its inputs without allocating: the same
 #: tensor (add) or views of it (flatten, identity, concat's per-input slices). Every other kind
 #: allocates a new input-sized gradient per input that needs one.
-GRAD_PASSTHROUGH = {"Add", "Concat", "Flatten", "Identity", "Reshape"}
+GRAD_PASSTHROUGH = {"Add", "Concat", "Flatten", "Identity", "Reshape", "Permute", "Transpose", "Unsqueeze", "Squeeze"}
 
 #: How backward sums the gradients of a tensor with several consumers. torch's engine
 #: (``InputBuffer::accumulate``) adds in place into the buffer when it holds the only reference, else
@@ -434,7 +473,7 @@ def _largest_tensor(r) -> int:
     p = _concrete(r.trainable_params, f"the params of {r.name}")
     if not p:
         return 0
-    if r.kind in ("Conv2d", "ConvTranspose2d"):
+    if r.kind in ("Conv2d", "ConvTranspose2d", "Conv1d", "Conv3d"):
         return p - (r.layer.out_channels if r.layer.bias else 0)
     if r.kind == "Linear":
         return p - (r.layer.out_features if r.layer.bias else 0)
@@ -447,7 +486,7 @@ def _param_tensors(r) -> int:
     """How many trainable parameter tensors a layer has (weight, bias, gamma, beta)."""
     if not _concrete(r.trainable_params, r.name):
         return 0
-    if r.kind in ("Conv2d", "ConvTranspose2d", "Linear"):
+    if r.kind in ("Conv2d", "ConvTranspose2d", "Conv1d", "Conv3d", "Linear"):
         return 2 if r.layer.bias else 1
     if r.kind.startswith("BatchNorm"):
         return 2
@@ -617,8 +656,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
             elif item == "mask":
                 x += full(i)
             elif item == "stats":
-                x += 2 * _concrete(r.output_shape[0] if r.kind == "BatchNorm2d" else r.output_shape[-1], r.name) \
-                    * STAT_BYTES
+                x += 2 * _concrete(r.output_shape[0], r.name) * STAT_BYTES  # batch norms: per channel (axis 0)
         extras[i] = x
 
     size = {s: plan.per_sample[s] * batch * bpe for s in plan.owner}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .parser import (MODEL_HELP, Parser, UsageError, add_output_args, check_output_args, emit, examples, nonempty,
-                     output_format, terminal_columns)
+from .parser import (DTYPE_HELP, MODEL_HELP, Parser, UsageError, add_output_args, check_output_args, emit, examples,
+                     nonempty, output_format, terminal_columns)
 
 
 def main(argv) -> int:
@@ -18,7 +18,7 @@ def main(argv) -> int:
     p.add_argument("--input", type=nonempty("--input"),
                    help="one per-sample input shape for all (default: each model's own)")
     p.add_argument("--batch", default="1", help="batch size (default 1)")
-    p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
+    p.add_argument("--dtype", default=None, help=DTYPE_HELP)
     add_output_args(p, ("table", "md", "html", "json"), "table")
     p.add_argument("--report", choices=["html", "md"], help="the same as --format html|md (kept for old scripts)")
     p.add_argument("--no-accuracy", action="store_true", help="do not look up torchvision's top-1")

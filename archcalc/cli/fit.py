@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from .parser import (MODEL_HELP, Parser, UsageError, add_output_args, check_output_args, emit, examples, load_model,
-                     nonempty, output_format)
+from .parser import (DTYPE_HELP, MODEL_HELP, Parser, UsageError, add_output_args, check_output_args, emit, examples,
+                     load_model, nonempty, output_format)
 
 #: a budget as a person writes one: a number of at most 12 digits (and 6 decimals) and a unit
 _SIZE = re.compile(r"\s*(\d{1,12}(?:\.\d{1,6})?)\s*([A-Za-z]+)\s*", re.ASCII)
@@ -46,7 +46,7 @@ def main(argv) -> int:
                    help="the optimizer's multi-tensor implementation (torch's CUDA default; with --train)")
     p.add_argument("--input", type=nonempty("--input"),
                    help="per-sample input shape, e.g. 3x224x224 (default: the model's)")
-    p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
+    p.add_argument("--dtype", default=None, help=DTYPE_HELP)
     add_output_args(p, ("table", "json"), "table")
     add_fit_flags(p)  # --backend, --threads, --headroom: the allocator figure's flags
     args = p.parse_args(argv)

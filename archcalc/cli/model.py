@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from .parser import (COMMANDS, MODEL_HELP, Parser, UsageError, add_output_args, check_output_args, emit, examples,
-                     load_model, nonempty, output_format, terminal_columns)
+from .parser import (COMMANDS, DTYPE_HELP, MODEL_HELP, Parser, UsageError, add_output_args, check_output_args, emit,
+                     examples, load_model, nonempty, output_format, terminal_columns)
 
 FORMATS = ("table", "json", "csv", "md")
 
@@ -22,7 +22,7 @@ def build_parser() -> Parser:
     p.add_argument("--input", type=nonempty("--input"),
                    help="per-sample input shape, e.g. 3x224x224 or 3xHxW (default: the model's)")
     p.add_argument("--batch", default="1", help="batch size, an integer or a name such as N (default 1)")
-    p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
+    p.add_argument("--dtype", default=None, help=DTYPE_HELP)
     add_output_args(p, FORMATS, "table")
     p.add_argument("--depth", type=_depth, metavar="N",
                    help="the module tree to N levels of dotted names, with subtotals (0: totals only)")

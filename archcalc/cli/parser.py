@@ -87,6 +87,7 @@ def is_spec_arg(model: str) -> bool:
 
 # ------------------------------------------------------------------------------ shared grammar
 
+DTYPE_HELP = "fp32, fp16, bf16, int8 or fp64 (default: the model's own, fp32 except int8 for the quantized_* aliases)"
 MODEL_HELP = ("a zoo name (see 'archcalc list'), a network spec file (.yaml/.json), or, with the torch "
               "extra, module.path:factory (a function returning an nn.Module; needs --input)")
 _FACTORY = None  # compiled lazily: module.path:factory

@@ -79,13 +79,15 @@ def conv2d(layer: Conv2d, inputs):
 def conv_transpose2d(layer: ConvTranspose2d, inputs):
     """Transposed ("fractionally strided") convolution.
 
-    - output: ``(in - 1)*s - 2p + d*(k - 1) + output_padding + 1`` per axis (torch).
+    - output: ``(in - 1)*s - 2p + d*(k - 1) + output_padding + 1`` per axis (torch); with
+      ``output_size`` (or a second, reference input) that size, which must lie within a stride of
+      the smallest one.
     - macs: every input element meets every weight of its group: ``cin * cout/groups * kh * kw *
       Hin * Win`` (fvcore's convention for transposed convs); flops ``2*macs`` + bias adds.
     - receptive field: an output pixel reads ``floor((d*(k-1))/s) + 1`` input pixels per axis and
       the jump shrinks by ``s``.
     """
-    (shape,) = inputs
+    shape = inputs[0]
     expect_rank(shape, 3)
     cin, h, w = shape
     cout = layer.out_channels
@@ -95,9 +97,20 @@ def conv_transpose2d(layer: ConvTranspose2d, inputs):
     for op, s, d, axis in ((oph, sh, dh, "height"), (opw, sw, dw, "width")):
         if op >= max(s, d):
             raise ShapeError(f"output_padding {op} must be smaller than stride {s} or dilation {d} ({axis})")
+    wanted = layer.output_size
+    if len(inputs) == 2:  # forward(x, output_size=ref.size()): the reference's last two axes
+        wanted = tuple(inputs[1][-2:])
     outs = []
-    for size, k, s, p, op, d, axis in ((h, kh, sh, ph, oph, dh, "height"), (w, kw, sw, pw, opw, dw, "width")):
+    for i, (size, k, s, p, op, d, axis) in enumerate(((h, kh, sh, ph, oph, dh, "height"),
+                                                     (w, kw, sw, pw, opw, dw, "width"))):
         o = dims.normalize((size - 1) * s - 2 * p + d * (k - 1) + op + 1)
+        if wanted is not None:
+            # torch picks output_padding = wanted - smallest size; it must be below the stride
+            smallest = dims.normalize(o - op)
+            if dims.known_lt(wanted[i], smallest) or dims.known_lt(smallest + s - 1, wanted[i]):
+                raise ShapeError(f"output_size {dims.format_dim(wanted[i])} along {axis} is outside "
+                                 f"[{dims.format_dim(smallest)}, {dims.format_dim(smallest + s - 1)}] (torch)")
+            o = wanted[i]
         if dims.known_lt(o, 1):
             raise ShapeError(f"output {axis} would be {dims.format_dim(o)} < 1")
         outs.append(o)

@@ -31,12 +31,11 @@ def batch_norm2d(layer: BatchNorm2d, inputs):
 
 @register(BatchNorm1d)
 def batch_norm1d(layer: BatchNorm1d, inputs):
-    """Batch norm over the channels of a (C,) or (C, L) input, as torch's BatchNorm1d (it normalises
-    the axis after the batch, so for (C, L) the first per-sample axis); same counts as BatchNorm2d."""
-    shape = inputs[0]
-    if len(shape) not in (1, 2):
-        raise ShapeError(f"expected a (C,) or (C, L) input, got {format_shape(shape)}")
-    return _batchnorm(layer, shape, shape[0])
+    """Batch norm over the channels of a (C,) or (C, L) input (torch's (N, C) / (N, C, L)); same
+    convention as BatchNorm2d."""
+    if len(inputs[0]) not in (1, 2):
+        raise ShapeError(f"BatchNorm1d expects a (C,) or (C, L) input, got {format_shape(inputs[0])}")
+    return _batchnorm(layer, inputs[0], inputs[0][0])
 
 
 @register(LocalResponseNorm)

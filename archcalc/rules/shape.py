@@ -18,11 +18,19 @@ def input_(layer: Input, inputs):
 
 @register(Flatten)
 def flatten(layer: Flatten, inputs):
-    """(C, H, W) -> (C*H*W,), a view. For the receptive field the flattened vector covers the whole
+    """(C, H, W) -> (C*H*W,), a view; with ``start_dim``/``end_dim`` only those axes merge. For the receptive field the flattened vector covers the whole
     input extent, since whatever reads it (a Linear) mixes all positions."""
     shape = inputs[0]
-    fp = Footprint((shape[1], shape[2]), (shape[1], shape[2]), (0, 0)) if len(shape) == 3 else None
-    return Cost(output=(dims.prod(shape),), rf=fp)
+    rank = len(shape)
+    start = layer.start_dim + rank if layer.start_dim < 0 else layer.start_dim
+    end = layer.end_dim + rank if layer.end_dim < 0 else layer.end_dim
+    if not (0 <= start < rank and 0 <= end < rank) or start > end:
+        raise ShapeError(f"flatten({layer.start_dim}, {layer.end_dim}) does not fit a rank-{rank} input "
+                         f"{format_shape(shape)} (per-sample axes, batch excluded)")
+    out = tuple(shape[:start]) + (dims.prod(shape[start:end + 1]),) + tuple(shape[end + 1:])
+    whole = start == 0 and end == rank - 1
+    fp = Footprint((shape[1], shape[2]), (shape[1], shape[2]), (0, 0)) if rank == 3 and whole else None
+    return Cost(output=out, rf=fp)
 
 
 @register(Concat)

@@ -39,6 +39,7 @@ class ModelEntry:
     torchvision_kwargs: dict = field(default_factory=dict)  # e.g. {"aux_logits": True}
     timm: Optional[str] = None
     notes: str = ""
+    dtype: str = "fp32"  # analyze()'s dtype when none is given (int8 for the quantized aliases)
 
     def build(self, **overrides):
         kw = dict(self.kwargs)
