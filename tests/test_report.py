@@ -142,7 +142,8 @@ def test_symbolic_report_has_tables_not_charts():
     pytest.importorskip("sympy")
     r = analyze("lenet5_modern", input="1xHxW", batch="N")
     h = r.report("html")
-    assert "<svg" not in h and "the sizes are symbolic" in h
+    assert "<svg" not in h and "the figures are formulas in H, N, W" in h
+    assert "Result.substitute(H=..., N=..., W=...)" in h and "--input/--batch as numbers" in h
     assert h.count('<tr data-index="') == len(r.layers)
     md = r.report("md")
     assert "`1xHxW`" in md and "`N`" in md

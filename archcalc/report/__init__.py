@@ -75,7 +75,7 @@ def render_report(result, format: str = "html", *, tally=None, charts: bool = Tr
     _check(format)
     ctx = data.context(result, with_tally=tally)
     drawn = []
-    if format == "html" and charts:
+    if format == "html" and charts and not ctx["symbolic"]:
         from .charts import model_charts
 
         drawn = model_charts(result, ctx["by_kind"])

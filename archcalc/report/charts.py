@@ -228,7 +228,8 @@ class _rc:
 
 def model_charts(result, kinds) -> list:
     """The single-model report's charts as (title, svg) pairs; empty for symbolic results."""
-    if result.is_symbolic or not _concrete([r.params for r in result.layers] + [r.macs for r in result.layers]):
+    recs = result.layers
+    if result.is_symbolic or not _concrete([v for r in recs for v in (r.params, r.macs, r.activations)]):
         return []
     return [
         ("Params and MACs per layer", layer_costs(result)),

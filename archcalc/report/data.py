@@ -94,16 +94,25 @@ def totals(result) -> list:
 
 
 def headline(result) -> list:
-    """The few numbers a reader wants first, with short human units."""
+    """The few numbers a reader wants first, with short human units. A figure that is a formula is
+    named by its symbols here (``f(H, W)``) and written out once, in the totals table."""
     t = result.totals
+
+    def card(name, value, short_text, exact):
+        if dims.is_concrete(value):
+            return {"name": name, "value": short_text, "exact": exact, "formula": False}
+        return {"name": name, "value": "f(" + ", ".join(sorted(dims.free_symbols(value))) + ")",
+                "exact": "formula under Totals", "formula": True}
+
+    rf = t["receptive_field"].size[0]
     return [
-        {"name": "params", "value": short(t["params"]), "exact": dims.fmt_int(t["params"])},
-        {"name": "MACs", "value": short(t["macs"]), "exact": dims.fmt_int(t["macs"])},
-        {"name": "FLOPs", "value": short(t["flops"]), "exact": dims.fmt_int(t["flops"])},
-        {"name": "activation memory", "value": human_bytes(t["activation_bytes"]).split(" (")[0],
-         "exact": dims.fmt_int(t["activation_bytes"]) + " bytes"},
-        {"name": "receptive field", "value": _rf(t["receptive_field"]) + " px",
-         "exact": "at " + t["receptive_field_layer"]},
+        card("params", t["params"], short(t["params"]), dims.fmt_int(t["params"])),
+        card("MACs", t["macs"], short(t["macs"]), dims.fmt_int(t["macs"])),
+        card("FLOPs", t["flops"], short(t["flops"]), dims.fmt_int(t["flops"])),
+        card("activation memory", t["activation_bytes"],
+             human_bytes(t["activation_bytes"]).split(" (")[0] if dims.is_concrete(t["activation_bytes"]) else "",
+             dims.fmt_int(t["activation_bytes"]) + " bytes"),
+        card("receptive field", rf, _rf(t["receptive_field"]) + " px", "at " + t["receptive_field_layer"]),
     ]
 
 
@@ -127,12 +136,45 @@ def tally(result):
             "lines": t.lines(), "memory": dims.fmt_int(t.memory)}
 
 
-def memory_figures(result):
+def symbols(result) -> list:
+    """Names of the free symbols anywhere in the result: the input and batch, a secondary input's
+    length (``T``), a layer field (RoI count ``R``). Empty when every figure is a number."""
+    names = set()
+    for d in (*result.input, result.batch):
+        names |= dims.free_symbols(d)
+    t = result.totals
+    for key in ("params", "macs", "flops", "activation_bytes", "param_bytes"):
+        names |= dims.free_symbols(t[key])
+    for rec in result.layers:
+        if not (type(rec.activations) is int and type(rec.macs) is int):
+            names |= dims.free_symbols(rec.activations) | dims.free_symbols(rec.macs)
+        for d in rec.output_shape:
+            names |= dims.free_symbols(d)
+    return sorted(names)
+
+
+def needs_numbers(result, names) -> str:
+    """What a reader does to get the figures that need numbers, naming the symbols to set: the
+    command line can set the input's and the batch's; a layer's (``R``) or a second input's (``T``)
+    only ``Result.substitute`` can."""
+    cli = set()
+    for d in result.input:
+        cli |= dims.free_symbols(d)
+    cli |= dims.free_symbols(result.batch)
+    setting = ", ".join(f"{n}=..." for n in names)
+    text = f"set {', '.join(names)} with Result.substitute({setting}) in Python"
+    if set(names) <= cli:
+        text += " or give --input/--batch as numbers on the command line"
+    return text
+
+
+def memory_figures(result, names=()):
     """The three different "memory" figures of one forward pass at the report's batch and dtype:
-    sum of outputs, inference peak (liveness), training peak (SGD and Adam). None when symbolic;
+    sum of outputs, inference peak (liveness), training peak (SGD and Adam). With free symbols
+    (``names``) there is no peak to find: a dict saying which symbols to set instead;
     a training figure is replaced by its reason when the model has a layer training cannot model."""
-    if result.is_symbolic:
-        return None
+    if names:
+        return {"needs": needs_numbers(result, names), "rows": []}
     from ..errors import ArchcalcError
     from ..memory import inference_memory, sum_of_outputs_bytes, training_memory
 
@@ -153,7 +195,7 @@ def memory_figures(result):
         rows.append({"name": f"training peak ({opt})", "value": mib(tr.peak_bytes),
                      "what": f"+ gradients, optimizer state and {mib(tr.saved_bytes)} of activations saved for "
                              f"backward; peak in the {tr.peak_phase} pass at {tr.peak_layer}"})
-    return rows
+    return {"needs": "", "rows": rows}
 
 
 def context(result, with_tally=None) -> dict:
@@ -161,6 +203,7 @@ def context(result, with_tally=None) -> dict:
     notes' worked example), True/False to force."""
     if with_tally is None:
         with_tally = result.model in ("vgg16", "vgg16_bn")
+    names = symbols(result)
     return {
         "header": header(result),
         "headline": headline(result),
@@ -168,7 +211,9 @@ def context(result, with_tally=None) -> dict:
         "layers": layers(result),
         "by_kind": by_kind(result),
         "tally": tally(result) if with_tally else None,
-        "memory": memory_figures(result),
+        "memory": memory_figures(result, names),
         "warnings": result.warnings,
-        "symbolic": result.is_symbolic,
+        "symbolic": bool(names),
+        "symbols": names,
+        "needs": needs_numbers(result, names) if names else "",
     }

@@ -1,0 +1,77 @@
+"""Reports of models whose figures are formulas: a symbolic input, a symbolic batch, a symbolic
+layer field (the RoI count ``R`` of the detection heads), a symbolic second input (the caption
+length ``T``). The report never fails: what needs numbers names the symbols to set."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+
+from archcalc import analyze
+from archcalc.cli import main
+
+pytest.importorskip("jinja2")
+pytest.importorskip("sympy")
+
+#: zoo model -> the symbols its report must ask for (the zoo docstrings say which are symbolic)
+SYMBOLIC_ZOO = {"faster_rcnn_vgg16": ["R"], "fasterrcnn_resnet50_fpn": ["R"], "mask_rcnn_heads": ["D", "R"],
+                "show_and_tell": ["T"]}
+
+
+@pytest.mark.parametrize("model", sorted(SYMBOLIC_ZOO))
+def test_cli_markdown_report_of_symbolic_zoo_models(model, capsys):
+    assert main([model, "--report", "md"]) == 0
+    out = capsys.readouterr().out
+    names = SYMBOLIC_ZOO[model]
+    setting = ", ".join(f"{n}=..." for n in names)
+    # the peaks need numbers; the report says which symbol to set, and that only Python can set it
+    assert f"which needs numbers: set {', '.join(names)} with Result.substitute({setting}) in Python." in out
+    assert "--input/--batch" not in out  # R and T are not input sizes: --input cannot bind them
+
+
+def test_html_report_and_notebook_of_a_detection_model():
+    r = analyze("faster_rcnn_vgg16")
+    h = r.report("html")
+    assert "No charts: the figures are formulas in R" in h and "<svg" not in h
+    assert h.count('<tr data-index="') == len(r.layers)
+    # the MACs formula appears in the totals table once; the card only names its symbols
+    macs = "119967744*R + 188637124608"  # R RoIs x the per-RoI fc6/fc7/heads MACs + the shared backbone
+    assert h.count(macs) == 1
+    assert '<div class="v">f(R)</div><div class="n">MACs</div>' in h
+    assert "Result.substitute(R=...)" in r._repr_html_()
+
+
+def test_substituting_the_symbol_gives_the_full_report():
+    r = analyze("faster_rcnn_vgg16").substitute(R=300)
+    h = r.report("html")
+    assert "No charts" not in h and "inference peak" in h
+    # 300 RoIs: per-RoI MACs times R plus the backbone, as in the formula above
+    assert r.totals["macs"] == 119967744 * 300 + 188637124608
+
+
+def test_spec_with_a_symbolic_second_input(tmp_path, capsys):
+    spec = tmp_path / "two_inputs.yaml"
+    spec.write_text(textwrap.dedent("""\
+        name: two_inputs
+        input: 3x8x8
+        layers:
+          - {name: conv, kind: Conv2d, out_channels: 4, kernel_size: 3, padding: 1}
+          - {name: side, kind: Input, shape: Lx8x8}
+          - {name: cat, kind: Concat, axis: 0, inputs: [conv, side]}
+        """), encoding="utf-8")
+    for fmt in ("md", "html"):
+        assert main([str(spec), "--report", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "set L with Result.substitute(L=...) in Python" in out
+
+
+def test_symbolic_input_report_names_its_formulas_once():
+    r = analyze("resnet50", input="3xHxW")
+    h = r.report("html")
+    assert 'class="archcalc symbolic"' in h  # formulas wrap in monospace (see _style.css)
+    assert '<div class="v">f(H, W)</div><div class="n">MACs</div>' in h
+    from archcalc.dims import format_dim
+
+    assert h.count(format_dim(r.totals["macs"])) == 1
