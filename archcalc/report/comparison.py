@@ -47,6 +47,8 @@ class Comparison:
 
     @staticmethod
     def _row(result, accuracy):
+        from .data import symbols
+
         t = result.totals
         e = result.entry
         top1, weights, why = (torchvision_top1(e, t["params"]) if accuracy
@@ -67,20 +69,31 @@ class Comparison:
             "param_memory": human_bytes(t["param_bytes"]).split(" (")[0],
             "rf": _rf(t["receptive_field"]),
             "layers": len(result.layers),
+            "symbols": symbols(result),
             "top1": top1, "top1_text": f"{top1:.3f}" if top1 is not None else "",
             "weights": weights or "", "top1_note": why or "",
         }
 
     @property
     def symbolic(self) -> bool:
-        return any(r.is_symbolic for r in self.results)
+        return all(r["symbols"] for r in self.rows)
 
     def charts(self) -> list:
-        if self.symbolic:
+        """The scatter of the models whose totals are numbers; the caption names any left out."""
+        plotted = [r for r in self.rows if not r["symbols"]]
+        if len(plotted) < 1:
             return []
         from .charts import compare_scatter
 
-        return [("MACs vs params", compare_scatter(self.rows))]
+        title = "MACs vs params"
+        skipped = [f"{r['model']} ({', '.join(r['symbols'])})" for r in self.rows if r["symbols"]]
+        if skipped:
+            title += "; not plotted, their totals are formulas in: " + ", ".join(skipped)
+        crowded: list = []
+        svg = compare_scatter(plotted, crowded=crowded)
+        if crowded:
+            title += "; not labelled where crowded (see the table): " + ", ".join(crowded)
+        return [(title, svg)]
 
     def report(self, format: str = "html") -> str:
         from . import render_compare

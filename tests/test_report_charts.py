@@ -1,0 +1,88 @@
+"""Charts that scale: bars per stage/block beyond MAX_BARS layers (sums exact), no bar or label for
+layers that materialise nothing, log axes fitted to the data, scatter labels that avoid each other."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from archcalc import analyze
+
+pytest.importorskip("matplotlib")
+from archcalc.report import charts  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+def test_resnet50_bars_are_its_blocks_and_sum_to_the_totals():
+    r = analyze("resnet50")
+    bars, unit = charts.groups(r.layers)
+    assert unit == "block" and len(bars) <= charts.MAX_BARS < len(r.layers)
+    labels = [g.label for g in bars]
+    # the torchvision layout: stem, 3+4+6+3 bottlenecks, head
+    assert [x for x in labels if x.startswith("layer")] == (
+        [f"layer1.{i}" for i in range(3)] + [f"layer2.{i}" for i in range(4)]
+        + [f"layer3.{i}" for i in range(6)] + [f"layer4.{i}" for i in range(3)])
+    assert sum(g.total("params") for g in bars) == r.totals["params"]
+    assert sum(g.total("macs") for g in bars) == r.totals["macs"]
+    assert sum(len(g.records) for g in bars) == len(r.layers)
+
+
+def test_ten_thousand_flat_blocks_pool_into_runs():
+    from synthetic import synthetic
+
+    r = analyze(synthetic(10000))
+    bars, unit = charts.groups(r.layers)
+    assert unit == "block" and len(bars) <= charts.MAX_BARS
+    assert bars[0].label.startswith("input\u2013block")  # a run of consecutive top-level names
+    assert sum(g.total("activations") for g in bars) == r.totals["activations"]
+
+
+def test_small_models_keep_one_bar_per_layer():
+    r = analyze("vgg16")
+    bars, unit = charts.groups(r.layers)
+    assert unit == "layer" and [g.label for g in bars] == [x.name for x in r.layers]
+
+
+def test_in_place_layers_get_no_activation_bar_or_label():
+    r = analyze("vgg16")
+    svg = charts.activation_memory(r)
+    ticks = re.findall(r">(features\.\d+|classifier\.\d+)</text>", svg)
+    inplace = {x.name for x in r.layers if x.activations == 0}
+    assert "features.1" in inplace  # the ReLU after the first conv works in place
+    assert ticks and not inplace & set(ticks)
+    # the two tallest bars (conv1_1, conv1_2: 64x224x224 fp32 = 12.25 MiB each) are labelled
+    assert {"features.0", "features.2"} <= set(ticks)
+
+
+def test_every_chart_tags_its_axis_titles():
+    r = analyze("vgg16")
+    for svg in (charts.layer_costs(r), charts.activation_memory(r), charts.receptive_field(r)):
+        assert 'id="c' in svg and re.search(r'id="[^"]*xlabel\d"', svg) and re.search(r'id="[^"]*ylabel\d"', svg)
+
+
+def test_log_limits_fit_the_data():
+    lo, hi = charts._log_limits([1e3, 1e6])  # 3 decades: 12% of them (0.36 decade) either side
+    assert math.isclose(math.log10(lo), 3 - 0.36) and math.isclose(math.log10(hi), 6 + 0.36)
+    lo, hi = charts._log_limits([5e4, 5e4])  # one point: a tenth of a decade either side
+    assert math.isclose(math.log10(hi / lo), 0.2)
+
+
+def test_scatter_labels_never_overlap_each_other():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), dpi=72, layout="constrained")
+    ax = fig.subplots()
+    points = [(1 + i % 5 * 0.01, 1 + i // 5 * 0.01) for i in range(30)]  # a tight 5x6 cluster
+    ax.scatter(*zip(*points))
+    ax.set_xlim(0.9, 1.2)
+    ax.set_ylim(0.9, 1.2)
+    shown, left_off = charts._place_labels(fig, ax, points, [f"model_{i}" for i in range(30)])
+    assert len(shown) + len(left_off) == 30 and shown and left_off  # some fit, the rest are named
+    for (_, a), (_, b) in itertools.combinations(shown, 2):
+        assert not charts._overlap(a, b)
