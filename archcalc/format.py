@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import io
 
-from .dims import fmt_int, format_dim, to_json
+from .dims import format_dim, to_json
+from .text import fmt_int, human_bytes
+from .text import rf as _rf
+from .text import shape as _shape
 
 COLUMNS = ("layer", "kind", "config", "output", "params", "MACs", "FLOPs", "activations", "RF", "notes")
-
-
-@functools.lru_cache(maxsize=4096)  # a network repeats a few dozen shapes over hundreds of rows
-def _shape(shape) -> str:
-    return "x".join([str(d) if type(d) is int else format_dim(d) for d in shape])
-
-
-def _rf(rf) -> str:
-    h, w = rf.size
-    if type(h) is int and h == w:
-        return str(h)
-    return format_dim(h) if str(h) == str(w) else f"{format_dim(h)}x{format_dim(w)}"
 
 
 def layer_rows(result) -> list:
@@ -39,15 +29,6 @@ def layer_rows(result) -> list:
                      fmt_int(r.macs), fmt_int(r.flops), fmt_int(r.activations), _rf(r.receptive_field),
                      ", ".join(notes)))
     return rows
-
-
-def human_bytes(n) -> str:
-    if not isinstance(n, int):
-        return format_dim(n) + " B"
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit} ({n / 10 ** {'GiB': 9, 'MiB': 6, 'KiB': 3}[unit]:.1f} {unit[0]}B)"
-    return f"{n} B"
 
 
 def totals_lines(result) -> list:

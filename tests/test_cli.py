@@ -14,6 +14,12 @@ from archcalc.cli import main
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    # these tests read phrases out of the text; the fitted layout has its own tests (test_cli_terminal)
+    monkeypatch.setenv("COLUMNS", "400")
+
+
 def run(*args):
     env = dict(os.environ, PYTHONPATH=ROOT)
     return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True, env=env)

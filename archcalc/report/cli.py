@@ -1,14 +1,14 @@
 """The report side of the command line: ``archcalc MODEL --report html|md [-o PATH] [--force]`` and
-``archcalc compare A B C [--report html|md] [-o PATH] [--force]``."""
+the output of ``archcalc compare`` (parsed in archcalc.cli.compare)."""
 
 from __future__ import annotations
 
 import sys
 
-from . import render_compare, render_report, save
+from . import render_report, save
 
 
-def _emit(text: str, output, force: bool) -> int:
+def emit(text: str, output, force: bool) -> int:
     if output:
         path = save(text, output, force=force)
         print(f"archcalc: wrote {path}", file=sys.stderr)
@@ -19,26 +19,4 @@ def _emit(text: str, output, force: bool) -> int:
 
 def emit_report(result, args) -> int:
     tally = True if getattr(args, "tally", False) else None
-    return _emit(render_report(result, args.report, tally=tally), args.output, args.force)
-
-
-def cmd_compare(argv) -> int:
-    from .. import dims
-    from ..cli import Parser
-    from .comparison import compare
-
-    p = Parser(prog="archcalc compare", description="Totals of several models side by side, with a "
-               "MACs-vs-params scatter and torchvision's published top-1 where available.")
-    p.add_argument("models", nargs="+", metavar="MODEL", help="zoo names (see 'archcalc list')")
-    p.add_argument("--input", help="one per-sample input shape for all (default: each model's own)")
-    p.add_argument("--batch", default="1", help="batch size (default 1)")
-    p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
-    p.add_argument("--report", choices=["html", "md"], default="md", help="output format (default md)")
-    p.add_argument("--no-accuracy", action="store_true", help="do not look up torchvision's top-1")
-    p.add_argument("-o", "--output", metavar="PATH", help="write to PATH (default: stdout)")
-    p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
-    args = p.parse_args(argv)
-    shape = dims.parse_shape(args.input) if args.input else None
-    comparison = compare(args.models, input=shape, batch=dims.coerce_dim(args.batch), dtype=args.dtype,
-                         accuracy=not args.no_accuracy)
-    return _emit(render_compare(comparison, args.report), args.output, args.force)
+    return emit(render_report(result, args.report, tally=tally), args.output, args.force)
