@@ -13,8 +13,8 @@ from __future__ import annotations
 import io
 import re
 
-from .. import dims
 from ..dtypes import DTYPE_BYTES
+from ..text import fmt_int
 
 _RC = {
     "svg.hashsalt": "archcalc",
@@ -189,7 +189,7 @@ def by_kind(rows, model, prefix="c2") -> str:
             _labels(ax, f"{title} (exact count and share of the total)", "layer kind", i)
             for j, r in enumerate(rows):
                 if r[key]:
-                    _text(ax, r[key], j, f"  {dims.fmt_int(r[key])} ({r[share]})", va="center", fontsize=7)
+                    _text(ax, r[key], j, f"  {fmt_int(r[key])} ({r[share]})", va="center", fontsize=7)
         return _svg(fig, prefix)
 
 

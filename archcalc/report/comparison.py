@@ -9,8 +9,7 @@ equals archcalc's computed params (so the accuracy belongs to exactly this archi
 from __future__ import annotations
 
 from .. import dims
-from ..format import _rf, _shape, human_bytes
-from .data import short
+from ..text import binary_bytes, fmt_int, rf, shape, short
 
 
 def torchvision_top1(entry, params):
@@ -30,7 +29,7 @@ def torchvision_top1(entry, params):
     meta = weights.meta
     if meta.get("num_params") != params:
         return None, None, (f"torchvision {weights} has {meta.get('num_params'):,} params, "
-                            f"this variant {dims.fmt_int(params)}")
+                            f"this variant {fmt_int(params)}")
     acc = meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
     if acc is None:
         return None, None, f"{weights} publishes no ImageNet-1K top-1"
@@ -57,17 +56,17 @@ class Comparison:
             "model": result.model,
             "family": e.family if e else "",
             "source": e.source if e else "user-built graph",
-            "input": _shape(result.input),
+            "input": shape(result.input),
             "batch": dims.format_dim(result.batch),
             "dtype": result.dtype,
             "params_value": t["params"], "macs_value": t["macs"], "flops_value": t["flops"],
             "activation_bytes_value": t["activation_bytes"],
-            "params": dims.fmt_int(t["params"]), "params_short": short(t["params"]),
-            "macs": dims.fmt_int(t["macs"]), "macs_short": short(t["macs"]),
-            "flops": dims.fmt_int(t["flops"]), "flops_short": short(t["flops"]),
-            "activations": human_bytes(t["activation_bytes"]).split(" (")[0],
-            "param_memory": human_bytes(t["param_bytes"]).split(" (")[0],
-            "rf": _rf(t["receptive_field"]),
+            "params": fmt_int(t["params"]), "params_short": short(t["params"]),
+            "macs": fmt_int(t["macs"]), "macs_short": short(t["macs"]),
+            "flops": fmt_int(t["flops"]), "flops_short": short(t["flops"]),
+            "activations": binary_bytes(t["activation_bytes"]),
+            "param_memory": binary_bytes(t["param_bytes"]),
+            "rf": rf(t["receptive_field"]),
             "layers": len(result.layers),
             "symbols": symbols(result),
             "top1": top1, "top1_text": f"{top1:.3f}" if top1 is not None else "",

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from .. import __version__, dims
 from ..dtypes import DTYPE_BYTES
-from ..format import _rf, _shape, human_bytes, layer_rows, totals_lines
+from ..format import totals_lines
+from ..text import binary_bytes, fmt_int, rf, shape, short
+from ..text import mib as _mib
 
 #: Conventions printed in every report's header, so a number never travels without its meaning.
 CONVENTION = ("MACs: multiply-accumulates of conv/linear/matmul weights, bias not counted "
@@ -29,7 +31,7 @@ def header(result) -> dict:
         "family": e.family if e else "",
         "variant": e.variant if e else "",
         "source": e.source if e else "user-built graph (no zoo citation)",
-        "input": _shape(result.input),
+        "input": shape(result.input),
         "batch": dims.format_dim(result.batch),
         "dtype": result.dtype,
         "dtype_bytes": DTYPE_BYTES[result.dtype],
@@ -41,18 +43,32 @@ def header(result) -> dict:
     }
 
 
+def notes(rec) -> str:
+    """What a layer's row says besides its numbers: in-place/view, frozen, fixed weights, warnings."""
+    out = []
+    if rec.layer.reuses_input and rec.kind != "Input":
+        out.append("in-place" if getattr(rec.layer, "inplace", False) else "view")
+    if rec.frozen:
+        out.append("frozen")
+    if rec.params and rec.params != rec.trainable_params and not rec.frozen:
+        out.append("fixed weights")
+    if rec.warnings:
+        out.append("WARN: " + "; ".join(rec.warnings))
+    return ", ".join(out)
+
+
 def layers(result) -> list:
-    """One dict per layer: display text (``cells``) and sort keys (``sort``)."""
+    """One dict per layer: display text by field name and sort keys (``sort``)."""
     nbytes = DTYPE_BYTES[result.dtype]
     out = []
-    for i, (rec, row) in enumerate(zip(result.layers, layer_rows(result))):
-        name, kind, config, output, params, macs, flops, acts, rf, notes = row
+    for i, rec in enumerate(result.layers):
         act_bytes = dims.normalize(rec.activations * nbytes)
-        inputs = "; ".join(_shape(s) for s in rec.input_shapes) if rec.kind != "Input" else ""
         out.append({
-            "index": i, "name": name, "kind": kind, "config": config, "input": inputs, "output": output,
-            "params": params, "macs": macs, "flops": flops, "activations": acts,
-            "bytes": dims.fmt_int(act_bytes), "rf": rf, "notes": notes, "warn": bool(rec.warnings),
+            "index": i, "name": rec.name, "kind": rec.kind, "config": rec.layer.describe(),
+            "input": "; ".join(shape(s) for s in rec.input_shapes) if rec.kind != "Input" else "",
+            "output": shape(rec.output_shape), "params": fmt_int(rec.params), "macs": fmt_int(rec.macs),
+            "flops": fmt_int(rec.flops), "activations": fmt_int(rec.activations), "bytes": fmt_int(act_bytes),
+            "rf": rf(rec.receptive_field), "notes": notes(rec), "warn": bool(rec.warnings),
             "sort": {"index": i, "params": sort_key(rec.params), "macs": sort_key(rec.macs),
                      "flops": sort_key(rec.flops), "activations": sort_key(rec.activations),
                      "bytes": sort_key(act_bytes), "rf": sort_key(rec.receptive_field.size[0])},
@@ -75,7 +91,7 @@ def by_kind(result) -> list:
         if params == 0 and macs == 0:
             continue
         rows.append({"kind": g["kind"], "count": g["count"], "params_value": params, "macs_value": macs,
-                     "params": dims.fmt_int(params), "macs": dims.fmt_int(macs),
+                     "params": fmt_int(params), "macs": fmt_int(macs),
                      "params_share": _share(params, t["params"]), "macs_share": _share(macs, t["macs"])})
     concrete = all(isinstance(r["params_value"], int) and isinstance(r["macs_value"], int) for r in rows)
     if concrete:
@@ -104,26 +120,16 @@ def headline(result) -> list:
         return {"name": name, "value": "f(" + ", ".join(sorted(dims.free_symbols(value))) + ")",
                 "exact": "formula under Totals", "formula": True}
 
-    rf = t["receptive_field"].size[0]
+    field = t["receptive_field"].size[0]
     return [
-        card("params", t["params"], short(t["params"]), dims.fmt_int(t["params"])),
-        card("MACs", t["macs"], short(t["macs"]), dims.fmt_int(t["macs"])),
-        card("FLOPs", t["flops"], short(t["flops"]), dims.fmt_int(t["flops"])),
+        card("params", t["params"], short(t["params"]), fmt_int(t["params"])),
+        card("MACs", t["macs"], short(t["macs"]), fmt_int(t["macs"])),
+        card("FLOPs", t["flops"], short(t["flops"]), fmt_int(t["flops"])),
         card("activation memory", t["activation_bytes"],
-             human_bytes(t["activation_bytes"]).split(" (")[0] if dims.is_concrete(t["activation_bytes"]) else "",
-             dims.fmt_int(t["activation_bytes"]) + " bytes"),
-        card("receptive field", rf, _rf(t["receptive_field"]) + " px", "at " + t["receptive_field_layer"]),
+             binary_bytes(t["activation_bytes"]),
+             fmt_int(t["activation_bytes"]) + " bytes"),
+        card("receptive field", field, rf(t["receptive_field"]) + " px", "at " + t["receptive_field_layer"]),
     ]
-
-
-def short(n) -> str:
-    """138,357,544 -> '138.4M' (decimal units, as the papers write them)."""
-    if not isinstance(n, int):
-        return dims.format_dim(n)
-    for suffix, scale in (("T", 10 ** 12), ("G", 10 ** 9), ("M", 10 ** 6), ("K", 10 ** 3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.1f}{suffix}"
-    return str(n)
 
 
 def tally(result):
@@ -131,9 +137,9 @@ def tally(result):
     from ..tally import cs231n_tally
 
     t = cs231n_tally(result)
-    return {"rows": [{"label": r.label, "name": r.name, "shape": r.shape, "memory": dims.fmt_int(r.memory),
-                      "params": dims.fmt_int(r.params)} for r in t.rows],
-            "lines": t.lines(), "memory": dims.fmt_int(t.memory)}
+    return {"rows": [{"label": r.label, "name": r.name, "shape": r.shape, "memory": fmt_int(r.memory),
+                      "params": fmt_int(r.params)} for r in t.rows],
+            "lines": t.lines(), "memory": fmt_int(t.memory)}
 
 
 def symbols(result) -> list:
@@ -184,7 +190,7 @@ def memory_figures(result, names=()):
     from ..memory import inference_memory, sum_of_outputs_bytes, training_memory
 
     def mib(n):
-        return f"{n / 2**20:,.1f} MiB"
+        return _mib(n) + " MiB"
 
     rows = [{"name": "sum of outputs", "value": mib(sum_of_outputs_bytes(result)),
              "what": "every activation tensor the forward pass creates, input included, added up (what most tools print; no weights); never all alive at once"}]
