@@ -82,6 +82,14 @@ def render_report(result, format: str = "html", *, tally=None, charts: bool = Tr
     return _render("report", format, ctx, drawn, fragment)
 
 
+def render_notebook(result) -> str:
+    """The compact notebook view (``Result._repr_html_``): summary, top contributors, the module
+    tree and every layer collapsed in ``<details>``; no charts, so it displays at once."""
+    from . import data
+
+    return environment().get_template("notebook.html").render(data.notebook_context(result))
+
+
 def render_compare(comparison, format: str = "html", *, charts: bool = True, fragment: bool = False) -> str:
     from .. import __version__
     from .data import CONVENTION
@@ -118,4 +126,4 @@ def compare(models, **kwargs):
     return _compare(models, **kwargs)
 
 
-__all__ = ["render_report", "render_compare", "save", "compare", "write_atomic", "OutputExistsError", "FORMATS"]
+__all__ = ["render_report", "render_notebook", "render_compare", "save", "compare", "write_atomic", "OutputExistsError", "FORMATS"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from .. import __version__, dims
 from ..dtypes import DTYPE_BYTES
 from ..format import totals_lines
-from ..text import binary_bytes, fmt_int, rf, shape, short
+from ..text import binary_bytes, fmt_int, percent, rf, shape, short
 from ..text import mib as _mib
 
 #: Conventions printed in every report's header, so a number never travels without its meaning.
@@ -229,6 +229,67 @@ def context(result, with_tally=None) -> dict:
         "by_kind": by_kind(result),
         "tally": tally(result) if with_tally else None,
         "memory": memory_figures(result, names),
+        "warnings": result.warnings,
+        "symbolic": bool(names),
+        "symbols": names,
+        "needs": needs_numbers(result, names) if names else "",
+    }
+
+
+TOP = 8  # layers listed as top contributors in the notebook view
+TREE_DEPTH = 2  # name components the notebook's collapsed module tree shows
+
+
+def top_contributors(result, key: str = "macs", n: int = TOP) -> list:
+    """The ``n`` layers with the largest ``key`` (MACs by default), with their share of the total;
+    empty when the figures are formulas (there is no order to speak of)."""
+    recs = [r for r in result.layers if getattr(r, key)]
+    if not all(type(getattr(r, key)) is int for r in recs):
+        return []
+    whole = result.totals[key]
+    recs = sorted(recs, key=lambda r: -getattr(r, key))[:n]
+    return [{"name": r.name, "kind": r.kind, "config": r.layer.describe(), "output": shape(r.output_shape),
+             "macs": short(r.macs), "macs_exact": fmt_int(r.macs), "share": percent(getattr(r, key), whole),
+             "params": short(r.params), "params_exact": fmt_int(r.params)} for r in recs]
+
+
+def module_tree(result, depth: int = TREE_DEPTH) -> list:
+    """Rows of the module tree (dotted names) to ``depth`` components, each with its subtotals."""
+    from ..renderers.terminal import module_tree as tree
+
+    whole = result.totals["macs"]
+    rows = []
+
+    def walk(node, level):
+        for child in node.children.values():
+            recs = child.records
+            params, macs = dims.total([r.params for r in recs]), dims.total([r.macs for r in recs])
+            acts = dims.total([r.activations for r in recs])
+            kinds = {r.kind for r in recs}
+            rows.append({"name": child.name, "level": level, "layers": len(recs),
+                         "kind": next(iter(kinds)) if len(kinds) == 1 else "module",
+                         "params": fmt_int(params), "macs": fmt_int(macs), "share": percent(macs, whole),
+                         "activations": fmt_int(acts), "sort": {"params": sort_key(params), "macs": sort_key(macs),
+                                                                "activations": sort_key(acts)}})
+            if child.children and level + 1 < depth:
+                walk(child, level + 1)
+
+    walk(tree(result.layers), 0)
+    return rows
+
+
+def notebook_context(result) -> dict:
+    """What the compact notebook view shows: header, headline, totals, warnings, top contributors,
+    the module tree (collapsed) and every layer (collapsed). No charts, no training peaks: it must
+    display in a fraction of a second."""
+    names = symbols(result)
+    return {
+        "header": header(result),
+        "headline": headline(result),
+        "totals": totals(result),
+        "top": top_contributors(result),
+        "tree": module_tree(result),
+        "layers": layers(result),
         "warnings": result.warnings,
         "symbolic": bool(names),
         "symbols": names,
