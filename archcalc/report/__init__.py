@@ -1,5 +1,6 @@
 """Reports: HTML (one self-contained file with inline SVG charts and a sortable table) and
-GitHub-flavoured Markdown, rendered through jinja2 templates shipped in ``archcalc/templates``.
+GitHub-flavoured Markdown, rendered through the jinja2 templates of the top-level ``templates/``
+directory, which the wheel ships as ``archcalc/templates/`` (see setup.py).
 
 Everything heavy (jinja2, matplotlib, pandas) is imported inside functions, so importing archcalc
 stays light. Reports are rendered whole in memory before anything is written (see :func:`save`).
@@ -41,6 +42,30 @@ def _md(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
+def templates():
+    """The templates folder: ``archcalc/templates`` where a wheel installed it (importlib.resources),
+    else ``templates/`` beside the package in a source checkout or an editable install."""
+    from importlib.resources import files
+
+    package = files("archcalc")
+    shipped = package / "templates"
+    if shipped.is_dir():
+        return shipped
+    checkout = Path(str(package)).parent / "templates"
+    if checkout.is_dir():
+        return checkout
+    raise ArchcalcError(f"archcalc's report templates are missing (looked in {shipped} and {checkout}); "
+                        "reinstall archcalc")
+
+
+def _template_source(folder, name: str):
+    # names come from this package's own templates (get_template/include), never from users
+    entry = folder / name
+    if not entry.is_file():
+        return None  # jinja2 raises TemplateNotFound
+    return entry.read_text(encoding="utf-8")
+
+
 def environment():
     global _env
     if _env is None:
@@ -48,9 +73,10 @@ def environment():
             import jinja2
         except ImportError:
             raise ArchcalcError("reports need jinja2: pip install 'archcalc[report]'") from None
+        folder = templates()
         _env = jinja2.Environment(
-            # the templates ship inside the package (package-data), next to this subpackage
-            loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
+            # read through importlib.resources' Traversable: a directory, or a zip an installer made
+            loader=jinja2.FunctionLoader(lambda name: _template_source(folder, name)),
             autoescape=lambda name: bool(name) and name.endswith(".html"),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
