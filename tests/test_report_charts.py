@@ -86,3 +86,21 @@ def test_scatter_labels_never_overlap_each_other():
     assert len(shown) + len(left_off) == 30 and shown and left_off  # some fit, the rest are named
     for (_, a), (_, b) in itertools.combinations(shown, 2):
         assert not charts._overlap(a, b)
+
+
+def test_compare_scatter_for_fifty_models_labels_or_names_every_model():
+    from archcalc.report import compare
+    from archcalc.zoo import names
+
+    models = names()[:50]
+    c = compare(models, accuracy=False)
+    ((title, svg),) = c.charts()
+    formulas = [r["model"] for r in c.rows if r["symbols"]]
+    plotted = [r["model"] for r in c.rows if not r["symbols"]]
+    for m in formulas:  # a model whose MACs are a formula (Faster R-CNN's R) is named, not plotted
+        assert m in title.split("not plotted")[1]
+    crowded = title.split("not labelled where crowded (see the table): ")[1].split(", ") if "crowded" in title else []
+    labelled = set(re.findall(r"<!-- ([^<>]+?) -->", svg)) | set(re.findall(r">([^<>]+)</text>", svg))
+    for m in plotted:
+        assert (m in labelled) != (m in crowded), m  # each plotted model: a label or a caption mention
+
