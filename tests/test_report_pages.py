@@ -126,3 +126,49 @@ def test_report_in_the_browser(name, tmp_path):
     subprocess.run([*base[:-1], f"--window-size={WIDTH},2400", f"--screenshot={shot}", page_file.as_uri()],
                    capture_output=True, text=True, timeout=180, check=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+NB_PROBE = r"""<script>
+(function () {
+  var hint = document.querySelector(".sort-hint");
+  var table = document.querySelector("table.tree");
+  var th = Array.prototype.filter.call(table.querySelectorAll("thead th"), function (h) {
+    return h.textContent.trim() === "MACs"; })[0];
+  var col = Array.prototype.indexOf.call(th.parentNode.children, th);
+  th.click();
+  document.documentElement.setAttribute("data-probe", JSON.stringify({
+    hintShown: !hint.hidden, ariaSort: th.getAttribute("aria-sort"),
+    sorted: Array.prototype.map.call(table.tBodies[0].rows, function (r) { return Number(r.cells[col].getAttribute("data-sort")); })
+  }));
+})();
+</script>"""
+
+
+@pytest.mark.parametrize("scripts", [True, False])
+def test_notebook_view_sorts_where_scripts_run_and_promises_nothing_where_they_do_not(scripts, tmp_path):
+    require("jinja2")
+    import subprocess
+
+    from archcalc import analyze
+
+    exe = _chromium()
+    result = analyze("resnet50")
+    fragment = result._repr_html_()
+    if not scripts:  # what an untrusted notebook's sanitizer does: scripts removed, the rest kept
+        fragment = re.sub(r"<script>.*?</script>", "", fragment, flags=re.S)
+    page = tmp_path / "nb.html"
+    probe = NB_PROBE if scripts else ""
+    page.write_text(f"<!DOCTYPE html><html><body>{fragment}{probe}</body></html>", encoding="utf-8")
+    proc = subprocess.run([exe, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
+                           page.as_uri()], capture_output=True, text=True, timeout=180, check=True)
+    assert _console_messages(proc.stderr) == []
+    if not scripts:  # a front-end that runs no script: a plain table, the sorting hint still hidden
+        assert "data-archcalc-ready" not in proc.stdout and '<span class="sort-hint" hidden="">' in proc.stdout
+        return
+    tag = re.search(r"<html\b[^>]*>", proc.stdout).group(0)
+    probe = json.loads(html.unescape(re.search(r'data-probe="([^"]*)"', tag).group(1)))
+    assert probe["hintShown"] and probe["ariaSort"] == "descending"
+    assert probe["sorted"] == sorted(probe["sorted"], reverse=True)
+    # the largest subtotal is a top-level stage's: the sum over its layers, computed here
+    stages = {r.name.split(".")[0] for r in result.layers}
+    assert probe["sorted"][0] == max(sum(r.macs for r in result.layers if r.name.split(".")[0] == s) for s in stages)
