@@ -37,7 +37,8 @@ def test_html_report_and_notebook_of_a_detection_model():
     assert "No charts: the figures are formulas in R" in h and "<svg" not in h
     assert h.count('<tr data-index="') == len(r.layers)
     # the MACs formula appears in the totals table once; the card only names its symbols
-    macs = "119967744*R + 188637124608"  # R RoIs x the per-RoI fc6/fc7/heads MACs + the shared backbone
+    # R RoIs x the per-RoI fc6/fc7/heads MACs + the shared backbone, coefficients grouped
+    macs = f"{119967744:,}*R + {188637124608:,}"
     assert h.count(macs) == 1
     assert '<div class="v">f(R)</div><div class="n">MACs</div>' in h
     assert "Result.substitute(R=...)" in r._repr_html_()

@@ -4,10 +4,11 @@ breakdown by layer kind, the cs231n tally. Templates only lay this out; nothing 
 
 from __future__ import annotations
 
+import functools
+
 from .. import __version__, dims
 from ..dtypes import DTYPE_BYTES
-from ..format import totals_lines
-from ..text import binary_bytes, fmt_int, percent, rf, shape, short
+from ..text import binary_bytes, count_formula, fmt_int, human_bytes, percent, rf, shape, short
 from ..text import mib as _mib
 
 #: Conventions printed in every report's header, so a number never travels without its meaning.
@@ -66,8 +67,8 @@ def layers(result) -> list:
         out.append({
             "index": i, "name": rec.name, "kind": rec.kind, "config": rec.layer.describe(),
             "input": "; ".join(shape(s) for s in rec.input_shapes) if rec.kind != "Input" else "",
-            "output": shape(rec.output_shape), "params": fmt_int(rec.params), "macs": fmt_int(rec.macs),
-            "flops": fmt_int(rec.flops), "activations": fmt_int(rec.activations), "bytes": fmt_int(act_bytes),
+            "output": shape(rec.output_shape), "params": count(rec.params), "macs": count(rec.macs),
+            "flops": count(rec.flops), "activations": count(rec.activations), "bytes": count(act_bytes),
             "rf": rf(rec.receptive_field), "notes": notes(rec), "warn": bool(rec.warnings),
             "sort": {"index": i, "params": sort_key(rec.params), "macs": sort_key(rec.macs),
                      "flops": sort_key(rec.flops), "activations": sort_key(rec.activations),
@@ -91,7 +92,7 @@ def by_kind(result) -> list:
         if params == 0 and macs == 0:
             continue
         rows.append({"kind": g["kind"], "count": g["count"], "params_value": params, "macs_value": macs,
-                     "params": fmt_int(params), "macs": fmt_int(macs),
+                     "params": count(params), "macs": count(macs),
                      "params_share": _share(params, t["params"]), "macs_share": _share(macs, t["macs"])})
     concrete = all(isinstance(r["params_value"], int) and isinstance(r["macs_value"], int) for r in rows)
     if concrete:
@@ -105,8 +106,39 @@ def _share(part, whole) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=4096)  # tables repeat a few dozen expressions over many rows
+def _formula(x) -> str:
+    return count_formula(x) if x.is_polynomial() else fmt_int(x)
+
+
+def count(x) -> str:
+    """Exact count text: ``15,470,264,320``; a polynomial formula with grouped coefficients, constant
+    last (``119,967,744*R + 188,637,124,608``); any other formula as :mod:`archcalc.dims` prints it."""
+    if type(x) is int or dims.is_concrete(x):
+        return fmt_int(x)
+    return _formula(x)
+
+
 def totals(result) -> list:
-    return [{"name": k, "value": v} for k, v in totals_lines(result)]
+    """The totals table: name, value (exact), and what the figure counts."""
+    t = result.totals
+    field = t["receptive_field"]
+    b = t["activation_bytes"]
+    mem = human_bytes(b) if dims.is_concrete(b) else count(b) + " B"
+    pmem = t["param_bytes"]
+    return [
+        {"name": "params", "value": count(t["params"]),
+         "what": f"trainable {count(t['trainable_params'])}, non-trainable {count(t['non_trainable_params'])}"},
+        {"name": "buffers", "value": count(t["buffers"]), "what": "BN running statistics; not params"},
+        {"name": "MACs", "value": count(t["macs"]), "what": "conv/linear multiply-accumulates, bias excluded"},
+        {"name": "FLOPs", "value": count(t["flops"]), "what": "2 x MACs + bias, norm, activation, pooling and add ops"},
+        {"name": "activations", "value": count(t["activations"]) + " elements = " + mem,
+         "what": f"in {result.dtype}; sum of materialised outputs incl. the input"},
+        {"name": "param memory", "value": human_bytes(pmem) if dims.is_concrete(pmem) else count(pmem) + " B",
+         "what": f"in {result.dtype}"},
+        {"name": "receptive field", "value": rf(field) + " px",
+         "what": f"at {t['receptive_field_layer']}, jump {dims.format_dim(field.jump[0])}"},
+    ]
 
 
 def headline(result) -> list:
@@ -268,7 +300,7 @@ def module_tree(result, depth: int = TREE_DEPTH) -> list:
             kinds = {r.kind for r in recs}
             rows.append({"name": child.name, "level": level, "layers": len(recs),
                          "kind": next(iter(kinds)) if len(kinds) == 1 else "module",
-                         "params": fmt_int(params), "macs": fmt_int(macs), "share": percent(macs, whole),
+                         "params": count(params), "macs": count(macs), "share": percent(macs, whole),
                          "activations": fmt_int(acts), "sort": {"params": sort_key(params), "macs": sort_key(macs),
                                                                 "activations": sort_key(acts)}})
             if child.children and level + 1 < depth:
