@@ -104,3 +104,15 @@ def test_compare_scatter_for_fifty_models_labels_or_names_every_model():
     for m in plotted:
         assert (m in labelled) != (m in crowded), m  # each plotted model: a label or a caption mention
 
+
+
+def test_colour_pairs_stay_apart_in_greyscale():
+    def luma(hex_colour):  # Rec. 709 relative luminance of an sRGB colour, linearised
+        rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    # params (blue) vs MACs (orange) share the cost chart; bars (green) vs running total (grey) and
+    # receptive field (blue) vs jump (orange) share the others
+    for a, b in ((charts._BLUE, charts._ORANGE), (charts._GREEN, charts._GREY)):
+        assert abs(luma(a) - luma(b)) > 0.1, (a, b)

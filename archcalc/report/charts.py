@@ -242,6 +242,7 @@ def receptive_field(result, prefix="c4") -> str:
                 linestyle=":", label="jump (input px between neighbouring outputs)")
         if isinstance(in_h, int):
             ax.axhline(in_h, color=_GREY, linewidth=0.9, linestyle="--", label=f"input height ({in_h} px)")
+        ax.set_ylim(0, max([*sizes, in_h if isinstance(in_h, int) else 0]) * 1.08)  # the input line clear of the frame
         ax.set_title(f"{result.model}: receptive field growth "
                      f"{'per layer' if unit == 'layer' else 'at the end of each block'}", parse_math=False)
         _labels(ax, f"{unit}s with a spatial output, in graph order", "pixels (height axis)")
