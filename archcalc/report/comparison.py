@@ -10,7 +10,7 @@ accuracy belongs to exactly this architecture).
 from __future__ import annotations
 
 from .. import dims
-from ..text import binary_bytes, fmt_int, rf, shape, short
+from ..text import binary_bytes, rf, shape, short
 
 
 def published_top1(entry, params):
@@ -21,6 +21,12 @@ def published_top1(entry, params):
     if row is None:
         return None, None, why
     return row.top1, row.weights, None
+
+
+def _bytes(n) -> str:
+    from .data import count
+
+    return binary_bytes(n) if dims.is_concrete(n) else count(n) + " B"
 
 
 def _peak(result):
@@ -44,7 +50,7 @@ class Comparison:
 
     @staticmethod
     def _row(result, accuracy):
-        from .data import symbols
+        from .data import count, symbols
 
         t = result.totals
         e = result.entry
@@ -62,11 +68,11 @@ class Comparison:
             "params_value": t["params"], "macs_value": t["macs"], "flops_value": t["flops"],
             "activation_bytes_value": t["activation_bytes"], "param_bytes_value": t["param_bytes"],
             "rf_value": t["receptive_field"].size[0], "peak_bytes_value": peak,
-            "params": fmt_int(t["params"]), "params_short": short(t["params"]),
-            "macs": fmt_int(t["macs"]), "macs_short": short(t["macs"]),
-            "flops": fmt_int(t["flops"]), "flops_short": short(t["flops"]),
-            "activations": binary_bytes(t["activation_bytes"]),
-            "param_memory": binary_bytes(t["param_bytes"]),
+            "params": count(t["params"]), "params_short": short(t["params"]),
+            "macs": count(t["macs"]), "macs_short": short(t["macs"]),
+            "flops": count(t["flops"]), "flops_short": short(t["flops"]),
+            "activations": _bytes(t["activation_bytes"]),
+            "param_memory": _bytes(t["param_bytes"]),
             "rf": rf(t["receptive_field"]),
             "peak": binary_bytes(peak) if peak is not None else "\u2013",
             "layers": len(result.layers),
