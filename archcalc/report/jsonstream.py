@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from json.encoder import encode_basestring_ascii as _string  # json's own (C) string encoder
 from typing import Iterator
 
 _ENCODER = json.JSONEncoder(indent=2)
@@ -33,13 +34,41 @@ def iter_json(result, chunk_layers: int = 256) -> Iterator[str]:
     batch, sep = [], "    "
     for rec in result.layers:
         # a layer sits two levels deep (root object, "layers" list): four more spaces per line
-        batch.append(sep + _ENCODER.encode(rec.to_dict()).replace("\n", "\n    "))
+        batch.append(sep + _dump(rec.to_dict(), "    "))
         sep = ",\n    "
         if len(batch) >= chunk_layers:
             yield "".join(batch)
             batch.clear()
     batch.append("\n  ]\n}")
     yield "".join(batch)
+
+
+def _dump(o, pad: str) -> str:
+    """``json.dumps(o, indent=2)`` for the plain values ``to_dict`` makes (dict, list, str, int,
+    float, bool, None), nested at indentation ``pad``. json's encoder with an indent runs in pure
+    Python through generators; this direct recursion writes the same text in about half the time."""
+    t = type(o)
+    if t is str:
+        return _string(o)
+    if t is int:
+        return int.__repr__(o)
+    if t is dict:
+        if not o:
+            return "{}"
+        inner = pad + "  "
+        return ("{\n" + inner + (",\n" + inner).join([_string(k) + ": " + _dump(v, inner) for k, v in o.items()])
+                + "\n" + pad + "}")
+    if t is list:
+        if not o:
+            return "[]"
+        inner = pad + "  "
+        return "[\n" + inner + (",\n" + inner).join([_dump(v, inner) for v in o]) + "\n" + pad + "]"
+    # bool, None, float (NaN and infinities spelled as json spells them), anything else: json's way
+    return _ENCODER.encode(o) if t in (bool, float) or o is None else _fallback(o, pad)
+
+
+def _fallback(o, pad: str) -> str:
+    return _ENCODER.encode(o).replace("\n", "\n" + pad)
 
 
 def write_json(result, fp) -> int:
