@@ -76,3 +76,31 @@ def test_symbolic_input_report_names_its_formulas_once():
     from archcalc.dims import format_dim
 
     assert h.count(format_dim(r.totals["macs"])) == 1
+
+
+@pytest.mark.slow  # 112 models: about 5 s of CPU (the four symbolic ones above are CI's slice)
+def test_every_zoo_model_has_a_markdown_report_and_a_notebook_view():
+    from archcalc.zoo import names
+
+    failed = {}
+    for name in names():
+        r = analyze(name)
+        try:
+            md = r.report("md")
+            nb = r._repr_html_()
+        except Exception as e:  # noqa: BLE001 - collect every failure, then report them together
+            failed[name] = f"{type(e).__name__}: {e}"
+            continue
+        assert md.startswith(f"# {name}") and f"**layers** {len(r.layers)}" in md, name
+        assert f"All {len(r.layers)} layers" in nb, name
+    assert not failed, failed
+
+
+@pytest.mark.slow
+def test_every_zoo_model_has_an_html_report():
+    from archcalc.zoo import names
+
+    for name in names():
+        h = analyze(name).report("html")
+        assert h.count("<svg") in (0, 4), name  # four charts, or none with the reason stated
+        assert h.count("<svg") == 4 or "No charts: the figures are formulas in" in h, name
