@@ -4,6 +4,7 @@ rendered DOM: nothing sticks out past the page width (wide tables scroll inside 
 chart has titled axes, the first click on a numeric heading sorts largest first, no script error
 and no console message. Screenshots go to ``ARCHCALC_SCREENSHOTS`` (the checked-in ones under
 reports/screenshots/ were made with ``ARCHCALC_SCREENSHOTS=reports/screenshots``), else pytest's tmp.
+The comparison of 12 models (one with symbolic totals) goes through the same probe.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ PROBE = r"""<script>
     out.charts.push({x: titled("xlabel"), y: titled("ylabel"), width: Math.round(box.width)});
   });
   out.contentWidth = Math.round(document.querySelector(".archcalc").getBoundingClientRect().width);
-  var table = document.querySelector("table.layers.sortable");
+  var table = document.querySelector("table.sortable");
   var heads = table.querySelectorAll("thead th");
   var col = -1;
   heads.forEach(function (th, i) { if (th.textContent.trim() === "MACs") { col = i; } });
@@ -83,20 +84,14 @@ CASES = ["vgg16", pytest.param("resnet50", marks=pytest.mark.slow), "symbolic", 
          pytest.param("synthetic10000", marks=pytest.mark.slow)]
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_report_in_the_browser(name, tmp_path):
-    require("jinja2")
-    require("matplotlib")
-    if name in ("symbolic", "detection"):
-        require("sympy")
+def _open(page: str, name: str, tmp_path):
+    """Open ``page`` with the probe at 1,400 px; save a screenshot; return the probe's findings."""
+    import subprocess
+
     exe = _chromium()
-    result = _page(name)
-    page = result.report("html")
     probed = tmp_path / f"{name}.html"
     probed.write_text(page.replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
     base = [exe, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={WIDTH},1000"]
-    import subprocess
-
     proc = subprocess.run([*base, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     tag = re.search(r"<html\b[^>]*>", proc.stdout).group(0)
@@ -104,29 +99,59 @@ def test_report_in_the_browser(name, tmp_path):
     assert _console_messages(proc.stderr) == [] and not probe["errors"]
     # nothing wider than the window: the page never scrolls sideways; wide tables scroll in their box
     assert probe["scrollWidth"] <= probe["innerWidth"] == WIDTH and probe["wide"] == [], probe["wide"]
+    for chart in probe["charts"]:
+        assert chart["x"] and chart["y"], chart  # every chart titles both axes
+        assert chart["width"] == probe["contentWidth"] - 32  # full column width (16 px padding each side)
+    # the first click on MACs sorts largest first
+    assert probe["ariaSort"] == "descending"
+    shots = Path(os.environ.get("ARCHCALC_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / f"{name}.png"
+    plain = tmp_path / f"{name}-plain.html"
+    plain.write_text(page, encoding="utf-8")
+    subprocess.run([*base[:-1], f"--window-size={WIDTH},2400", f"--screenshot={shot}", plain.as_uri()],
+                   capture_output=True, text=True, timeout=180, check=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return probe
+
+
+def _numbers(values):
+    return [float(v) for v in values if v is not None and re.fullmatch(r"-?\d+", v)]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_report_in_the_browser(name, tmp_path):
+    require("jinja2")
+    require("matplotlib")
+    if name in ("symbolic", "detection"):
+        require("sympy")
+    result = _page(name)
+    page = result.report("html")
+    probe = _open(page, f"report-{name}", tmp_path)
     symbolic = name in ("symbolic", "detection")
     if symbolic:
         assert probe["charts"] == [] and "No charts: the figures are formulas in" in page
     else:
         assert len(probe["charts"]) == 4
-        for chart in probe["charts"]:
-            assert chart["x"] and chart["y"], chart  # every chart titles both axes
-            assert chart["width"] == probe["contentWidth"] - 32  # full column width (16 px padding each side)
-    # the first click on MACs sorts largest first
-    assert probe["ariaSort"] == "descending"
-    numbers = [float(v) for v in probe["sorted"] if v is not None and re.fullmatch(r"-?\d+", v)]
+    numbers = _numbers(probe["sorted"])
     assert numbers == sorted(numbers, reverse=True) and len(numbers) > (0 if symbolic else len(result.layers) // 2)
     if not symbolic:
         assert numbers[0] == max(r.macs for r in result.layers)
-    shots = Path(os.environ.get("ARCHCALC_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    shot = shots / f"report-{name}.png"
-    page_file = tmp_path / f"{name}-plain.html"
-    page_file.write_text(page, encoding="utf-8")
-    subprocess.run([*base[:-1], f"--window-size={WIDTH},2400", f"--screenshot={shot}", page_file.as_uri()],
-                   capture_output=True, text=True, timeout=180, check=True)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+
+def test_compare_in_the_browser(tmp_path):
+    require("jinja2")
+    require("matplotlib")
+    from archcalc.report import compare
+
+    models = ["lenet5", "alexnet", "vgg16", "googlenet", "resnet50", "mobilenet_v2", "efficientnet_b0",
+              "resnet18", "resnet101", "densenet121", "squeezenet1_0", "faster_rcnn_vgg16"]
+    c = compare(models)
+    probe = _open(c.report("html"), "compare-12", tmp_path)
+    assert len(probe["charts"]) == 1  # the scatter (two panels), axes titled, full width
+    numbers = _numbers(probe["sorted"])
+    assert numbers == sorted(numbers, reverse=True) and numbers[0] == max(
+        r["macs_value"] for r in c.rows if isinstance(r["macs_value"], int))
 
 NB_PROBE = r"""<script>
 (function () {
