@@ -29,6 +29,12 @@ def _bytes(n) -> str:
     return binary_bytes(n) if dims.is_concrete(n) else count(n) + " B"
 
 
+def _compact(x) -> str:
+    """A table cell's short text: ``138.4M``; a formula is named by its symbols, ``f(R)`` (the
+    exact formula is the cell's title and the Markdown version's text)."""
+    return short(x) if dims.is_concrete(x) else "f(" + ", ".join(sorted(dims.free_symbols(x))) + ")"
+
+
 def _peak(result):
     """Inference peak bytes (weights + live activations), or None when a figure is a formula."""
     from .data import symbols
@@ -68,10 +74,12 @@ class Comparison:
             "params_value": t["params"], "macs_value": t["macs"], "flops_value": t["flops"],
             "activation_bytes_value": t["activation_bytes"], "param_bytes_value": t["param_bytes"],
             "rf_value": t["receptive_field"].size[0], "peak_bytes_value": peak,
-            "params": count(t["params"]), "params_short": short(t["params"]),
-            "macs": count(t["macs"]), "macs_short": short(t["macs"]),
-            "flops": count(t["flops"]), "flops_short": short(t["flops"]),
+            "params": count(t["params"]), "params_short": _compact(t["params"]),
+            "macs": count(t["macs"]), "macs_short": _compact(t["macs"]),
+            "flops": count(t["flops"]), "flops_short": _compact(t["flops"]),
             "activations": _bytes(t["activation_bytes"]),
+            "activations_short": binary_bytes(t["activation_bytes"]) if dims.is_concrete(t["activation_bytes"])
+            else _compact(t["activation_bytes"]),
             "param_memory": _bytes(t["param_bytes"]),
             "rf": rf(t["receptive_field"]),
             "peak": binary_bytes(peak) if peak is not None else "\u2013",
@@ -112,7 +120,7 @@ class Comparison:
         head = ("model", "params", "MACs", "FLOPs", "act. mem", "peak", "RF", "layers", "top-1")
         lines = [head]
         for r in self.rows:
-            lines.append((r["model"], r["params_short"], r["macs_short"], r["flops_short"], r["activations"],
+            lines.append((r["model"], r["params_short"], r["macs_short"], r["flops_short"], r["activations_short"],
                           r["peak"], r["rf"], str(r["layers"]),
                           r["top1_text"] or "-"))
         widths = [max(len(x[i]) for x in lines) for i in range(len(head))]
