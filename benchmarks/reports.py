@@ -75,6 +75,7 @@ def run_case(what: str, model: str) -> dict:
 
 def run(quick: bool = False) -> list:
     rows = []
+    run_case("html", "lenet5")  # warm-up, discarded: the first process pays for disk caches (fonts, .pyc)
     print("archcalc reports (each case a fresh process; seconds = the rendering call only)")
     print(f"{'case':<28} {'model':<18} {'layers':>8} {'seconds':>8} {'MB out':>8} {'rss before':>10} {'rss':>8}")
     for what, model in cases(quick):
