@@ -116,3 +116,17 @@ def test_colour_pairs_stay_apart_in_greyscale():
     # receptive field (blue) vs jump (orange) share the others
     for a, b in ((charts._BLUE, charts._ORANGE), (charts._GREEN, charts._GREY)):
         assert abs(luma(a) - luma(b)) > 0.1, (a, b)
+
+
+def test_aggregated_cost_chart_expands_to_every_layer():
+    pytest.importorskip("jinja2")
+    r = analyze("resnet50")
+    costly = [x.name for x in r.layers if x.params or x.macs]
+    assert len(costly) == 107  # 53 convs + 53 BNs + fc: more than MAX_BARS, so the main chart is per block
+    h = r.report("html")
+    assert h.count("<svg") == 5  # the four charts + the folded per-layer one
+    assert f'<details class="expand"><summary>Per layer: all {len(costly)} layers with params or MACs' in h
+    wide = h.split('<div class="scroll wide">')[1].split("</svg>")[0]
+    assert re.findall(r">([\w.]+)</text>", wide).count("layer4.2.conv3") == 1
+    assert set(costly) <= set(re.findall(r">([\w.]+)</text>", wide))  # every layer labelled once
+    assert analyze("vgg16").report("html").count("<svg") == 4  # 41 layers: already per layer

@@ -30,6 +30,8 @@ _RC = {
 # greyscale); lines differ in dash pattern as well as colour.
 _BLUE, _ORANGE, _GREEN, _GREY = "#0072b2", "#e69f00", "#009e73", "#555555"
 MAX_BARS = 60  # beyond this many layers, bars are stages/blocks (dotted-name prefixes), not layers
+EXPAND_LAYERS = 600  # up to this many, an aggregated cost chart also comes per layer, folded
+EXPAND_INCHES_PER_BAR = 0.16  # 11.5 px per bar: room for a rotated 7 pt label
 WIDTH = 15  # inches at 72 dpi: 1,080 px, the report's full column width at 100% zoom
 _GRID = {"color": "#dddddd", "linewidth": 0.5}
 
@@ -40,10 +42,10 @@ def matplotlib_version() -> str:
     return matplotlib.__version__
 
 
-def _figure(width, height):
+def _figure(width, height, layout="constrained"):
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=72, layout="constrained")
+    return Figure(figsize=(width, height), dpi=72, layout=layout)
 
 
 def _svg(fig, prefix: str) -> str:
@@ -145,12 +147,19 @@ def _what(result, bars, unit) -> str:
     return f"per block ({n:,} layers in {len(bars)} groups by name prefix; per-layer figures in the table)"
 
 
-def layer_costs(result, prefix="c1") -> str:
+def layer_costs(result, prefix="c1", per_layer: bool = False) -> str:
     """Params and MACs (log scale) per layer, or per block beyond ``MAX_BARS`` layers, for the
-    layers that have either."""
-    bars, unit = groups([r for r in result.layers if r.params or r.macs])
+    layers that have either. ``per_layer``: one bar per layer whatever the depth, in a figure that
+    grows with it (the report's expandable, sideways-scrolling detail)."""
+    recs = [r for r in result.layers if r.params or r.macs]
+    bars, unit = groups(recs, limit=len(recs) if per_layer else MAX_BARS)
     with _rc():
-        fig = _figure(WIDTH, 6)
+        if per_layer:  # fixed margins: a constrained layout measures every one of hundreds of labels
+            width = max(WIDTH, EXPAND_INCHES_PER_BAR * len(bars) + 1.2)
+            fig = _figure(width, 7, layout=None)
+            fig.subplots_adjust(left=0.9 / width, right=1 - 0.3 / width, bottom=1.8 / 7, top=1 - 0.4 / 7, hspace=0.08)
+        else:
+            fig = _figure(WIDTH, 6)
         ax1, ax2 = fig.subplots(2, 1, sharex=True)
         x = range(len(bars))
         ax1.bar(x, [g.total("params") for g in bars], color=_BLUE, width=0.8)
@@ -371,13 +380,19 @@ class _rc:
 
 
 def model_charts(result, kinds) -> list:
-    """The single-model report's charts as (title, svg) pairs; empty for symbolic results."""
+    """The single-model report's charts as (title, svg, expand) triples, ``expand`` being None or
+    (summary, svg) of a per-layer version shown folded; empty for symbolic results."""
     recs = result.layers
     if result.is_symbolic or not _concrete([v for r in recs for v in (r.params, r.macs, r.activations)]):
         return []
+    costly = sum(1 for r in recs if r.params or r.macs)
+    expand = None
+    if MAX_BARS < costly <= EXPAND_LAYERS:
+        expand = (f"Per layer: all {costly} layers with params or MACs (scrolls sideways)",
+                  layer_costs(result, "c1x", per_layer=True))
     return [
-        ("Params and MACs along depth", layer_costs(result)),
-        ("Params and MACs by layer kind", by_kind(kinds, result.model)),
-        ("Activation memory along depth", activation_memory(result)),
-        ("Receptive field growth", receptive_field(result)),
+        ("Params and MACs along depth", layer_costs(result), expand),
+        ("Params and MACs by layer kind", by_kind(kinds, result.model), None),
+        ("Activation memory along depth", activation_memory(result), None),
+        ("Receptive field growth", receptive_field(result), None),
     ]

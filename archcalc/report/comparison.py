@@ -108,7 +108,7 @@ class Comparison:
         svg = compare_scatter(plotted, crowded=crowded)
         if crowded:
             title += "; not labelled where crowded (see the table): " + ", ".join(crowded)
-        return [(title, svg)]
+        return [(title, svg, None)]
 
     def report(self, format: str = "html") -> str:
         from . import render_compare
