@@ -101,9 +101,9 @@ def by_kind(result) -> list:
 
 
 def _share(part, whole) -> str:
-    if isinstance(part, int) and isinstance(whole, int) and whole:
-        return f"{100 * part / whole:.1f}%"
-    return ""
+    """``89.4%``; empty where the share is a ratio of formulas (no number to print)."""
+    text = percent(part, whole)
+    return "" if text == "-" else text
 
 
 @functools.lru_cache(maxsize=4096)  # tables repeat a few dozen expressions over many rows
