@@ -272,17 +272,17 @@ TOP = 8  # layers listed as top contributors in the notebook view
 TREE_DEPTH = 2  # name components the notebook's collapsed module tree shows
 
 
-def top_contributors(result, key: str = "macs", n: int = TOP) -> list:
-    """The ``n`` layers with the largest ``key`` (MACs by default), with their share of the total;
-    empty when the figures are formulas (there is no order to speak of)."""
+def top_contributors(result, key: str = "macs", n: int = TOP) -> tuple:
+    """The ``n`` layers with the largest ``key`` (MACs by default) among those where it is a
+    number, with their share of a numeric total; and the names of the layers left out because
+    theirs is a formula (a detection head's ``R``): there is no order to speak of for those."""
     recs = [r for r in result.layers if getattr(r, key)]
-    if not all(type(getattr(r, key)) is int for r in recs):
-        return []
+    unranked = [r.name for r in recs if type(getattr(r, key)) is not int]
+    ranked = sorted((r for r in recs if type(getattr(r, key)) is int), key=lambda r: -getattr(r, key))[:n]
     whole = result.totals[key]
-    recs = sorted(recs, key=lambda r: -getattr(r, key))[:n]
     return [{"name": r.name, "kind": r.kind, "config": r.layer.describe(), "output": shape(r.output_shape),
              "macs": short(r.macs), "macs_exact": fmt_int(r.macs), "share": percent(getattr(r, key), whole),
-             "params": short(r.params), "params_exact": fmt_int(r.params)} for r in recs]
+             "params": short(r.params), "params_exact": fmt_int(r.params)} for r in ranked], unranked
 
 
 def module_tree(result, depth: int = TREE_DEPTH) -> list:
@@ -315,11 +315,13 @@ def notebook_context(result) -> dict:
     the module tree (collapsed) and every layer (collapsed). No charts, no training peaks: it must
     display in a fraction of a second."""
     names = symbols(result)
+    top, unranked = top_contributors(result)
     return {
         "header": header(result),
         "headline": headline(result),
         "totals": totals(result),
-        "top": top_contributors(result),
+        "top": top,
+        "unranked": unranked,
         "tree": module_tree(result),
         "layers": layers(result),
         "warnings": result.warnings,
