@@ -127,7 +127,8 @@ def render_compare(comparison, format: str = "html", *, charts: bool = True, fra
 
 def _render(page: str, format: str, ctx: dict, charts: list, fragment: bool) -> str:
     """``page`` ("report" or "compare") in ``format``, with its drawn ``charts``; an HTML
-    ``fragment`` is the page's body behind its stylesheet, without the document wrapper."""
+    ``fragment`` is the page's body between its stylesheet and its sorting script, without the
+    document wrapper (a notebook that runs no script shows the plain table)."""
     ctx["charts"] = charts
     ctx["mpl_version"] = ""
     if charts:
@@ -137,7 +138,8 @@ def _render(page: str, format: str, ctx: dict, charts: list, fragment: bool) -> 
     env = environment()
     if fragment and format == "html":
         return ("<style>\n" + env.get_template("_style.css").render() + "</style>\n"
-                + env.get_template(f"_{page}_body.html").render(ctx))
+                + env.get_template(f"_{page}_body.html").render(ctx)
+                + "<script>\n" + env.get_template("_sort.js").render() + "</script>\n")
     return env.get_template(f"{page}.{format}").render(ctx)
 
 
