@@ -94,7 +94,8 @@ def test_compare_scatter_for_fifty_models_labels_or_names_every_model():
 
     models = names()[:50]
     c = compare(models, accuracy=False)
-    ((title, svg),) = c.charts()
+    ((title, svg, expand),) = c.charts()
+    assert expand is None
     formulas = [r["model"] for r in c.rows if r["symbols"]]
     plotted = [r["model"] for r in c.rows if not r["symbols"]]
     for m in formulas:  # a model whose MACs are a formula (Faster R-CNN's R) is named, not plotted
