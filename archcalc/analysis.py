@@ -248,9 +248,10 @@ class Result:
         return text
 
     def _repr_html_(self) -> str:
-        from .report import render_report
+        """The compact notebook view; ``report("html")`` has the charts and memory figures."""
+        from .report import render_notebook
 
-        return render_report(self, "html", fragment=True)
+        return render_notebook(self)
 
     def to_dataframe(self):
         """pandas DataFrame, one row per layer, int64 count columns (object for symbolic sizes)."""

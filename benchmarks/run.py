@@ -334,6 +334,7 @@ def main(argv=None):
         sizes = (100, 1000) if args.quick else (100, 1000, 10000)
         extra = () if args.quick else (ZOO_CLI, "whole zoo analysis", "whole zoo + tables", "resnet50 3xHxW")
         print_scale(scale_table(sizes, extra, env, args.repeat))
+        __import__("reports").run(quick=args.quick)  # benchmarks/reports.py: report rendering (issue 17)
     __import__("symbolic").main_from_run(args, env)  # benchmarks/symbolic.py: symbolic/numeric ratios, sweep throughput
     return 0
 

@@ -142,7 +142,8 @@ def test_symbolic_report_has_tables_not_charts():
     pytest.importorskip("sympy")
     r = analyze("lenet5_modern", input="1xHxW", batch="N")
     h = r.report("html")
-    assert "<svg" not in h and "the sizes are symbolic" in h
+    assert "<svg" not in h and "the figures are formulas in H, N, W" in h
+    assert "Result.substitute(H=..., N=..., W=...)" in h and "--input/--batch as numbers" in h
     assert h.count('<tr data-index="') == len(r.layers)
     md = r.report("md")
     assert "`1xHxW`" in md and "`N`" in md
@@ -219,17 +220,15 @@ def test_compare_html_has_scatter_and_rows():
     assert c._repr_html_().startswith("<style>")
 
 
-def test_compare_top1_from_torchvision_weights_meta(torchvision):
-    from torchvision.models import GoogLeNet_Weights, VGG16_Weights
-
+def test_compare_top1_from_the_static_table():
     from archcalc.report import compare
+    from archcalc.zoo._top1 import TOP1
 
     c = compare(["vgg16", "googlenet_aux", "lenet5"])
     vgg, aux, lenet = c.rows
-    assert vgg["top1"] == VGG16_Weights.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]["acc@1"]
-    assert vgg["weights"] == "VGG16_Weights.IMAGENET1K_V1"
+    assert vgg["top1"] == TOP1["vgg16"].top1 and vgg["weights"] == "VGG16_Weights.IMAGENET1K_V1"
     # the aux-head training net has more params than the published weights: no accuracy claimed
-    assert aux["top1"] is None and f"{GoogLeNet_Weights.IMAGENET1K_V1.meta['num_params']:,}" in aux["top1_note"]
+    assert aux["top1"] is None and f"{TOP1['googlenet'].num_params:,}" in aux["top1_note"]
     assert lenet["top1"] is None and lenet["top1_note"] == "no torchvision counterpart"
     df = c.to_dataframe()
     assert str(df["top1"].dtype) == "Float64" and df["top1"].isna().tolist() == [False, True, True]
@@ -257,11 +256,15 @@ def test_to_dataframe_symbolic_keeps_expressions():
     assert isinstance(expr, sympy.Expr) and expr.free_symbols <= {H, W} and expr.free_symbols
 
 
-def test_repr_html_is_a_fragment():
+def test_repr_html_is_a_compact_fragment():
     r = analyze("lenet5_modern")
     h = r._repr_html_()
-    assert "<html" not in h and "<!DOCTYPE" not in h
-    assert h.startswith("<style>") and h.count('<tr data-index="') == len(r.layers) and "<svg" in h
+    assert "<html" not in h and "<!DOCTYPE" not in h and "<svg" not in h  # no charts in a notebook cell
+    assert h.startswith("<style>") and h.count('<tr data-index="') >= len(r.layers)
+    # the layers and the module tree are collapsed; the summary is not
+    assert f"<details><summary>All {len(r.layers)} layers</summary>" in h and "<details><summary>Module tree" in h
+    # the sort hint is hidden until the script runs (a front-end without scripts keeps a plain table)
+    assert '<span class="sort-hint" hidden>' in h
 
 
 def test_unknown_format_is_a_clear_error(vgg16):

@@ -1,5 +1,6 @@
 """Reports: HTML (one self-contained file with inline SVG charts and a sortable table) and
-GitHub-flavoured Markdown, rendered through jinja2 templates shipped in ``archcalc/templates``.
+GitHub-flavoured Markdown, rendered through the jinja2 templates of the top-level ``templates/``
+directory, which the wheel ships as ``archcalc/templates/`` (see setup.py).
 
 Everything heavy (jinja2, matplotlib, pandas) is imported inside functions, so importing archcalc
 stays light. Reports are rendered whole in memory before anything is written (see :func:`save`).
@@ -41,6 +42,30 @@ def _md(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
+def templates():
+    """The templates folder: ``archcalc/templates`` where a wheel installed it (importlib.resources),
+    else ``templates/`` beside the package in a source checkout or an editable install."""
+    from importlib.resources import files
+
+    package = files("archcalc")
+    shipped = package / "templates"
+    if shipped.is_dir():
+        return shipped
+    checkout = Path(str(package)).parent / "templates"
+    if checkout.is_dir():
+        return checkout
+    raise ArchcalcError(f"archcalc's report templates are missing (looked in {shipped} and {checkout}); "
+                        "reinstall archcalc")
+
+
+def _template_source(folder, name: str):
+    # names come from this package's own templates (get_template/include), never from users
+    entry = folder / name
+    if not entry.is_file():
+        return None  # jinja2 raises TemplateNotFound
+    return entry.read_text(encoding="utf-8")
+
+
 def environment():
     global _env
     if _env is None:
@@ -48,9 +73,10 @@ def environment():
             import jinja2
         except ImportError:
             raise ArchcalcError("reports need jinja2: pip install 'archcalc[report]'") from None
+        folder = templates()
         _env = jinja2.Environment(
-            # the templates ship inside the package (package-data), next to this subpackage
-            loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
+            # read through importlib.resources' Traversable: a directory, or a zip an installer made
+            loader=jinja2.FunctionLoader(lambda name: _template_source(folder, name)),
             autoescape=lambda name: bool(name) and name.endswith(".html"),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
@@ -75,11 +101,19 @@ def render_report(result, format: str = "html", *, tally=None, charts: bool = Tr
     _check(format)
     ctx = data.context(result, with_tally=tally)
     drawn = []
-    if format == "html" and charts:
+    if format == "html" and charts and not ctx["symbolic"]:
         from .charts import model_charts
 
         drawn = model_charts(result, ctx["by_kind"])
     return _render("report", format, ctx, drawn, fragment)
+
+
+def render_notebook(result) -> str:
+    """The compact notebook view (``Result._repr_html_``): summary, top contributors, the module
+    tree and every layer collapsed in ``<details>``; no charts, so it displays at once."""
+    from . import data
+
+    return environment().get_template("notebook.html").render(data.notebook_context(result))
 
 
 def render_compare(comparison, format: str = "html", *, charts: bool = True, fragment: bool = False) -> str:
@@ -93,7 +127,8 @@ def render_compare(comparison, format: str = "html", *, charts: bool = True, fra
 
 def _render(page: str, format: str, ctx: dict, charts: list, fragment: bool) -> str:
     """``page`` ("report" or "compare") in ``format``, with its drawn ``charts``; an HTML
-    ``fragment`` is the page's body behind its stylesheet, without the document wrapper."""
+    ``fragment`` is the page's body between its stylesheet and its sorting script, without the
+    document wrapper (a notebook that runs no script shows the plain table)."""
     ctx["charts"] = charts
     ctx["mpl_version"] = ""
     if charts:
@@ -103,7 +138,8 @@ def _render(page: str, format: str, ctx: dict, charts: list, fragment: bool) -> 
     env = environment()
     if fragment and format == "html":
         return ("<style>\n" + env.get_template("_style.css").render() + "</style>\n"
-                + env.get_template(f"_{page}_body.html").render(ctx))
+                + env.get_template(f"_{page}_body.html").render(ctx)
+                + "<script>\n" + env.get_template("_sort.js").render() + "</script>\n")
     return env.get_template(f"{page}.{format}").render(ctx)
 
 
@@ -118,4 +154,4 @@ def compare(models, **kwargs):
     return _compare(models, **kwargs)
 
 
-__all__ = ["render_report", "render_compare", "save", "compare", "write_atomic", "OutputExistsError", "FORMATS"]
+__all__ = ["render_report", "render_notebook", "render_compare", "save", "compare", "write_atomic", "OutputExistsError", "FORMATS"]

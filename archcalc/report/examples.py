@@ -4,8 +4,7 @@
     python -m archcalc.report.examples --check    # exit 1 and name the stale files, write nothing
     archcalc report-examples [--check] [--out DIR]
 
-The compare report includes torchvision's published top-1, so regenerate with torchvision installed
-(the test extra has it). Charts are matplotlib SVG, identical byte for byte for one matplotlib version;
+The compare report's top-1 comes from the static table in archcalc/zoo/_top1.py. Charts are matplotlib SVG, identical byte for byte for one matplotlib version;
 :func:`stale` compares them exactly when the checked-in file was drawn with the installed matplotlib
 and otherwise compares everything but the ``<svg>`` blocks (the numbers they plot are in the tables).
 """

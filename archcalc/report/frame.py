@@ -53,12 +53,16 @@ def result_frame(result):
     }
     df = _typed(pd, data, _COUNTS, ("name", "kind", "config", "input_shape", "output_shape", "warnings"),
                 ("frozen",))
-    df.attrs.update({"model": result.model, "dtype": result.dtype, "batch": format_dim(result.batch),
+    df.attrs.update({"model": result.model, "dtype": result.dtype,
+                     "batch": result.batch if isinstance(result.batch, int) else format_dim(result.batch),
                      "input": "x".join(format_dim(d) for d in result.input)})
     return df
 
 
 def comparison_frame(comparison):
+    """One row per model: exact counts (int64 where concrete), receptive field, layers, param bytes,
+    inference peak bytes (<NA> for a model whose figures are formulas), published top-1 (<NA> where
+    none applies). ``attrs``: ``batch`` (int, or the symbol's text) and ``dtype``."""
     import pandas as pd
 
     rows = comparison.rows
@@ -70,9 +74,19 @@ def comparison_frame(comparison):
         "macs": [r["macs_value"] for r in rows],
         "flops": [r["flops_value"] for r in rows],
         "activation_bytes": [r["activation_bytes_value"] for r in rows],
+        "param_bytes": [r["param_bytes_value"] for r in rows],
+        "peak_bytes": [r["peak_bytes_value"] for r in rows],
+        "receptive_field": [r["rf_value"] for r in rows],
+        "layers": [r["layers"] for r in rows],
         "top1": [r["top1"] for r in rows],
         "weights": [r["weights"] for r in rows],
     }
-    df = _typed(pd, data, ("params", "macs", "flops", "activation_bytes"), ("model", "family", "input", "weights"))
+    df = _typed(pd, data, ("params", "macs", "flops", "activation_bytes", "param_bytes", "receptive_field", "layers"),
+                ("model", "family", "input", "weights"))
+    df["peak_bytes"] = df["peak_bytes"].astype("Int64")
     df["top1"] = df["top1"].astype("Float64")
+    batches = {r["batch_value"] for r in rows}
+    batch = next(iter(batches)) if len(batches) == 1 else None
+    df.attrs.update({"batch": batch if isinstance(batch, int) or batch is None else format_dim(batch),
+                     "dtype": rows[0]["dtype"] if rows else None})
     return df
