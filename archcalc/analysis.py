@@ -199,7 +199,7 @@ class Result:
     def to_dict(self) -> dict:
         j = dims.to_json
         t = self.totals
-        return {
+        out = {
             "model": self.model,
             "input": [j(d) for d in self.input],
             "batch": j(self.batch),
@@ -218,6 +218,10 @@ class Result:
             },
             "layers": [r.to_dict() for r in self.layers],
         }
+        conditions = self.conditions
+        if conditions:  # a key only when a join holds for some sizes only: other results keep their bytes
+            out["conditions"] = {s: c.to_dict() for s, c in conditions.items()}
+        return out
 
     def substitute(self, **values: int) -> "Result":
         """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``; symbols
