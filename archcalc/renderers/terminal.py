@@ -320,7 +320,7 @@ def render(view: View, width: int, colour: bool = False) -> str:
             out.append("")
     key_width = max([len(k) for k, _ in view.totals] or [0])
     for k, v in view.totals:
-        lead = f"{k.rjust(key_width)}: "
+        lead = f"{k.rjust(key_width)}: " if k else " " * (key_width + 2)  # no key: a note under the last value
         if len(lead) + 12 > width:  # too narrow to align: key on its own line
             out += _wrap(k + ":", width, indent=2)
             out += _wrap("  " + v, width, indent=2)
