@@ -91,7 +91,7 @@ def totals_lines(result, names=None) -> list:
         ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
         ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", f"{_rf(rf)} px at {t['receptive_field_layer']} (jump {format_dim(rf.jump[0])})"),
+        ("receptive field", f"{_rf(rf) if names is None else names.rf(rf, TOTAL_CAP)} px at {t['receptive_field_layer']} (jump {format_dim(rf.jump[0])})"),
     ]
     return lines
 

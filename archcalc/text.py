@@ -172,12 +172,13 @@ class FormulaText:
         one table reads one way."""
         return "[" + ", ".join(self.value(d) for d in s) + "]"
 
-    def rf(self, field) -> str:
-        """:func:`rf` with each formula shortened by :meth:`value`."""
+    def rf(self, field, cap=None) -> str:
+        """:func:`rf` with each formula shortened by :meth:`value`; a height and a width that are
+        formulas are joined by `` x `` (spaced: ``x`` alone would run into the formulas)."""
         h, w = field.size
         if type(h) is int and type(w) is int:
             return rf(field)
-        return self.value(h) if h == w else f"{self.value(h)}x{self.value(w)}"
+        return self.value(h, cap=cap) if h == w else f"{self.value(h, cap=cap)} x {self.value(w, cap=cap)}"
 
 
 def has_formulas(result) -> bool:

@@ -202,7 +202,7 @@ def totals(result, exact: bool, names=None) -> list:
         ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
         ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", f"{rf(rf_field)} px at {terminal_safe(t['receptive_field_layer'])} "
+        ("receptive field", f"{rf(rf_field) if names is None else names.rf(rf_field)} px at {terminal_safe(t['receptive_field_layer'])} "
                             f"(jump {format_dim(rf_field.jump[0])})"),
     ]
 
