@@ -248,7 +248,7 @@ class Result:
             values[k] = V.positive_dim("substitute", k, v)
         have = self.symbols
         unknown = sorted(set(values) - set(have))
-        if unknown:  # a typo (h=224 for H) would otherwise leave the formula as it was, silently
+        if unknown:  # a typo (h=224 for H) would leave the formula as it was, silently
             names = ", ".join(repr(k) for k in unknown)
             raise InvalidValueError(f"substitute: {self.model} has no size named {names}; "
                                     + (f"its symbols are {', '.join(have)}" if have else

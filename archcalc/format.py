@@ -80,7 +80,7 @@ def totals_lines(result, names=None) -> list:
         return fmt_int(x) if names is None or isinstance(x, int) else names.value(x, count_formula, TOTAL_CAP)
 
     def nbytes(x):
-        return human_bytes(x) if names is None or isinstance(x, int) else names.value(x, count_formula, TOTAL_CAP) + " B"
+        return human_bytes(x) if names is None or isinstance(x, int) else count(x) + " B"
 
     lines = [
         ("params", f"{count(t['params'])} (trainable {count(t['trainable_params'])}, "
@@ -91,7 +91,8 @@ def totals_lines(result, names=None) -> list:
         ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
         ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", f"{_rf(rf) if names is None else names.rf(rf, TOTAL_CAP)} px at {t['receptive_field_layer']} (jump {format_dim(rf.jump[0])})"),
+        ("receptive field", f"{_rf(rf) if names is None else names.rf(rf, TOTAL_CAP)} px at "
+                            f"{t['receptive_field_layer']} (jump {format_dim(rf.jump[0])})"),
     ]
     return lines
 

@@ -22,7 +22,8 @@ CASES = [
     (lambda: fit_batch(analyze("lenet5"), parse_size("1GiB"), limit=4), "more than 4 samples fit"),
     (lambda: box_iou((0, 0, -1, 1), (0, 0, 1, 1)), "box (0, 0, -1, 1) is not (x1, y1, x2, y2)"),
     (lambda: box_maps(analyze("vgg16"), "head.regression_head"), "no box-regression conv under"),
-    (lambda: analyze("vgg11", input="3xHxW").substitute(h=224, W=224), "vgg11 has no size named 'h'; its symbols are H, W"),
+    (lambda: analyze("vgg11", input="3xHxW").substitute(h=224, W=224),
+     "vgg11 has no size named 'h'; its symbols are H, W"),
     (lambda: analyze("vgg11").substitute(H=224), "it has no symbols"),
     (lambda: analyze("faster_rcnn_vgg16").substitute(N=2), "its symbols are R"),
 ]

@@ -72,10 +72,14 @@ CELL_LIMIT = 40
 CELL_CAP = 40
 
 
-def _count(x, exact: bool, names=None) -> str:
+def _count(x, exact: bool, names=None, cap=None) -> str:
     if names is None or isinstance(x, int):
         return fmt_int(x) if exact else compact(x)
-    return names.value(x, format_dim if exact else count_formula)
+    return names.value(x, format_dim if exact else count_formula, cap)
+
+
+def _rf(field, names, cap=None) -> str:
+    return rf(field) if names is None else names.rf(field, cap)
 
 
 def _notes(r) -> str:
@@ -104,7 +108,7 @@ def layer_row(r, total_macs, exact: bool, level: int = 0, label=None, names=None
         "params": _count(r.params, exact, names), "macs": _count(r.macs, exact, names),
         "share": percent(r.macs, total_macs),
         "flops": _count(r.flops, exact, names), "activations": _count(r.activations, exact, names),
-        "rf": rf(r.receptive_field) if names is None else names.rf(r.receptive_field), "notes": _notes(r),
+        "rf": _rf(r.receptive_field, names), "notes": _notes(r),
     }, level=level, warn=bool(r.warnings))
 
 
@@ -148,7 +152,7 @@ def _group_row(node, total_macs, exact: bool, level: int, names=None) -> Row:
         "macs": _count(macs, exact, names), "share": percent(macs, total_macs),
         "flops": _count(dims.total([r.flops for r in recs]), exact, names),
         "activations": _count(dims.total([r.activations for r in recs]), exact, names),
-        "rf": rf(last.receptive_field) if names is None else names.rf(last.receptive_field), "notes": "see warnings" if any(r.warnings for r in recs) else "",
+        "rf": _rf(last.receptive_field, names), "notes": "see warnings" if any(r.warnings for r in recs) else "",
     }, level=level, group=True, warn=any(r.warnings for r in recs))
 
 
@@ -183,14 +187,14 @@ def totals(result, exact: bool, names=None) -> list:
 
     def both(x):  # the headline figures: exact, with the compact reading beside it
         if not isinstance(x, int):
-            return compact(x) if names is None else names.value(x, count_formula)  # a formula: nothing to round
+            return compact(x) if names is None else names.value(x, count_formula, 0)  # a formula: nothing to round
         return fmt_int(x) if exact or abs(x) < 1000 else f"{fmt_int(x)} = {compact(x)}"
 
     def count(x):
-        return _count(x, exact, names)
+        return _count(x, exact, names, 0)
 
     def nbytes(x):
-        return human_bytes(x) if names is None or isinstance(x, int) else names.value(x, count_formula) + " B"
+        return human_bytes(x) if names is None or isinstance(x, int) else names.value(x, count_formula, 0) + " B"
 
     rf_field = t["receptive_field"]
     return [
@@ -202,7 +206,7 @@ def totals(result, exact: bool, names=None) -> list:
         ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
         ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", f"{rf(rf_field) if names is None else names.rf(rf_field)} px at {terminal_safe(t['receptive_field_layer'])} "
+        ("receptive field", f"{_rf(rf_field, names, 0)} px at {terminal_safe(t['receptive_field_layer'])} "
                             f"(jump {format_dim(rf_field.jump[0])})"),
     ]
 
@@ -223,8 +227,6 @@ def build_view(result, depth=None, exact: bool = False) -> View:
     if not any(row.cells["notes"] for row in rows):
         columns = [c for c in columns if c.key != "notes"]
     warnings = [terminal_safe(f"{r.name}: {w}") for r in result.layers for w in r.warnings]
-    if names is not None:  # the totals wrap: they name floor parts only, never a whole formula
-        names.cap = 0
     view = View(header, columns, rows, totals(result, exact, names), list(dict.fromkeys(warnings)))
     if names is not None:
         view.formulas = [(n, terminal_safe(t)) for n, t in names.definitions]
