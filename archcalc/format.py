@@ -6,7 +6,7 @@ import io
 from typing import NamedTuple
 
 from .dims import format_dim, to_json
-from .text import FormulaText, count_formula, csv_cell, fmt_int, has_formulas, human_bytes, md_cell, terminal_safe
+from .text import count_formula, csv_cell, fmt_int, formula_text, human_bytes, md_cell, terminal_safe
 from .text import rf as _rf
 from .text import shape as _shape
 
@@ -37,7 +37,7 @@ TOTAL_CAP = 200
 
 def _names(result, limit: int = LIMIT, cap: int = CAP):
     """A :class:`~archcalc.text.FormulaText` for a result with formulas in it, else None."""
-    return FormulaText(limit, cap) if has_formulas(result) else None
+    return formula_text(result, limit, cap)
 
 
 def _count(x, names) -> str:
@@ -144,7 +144,7 @@ def render_csv(result) -> str:
     long: a cell stays self-contained for the program that reads it."""
     import csv
 
-    names = FormulaText(limit=1 << 62) if has_formulas(result) else None
+    names = formula_text(result, limit=1 << 62)
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -439,12 +439,13 @@ class FloorNames:
     part gets the same name wherever it occurs (``h1 = floor(H/32)``, then ``h2 = floor(2*h1/7)``).
     ``definitions`` lists ``(name, text)`` innermost first, in the order the names were given.
     Names are the lower-case symbol plus a number (``h1`` is about H, ``w1`` about W; ``d`` when
-    a part has several symbols); a name already used by a symbol of the formulas is skipped."""
+    a part has several symbols); a name already used by a symbol of the formulas, or given in
+    ``reserved`` (every symbol of the result being rendered), is skipped."""
 
-    def __init__(self):
+    def __init__(self, reserved=()):
         self.names: dict = {}  # floor/ceiling sub-expression -> symbol standing for it
         self.definitions: list = []
-        self._taken: set = set()
+        self._taken: set = set(reserved)
         self._counters: dict = {}
 
     def fresh(self, stem: str) -> str:
@@ -470,6 +471,7 @@ class FloorNames:
         inner = atom.args[0].xreplace({a: self._name_for(sp, a) for a in _direct_floors(sp, atom.args[0])})
         syms = sorted(s.name for s in atom.free_symbols)
         stem = syms[0].lower() if len(syms) == 1 and syms[0][:1].isalpha() else "d"
+        stem += "_" if stem[-1].isdigit() else ""  # about h1: h1_1, never h11
         sym = sp.Symbol(self.fresh(stem), integer=True, nonnegative=True)
         self.names[atom] = sym
         self.definitions.append((sym.name, dim_str(type(atom)(inner, evaluate=False))))

@@ -14,7 +14,7 @@ from .dims import format_dim
 
 __all__ = ["format_dim", "fmt_int", "count_or_float", "short", "compact", "percent", "count_formula",
            "human_bytes", "binary_bytes", "mib", "shape", "shape_or_dash", "shape_tuple", "hwc", "rf",
-           "terminal_safe", "md_cell", "csv_cell", "FormulaText", "has_formulas"]
+           "terminal_safe", "md_cell", "csv_cell", "FormulaText", "formula_text", "has_formulas"]
 
 
 # ----------------------------------------------------------------------------------------- counts
@@ -134,11 +134,13 @@ class FormulaText:
     :class:`archcalc.formula.FloorNames`); one still longer than ``cap`` is named whole (``f1``,
     the same name wherever the same formula is shown). ``definitions`` lists ``(name, text)`` in
     the order a reader needs them (a name before the formulas that use it). Numbers, and formulas
-    within ``limit``, pass through :meth:`value` unchanged.
+    within ``limit``, pass through :meth:`value` unchanged. ``reserved``: names no definition may
+    take (the result's own symbols, :attr:`archcalc.analysis.Result.symbols`).
     """
 
-    def __init__(self, limit: int = 40, cap: int = 0):
+    def __init__(self, limit: int = 40, cap: int = 0, reserved=()):
         self.limit, self.cap = limit, cap
+        self.reserved = tuple(reserved)
         self._floors = None
         self._whole: dict = {}  # (formula, render) -> (name, text)
 
@@ -157,7 +159,7 @@ class FormulaText:
         if self._floors is None:
             from .formula import FloorNames
 
-            self._floors = FloorNames()
+            self._floors = FloorNames(self.reserved)
         text = render(self._floors.rewrite(x))
         cap = self.cap if cap is None else cap
         if cap and len(text) > cap:
@@ -179,6 +181,12 @@ class FormulaText:
         if type(h) is int and type(w) is int:
             return rf(field)
         return self.value(h, cap=cap) if h == w else f"{self.value(h, cap=cap)} x {self.value(w, cap=cap)}"
+
+
+def formula_text(result, limit: int = 40, cap: int = 0):
+    """A :class:`FormulaText` for ``result`` when it has formulas in it (:func:`has_formulas`),
+    its definitions kept clear of the result's own symbol names; None for a numeric result."""
+    return FormulaText(limit, cap, result.symbols) if has_formulas(result) else None
 
 
 def has_formulas(result) -> bool:

@@ -16,7 +16,7 @@ from archcalc.cli import main
 from archcalc.format import render_csv, render_json, render_markdown, render_table
 from archcalc.graph import Builder
 from archcalc.layers import Concat, Conv2d, MaxPool2d
-from archcalc.renderers.terminal import render_terminal
+from archcalc.renderers.terminal import build_view, render_terminal
 from archcalc.text import FormulaText, count_formula, shape
 
 pytest.importorskip("sympy")
@@ -136,3 +136,29 @@ def test_json_has_conditions_only_when_a_join_needs_one(vgg):
     for h in (7, 11):
         assert analyze(_joins(2), input=(4, h, h)).totals["macs"] == \
             dims.evaluate(analyze(_joins(2), input=(4, "H", "W")).totals["macs"], {"H": h, "W": h})
+
+
+def test_names_never_take_a_symbol_of_the_result():
+    r = analyze("vgg16", input="3xHxh1")  # the width is called h1, the first name H's floors would get
+    out = render_terminal(r, width=100)
+    defs = dict(re.findall(r"^  (\w+) = (.*)$", out.split("formulas (the names above")[1], re.M))
+    assert "h1" not in defs and defs["h2"] == "floor(H/32)" and defs["h1_1"] == "floor(h1/32)"
+
+
+@pytest.mark.parametrize("model, width", [("efficientnet_b0", 60), ("resnet50", 100), ("faster_rcnn_vgg16", 60),
+                                          ("vgg16", 160)])
+def test_every_name_shown_is_defined_and_every_line_fits(model, width):
+    r = analyze(model, input=None if model == "faster_rcnn_vgg16" else "3xHxW")
+    depth = 1 if model == "resnet50" else None
+    out = render_terminal(r, width=width, depth=depth)
+    assert max(map(len, out.splitlines())) <= width
+    body, _, section = out.partition("formulas (the names above stand for these):")
+    listed = dict(re.findall(r"^  (\w+) = (.*)$", section, re.M))
+    every = [n for n, _ in build_view(r, depth=depth).formulas]  # all the names the cells and totals took
+
+    def mentions(text):
+        return {n for n in every if re.search(rf"(?<![\w.]){n}(?![\w.])", text)}
+
+    # each name shown is defined; each definition is shown because something shown uses it
+    assert mentions(body) <= set(listed)
+    assert set(listed) <= mentions(body) | set().union(*(mentions(t) for t in listed.values()))

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import dims
-from ..text import FormulaText, compact, count_formula, fmt_int, format_dim, human_bytes, percent, rf, shape, \
-    has_formulas, terminal_safe
+from ..text import compact, count_formula, fmt_int, format_dim, formula_text, human_bytes, percent, rf, shape, \
+    terminal_safe
 
 
 
@@ -213,7 +213,7 @@ def totals(result, exact: bool, names=None) -> list:
 
 def build_view(result, depth=None, exact: bool = False) -> View:
     src = f"  [{result.entry.source}]" if result.entry else ""
-    names = FormulaText(CELL_LIMIT, CELL_CAP) if has_formulas(result) else None
+    names = formula_text(result, CELL_LIMIT, CELL_CAP)
     header = [terminal_safe(f"{result.model}: input {_shape(result.input, names)}, batch {format_dim(result.batch)}, "
                             f"dtype {result.dtype}{src}")]
     if depth is None:
