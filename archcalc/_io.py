@@ -23,11 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import ArchcalcError, InvalidValueError
+from .errors import InvalidValueError
 
 
-class OutputExistsError(ArchcalcError):
-    """The output path exists and overwriting was not asked for."""
+class OutputExistsError(InvalidValueError):
+    """The output path exists and overwriting was not asked for (a ``ValueError`` too: the path
+    given is the mistake, as for :class:`OutputPathError`)."""
 
 
 class OutputPathError(InvalidValueError):

@@ -193,13 +193,27 @@ class Result:
         raise UnknownLayerError(f"no layer {name!r} in {self.model}" + _did_you_mean(str(name), [r.name for r in self.layers]))
 
     @property
+    def symbols(self) -> list:
+        """The names of the symbols in this result's sizes and counts (input, batch, a layer's
+        RoI count ``R`` or sequence length ``T``), sorted: what :meth:`substitute` accepts."""
+        found: set = set()
+        free = dims.free_symbols
+        for d in (*self.input, self.batch):
+            found |= free(d)
+        for r in self.layers:
+            for x in (*r.output_shape, r.params, r.macs, r.flops, r.activations):
+                if type(x) is not int:
+                    found |= free(x)
+        return sorted(found)
+
+    @property
     def is_symbolic(self) -> bool:
         return not all(dims.is_concrete(d) for d in self.input) or not dims.is_concrete(self.batch)
 
     def to_dict(self) -> dict:
         j = dims.to_json
         t = self.totals
-        return {
+        out = {
             "model": self.model,
             "input": [j(d) for d in self.input],
             "batch": j(self.batch),
@@ -218,6 +232,10 @@ class Result:
             },
             "layers": [r.to_dict() for r in self.layers],
         }
+        conditions = self.conditions
+        if conditions:  # a key only when a join holds for some sizes only: other results keep their bytes
+            out["conditions"] = {s: c.to_dict() for s, c in conditions.items()}
+        return out
 
     def substitute(self, **values: int) -> "Result":
         """Evaluate a symbolic result at concrete sizes, e.g. ``r.substitute(H=224, W=224)``; symbols
@@ -228,6 +246,13 @@ class Result:
             if not (k.isidentifier() and k.isascii()):
                 raise InvalidValueError(f"substitute: {k!r} is not a dimension name such as H")
             values[k] = V.positive_dim("substitute", k, v)
+        have = self.symbols
+        unknown = sorted(set(values) - set(have))
+        if unknown:  # a typo (h=224 for H) would leave the formula as it was, silently
+            names = ", ".join(repr(k) for k in unknown)
+            raise InvalidValueError(f"substitute: {self.model} has no size named {names}; "
+                                    + (f"its symbols are {', '.join(have)}" if have else
+                                       "it has no symbols (every size is a number)"))
         return analyze(bind_graph(self.graph, values), input=tuple(dims.evaluate(d, values) for d in self.input),
                        batch=dims.evaluate(self.batch, values), dtype=self.dtype, model_name=self.model)
 

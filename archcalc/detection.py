@@ -11,13 +11,13 @@ from fractions import Fraction
 from typing import Sequence
 
 from . import dims
-from .errors import ArchcalcError
+from .errors import InvalidValueError
 
 
 def _area(box) -> object:
     x1, y1, x2, y2 = box
     if x2 < x1 or y2 < y1:
-        raise ArchcalcError(f"box {tuple(box)} is not (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2")
+        raise InvalidValueError(f"box {tuple(box)} is not (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2")
     return (x2 - x1) * (y2 - y1)
 
 
@@ -73,10 +73,10 @@ def box_maps(result, prefix: str, coords: int = 4) -> list:
             continue
         c, h, w = r.output_shape[-3:]
         if c % coords:
-            raise ArchcalcError(f"{r.name}: {c} output channels are not a multiple of {coords} box coordinates")
+            raise InvalidValueError(f"{r.name}: {c} output channels are not a multiple of {coords} box coordinates")
         maps.append(BoxMap(r.name, h, w, c // coords))
     if not maps:
-        raise ArchcalcError(f"no box-regression conv under {prefix!r} in {result.model}")
+        raise InvalidValueError(f"no box-regression conv under {prefix!r} in {result.model}")
     return maps
 
 

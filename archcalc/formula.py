@@ -434,36 +434,64 @@ def shape_str(shape) -> str:
     return "[" + ", ".join(dim_str(d) for d in shape) + "]"
 
 
+class FloorNames:
+    """Names for floor/ceiling sub-expressions, shared by every formula of one rendering: the same
+    part gets the same name wherever it occurs (``h1 = floor(H/32)``, then ``h2 = floor(2*h1/7)``).
+    ``definitions`` lists ``(name, text)`` innermost first, in the order the names were given.
+    Names are the lower-case symbol plus a number (``h1`` is about H, ``w1`` about W; ``d`` when
+    a part has several symbols); a name already used by a symbol of the formulas, or given in
+    ``reserved`` (every symbol of the result being rendered), is skipped."""
+
+    def __init__(self, reserved=()):
+        self.names: dict = {}  # floor/ceiling sub-expression -> symbol standing for it
+        self.definitions: list = []
+        self._taken: set = set(reserved)
+        self._counters: dict = {}
+
+    def fresh(self, stem: str) -> str:
+        """The next unused name ``stem<k>`` (for a caller naming a whole formula too, ``f1``)."""
+        while True:
+            self._counters[stem] = self._counters.get(stem, 0) + 1
+            name = f"{stem}{self._counters[stem]}"
+            if name not in self._taken:
+                self._taken.add(name)
+                return name
+
+    def rewrite(self, e):
+        """``e`` with its outermost floor/ceiling parts replaced by their names."""
+        if dims.is_concrete(e):
+            return e
+        sp = dims.sympy()
+        self._taken.update(s.name for s in e.free_symbols)
+        return e.xreplace({a: self._name_for(sp, a) for a in _direct_floors(sp, e)})
+
+    def _name_for(self, sp, atom):
+        if atom in self.names:
+            return self.names[atom]
+        inner = atom.args[0].xreplace({a: self._name_for(sp, a) for a in _direct_floors(sp, atom.args[0])})
+        syms = sorted(s.name for s in atom.free_symbols)
+        stem = syms[0].lower() if len(syms) == 1 and syms[0][:1].isalpha() else "d"
+        stem += "_" if stem[-1].isdigit() else ""  # about h1: h1_1, never h11
+        sym = sp.Symbol(self.fresh(stem), integer=True, nonnegative=True)
+        self.names[atom] = sym
+        self.definitions.append((sym.name, dim_str(type(atom)(inner, evaluate=False))))
+        return sym
+
+
 def named_formulas(exprs: dict, limit: int = 80) -> tuple:
     """Long formulas with their repeated floor/ceil parts named once: returns ``(texts,
     definitions)``, where ``texts`` maps each key of ``exprs`` to its text and ``definitions`` lists
     ``(name, text)`` for the names used (``h1 = floor(H/32)``, ``h2 = floor(3*h1/7)``), innermost
-    first. Only formulas whose plain text is longer than ``limit`` are rewritten; names are the
-    lower-case symbol plus a number, so ``h1`` is about H and ``w1`` about W."""
-    sp = dims.sympy()
-    names: dict = {}  # floor/ceiling sub-expression -> symbol standing for it
-    defs: list = []
-    counters: dict = {}
-
-    def name_for(atom):
-        if atom in names:
-            return names[atom]
-        inner = atom.args[0].xreplace({a: name_for(a) for a in _direct_floors(sp, atom.args[0])})
-        syms = sorted(s.name for s in atom.free_symbols)
-        stem = (syms[0].lower() if syms else "d") if len(syms) == 1 else "d"
-        counters[stem] = counters.get(stem, 0) + 1
-        sym = sp.Symbol(f"{stem}{counters[stem]}", integer=True, nonnegative=True)
-        names[atom] = sym
-        defs.append((sym.name, dim_str(type(atom)(inner, evaluate=False))))
-        return sym
-
+    first. Only formulas whose plain text is longer than ``limit`` are rewritten (see
+    :class:`FloorNames`)."""
+    namer = FloorNames()
     texts = {}
     for key, e in exprs.items():
         text = dim_str(e)
         if len(text) > limit and not dims.is_concrete(e):
-            text = dim_str(e.xreplace({a: name_for(a) for a in _direct_floors(sp, e)}))
+            text = dim_str(namer.rewrite(e))
         texts[key] = text
-    return texts, defs
+    return texts, namer.definitions
 
 
 def _direct_floors(sp, e) -> list:

@@ -49,7 +49,7 @@ from typing import Optional
 
 from . import dims
 from .dtypes import DTYPE_BYTES, dtype_name
-from .errors import ArchcalcError, UnsupportedLayerError
+from .errors import UnsupportedLayerError
 from . import scratch  # noqa: I001 (its own line: the allocator figure's backend scratch)
 from .errors import InvalidValueError
 
@@ -229,7 +229,7 @@ def optimizer_name(name: str) -> str:
     key = str(name).lower().replace("_", "-")
     key = _OPTIMIZER_ALIASES.get(key, key)
     if key not in OPTIMIZER_STATE:
-        raise ArchcalcError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
+        raise InvalidValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZER_STATE)}")
     return key
 
 
@@ -327,7 +327,7 @@ class MemoryEstimate:
 
 def _concrete(x, what: str) -> int:
     if not dims.is_concrete(x):
-        raise ArchcalcError(f"memory needs concrete sizes, but {what} is {dims.format_dim(x)}; "
+        raise InvalidValueError(f"memory needs concrete sizes, but {what} is {dims.format_dim(x)}; "
                             "substitute concrete values first (Result.substitute, e.g. H=224, R=300)")
     return int(x)
 
@@ -442,7 +442,7 @@ def _setup(result, batch, dtype):
     batch = result.batch if batch is None else batch
     batch = _concrete(batch, "the batch")
     if batch < 1:
-        raise ArchcalcError(f"batch must be >= 1, got {batch}")
+        raise InvalidValueError(f"batch must be >= 1, got {batch}")
     dtype = dtype_name(result.dtype if dtype is None else dtype)
     return batch, dtype, _bytes_per(dtype)
 
@@ -858,10 +858,10 @@ def parse_size(text) -> int:
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
     unit = m.group(2).lower() if m else None
     if not m or unit not in _UNITS:
-        raise ArchcalcError(f"cannot read memory size {text!r}; write e.g. 16GiB, 16GB or 512MiB")
+        raise InvalidValueError(f"cannot read memory size {text!r}; write e.g. 16GiB, 16GB or 512MiB")
     value = float(m.group(1)) * _UNITS[unit]
     if value <= 0:
-        raise ArchcalcError(f"memory size must be positive, got {text!r}")
+        raise InvalidValueError(f"memory size must be positive, got {text!r}")
     return int(value)
 
 
@@ -910,7 +910,7 @@ def fit_batch(result, budget: int, train: bool = False, optimizer: str = "sgd", 
     while hi <= limit and peak(hi).allocator_peak_bytes <= usable:
         lo, hi = hi, hi * 2
     if hi > limit:
-        raise ArchcalcError(f"more than {limit} samples fit in {budget} bytes; is the budget right?")
+        raise InvalidValueError(f"more than {limit} samples fit in {budget} bytes; is the budget right?")
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if peak(mid).allocator_peak_bytes <= usable:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import io
-
 from .text import fmt_int, human_bytes, mib, terminal_safe
 
 def add_memory_flags(p) -> None:
@@ -26,37 +24,46 @@ def _not_counted(est) -> str:
     return "not counted: " + "; ".join(est.not_counted)
 
 
-def render_memory(est, fmt: str = "table") -> str:
+def _memory_columns(train: bool) -> list:
+    """The ``--memory`` table's columns for :mod:`archcalc.renderers.terminal` (priority 0 is
+    never dropped; higher numbers go first when the width is short)."""
+    from .renderers.terminal import Column
+
+    cols = [Column("layer", "layer", False, 0), Column("kind", "kind", False, 4),
+            Column("output", "output", True, 3), Column("live", "live fwd", True, 0),
+            Column("scratch", "scratch", True, 2)]
+    if train:
+        cols += [Column("saved", "saved", True, 5), Column("live_bwd", "live bwd", True, 1),
+                 Column("scratch_bwd", "scratch bwd", True, 6, "scr bwd"),
+                 Column("dgrad", "dgrad MACs", True, 7), Column("wgrad", "wgrad MACs", True, 7)]
+    return cols
+
+
+def render_memory(est, fmt: str = "table", width: int = 0) -> str:
+    """The ``--memory`` view: JSON, or a table fitted to ``width`` columns by the cost table's
+    renderer (low-priority columns dropped and named; 0: every column at its natural width)."""
     if fmt == "json":
         import json
 
         return json.dumps(est.to_dict(), indent=2) + "\n"
+    from .renderers.terminal import Row, View, render
+
     train = est.mode == "training"
-    out = io.StringIO()
     how = (f"training step, optimizer {est.optimizer}{' (foreach)' if est.foreach else ''}" if train
            else "inference, no autograd")
-    out.write(terminal_safe(f"{est.model}: batch {est.batch}, dtype {est.dtype}, {how}; sizes in MiB") + "\n\n")
-    cols = ["layer", "kind", "output", "live fwd", "scratch"]
-    if train:
-        cols += ["saved", "live bwd", "scratch bwd", "dgrad MACs", "wgrad MACs"]
+    header = [terminal_safe(f"{est.model}: batch {est.batch}, dtype {est.dtype}, {how}; sizes in MiB")]
     rows = []
     for r in est.layers:
-        row = [terminal_safe(r.name), terminal_safe(r.kind), mib(r.output_bytes) if r.output_bytes else "-",
-               mib(r.live_bytes), mib(r.scratch_bytes) if r.scratch_bytes else "-"]
+        cells = {"layer": terminal_safe(r.name), "kind": terminal_safe(r.kind),
+                 "output": mib(r.output_bytes) if r.output_bytes else "-", "live": mib(r.live_bytes),
+                 "scratch": mib(r.scratch_bytes) if r.scratch_bytes else "-"}
         if train:
-            row += [(mib(r.saved_bytes) + " " + "+".join(r.saved)) if r.saved else "-",
-                    mib(r.backward_live_bytes) if r.backward_live_bytes else "-",
-                    mib(r.backward_scratch_bytes) if r.backward_scratch_bytes else "-",
-                    fmt_int(r.dgrad_macs) if r.dgrad_macs else "-", fmt_int(r.wgrad_macs) if r.wgrad_macs else "-"]
-        rows.append(row)
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
-    fmt_line = lambda cells: "  ".join(c.ljust(w) if i < 2 else c.rjust(w)  # noqa: E731
-                                       for i, (c, w) in enumerate(zip(cells, widths))).rstrip() + "\n"
-    out.write(fmt_line(cols))
-    out.write("  ".join("-" * w for w in widths) + "\n")
-    for r in rows:
-        out.write(fmt_line(r))
-    out.write("\n")
+            cells.update(saved=(mib(r.saved_bytes) + " " + "+".join(r.saved)) if r.saved else "-",
+                         live_bwd=mib(r.backward_live_bytes) if r.backward_live_bytes else "-",
+                         scratch_bwd=mib(r.backward_scratch_bytes) if r.backward_scratch_bytes else "-",
+                         dgrad=fmt_int(r.dgrad_macs) if r.dgrad_macs else "-",
+                         wgrad=fmt_int(r.wgrad_macs) if r.wgrad_macs else "-")
+        rows.append(Row(cells))
     lines = [("sum of outputs", f"{human_bytes(est.sum_of_outputs_bytes)} (every materialised tensor added up; "
                                 "not a peak)"),
              ("weights", human_bytes(est.weight_bytes)),
@@ -83,18 +90,18 @@ def render_memory(est, fmt: str = "table") -> str:
         lines.append(("", f"no {est.backend} scratch formula (counted as none, not measured): "
                           f"{', '.join(est.scratch_unmodelled)}"))
     lines.append(("", _not_counted(est)))
-    width = max(len(k) for k, _ in lines)
-    for k, v in lines:
-        out.write(f"{k.rjust(width)}{':' if k else ' '} {v}\n")
-    return out.getvalue()
+    view = View(header, _memory_columns(train), rows, [(k, terminal_safe(v)) for k, v in lines], [],
+                full_format="--format json")
+    return render(view, width or 1 << 30)
 
 
-def run_memory(args, result) -> str:
+def run_memory(args, result, width: int = 0) -> str:
+    """``archcalc MODEL --memory``: JSON, or the table fitted to ``width`` columns."""
     from .memory import estimate
 
     est = estimate(result, train=args.train, optimizer=args.optimizer or "sgd",
                    backend=getattr(args, "backend", "cpu"), threads=getattr(args, "threads", 1))
-    return render_memory(est, "json" if args.format == "json" else "table")
+    return render_memory(est, "json" if args.format == "json" else "table", width)
 
 
 def add_fit_flags(p) -> None:

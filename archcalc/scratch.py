@@ -114,7 +114,7 @@ def scratch_rule(backend: str, *classes):
     """Register ``fn(layer, ctx) -> (forward, backward)`` for ``backend`` and each layer class; a
     (backend, class) registered twice raises."""
     if backend not in BACKENDS:
-        raise ArchcalcError(f"unknown backend {backend!r}")
+        raise InvalidValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
     def register(fn):
         for cls in classes:

@@ -14,7 +14,7 @@ from .dims import format_dim
 
 __all__ = ["format_dim", "fmt_int", "count_or_float", "short", "compact", "percent", "count_formula",
            "human_bytes", "binary_bytes", "mib", "shape", "shape_or_dash", "shape_tuple", "hwc", "rf",
-           "terminal_safe", "md_cell", "csv_cell"]
+           "terminal_safe", "md_cell", "csv_cell", "FormulaText", "formula_text", "has_formulas"]
 
 
 # ----------------------------------------------------------------------------------------- counts
@@ -98,8 +98,13 @@ def mib(n) -> str:
 
 @functools.lru_cache(maxsize=4096)  # a network repeats a few dozen shapes over hundreds of rows
 def shape(s) -> str:
-    """``3x224x224``; symbolic sizes as expressions (``3xHxW``)."""
-    return "x".join([str(d) if type(d) is int else format_dim(d) for d in s])
+    """``3x224x224`` when every size is a number; a shape with a formula in it in brackets,
+    ``[64, floor(H/4), floor(W/4)]`` (an ``x`` between formulas would read as a product)."""
+    if all(type(d) is int for d in s):
+        return "x".join([str(d) for d in s])
+    from .formula import shape_str
+
+    return shape_str(s)
 
 
 def shape_or_dash(s) -> str:
@@ -117,6 +122,83 @@ def hwc(s) -> str:
         c, h, w = s
         return f"{format_dim(h)}x{format_dim(w)}x{format_dim(c)}"
     return "1x1x" + format_dim(s[-1])
+
+
+# ------------------------------------------------------------------------------- long formulas
+
+class FormulaText:
+    """Symbolic values written short enough for a table, defined once below it.
+
+    A value whose text is longer than ``limit`` has its floor/ceiling parts named (``h1 =
+    floor(H/32)``, shared by every value of the rendering, see
+    :class:`archcalc.formula.FloorNames`); one still longer than ``cap`` is named whole (``f1``,
+    the same name wherever the same formula is shown). ``definitions`` lists ``(name, text)`` in
+    the order a reader needs them (a name before the formulas that use it). Numbers, and formulas
+    within ``limit``, pass through :meth:`value` unchanged. ``reserved``: names no definition may
+    take (the result's own symbols, :attr:`archcalc.analysis.Result.symbols`).
+    """
+
+    def __init__(self, limit: int = 40, cap: int = 0, reserved=()):
+        self.limit, self.cap = limit, cap
+        self.reserved = tuple(reserved)
+        self._floors = None
+        self._whole: dict = {}  # (formula, render) -> (name, text)
+
+    @property
+    def definitions(self) -> list:
+        """Floor names by symbol and number (``h1`` before ``h2 = floor(2*h1/7)``), whole formulas last."""
+        floors = self._floors.definitions if self._floors is not None else []
+        return sorted(floors, key=_name_order) + list(self._whole.values())
+
+    def value(self, x, render=format_dim, cap=None) -> str:
+        """``render(x)`` (``format_dim``, ``count_formula``, ...), shortened as described above;
+        ``cap`` overrides the instance's (a total may run longer than a cell)."""
+        text = render(x)
+        if len(text) <= self.limit or isinstance(x, int) or dims.is_concrete(x):
+            return text
+        if self._floors is None:
+            from .formula import FloorNames
+
+            self._floors = FloorNames(self.reserved)
+        text = render(self._floors.rewrite(x))
+        cap = self.cap if cap is None else cap
+        if cap and len(text) > cap:
+            if (x, render) not in self._whole:
+                self._whole[(x, render)] = (self._floors.fresh("f"), text)
+            return self._whole[(x, render)][0]
+        return text
+
+    def shape(self, s) -> str:
+        """A shape in brackets, each formula shortened by :meth:`value`: ``[512, h1, w1]``. Every
+        shape of a symbolic rendering is bracketed, the numeric ones too (``[512, 7, 7]``), so
+        one table reads one way."""
+        return "[" + ", ".join(self.value(d) for d in s) + "]"
+
+    def rf(self, field, cap=None) -> str:
+        """:func:`rf` with each formula shortened by :meth:`value`; a height and a width that are
+        formulas are joined by `` x `` (spaced: ``x`` alone would run into the formulas)."""
+        h, w = field.size
+        if type(h) is int and type(w) is int:
+            return rf(field)
+        return self.value(h, cap=cap) if h == w else f"{self.value(h, cap=cap)} x {self.value(w, cap=cap)}"
+
+
+def formula_text(result, limit: int = 40, cap: int = 0):
+    """A :class:`FormulaText` for ``result`` when it has formulas in it (:func:`has_formulas`),
+    its definitions kept clear of the result's own symbol names; None for a numeric result."""
+    return FormulaText(limit, cap, result.symbols) if has_formulas(result) else None
+
+
+def has_formulas(result) -> bool:
+    """Whether any size of ``result`` is a formula (a symbolic input, or a count such as the RoIs
+    ``R`` of a detector): its renderings then bracket every shape and shorten long formulas."""
+    return result.is_symbolic or not all(type(d) is int for r in result.layers for d in r.output_shape)
+
+
+def _name_order(definition) -> tuple:
+    name = definition[0]
+    stem = name.rstrip("0123456789")
+    return (stem, int(name[len(stem):] or 0))
 
 
 # ------------------------------------------------------------------------------ receptive fields

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from .parser import (DTYPE_HELP, MODEL_HELP, Parser, UsageError, add_output_args, check_output_args, emit, examples,
-                     load_model, nonempty, output_format)
+                     load_model, nonempty, output_format, terminal_columns)
 
 #: a budget as a person writes one: a number of at most 12 digits (and 6 decimals) and a unit
 _SIZE = re.compile(r"\s*(\d{1,12}(?:\.\d{1,6})?)\s*([A-Za-z]+)\s*", re.ASCII)
@@ -63,8 +63,11 @@ def main(argv) -> int:
         import json
 
         emit(args, json.dumps(data, indent=2))
-    else:
-        emit(args, "\n".join(lines))
+    else:  # fitted to COLUMNS like every table: continuation lines indented under their line
+        from ..renderers.terminal import _wrap
+
+        width = terminal_columns()
+        emit(args, "\n".join(piece for line in lines for piece in _wrap(line, width, indent=4)))
     if fit.max_batch < 1:  # the answer is "no": say it on stderr too, where a piped JSON reader still sees it
         import sys
 

@@ -121,7 +121,7 @@ def main(argv) -> int:
     if args.memory or args.train:
         from ..memory_cli import run_memory
 
-        return emit(args, run_memory(args, result))
+        return emit(args, run_memory(args, result, terminal_columns()))
     fmt = output_format(args)
     if fmt == "table":
         text = _table(result, args)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import dims
-from ..text import compact, fmt_int, format_dim, human_bytes, percent, rf, shape, terminal_safe
+from ..text import compact, count_formula, fmt_int, format_dim, formula_text, human_bytes, percent, rf, shape, \
+    terminal_safe
 
 
 
@@ -61,12 +62,24 @@ class View:
     dropped: list = field(default_factory=list)
     warnings_title: str = "warnings"
     full_format: str = "--format csv"  # where every column is, for the "not shown" note
+    formulas: list = field(default_factory=list)  # (name, text) the cells and totals refer to
 
 
 # --------------------------------------------------------------------------------------- rows
 
-def _count(x, exact: bool) -> str:
-    return fmt_int(x) if exact else compact(x)
+#: symbolic cells: floor parts named past this many characters, the whole formula named past CELL_CAP
+CELL_LIMIT = 40
+CELL_CAP = 40
+
+
+def _count(x, exact: bool, names=None, cap=None) -> str:
+    if names is None or isinstance(x, int):
+        return fmt_int(x) if exact else compact(x)
+    return names.value(x, format_dim if exact else count_formula, cap)
+
+
+def _rf(field, names, cap=None) -> str:
+    return rf(field) if names is None else names.rf(field, cap)
 
 
 def _notes(r) -> str:
@@ -83,13 +96,19 @@ def _notes(r) -> str:
     return ", ".join(notes)
 
 
-def layer_row(r, total_macs, exact: bool, level: int = 0, label=None) -> Row:
+def _shape(s, names) -> str:
+    return shape(s) if names is None else names.shape(s)
+
+
+def layer_row(r, total_macs, exact: bool, level: int = 0, label=None, names=None) -> Row:
+    """``names``: a :class:`archcalc.text.FormulaText` that shortens long formulas (symbolic runs)."""
     return Row({
         "layer": terminal_safe(label if label is not None else r.name), "kind": terminal_safe(r.kind),
-        "config": terminal_safe(r.layer.describe()), "output": shape(r.output_shape),
-        "params": _count(r.params, exact), "macs": _count(r.macs, exact), "share": percent(r.macs, total_macs),
-        "flops": _count(r.flops, exact), "activations": _count(r.activations, exact),
-        "rf": rf(r.receptive_field), "notes": _notes(r),
+        "config": terminal_safe(r.layer.describe()), "output": _shape(r.output_shape, names),
+        "params": _count(r.params, exact, names), "macs": _count(r.macs, exact, names),
+        "share": percent(r.macs, total_macs),
+        "flops": _count(r.flops, exact, names), "activations": _count(r.activations, exact, names),
+        "rf": _rf(r.receptive_field, names), "notes": _notes(r),
     }, level=level, warn=bool(r.warnings))
 
 
@@ -120,7 +139,7 @@ def module_tree(records) -> _Node:
     return root
 
 
-def _group_row(node, total_macs, exact: bool, level: int) -> Row:
+def _group_row(node, total_macs, exact: bool, level: int, names=None) -> Row:
     recs = node.records
     last = recs[-1]
     params = dims.total([r.params for r in recs])
@@ -129,14 +148,15 @@ def _group_row(node, total_macs, exact: bool, level: int) -> Row:
     kind = next(iter(kinds)) if len(kinds) == 1 else "module"
     return Row({
         "layer": terminal_safe(node.name), "kind": terminal_safe(f"{kind} ({len(recs)} layers)"), "config": "",
-        "output": shape(last.output_shape), "params": _count(params, exact), "macs": _count(macs, exact),
-        "share": percent(macs, total_macs), "flops": _count(dims.total([r.flops for r in recs]), exact),
-        "activations": _count(dims.total([r.activations for r in recs]), exact),
-        "rf": rf(last.receptive_field), "notes": "see warnings" if any(r.warnings for r in recs) else "",
+        "output": _shape(last.output_shape, names), "params": _count(params, exact, names),
+        "macs": _count(macs, exact, names), "share": percent(macs, total_macs),
+        "flops": _count(dims.total([r.flops for r in recs]), exact, names),
+        "activations": _count(dims.total([r.activations for r in recs]), exact, names),
+        "rf": _rf(last.receptive_field, names), "notes": "see warnings" if any(r.warnings for r in recs) else "",
     }, level=level, group=True, warn=any(r.warnings for r in recs))
 
 
-def tree_rows(result, depth: int, exact: bool) -> list:
+def tree_rows(result, depth: int, exact: bool, names=None) -> list:
     """Rows of the module tree down to ``depth`` name components, each group with its subtotals;
     layers deeper than ``depth`` are folded into their group."""
     total_macs = result.totals["macs"]
@@ -145,11 +165,11 @@ def tree_rows(result, depth: int, exact: bool) -> list:
     def walk(node, level):
         for child in node.children.values():
             if not child.children:
-                rows.append(layer_row(child.layer, total_macs, exact, level, label=child.name))
+                rows.append(layer_row(child.layer, total_macs, exact, level, label=child.name, names=names))
             elif len(child.records) == 1 and child.layer is not None:
-                rows.append(layer_row(child.layer, total_macs, exact, level))
+                rows.append(layer_row(child.layer, total_macs, exact, level, names=names))
             else:
-                rows.append(_group_row(child, total_macs, exact, level))
+                rows.append(_group_row(child, total_macs, exact, level, names))
                 if level + 1 < depth:
                     walk(child, level + 1)
 
@@ -160,45 +180,57 @@ def tree_rows(result, depth: int, exact: bool) -> list:
 
 # ------------------------------------------------------------------------------------- totals
 
-def totals(result, exact: bool) -> list:
+def totals(result, exact: bool, names=None) -> list:
+    """``names``: a :class:`archcalc.text.FormulaText`; long formulas then name their floor parts
+    (the totals wrap, so they are never named whole)."""
     t = result.totals
 
     def both(x):  # the headline figures: exact, with the compact reading beside it
         if not isinstance(x, int):
-            return compact(x)  # a formula: nothing to round
+            return compact(x) if names is None else names.value(x, count_formula, 0)  # a formula: nothing to round
         return fmt_int(x) if exact or abs(x) < 1000 else f"{fmt_int(x)} = {compact(x)}"
+
+    def count(x):
+        return _count(x, exact, names, 0)
+
+    def nbytes(x):
+        return human_bytes(x) if names is None or isinstance(x, int) else names.value(x, count_formula, 0) + " B"
 
     rf_field = t["receptive_field"]
     return [
-        ("params", f"{both(t['params'])}: trainable {_count(t['trainable_params'], exact)}, "
-                   f"non-trainable {_count(t['non_trainable_params'], exact)}"),
-        ("buffers", f"{_count(t['buffers'], exact)} (BN running statistics; not params)"),
+        ("params", f"{both(t['params'])}: trainable {count(t['trainable_params'])}, "
+                   f"non-trainable {count(t['non_trainable_params'])}"),
+        ("buffers", f"{count(t['buffers'])} (BN running statistics; not params)"),
         ("MACs", f"{both(t['macs'])} (conv/linear multiply-accumulates, bias excluded)"),
         ("FLOPs", f"{both(t['flops'])} (2 x MACs + bias, norm, activation, pooling and add ops)"),
-        ("activations", f"{_count(t['activations'], exact)} elements = {human_bytes(t['activation_bytes'])} "
+        ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
-        ("param memory", f"{human_bytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", f"{rf(rf_field)} px at {terminal_safe(t['receptive_field_layer'])} "
+        ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
+        ("receptive field", f"{_rf(rf_field, names, 0)} px at {terminal_safe(t['receptive_field_layer'])} "
                             f"(jump {format_dim(rf_field.jump[0])})"),
     ]
 
 
 def build_view(result, depth=None, exact: bool = False) -> View:
     src = f"  [{result.entry.source}]" if result.entry else ""
-    header = [terminal_safe(f"{result.model}: input {shape(result.input)}, batch {format_dim(result.batch)}, "
+    names = formula_text(result, CELL_LIMIT, CELL_CAP)
+    header = [terminal_safe(f"{result.model}: input {_shape(result.input, names)}, batch {format_dim(result.batch)}, "
                             f"dtype {result.dtype}{src}")]
     if depth is None:
         total_macs = result.totals["macs"]
-        rows = [layer_row(r, total_macs, exact) for r in result.layers]
+        rows = [layer_row(r, total_macs, exact, names=names) for r in result.layers]
     else:
-        rows = tree_rows(result, depth, exact)
+        rows = tree_rows(result, depth, exact, names)
     columns = list(COLUMNS)
     if depth is None:
         columns = [c for c in columns if c.key != "share"]
     if not any(row.cells["notes"] for row in rows):
         columns = [c for c in columns if c.key != "notes"]
     warnings = [terminal_safe(f"{r.name}: {w}") for r in result.layers for w in r.warnings]
-    return View(header, columns, rows, totals(result, exact), list(dict.fromkeys(warnings)))
+    view = View(header, columns, rows, totals(result, exact, names), list(dict.fromkeys(warnings)))
+    if names is not None:
+        view.formulas = [(n, terminal_safe(t)) for n, t in names.definitions]
+    return view
 
 
 # -------------------------------------------------------------------------------------- layout
@@ -290,12 +322,19 @@ def render(view: View, width: int, colour: bool = False) -> str:
             out.append("")
     key_width = max([len(k) for k, _ in view.totals] or [0])
     for k, v in view.totals:
-        lead = f"{k.rjust(key_width)}: "
+        lead = f"{k.rjust(key_width)}: " if k else " " * (key_width + 2)  # no key: a note under the last value
         if len(lead) + 12 > width:  # too narrow to align: key on its own line
             out += _wrap(k + ":", width, indent=2)
             out += _wrap("  " + v, width, indent=2)
         else:
             out += _wrap(lead + v, width, indent=len(lead))
+    shown = [row.cells[c.key] for row in view.rows for c in cols] + [v for _, v in view.totals]
+    formulas = used_formulas(view.formulas, shown)
+    if formulas:
+        out.append("")
+        out.append(_style("formulas (the names above stand for these):", "1", colour))
+        for name, text in formulas:
+            out += _wrap(f"  {name} = {text}", width, indent=4)
     if view.warnings:
         out.append("")
         out.append(_style(f"{view.warnings_title} ({len(view.warnings)}):", "33", colour))
@@ -303,6 +342,25 @@ def render(view: View, width: int, colour: bool = False) -> str:
             out += _wrap(f"  {w}", width, indent=4)
     cut = [line if len(line) <= width or "\x1b[" in line else line[:width] for line in out]
     return "\n".join(line.rstrip() for line in cut) + "\n"
+
+
+def used_formulas(definitions: list, texts: list) -> list:
+    """The ``(name, text)`` definitions that ``texts`` refer to, directly or through another
+    definition (a column dropped at this width takes its names with it), in the order given."""
+    if not definitions:
+        return []
+    import re
+
+    word = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+    text_of = dict(definitions)
+    todo = [w for t in texts for w in word.findall(t) if w in text_of]
+    used = set()
+    while todo:
+        name = todo.pop()
+        if name not in used:
+            used.add(name)
+            todo += [w for w in word.findall(text_of[name]) if w in text_of]
+    return [(n, t) for n, t in definitions if n in used]
 
 
 def _line(cells, cols, widths) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -94,6 +95,7 @@ def _check_option(model: str, key: str, value, default) -> None:
 
 
 _REGISTRY: dict = {}
+_MODULE_OF: dict = {}  # name -> the module whose code registered it (entries() orders by it)
 _loaded = False
 
 
@@ -107,7 +109,14 @@ def register_model(name: str, builder: Callable, *, family: str, source: str, **
         meta["published"] = (meta["published"],)
     entry = ModelEntry(name=name, family=family, builder=builder, kwargs=kwargs, source=source, **meta)
     _REGISTRY[name] = entry
+    _MODULE_OF[name] = sys._getframe(1).f_globals.get("__name__", "")
     return entry
+
+
+def _family_modules() -> list:
+    """The zoo's family modules, in file-name order: the one order entries() follows."""
+    return [f"{__name__}.{m.name}" for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+            if not m.name.startswith("_")]
 
 
 def _load_all() -> None:
@@ -115,9 +124,8 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not mod.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{mod.name}")
+    for module in _family_modules():
+        importlib.import_module(module)
 
 
 def _load_family_of(key: str) -> None:
@@ -153,8 +161,13 @@ def get_entry(name: str) -> ModelEntry:
 
 
 def entries() -> list:
+    """Every registered model: the zoo's family modules in file-name order, each in its own
+    registration order, then models registered from elsewhere in the order they came. Never the
+    order the modules happened to be imported in (looking up ``resnet50`` imports resnet.py
+    before the rest, and a family module may import another)."""
     _load_all()
-    return list(_REGISTRY.values())
+    rank = {m: i for i, m in enumerate(_family_modules())}
+    return sorted(_REGISTRY.values(), key=lambda e: rank.get(_MODULE_OF.get(e.name), len(rank)))
 
 
 def names() -> list:
