@@ -78,8 +78,10 @@ def resolve_target(path, force: bool = False) -> Path:
     return path
 
 
-def write_atomic(path, text: str, force: bool = False, make_dirs: bool = False) -> Path:
-    """Write ``text`` to ``path`` atomically; returns the path named (not the symlink's target)."""
+def write_atomic(path, text, force: bool = False, make_dirs: bool = False) -> Path:
+    """Write ``text`` (a string, or an iterable of strings written piece by piece so a large
+    document never exists whole in memory) to ``path`` atomically; returns the path named (not the
+    symlink's target)."""
     named = Path(os.fspath(path)) if os.fspath(path) != "" else None
     target = resolve_target(path, force)
     if make_dirs and str(target.parent):
@@ -102,7 +104,7 @@ def write_atomic(path, text: str, force: bool = False, make_dirs: bool = False) 
             mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+            _write_pieces(f, text)
             f.flush()
             os.fsync(f.fileno())
         if force:
@@ -134,11 +136,20 @@ def _link_no_clobber(tmp: str, target: Path, named) -> None:
     os.unlink(tmp)
 
 
-def write_output(path, text: str, force: bool = False, make_dirs: bool = False):
+def _write_pieces(f, text) -> None:
+    if isinstance(text, str):
+        f.write(text)
+    else:
+        for piece in text:
+            f.write(piece)
+
+
+def write_output(path, text, force: bool = False, make_dirs: bool = False):
     """``-o PATH`` for every command: ``-`` is standard output, anything else :func:`write_atomic`.
-    Returns the path written, or None for standard output."""
+    ``text`` is a string or an iterable of strings. Returns the path written, or None for standard
+    output."""
     if path is not None and os.fspath(path) == "-":
-        sys.stdout.write(text)
+        _write_pieces(sys.stdout, text)
         sys.stdout.flush()
         return None
     return write_atomic(path, text, force=force, make_dirs=make_dirs)

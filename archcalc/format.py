@@ -182,9 +182,11 @@ def render_markdown(result) -> str:
 
 
 def render_json(result) -> str:
-    import json  # only for this format: `archcalc MODEL` prints a table without importing json
+    """``json.dumps(result.to_dict(), indent=2)``, byte for byte, written layer by layer
+    (:mod:`archcalc.jsonstream`; the CLI streams the same pieces to its output)."""
+    from .jsonstream import render_json as streamed  # json only for this format
 
-    return json.dumps(result.to_dict(), indent=2)
+    return streamed(result)
 
 
 RENDERERS = {"table": render_table, "csv": render_csv, "md": render_markdown, "json": render_json}

@@ -45,7 +45,7 @@ elif what == "json (format.render_json)":
     with open(os.devnull, "w") as f:
         n = f.write(render_json(r))
 elif what == "json (streamed)":
-    from archcalc.report.jsonstream import write_json
+    from archcalc.jsonstream import write_json
     with open(os.devnull, "w") as f:
         n = write_json(r, f)
 s = time.perf_counter() - t

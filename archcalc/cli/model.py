@@ -179,11 +179,11 @@ def _extras_text(result, args, fenced: bool = False) -> str:
     return "".join(f"\n{block}\n" for block in out)
 
 
-def _json(result, args) -> str:
+def _json(result, args):
     if not args.tally and not args.convention:
-        from ..format import render_json
+        from ..jsonstream import iter_json
 
-        return render_json(result)
+        return iter_json(result)  # streamed: the document is never whole in memory
     import json
 
     doc = result.to_dict()

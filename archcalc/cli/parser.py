@@ -120,11 +120,16 @@ def check_output_args(args) -> None:
         raise UsageError("--force needs -o/--output PATH (there is no file to overwrite)")
 
 
-def emit(args, text: str, make_dirs: bool = False) -> int:
-    """Print ``text`` or write it to ``-o PATH`` (atomically, refusing to clobber without --force)."""
+def emit(args, text, make_dirs: bool = False) -> int:
+    """Print ``text`` or write it to ``-o PATH`` (atomically, refusing to clobber without --force).
+    ``text`` may be an iterable of strings (a streamed document); it then ends with a newline too."""
     from .._io import write_output
 
-    if text and not text.endswith("\n"):
+    if not isinstance(text, str):
+        import itertools
+
+        text = itertools.chain(text, ("\n",))
+    elif text and not text.endswith("\n"):
         text += "\n"
     path = write_output(args.output or "-", text, force=args.force, make_dirs=make_dirs)
     if path is not None:
