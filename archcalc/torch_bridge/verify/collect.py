@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ...errors import ArchcalcError
+
+if TYPE_CHECKING:  # collect fills what compare defines; compare imports collect, not the reverse
+    from .compare import Verification
 
 #: Tools in report order; each maps to the convention that reproduces it.
 TOOL_CONVENTION = {
