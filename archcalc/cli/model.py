@@ -43,6 +43,9 @@ def build_parser() -> Parser:
                    help="print peak memory (liveness over the graph) instead of the cost table")
     p.add_argument("--train", action="store_true", help="with --memory: a training step's peak")
     p.add_argument("--optimizer", help="with --memory --train: sgd, sgd-momentum, adam or adamw (default sgd)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=N", type=_assignment,
+                   help="give a symbolic size a value after the analysis, e.g. --set R=1000 for a detector's "
+                        "proposals (repeatable; 'archcalc MODEL' lists the symbols in its totals)")
     p.add_argument("--valid", action="store_true",
                    help="with a symbolic --input (3xHxW): the input sizes the model is valid for (the "
                         "congruences its branch joins need, and the smallest valid sizes)")
@@ -58,6 +61,19 @@ def _depth(text: str) -> int:
     if not text.isascii() or not text.isdigit() or len(text) > 3:
         raise argparse.ArgumentTypeError(f"--depth must be a whole number 0-999, got {text!r}")
     return int(text)
+
+
+def _assignment(text: str) -> tuple:
+    """``--set R=1000``: a name and a positive integer (never evaluated; the value must be digits)."""
+    import argparse
+
+    name, sep, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not name.isidentifier() or not name.isascii() or len(name) > 64:
+        raise argparse.ArgumentTypeError(f"--set takes NAME=N such as R=1000, got {text[:40]!r}")
+    if not (value.isascii() and value.isdigit()) or len(value) > 18 or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"--set {name}= needs a positive whole number, got {value[:40]!r}")
+    return name, int(value)
 
 
 def check_conflicts(args) -> None:
@@ -89,6 +105,11 @@ def check_conflicts(args) -> None:
                              "(use --format json, which carries them inside the document)")
     if args.color != "auto" and (fmt not in (None, "table") or args.report or memory):
         raise UsageError("--color applies to the table")
+    if args.set and args.valid:
+        raise UsageError("--valid asks which sizes are valid for symbols that --set would remove; give one")
+    names = [n for n, _ in args.set]
+    if len(set(names)) != len(names):
+        raise UsageError(f"--set gives {sorted(n for n in set(names) if names.count(n) > 1)[0]} twice")
 
 
 def main(argv) -> int:
@@ -105,6 +126,8 @@ def main(argv) -> int:
             raise UsageError(f"--num-classes must be >= 1, got {args.num_classes}")
         kwargs["num_classes"] = args.num_classes
     result = load_model(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze, **kwargs)
+    if args.set:
+        result = result.substitute(**dict(args.set))  # refuses a name the result does not have
     if args.valid:
         from ..formula import validity
 
