@@ -190,6 +190,19 @@ class Convention:
         return r
 
 
+def _unshared(rec):
+    """A layer applied again with another layer's weights (``Shared``) is counted by its inner
+    kind's rule (its params stay 0: they are counted at the owner)."""
+    from dataclasses import replace
+
+    from .layers import Shared
+
+    if isinstance(rec.layer, Shared):
+        inner = rec.layer.layer
+        return replace(rec, layer=inner, kind=inner.kind)
+    return rec
+
+
 def rule_key(rec) -> str:
     mode = getattr(rec.layer, "mode", None)
     return f"{rec.kind}[{mode}]" if isinstance(mode, str) else rec.kind
@@ -227,6 +240,7 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     for rec in result.layers:
         if rec.kind == "Input":
             continue
+        rec = _unshared(rec)
         is_fn = rec.name in functional
         rule = conv.rule(rec, is_fn)
         n = rule.apply(rec)
@@ -482,11 +496,11 @@ FVCORE.rules.update({
 
 FLOP_COUNTER.rules.update({
     **_same(("Conv1d", "Conv3d"), R("aten.convolution: 2 per multiply-accumulate, bias ignored", macs=2)),
-    **_same(_MATMUL + ("Einsum", "ScaledDotProductAttention", "MultiheadAttention[need_weights]"),
+    **_same(_MATMUL + ("Einsum", "ScaledDotProductAttention"),
             R("aten.mm / bmm (einsum and CPU attention decompose to bmm): 2 per multiply-accumulate", macs=2)),
-    "MultiheadAttention[no_weights]": R("projections through addmm/mm count 2 per MAC; the core runs in a fused "
-                                        "attention kernel FlopCounterMode does not see on CPU (0)",
-                                        mha_projection_macs=2),
+    **_same(_MHA, Refused({}, "FlopCounterMode sees all of nn.MultiheadAttention, its projections only, or nothing, "
+                              "depending on the run (grad mode, device, need_weights pick the fused or the "
+                              "composite path); archcalc does not guess which")),
     **_same(_NORMS + ("BatchNorm3d",) + _POOLS_ND + _INTERP + _VIEWS + _REDUCE + _PADS + ("Sub", "Div", "Mish"),
             R("no flop formula registered for this aten op: 0", **ZERO)),
 })
@@ -546,3 +560,24 @@ THOP.rules.update({
     **_same(_VIEWS + _REDUCE + _PADS + _MATMUL + ("Einsum", "ScaledDotProductAttention", "Sub", "Div", "Mish"),
             R("functional op or module without a thop hook: 0", **ZERO)),
 })
+
+
+# Kinds the torch importer emits (archcalc.layers.Parameter, Unreached, Uncounted) and training-mode
+# batch norm (kind "BatchNorm2d", rule key "BatchNorm2d[train]").
+_IMPORTED_ZERO = R("a parameter read or an uncalled module's parameters: no operation", **ZERO)
+_UNCOUNTED = Refused({}, "an op without an archcalc rule (imported with allow_partial): its count is unknown")
+for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, PTFLOPS, THOP):
+    _c.rules.update({"Parameter": _IMPORTED_ZERO, "Unreached": _IMPORTED_ZERO, "Uncounted": _UNCOUNTED})
+ARCHCALC.rules.update({"Uncounted": _UNCOUNTED})
+FVCORE.rules.update(_same(("BatchNorm1d[train]", "BatchNorm2d[train]", "BatchNorm3d[train]"),
+                          R("batchnorm_flop_jit in training: norm_flop_counter = 4 per input element, 5 when affine",
+                            **{"in": 4, "affine_in": 1})))
+
+for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, THOP):
+    _c.rules.update({"Select": R("a view (aten::select is in fvcore's ignore list): 0", **ZERO),
+                     "Pointwise": R("one-tensor elementwise math: no handle, hook or flop formula: 0", **ZERO)})
+PTFLOPS.rules.update({"Select": R("a view: no hook: 0", **ZERO),
+                      "Pointwise": Refused({}, "ptflops patches torch.add/torch.mul and the Tensor methods but not "
+                                               "the operators; which spelling ran is not recorded")})
+for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, THOP, PTFLOPS):
+    _c.rules.update({"Roll": R("a cyclic shift (aten::roll): no handle, hook or flop formula: 0", **ZERO)})
