@@ -50,6 +50,12 @@ _FACTORIES = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "o
               "empty", "empty_strided", "_local_scalar_dense", "linspace", "eye"}
 
 
+def _n(v, n):
+    """An int or a 1-/n-sequence as an n-tuple (aten passes ``[2]`` or ``[2, 2]`` or ``2``)."""
+    v = list(v) if isinstance(v, (list, tuple)) else [v]
+    return tuple(int(x) for x in (v * n if len(v) == 1 else v))
+
+
 class _Skip(Exception):
     pass
 
@@ -438,8 +444,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             d = args[4] if len(args) > 4 else 1
             cm = bool(args[5]) if len(args) > 5 else False
             cls = {1: L.MaxPool1d, 2: L.MaxPool2d, 3: L.MaxPool3d}[n]
-            emit(cls(tuple(k) if n > 1 else k, tuple(s) if n > 1 else s, tuple(p) if n > 1 else p,
-                     tuple(d) if n > 1 else d, cm), [name_of(x)])
+            emit(cls(_n(k, n), _n(s, n), _n(p, n), _n(d, n), cm), [name_of(x)])
             return
         if op in ("avg_pool2d", "avg_pool3d"):
             n = 3 if "3d" in op else 2
@@ -451,12 +456,12 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if len(args) > 6 and args[6] is not None:
                 raise _Skip("avg_pool with divisor_override")
             cls = {2: L.AvgPool2d, 3: L.AvgPool3d}[n]
-            emit(cls(tuple(k), tuple(s), tuple(p), cm, cip), [name_of(x)])
+            emit(cls(_n(k, n), _n(s, n), _n(p, n), cm, cip), [name_of(x)])
             return
         if op in ("_adaptive_avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_max_pool2d"):
             cls = {"_adaptive_avg_pool2d": L.AdaptiveAvgPool2d, "adaptive_avg_pool2d": L.AdaptiveAvgPool2d,
                    "_adaptive_avg_pool3d": L.AdaptiveAvgPool3d, "adaptive_max_pool2d": L.AdaptiveMaxPool2d}[op]
-            emit(cls(tuple(args[1])), [name_of(x)])
+            emit(cls(_n(args[1], 3 if "3d" in op else 2)), [name_of(x)])
             return
         if op.startswith("upsample_") or op == "_upsample_nearest_exact2d":
             mode = {"upsample_nearest1d": "nearest", "upsample_nearest2d": "nearest", "upsample_nearest3d": "nearest",
