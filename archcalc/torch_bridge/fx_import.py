@@ -856,9 +856,8 @@ class Importer:
     def reshape(self, xt, target):
         if not xt.batched and len(target) >= 2 and target[0] == 1:
             target = target[1:]  # a parameter reshaped to (1, C, 1, 1): its leading 1 broadcasts over the batch
-            xt = _Tensor(xt.name, True)
             self.batched_by_reshape = True
-        if xt.batched:
+        elif xt.batched:
             first = target[0]
             if not (isinstance(first, _Batch) or first == -1):
                 raise _Unsupported(f"reshape to {target!r} does not keep the batch axis first")
