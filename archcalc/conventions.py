@@ -77,6 +77,11 @@ def _rows(rec):
     return dims.exact_div(_in(rec), rec.input_shapes[0][-1])
 
 
+def _macs_unless_text_padding(rec):
+    # nn.Conv*d(padding="same"/"valid") runs aten::_convolution_mode, which fvcore has no handle for
+    return 0 if isinstance(getattr(rec.layer, "padding", 0), str) else rec.macs
+
+
 def _out_2d(rec):
     # fvcore handles aten::upsample_nearest2d / upsample_bilinear2d only (a (C, H, W) sample)
     return rec.output_elements if len(rec.output_shape) == 3 else 0
@@ -125,6 +130,7 @@ TERMS: dict[str, Callable] = {
     "thop_adaptive_avg": _thop_adaptive_avg,
     "rows": _rows,
     "out_2d": _out_2d,
+    "macs_unless_text_padding": _macs_unless_text_padding,
     "matmul_lhs_x_n": _matmul_lhs_x_n,
     "mha_projection_macs": _mha_projection_macs,
     "thop_adaptive_avg_nd": _thop_adaptive_avg_nd,
@@ -190,6 +196,11 @@ class Convention:
         return r
 
 
+#: Tools that count the ops computing a weight inside forward (fvcore: aten::batch_norm on a
+#: standardised kernel), so a layer with computed weights cannot be reproduced under them.
+WEIGHT_WORK_SEEN = ("fvcore",)
+
+
 def _unshared(rec):
     """A layer applied again with another layer's weights (``Shared``) is counted by its inner
     kind's rule (its params stay 0: they are counted at the owner)."""
@@ -199,8 +210,8 @@ def _unshared(rec):
 
     if isinstance(rec.layer, Shared):
         inner = rec.layer.layer
-        return replace(rec, layer=inner, kind=inner.kind)
-    return rec
+        return replace(rec, layer=inner, kind=inner.kind), rec.layer.owner.endswith("(computed weights)")
+    return rec, False
 
 
 def rule_key(rec) -> str:
@@ -240,7 +251,11 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     for rec in result.layers:
         if rec.kind == "Input":
             continue
-        rec = _unshared(rec)
+        rec, computed = _unshared(rec)
+        if computed and conv.name in WEIGHT_WORK_SEEN:
+            raise ConventionError(f"layer {rec.name!r}: its weights are computed in forward (weight "
+                                  f"standardisation, weight norm); {conv.name} counts that work and archcalc "
+                                  "does not model it")
         is_fn = rec.name in functional
         rule = conv.rule(rec, is_fn)
         n = rule.apply(rec)
@@ -316,7 +331,9 @@ FVCORE = Convention(
         "ReLU, max_pool2d, add, cat, mul: ignored or skipped by fvcore (0)",
     ),
     rules={
-        **_same(("Conv2d", "ConvTranspose2d", "Linear"),
+        "Conv2d": R("aten::_convolution: one flop per multiply-accumulate, no bias; a padding='same'/'valid' "
+                    "conv runs aten::_convolution_mode, which has no handle (0)", macs_unless_text_padding=1),
+        **_same(("ConvTranspose2d", "Linear"),
                 R("conv/linear/matmul handles count one flop per multiply-accumulate, no bias", macs=1)),
         **_same(("BatchNorm2d", "BatchNorm1d"),
                 R("batchnorm_flop_jit in eval: 1 per input element, 2 when affine", **{"in": 1, "affine_in": 1})),
@@ -474,7 +491,8 @@ _NORMS = ("LayerNorm", "LayerNorm2d", "GroupNorm")
 _MHA = ("MultiheadAttention[need_weights]", "MultiheadAttention[no_weights]")
 
 FVCORE.rules.update({
-    **_same(("Conv1d", "Conv3d"), R("aten::_convolution: one flop per multiply-accumulate, no bias", macs=1)),
+    **_same(("Conv1d", "Conv3d"), R("aten::_convolution: one flop per multiply-accumulate, no bias; "
+                                    "padding='same'/'valid' (aten::_convolution_mode): 0", macs_unless_text_padding=1)),
     "BatchNorm3d": R("batchnorm_flop_jit in eval: 1 per input element, 2 when affine", **{"in": 1, "affine_in": 1}),
     **_same(_NORMS, R("aten::layer_norm / aten::group_norm: norm_flop_counter = 4 per input element, 5 when affine",
                       **{"in": 4, "affine_in": 1})),

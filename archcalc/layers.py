@@ -1313,6 +1313,7 @@ def _training_batch_norm(base):
         "__doc__": f"{base.__name__} in training mode (batch statistics); same rule, kind {base.__name__}[train].",
         "__module__": __name__,
         "mode": "train",
+        "kind_name": base.__name__,
         "kind": property(lambda self: base.__name__),
     }))
     return cls

@@ -380,3 +380,16 @@ def test_vit_imports_with_parameters_read_by_forward(torch, torchvision):
     # patch embedding, then per layer 4 E^2 L (q, k, v, out) + 2 L^2 E (scores, values) + 8 E^2 L (MLP), then the head
     E, L = 768, 197
     assert r.totals["macs"] == 196 * 768 * 3 * 16 * 16 + 12 * (12 * E * E * L + 2 * L * L * E) + E * 1000
+
+
+def test_fvcore_does_not_see_convolutions_with_text_padding(torch):
+    """nn.Conv2d(padding='same') runs aten::_convolution_mode, which fvcore counts as 0 (timm's
+    ConvMixer depthwise convs): the fvcore convention says so, checked live."""
+    fvcore = pytest.importorskip("fvcore.nn")
+    from archcalc import conventions as C
+
+    m = torch.nn.Sequential(torch.nn.Conv2d(4, 4, 3, padding="same", groups=4), torch.nn.Conv2d(4, 8, 1))
+    r = _import(m, (4, 6, 6))
+    fa = fvcore.FlopCountAnalysis(m, torch.zeros(1, 4, 6, 6))
+    fa.unsupported_ops_warnings(False)
+    assert C.count(r, "fvcore").total == fa.total() == 6 * 6 * 8 * 4  # only the 1x1 conv

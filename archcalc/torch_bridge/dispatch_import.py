@@ -28,7 +28,7 @@ from .fx_map import batch_norm_layer, mha_layer, module_layer
 
 #: The batch size of the recording run: a prime no layer size is a multiple of in practice, so a
 #: leading axis divisible by it is the (possibly folded) batch.
-BATCH = 97
+BATCH = 509
 
 _VIEW_OPS = {"view", "_unsafe_view", "reshape", "alias", "clone", "contiguous", "detach", "_to_copy", "lift_fresh",
              "expand", "unsqueeze", "squeeze", "flatten", "unflatten", "view_as", "_reshape_alias", "lift"}
@@ -70,6 +70,7 @@ class DispatchImporter(Importer):
         self.derived: dict = {}  # id(fake tensor) -> list of (parameter, path) it is computed from
         self.keep: list = []  # keep recorded tensors alive so ids stay unique
         self.param_path = {}
+        self.computed: set = set()  # ids of tensors computed from parameters by arithmetic (not views)
         self.modules_by_id = {}
 
     # --- shapes ----------------------------------------------------------------------------
@@ -116,6 +117,9 @@ class DispatchImporter(Importer):
         v = self.names.get(id(t))
         if v is not None:
             return v.name
+        if id(t) in self.param_path and id(t) not in self.derived:  # a parameter or buffer read directly
+            self.derived[id(t)] = [(t, self.param_path[id(t)])]
+            self.keep.append(t)
         if id(t) in self.derived:
             return self.param_from(t, path).name
         raise _Skip("a tensor created inside forward (torch.zeros, arange...) is used as an operand")
@@ -129,6 +133,8 @@ class DispatchImporter(Importer):
             srcs = self.derived[key]
             shape = tuple(int(d) for d in t.shape)
             batched = len(shape) >= 2 and shape[0] == 1
+            if self.batch_pos(t) is not None:  # expanded over the batch (ViT's class token)
+                shape, batched = (1,) + self.per_sample(t), True
             real = [p for p, _ in srcs if isinstance(p, torch.nn.Parameter)]
             role = "buffer" if not real else ("trainable" if all(p.requires_grad for p in real) else "frozen")
             numel = sum(p.numel() for p in (real or [p for p, _ in srcs]) if id(p) not in self.param_owner)
@@ -168,6 +174,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     paths = {id(m): p for p, m in module.named_modules()}
     params = {id(p): n for n, p in module.named_parameters()}
     buffers = {id(b): n for n, b in module.named_buffers()}
+    imp.param_path = {**buffers, **params}
     is_leaf = {}
     for p, m in module.named_modules():
         lay = module_layer(m) if type(m).__module__.startswith("torch.nn") and not list(m.children()) else None
@@ -266,12 +273,14 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         if all(s is not None for s in srcs):
             # computed from parameters/constants only (a transposed weight, a standardised kernel)
             merged = [x for s in srcs for x in s]
+            view = op in ("t", "view", "_unsafe_view", "reshape", "permute", "transpose", "expand", "unsqueeze",
+                          "squeeze", "select", "slice", "detach", "alias", "clone", "_to_copy", "lift_fresh")
+            computed = not view or any(id(t) in imp.computed for t in tens)
             for o in outs:
                 imp.derived[id(o)] = merged
                 imp.keep.append(o)
-            if op in ("t", "view", "_unsafe_view", "reshape", "permute", "transpose", "expand", "unsqueeze",
-                      "squeeze", "select", "slice", "detach", "alias", "clone", "_to_copy"):
-                return
+                if computed and merged:
+                    imp.computed.add(id(o))
             return
         path = where()
         lname = imp.unique(f"{path}.{op.rstrip('_')}" if path else op.rstrip("_"))
@@ -433,7 +442,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             cls = {"mean": L.Mean, "sum": L.Sum, "amax": L.Amax, "max": L.Amax}[op]
             emit(cls(tuple(axes), keep), [name_of(x)])
             return
-        if op in ("_softmax", "softmax"):
+        if op in ("_softmax", "softmax", "_safe_softmax"):
             emit(L.Softmax(imp.ps_axis(x, args[1])), [name_of(x)])
             return
         if op in ("max_pool2d_with_indices", "max_pool2d", "max_pool1d", "max_pool3d_with_indices"):
@@ -516,7 +525,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             real = [p for p, _ in srcs if id(p) in params]
             # a weight read through a view or a same-size transform (weight.t(), a standardised
             # kernel) is its parameter: the rule's count is that tensor's size
-            present.append(real[0] if len(real) == 1 and len(srcs) == 1 and real[0].numel() == t.numel() else t)
+            same = len(real) == 1 and len(srcs) == 1 and real[0].numel() == t.numel() and id(t) not in imp.computed
+            present.append(real[0] if same else t)
         direct = all(id(t) in params for t in present)
         owners = {imp.param_owner.get(id(t)) for t in present}
         if direct and owners == {None}:

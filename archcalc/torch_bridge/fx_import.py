@@ -839,9 +839,17 @@ class Importer:
     def weighted(self, node, layer, tensors, xt):
         """A functional weight op (F.linear, F.conv2d, F.layer_norm...) on parameters read by
         ``get_attr``: the layer's rule counts the params, once; a later use is Shared."""
+        import torch
+
+        lname = self.unique(self.fn_name(node, layer))
+        if any(p is not None and not isinstance(p.tensor, torch.nn.Parameter) for p in tensors):
+            # a fixed kernel held as a buffer (timm's BlurPool2d filter): work, but no parameters
+            for p in tensors:
+                if p is not None and isinstance(p.tensor, torch.nn.Parameter) and id(p.tensor) not in self.param_owner:
+                    self.param_node(p)
+            return _Named(L.Shared(layer, owner=lname + " (buffer weights)"), lname), [xt.name]
         present = [p for p in tensors if p is not None]
         owners = {self.param_owner.get(id(p.tensor)) for p in present}
-        lname = self.unique(self.fn_name(node, layer))
         if present and None not in owners:
             return _Named(L.Shared(layer, owner=sorted(owners)[0]), lname), [xt.name]
         if present and owners != {None}:
