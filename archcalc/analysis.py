@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional, Sequence
 
 from . import dims
+from .dtypes import DTYPE_BYTES, dtype_name  # noqa: F401 (re-exported: archcalc.analysis.DTYPE_BYTES)
 from .errors import ArchcalcError, ShapeError
 from .graph import Graph
 from .layers import Input
@@ -24,18 +25,6 @@ from .rules import _RULES, rule_for
 
 _POOL_TO_FIXED = ("Adaptive", "Global")
 _INF = float("inf")
-
-DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1, "fp64": 8}
-_DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16", "bfloat16": "bf16",
-                  "float64": "fp64", "double": "fp64"}
-
-
-def dtype_name(dtype: str) -> str:
-    d = _DTYPE_ALIASES.get(str(dtype).lower(), str(dtype).lower())
-    if d not in DTYPE_BYTES:
-        raise ArchcalcError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}")
-    return d
-
 
 class ReceptiveField(NamedTuple):
     """Per axis (h, w): ``size``, ``jump`` and ``start``. ``start`` is kept doubled

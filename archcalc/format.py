@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-import functools
 import io
+from typing import NamedTuple
 
-from .dims import fmt_int, format_dim, to_json
+from .dims import format_dim, to_json
+from .text import csv_cell, fmt_int, human_bytes, md_cell, terminal_safe
+from .text import rf as _rf
+from .text import shape as _shape
 
 COLUMNS = ("layer", "kind", "config", "output", "params", "MACs", "FLOPs", "activations", "RF", "notes")
 
 
-@functools.lru_cache(maxsize=4096)  # a network repeats a few dozen shapes over hundreds of rows
-def _shape(shape) -> str:
-    return "x".join([str(d) if type(d) is int else format_dim(d) for d in shape])
+class LayerRow(NamedTuple):
+    """One table row as named text cells (a named tuple: older callers may still unpack it)."""
 
-
-def _rf(rf) -> str:
-    h, w = rf.size
-    if type(h) is int and h == w:
-        return str(h)
-    return format_dim(h) if str(h) == str(w) else f"{format_dim(h)}x{format_dim(w)}"
+    layer: str
+    kind: str
+    config: str
+    output: str
+    params: str
+    macs: str
+    flops: str
+    activations: str
+    rf: str
+    notes: str
 
 
 def layer_rows(result) -> list:
+    """A :class:`LayerRow` per layer, full integers, notes including the warnings' text."""
     rows = []
     for r in result.layers:
         layer = r.layer
@@ -35,19 +42,10 @@ def layer_rows(result) -> list:
             notes.append("fixed weights")
         if r.warnings:
             notes.append("WARN: " + "; ".join(r.warnings))
-        rows.append((r.name, r.kind, layer.describe(), _shape(r.output_shape), fmt_int(r.params),
-                     fmt_int(r.macs), fmt_int(r.flops), fmt_int(r.activations), _rf(r.receptive_field),
-                     ", ".join(notes)))
+        rows.append(LayerRow(r.name, r.kind, layer.describe(), _shape(r.output_shape), fmt_int(r.params),
+                             fmt_int(r.macs), fmt_int(r.flops), fmt_int(r.activations), _rf(r.receptive_field),
+                             ", ".join(notes)))
     return rows
-
-
-def human_bytes(n) -> str:
-    if not isinstance(n, int):
-        return format_dim(n) + " B"
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit} ({n / 10 ** {'GiB': 9, 'MiB': 6, 'KiB': 3}[unit]:.1f} {unit[0]}B)"
-    return f"{n} B"
 
 
 def totals_lines(result) -> list:
@@ -74,13 +72,15 @@ def _header(result) -> str:
 
 
 def render_table(result) -> str:
-    rows = layer_rows(result)
+    """Every column at its natural width (``Result.__repr__``); the CLI prints the fitted view of
+    :mod:`archcalc.renderers.terminal` instead. Control characters in names are shown escaped."""
+    rows = [LayerRow(*map(terminal_safe, row)) for row in layer_rows(result)]
     columns = list(zip(COLUMNS, *rows))  # column-wise, header first
     widths = [max(map(len, col)) for col in columns[:-1]]
     right = {4, 5, 6, 7, 8}
     # one format string for the aligned cells; the notes column trails unpadded
     cells = "  ".join(f"{{{i}:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
-    out = [_header(result), "", cells.format(*COLUMNS) + "  " + COLUMNS[-1],
+    out = [terminal_safe(_header(result)), "", cells.format(*COLUMNS) + "  " + COLUMNS[-1],
            "  ".join("-" * w for w in widths)]
     out += [cells.format(*r) + ("  " + r[-1] if r[-1] else "") for r in rows]
     out.append("")
@@ -98,15 +98,16 @@ def render_csv(result) -> str:
     w.writerow(["name", "kind", "config", "input_shape", "output_shape", "params", "trainable_params", "buffers",
                 "macs", "flops", "activations", "rf_size", "rf_jump", "warnings"])
     for r in result.layers:
-        w.writerow([r.name, r.kind, r.layer.describe(), ";".join(_shape(s) for s in r.input_shapes),
-                    _shape(r.output_shape), format_dim(r.params), format_dim(r.trainable_params),
+        # names and warnings may carry a spec's text; kind and config are the engine's own words
+        # (config's "-> 1000" is not a formula and stays as the other formats print it)
+        w.writerow([csv_cell(r.name), r.kind, r.layer.describe(),
+                    ";".join(_shape(s) for s in r.input_shapes), _shape(r.output_shape), format_dim(r.params), format_dim(r.trainable_params),
                     format_dim(r.buffers), format_dim(r.macs), format_dim(r.flops), format_dim(r.activations),
-                    _rf(r.receptive_field), format_dim(r.receptive_field.jump[0]), " | ".join(r.warnings)])
+                    _rf(r.receptive_field), format_dim(r.receptive_field.jump[0]), csv_cell(" | ".join(r.warnings))])
     return buf.getvalue()
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_md_cell = md_cell
 
 
 def render_markdown(result) -> str:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import dims
-from .analysis import DTYPE_BYTES, dtype_name
+from .dtypes import DTYPE_BYTES, dtype_name
 from .errors import ArchcalcError, UnsupportedLayerError
 
 INDEX_BYTES = 8  # torch's max-pool indices are int64 whatever the activation dtype

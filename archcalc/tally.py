@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import dims
+from .text import fmt_int, hwc
 
 _ROW_KINDS = {"Input", "Conv2d", "MaxPool2d", "AvgPool2d", "Linear"}
 
@@ -34,22 +35,29 @@ class Tally:
     omitted: list  # (name, kind, new elements) of materialising layers that are not rows
     about_vgg16: bool = False  # the notes' "24M x 4 bytes ~ 96MB" claim is about VGG-16
 
+    def to_dict(self) -> dict:
+        j = dims.to_json
+        return {"rows": [{"name": r.name, "label": r.label, "shape": r.shape, "memory": j(r.memory),
+                          "params": j(r.params)} for r in self.rows],
+                "memory": j(self.memory), "params_without_bias": j(self.params_without_bias), "params": j(self.params),
+                "omitted": [{"name": n, "kind": k, "elements": j(e)} for n, k, e in self.omitted]}
+
     def lines(self) -> list:
         out = []
         for r in self.rows:
             out.append(f"{r.label + ':':<11} [{r.shape}]".ljust(28)
-                       + f"memory: {dims.fmt_int(r.memory):>11}   params: {dims.fmt_int(r.params):>12}")
+                       + f"memory: {fmt_int(r.memory):>11}   params: {fmt_int(r.params):>12}")
         mem, mem_bytes = self.memory, dims.normalize(self.memory * 4)
         out.append("")
-        out.append(f"TOTAL memory: {dims.fmt_int(mem)} elements x 4 bytes = {dims.fmt_int(mem_bytes)} bytes"
+        out.append(f"TOTAL memory: {fmt_int(mem)} elements x 4 bytes = {fmt_int(mem_bytes)} bytes"
                    + (f" ~ {mem_bytes / 1e6:.0f} MB / image (forward only)" if isinstance(mem_bytes, int) else ""))
-        out.append(f"TOTAL params: {dims.fmt_int(self.params_without_bias)} without biases, "
-                   f"{dims.fmt_int(self.params)} with them")
+        out.append(f"TOTAL params: {fmt_int(self.params_without_bias)} without biases, "
+                   f"{fmt_int(self.params)} with them")
         if self.about_vgg16 and isinstance(mem, int):
             out.append(f"Note: the often-printed '24M x 4 bytes ~ 96MB / image' is not the sum of its own rows; "
                        f"the rows add up to {mem / 1e6:.1f}M elements ~ {mem_bytes / 1e6:.0f} MB in fp32.")
         for name, kind, n in self.omitted:
-            out.append(f"Not a row: {name} ({kind}) materialises {dims.fmt_int(n)} more elements per image.")
+            out.append(f"Not a row: {name} ({kind}) materialises {fmt_int(n)} more elements per image.")
         return out
 
 
@@ -63,13 +71,6 @@ def _label(rec) -> str:
     return "FC"
 
 
-def _hwc(shape) -> str:
-    if len(shape) == 3:
-        c, h, w = shape
-        return f"{dims.format_dim(h)}x{dims.format_dim(w)}x{dims.format_dim(c)}"
-    return "1x1x" + dims.format_dim(shape[-1])
-
-
 def cs231n_tally(result) -> Tally:
     """Tally for one image (the notes' convention), whatever the batch of ``result``."""
     rows, omitted = [], []
@@ -78,7 +79,7 @@ def cs231n_tally(result) -> Tally:
         if rec.kind in _ROW_KINDS:
             bias = rec.layer.out_features if rec.kind == "Linear" and rec.layer.bias else (
                 rec.layer.out_channels if rec.kind == "Conv2d" and rec.layer.bias else 0)
-            rows.append(TallyRow(rec.name, _label(rec), _hwc(rec.output_shape), per_image,
+            rows.append(TallyRow(rec.name, _label(rec), hwc(rec.output_shape), per_image,
                                  dims.normalize(rec.params - bias)))
         elif not rec.layer.reuses_input:
             omitted.append((rec.name, rec.kind, per_image))

@@ -17,6 +17,7 @@ import os
 import sys
 
 from . import dims
+from .text import count_formula, md_cell, shape, terminal_safe
 from ._io import write_atomic
 from .errors import ArchcalcError
 
@@ -24,24 +25,7 @@ REPORT_PATH = os.path.join("reports", "zoo.md")
 COMMAND = "python -m archcalc.zoo_report -o reports/zoo.md"
 
 
-def fmt_count(x) -> str:
-    """``1,234`` for ints; for a symbolic count a sum of terms with grouped coefficients, constant
-    last: ``119,967,744*R + 188,637,124,608``."""
-    if isinstance(x, int):
-        return f"{x:,}"
-    if dims.is_concrete(x):
-        return dims.format_dim(x)
-    sp = dims.sympy()
-    terms = sp.expand(x).as_coefficients_dict()
-    parts = []
-    for mono, coeff in sorted(terms.items(), key=lambda kv: (kv[0] == 1, str(kv[0]))):
-        c = dims.normalize(coeff)
-        c_txt = f"{c:,}" if isinstance(c, int) else dims.format_dim(c)
-        if mono == 1:
-            parts.append(c_txt)
-        else:
-            parts.append(("" if c == 1 else c_txt + "*") + dims.format_dim(mono))
-    return " + ".join(parts).replace("+ -", "- ")
+fmt_count = count_formula  # the name the tests and older callers use
 
 
 def zoo_rows(entries=None) -> list:
@@ -55,7 +39,7 @@ def zoo_rows(entries=None) -> list:
         published = next((p.params for p in e.published if p.params is not None), None)
         rows.append({
             "name": e.name, "family": e.family, "variant": e.variant,
-            "input": "x".join(dims.format_dim(d) for d in e.input_shape), "input_shape": tuple(e.input_shape),
+            "input": shape(tuple(e.input_shape)), "input_shape": tuple(e.input_shape),
             "params": t["params"], "trainable_params": t["trainable_params"], "macs": t["macs"],
             "published_params": published, "source": e.source,
         })
@@ -72,7 +56,7 @@ def _cell(row, key) -> str:
     v = row[key]
     if v is None:
         return ""
-    return fmt_count(v) if key in _NUMERIC else str(v)
+    return count_formula(v) if key in _NUMERIC else str(v)
 
 
 def render_markdown(rows=None) -> str:
@@ -90,21 +74,27 @@ def render_markdown(rows=None) -> str:
         "|" + "|".join("---:" if k in _NUMERIC else "---" for k, _ in _MD_COLS) + "|",
     ]
     for r in rows:
-        out.append("| " + " | ".join(_cell(r, k).replace("|", "\\|") for k, _ in _MD_COLS) + " |")
+        out.append("| " + " | ".join(md_cell(_cell(r, k)) for k, _ in _MD_COLS) + " |")
     out.append("")
     out.append(f"{len(rows)} models in {len({r['family'] for r in rows})} families.")
     return "\n".join(out) + "\n"
 
 
-def render_text(rows) -> str:
-    cols = ["name", "family", "params", "macs", "variant", "source"]
-    cells = [[_cell(r, c) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths)) + "  " + cols[-1]]
-    for row in cells:
-        lines.append("  ".join(v.rjust(w) if cols[i] in ("params", "macs") else v.ljust(w)
-                               for i, (v, w) in enumerate(zip(row[:-1], widths))) + "  " + row[-1])
-    return "\n".join(lines) + "\n"
+def render_text(rows, width: int = 80) -> str:
+    """``archcalc list``: the table fitted to ``width`` (lower-priority columns dropped first),
+    counts in compact units."""
+    from .renderers.terminal import Column, Row, View, render
+
+    columns = [Column("name", "name", False, 0), Column("family", "family", False, 2),
+               Column("params", "params", True, 1), Column("macs", "macs", True, 4, max_width=16),
+               Column("variant", "variant", False, 5, max_width=28), Column("source", "source", False, 3, max_width=40)]
+    from .text import compact
+
+    def cell(r, key):  # compact units here; --format md/json carry the exact counts
+        return compact(r[key]) if key in _NUMERIC and r[key] is not None else _cell(r, key)
+
+    table = [Row({c.key: terminal_safe(cell(r, c.key)) for c in columns}) for r in rows]
+    return render(View([], columns, table, [], [], full_format="--format md or json"), width)
 
 
 def render_json(rows) -> str:
@@ -118,38 +108,12 @@ def render_json(rows) -> str:
     return json.dumps(out, indent=2) + "\n"
 
 
-
-
-def cmd_list(argv) -> int:
-    """``archcalc list [--format table|json|md] [-o FILE] [--no-costs]``."""
-    from .cli import Parser
-    from .zoo import entries
-
-    p = Parser(prog="archcalc list", description="List the zoo: family, variant, source, params and MACs.")
-    p.add_argument("--format", default="table", choices=["table", "json", "md"])
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
-    p.add_argument("--no-costs", action="store_true", help="skip computing params/MACs for each entry")
-    args = p.parse_args(argv)
-    if args.no_costs:
-        rows = [{"name": e.name, "family": e.family, "variant": e.variant, "source": e.source,
-                 "input": "x".join(dims.format_dim(d) for d in e.input_shape), "input_shape": tuple(e.input_shape),
-                 "params": None,
-                 "trainable_params": None, "macs": None, "published_params": None} for e in entries()]
-    else:
-        rows = zoo_rows()
-    text = {"table": render_text, "json": render_json, "md": render_markdown}[args.format](rows)
-    if args.output:
-        write_atomic(args.output, text, force=True)
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
 def main(argv=None) -> int:
-    from .cli import Parser
+    import argparse
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    p = Parser(prog="archcalc.zoo_report", description="Write the zoo table (Markdown).")
+    p = argparse.ArgumentParser(prog="python -m archcalc.zoo_report", description="Write the zoo table (Markdown); "
+                                "'archcalc list --format md -o FILE --force' writes the same file.")
     p.add_argument("-o", "--output", default=None, metavar="FILE", help=f"write here (e.g. {REPORT_PATH})")
     p.add_argument("--check", action="store_true", help="exit 1 if FILE is not current")
     try:

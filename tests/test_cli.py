@@ -14,6 +14,12 @@ from archcalc.cli import main
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    # these tests read phrases out of the text; the fitted layout has its own tests (test_cli_terminal)
+    monkeypatch.setenv("COLUMNS", "400")
+
+
 def run(*args):
     env = dict(os.environ, PYTHONPATH=ROOT)
     return subprocess.run([sys.executable, "-m", "archcalc", *args], capture_output=True, text=True, env=env)
@@ -58,7 +64,8 @@ def test_tally_flag(capsys):
 def test_list(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "vgg16" in out and "138,357,544" in out and "Simonyan" in out
+    assert "vgg16" in out and "138.4 M" in out and "Simonyan" in out  # compact in the table
+    assert main(["list", "--format", "md"]) == 0 and "| 138,357,544 |" in capsys.readouterr().out  # exact in md
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -81,8 +88,11 @@ def test_bad_input_one_line_exit_2(args, needle):
 
 def test_static_path_imports_no_heavy_dependency():
     code = ("import sys, archcalc; r = archcalc.analyze('vgg16'); repr(r); "
-            "from archcalc.cli import main; main(['vgg16']); "
-            "heavy = [m for m in ('torch', 'pandas', 'sympy', 'jinja2', 'matplotlib', 'numpy') if m in sys.modules]; "
+            "from archcalc.cli import main; main(['vgg16']); main(['resnet50', '--depth', '2', '--color', 'always']); "
+            "main(['layer', 'conv', '--input', '3x227x227', '--out', '96', '--kernel', '11', '--stride', '4']); "
+            "main(['list', '--no-costs']); main(['vgg16', '--exact', '--tally']); "
+            "heavy = [m for m in ('torch', 'pandas', 'sympy', 'jinja2', 'matplotlib', 'numpy', 'rich') "
+            "if m in sys.modules]; "
             "sys.stderr.write(repr(heavy))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
     assert p.returncode == 0, p.stderr

@@ -187,11 +187,12 @@ def test_cli_report_output_force_and_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown model" in err
     assert not missing.exists()
-    assert main(["lenet5", "-o", str(missing)]) == 2  # -o without --report
     assert main(["lenet5", "--report", "md", "-o", str(tmp_path / "no" / "such.md")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not missing.exists()
     assert list(tmp_path.iterdir()) == [out]
+    assert main(["lenet5", "-o", str(out)]) == 2  # -o takes every format now; still no clobbering
+    assert out.read_text() != first and "**batch** `2`" in out.read_text()
 
 
 def test_cli_report_to_stdout(capsys):

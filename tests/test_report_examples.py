@@ -53,12 +53,13 @@ def test_stale_detects_a_changed_number_even_when_matplotlib_differs(fresh, tmp_
 
 
 def test_check_command_reports_stale_files(fresh, tmp_path, capsys, monkeypatch):
+    from archcalc.cli import report_examples as command
     from archcalc.report import examples
 
     monkeypatch.setattr(examples, "generate", lambda accuracy=True: fresh)
-    assert examples.main(["--out", str(tmp_path), "--check"]) == 1
+    assert command.main(["--out", str(tmp_path), "--check"]) == 1
     assert "stale:" in capsys.readouterr().err
-    assert examples.main(["--out", str(tmp_path)]) == 0
+    assert command.main(["--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(fresh)
-    assert examples.main(["--out", str(tmp_path), "--check"]) == 0
+    assert command.main(["--out", str(tmp_path), "--check"]) == 0
 

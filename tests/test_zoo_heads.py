@@ -544,10 +544,11 @@ def test_resnet50_only_fc_trainable():
     assert r.totals["params"] == 25_557_032 - fc(2048, 1000) + fc(2048, 5)
 
 
-def test_cli_num_classes_and_freeze(capsys):
+def test_cli_num_classes_and_freeze(capsys, monkeypatch):
     from archcalc.cli import main
 
-    assert main(["vgg16", "--num-classes", "10", "--freeze", "features"]) == 0
+    monkeypatch.setenv("COLUMNS", "400")  # every column shown, notes included
+    assert main(["vgg16", "--num-classes", "10", "--freeze", "features", "--exact"]) == 0
     out = capsys.readouterr().out
     trainable = fc(25088, 4096) + fc(4096, 4096) + fc(4096, 10)
     assert f"trainable {trainable:,}" in out and "frozen" in out

@@ -46,7 +46,8 @@ def test_symbolic_counts_render_as_formulas():
     assert "*R + " in zoo_report.fmt_count(row["faster_rcnn_vgg16"]["macs"])
 
 
-def test_list_does_not_crash_on_symbolic_entries(capsys):
+def test_list_does_not_crash_on_symbolic_entries(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # wide enough for the formulas' column
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "faster_rcnn_vgg16" in out and "*R" in out and "*T" in out

@@ -14,7 +14,7 @@ import io
 import re
 
 from .. import dims
-from ..analysis import DTYPE_BYTES
+from ..dtypes import DTYPE_BYTES
 
 _RC = {
     "svg.hashsalt": "archcalc",

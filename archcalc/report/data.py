@@ -5,7 +5,7 @@ breakdown by layer kind, the cs231n tally. Templates only lay this out; nothing 
 from __future__ import annotations
 
 from .. import __version__, dims
-from ..analysis import DTYPE_BYTES
+from ..dtypes import DTYPE_BYTES
 from ..format import _rf, _shape, human_bytes, layer_rows, totals_lines
 
 #: Conventions printed in every report's header, so a number never travels without its meaning.

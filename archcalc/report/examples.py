@@ -77,32 +77,7 @@ def default_dir() -> Path:
     return root / "reports"
 
 
-def main(argv=None) -> int:
-    from ..cli import Parser
-    from . import save
-
-    p = Parser(prog="archcalc report-examples", description="Regenerate (or --check) the example reports.")
-    p.add_argument("--out", help="directory (default: reports/ of this source checkout)")
-    p.add_argument("--check", action="store_true", help="report stale files and exit 1; write nothing")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
-    directory = Path(args.out) if args.out else default_dir()
-    reports = generate()
-    if args.check:
-        bad = stale(directory, reports)
-        for name in bad:
-            print(f"stale: {directory / name} (run: python -m archcalc.report.examples)", file=sys.stderr)
-        return 1 if bad else 0
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in reports.items():
-        path = directory / name
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            continue
-        save(text, path, force=True)
-        print(f"wrote {path}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m archcalc.report.examples: the same as `archcalc report-examples`
     from ..cli import main as _cli_main
 
     sys.exit(_cli_main(["report-examples", *sys.argv[1:]]))

@@ -6,7 +6,7 @@ keeps its sympy expressions in ``object`` columns so they can still be ``.subs()
 
 from __future__ import annotations
 
-from ..analysis import DTYPE_BYTES
+from ..dtypes import DTYPE_BYTES
 from ..dims import format_dim, normalize
 
 _COUNTS = ("params", "trainable_params", "buffers", "macs", "flops", "activations", "output_elements",

@@ -1,0 +1,199 @@
+"""``archcalc MODEL [options]``: the cost table of one model (or its tree, report, memory, tally)."""
+
+from __future__ import annotations
+
+import sys
+
+from .parser import (COMMANDS, MODEL_HELP, Parser, UsageError, add_output_args, check_output_args, emit, examples,
+                     load_model, nonempty, output_format, terminal_columns)
+
+FORMATS = ("table", "json", "csv", "md")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="archcalc", description="Exact static costs of a CNN: shapes, params, MACs/FLOPs, "
+               "activation memory, receptive field. Subcommands: " + ", ".join(COMMANDS) + ".",
+               epilog=examples("archcalc vgg16", "archcalc resnet50 --depth 2", "archcalc resnet50 --exact",
+                               "archcalc my_net.yaml --input 3xHxW", "archcalc vgg16 --format json -o vgg16.json",
+                               "archcalc vgg16 --report html -o vgg16.html --force",
+                               "archcalc resnet50 --memory --train --optimizer adam",
+                               "archcalc layer conv --input 3x227x227 --out 96 --kernel 11 --stride 4"))
+    p.add_argument("model", help=MODEL_HELP)
+    p.add_argument("--input", type=nonempty("--input"),
+                   help="per-sample input shape, e.g. 3x224x224 or 3xHxW (default: the model's)")
+    p.add_argument("--batch", default="1", help="batch size, an integer or a name such as N (default 1)")
+    p.add_argument("--dtype", default="fp32", help="fp32, fp16, bf16, int8 or fp64 (default fp32)")
+    add_output_args(p, FORMATS, "table")
+    p.add_argument("--depth", type=_depth, metavar="N",
+                   help="the module tree to N levels of dotted names, with subtotals (0: totals only)")
+    p.add_argument("--exact", action="store_true", help="full integers instead of compact units (table)")
+    p.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                   help="colour the table: auto = only on a terminal, and never when NO_COLOR is set")
+    p.add_argument("--tally", action="store_true", help="also give the cs231n-style per-layer tally")
+    p.add_argument("--freeze", action="append", default=[], metavar="PREFIX", type=nonempty("--freeze"),
+                   help="mark parameters of layers whose names start with PREFIX as non-trainable")
+    p.add_argument("--convention", action="append", default=[], metavar="TOOL",
+                   help="also give the count under a tool's convention: archcalc, fvcore, torchinfo, "
+                        "flop_counter, ptflops, thop (repeatable; see 'archcalc verify')")
+    p.add_argument("--num-classes", type=int, metavar="K",
+                   help="replace the final classifier with one for K classes (transfer learning)")
+    p.add_argument("--report", choices=["html", "md"],
+                   help="a full report (HTML with charts, or Markdown) instead of --format")
+    p.add_argument("--memory", action="store_true",
+                   help="print peak memory (liveness over the graph) instead of the cost table")
+    p.add_argument("--train", action="store_true", help="with --memory: a training step's peak")
+    p.add_argument("--optimizer", help="with --memory --train: sgd, sgd-momentum, adam or adamw (default sgd)")
+    from .. import memory_cli
+
+    if hasattr(memory_cli, "add_memory_flags"):  # the allocator figure's flags (--backend, --threads)
+        memory_cli.add_memory_flags(p)
+    return p
+
+
+def _depth(text: str) -> int:
+    import argparse
+
+    if not text.isascii() or not text.isdigit() or len(text) > 3:
+        raise argparse.ArgumentTypeError(f"--depth must be a whole number 0-999, got {text!r}")
+    return int(text)
+
+
+def check_conflicts(args) -> None:
+    """Flags that would be ignored are refused instead (issue 12 item 10)."""
+    fmt = args.format
+    if args.optimizer and not args.train:
+        raise UsageError("--optimizer needs --train (an optimizer only matters for a training step)")
+    memory = args.memory or args.train
+    if memory:
+        if fmt not in (None, "table", "json"):
+            raise UsageError(f"--memory gives a table or JSON, not --format {fmt}")
+        for flag, on in (("--report", args.report), ("--tally", args.tally), ("--convention", args.convention),
+                         ("--depth", args.depth is not None), ("--exact", args.exact)):
+            if on:
+                raise UsageError(f"{flag} cannot be combined with --memory/--train")
+    if args.report:
+        if fmt is not None:
+            raise UsageError("--report and --format are two ways to choose the output; give one")
+        for flag, on in (("--convention", args.convention), ("--depth", args.depth is not None),
+                         ("--exact", args.exact)):
+            if on:
+                raise UsageError(f"{flag} does not apply to --report {args.report}")
+    elif fmt not in (None, "table"):
+        for flag, on in (("--depth", args.depth is not None), ("--exact", args.exact)):
+            if on:
+                raise UsageError(f"{flag} applies to the table; --format {fmt} always gives every layer exactly")
+        if fmt == "csv" and (args.tally or args.convention):
+            raise UsageError("--format csv holds one table of layers; --tally/--convention do not fit in it "
+                             "(use --format json, which carries them inside the document)")
+    if args.color != "auto" and (fmt not in (None, "table") or args.report or memory):
+        raise UsageError("--color applies to the table")
+
+
+def main(argv) -> int:
+    from .. import dims
+
+    args = build_parser().parse_args(argv)
+    check_output_args(args)
+    check_conflicts(args)
+    shape = dims.parse_shape(args.input) if args.input else None
+    batch = dims.coerce_dim(args.batch)
+    kwargs = {}
+    if args.num_classes is not None:
+        if args.num_classes < 1:
+            raise UsageError(f"--num-classes must be >= 1, got {args.num_classes}")
+        kwargs["num_classes"] = args.num_classes
+    result = load_model(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze, **kwargs)
+    if args.report:
+        from ..report import render_report
+
+        return emit(args, render_report(result, args.report, tally=True if args.tally else None))
+    if args.memory or args.train:
+        from ..memory_cli import run_memory
+
+        return emit(args, run_memory(args, result))
+    fmt = output_format(args)
+    if fmt == "table":
+        text = _table(result, args)
+    elif fmt == "json":
+        text = _json(result, args)
+    elif fmt == "md":
+        from ..format import render_markdown
+
+        text = render_markdown(result) + _extras_text(result, args, fenced=True)
+    else:
+        from ..format import render_csv
+
+        text = render_csv(result)
+    return emit(args, text)
+
+
+def _colour(args) -> bool:
+    import os
+
+    if args.color == "never" or (args.output not in (None, "-")):
+        return False
+    if args.color == "always":
+        return True
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _table(result, args) -> str:
+    from ..renderers.terminal import render_terminal
+
+    width = terminal_columns()
+    text = render_terminal(result, width=width, depth=args.depth, exact=args.exact, colour=_colour(args))
+    extra = _extras_text(result, args)
+    if extra:
+        from ..renderers.terminal import _wrap
+
+        lines = [piece for line in extra.rstrip("\n").split("\n") for piece in _wrap(line, width, indent=4)]
+        text += "\n".join(lines) + "\n"
+    return text
+
+
+def _extras_text(result, args, fenced: bool = False) -> str:
+    out = []
+    if args.tally:
+        from ..tally import cs231n_tally
+
+        out.append("\n".join(cs231n_tally(result).lines()))
+    if args.convention:
+        from ..conventions import convention_lines
+
+        out.append("\n".join(convention_lines(result, args.convention)))
+    if not out:
+        return ""
+    if fenced:
+        return "".join(f"\n```text\n{block}\n```\n" for block in out)
+    return "".join(f"\n{block}\n" for block in out)
+
+
+def _json(result, args) -> str:
+    if not args.tally and not args.convention:
+        from ..format import render_json
+
+        return render_json(result)
+    import json
+
+    doc = result.to_dict()
+    if args.tally:
+        from ..tally import cs231n_tally
+
+        doc["tally"] = cs231n_tally(result).to_dict()
+    if args.convention:
+        doc["conventions"] = _conventions(result, args.convention)
+    return json.dumps(doc, indent=2)
+
+
+def _conventions(result, names) -> dict:
+    """``--convention`` inside the JSON document: each tool's total and where it departs from archcalc."""
+    from .. import conventions as conv
+    from ..dims import to_json
+
+    out = {}
+    for name in names:
+        c = conv.get(name)
+        out[c.name] = {"total": to_json(conv.count(result, c).total), "unit": c.unit, "tool": c.tool,
+                       "departures": [{"kind": key, "difference": to_json(d), "why": why}
+                                      for key, d, why in conv.explain(result, c)]}
+    return out
