@@ -393,3 +393,33 @@ def test_fvcore_does_not_see_convolutions_with_text_padding(torch):
     fa = fvcore.FlopCountAnalysis(m, torch.zeros(1, 4, 6, 6))
     fa.unsupported_ops_warnings(False)
     assert C.count(r, "fvcore").total == fa.total() == 6 * 6 * 8 * 4  # only the 1x1 conv
+
+
+def test_cli_allow_partial(torch, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "oddnet.py").write_text(
+        "import torch\n"
+        "class Odd(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = torch.nn.Conv2d(3, 4, 3)\n"
+        "    def forward(self, x):\n"
+        "        return torch.cumsum(self.conv(x), dim=1)\n"
+        "def make():\n"
+        "    return Odd()\n")
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(tmp_path)]))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "archcalc", "oddnet:make", "--input", "3x8x8", *args],
+                              capture_output=True, text=True, env=env)
+
+    refused = run()
+    assert refused.returncode == 2 and "cumsum" in refused.stderr and "Traceback" not in refused.stderr
+    partial = run("--allow-partial")
+    assert partial.returncode == 0, partial.stderr
+    assert "NOT COUNTED" in partial.stdout and "torch.cumsum x1: cumsum" in partial.stdout
