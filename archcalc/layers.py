@@ -112,7 +112,7 @@ class ConvTranspose2d(Layer):
     bias: bool = True
     #: torch's ``forward(x, output_size=...)``: the (H, W) to produce, which picks the output
     #: padding; with a second graph input its last two axes give the size instead.
-    output_size: Optional[Tuple[Any, Any]] = None
+    output_size: Optional[IntOrPair] = None
 
     #: a second input (when present) supplies a size, not pixels
     rf_inputs = 1

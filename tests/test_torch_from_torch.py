@@ -395,6 +395,7 @@ def test_fvcore_does_not_see_convolutions_with_text_padding(torch):
     assert C.count(r, "fvcore").total == fa.total() == 6 * 6 * 8 * 4  # only the 1x1 conv
 
 
+@pytest.mark.slow  # two subprocesses that import torch: ~20 s each on the shared machine
 def test_cli_allow_partial(torch, tmp_path):
     import os
     import subprocess
