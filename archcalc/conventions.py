@@ -196,6 +196,10 @@ class Convention:
         return r
 
 
+#: Conventions that can be applied to a graph recorded at the aten level (from_torch's fallback):
+#: archcalc's own and torch's FlopCounterMode, which counts the same aten ops.
+ATEN_LEVEL = ("archcalc", "flop_counter")
+
 #: Tools that count the ops computing a weight inside forward (fvcore: aten::batch_norm on a
 #: standardised kernel), so a layer with computed weights cannot be reproduced under them.
 WEIGHT_WORK_SEEN = ("fvcore",)
@@ -246,6 +250,11 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     the real model (torchvision's GoogLeNet calls ``F.relu`` inside BasicConv2d, for example).
     """
     conv = get(convention) if isinstance(convention, str) else convention
+    tracer = getattr(result.graph, "tracer", "") or ""
+    if tracer.startswith("dispatch") and conv.name not in ATEN_LEVEL:
+        raise ConventionError(f"{result.model} was recorded op by op at torch's dispatch level (from_torch's "
+                              f"fallback tracer); {conv.name} counts source-level calls (jit ops, module hooks) "
+                              "that this recording does not keep, so archcalc does not reproduce its total")
     functional = default_functional(result) if functional is None else set(functional)
     by_layer, by_kind, why = {}, {}, {}
     for rec in result.layers:

@@ -271,6 +271,10 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         if op in _FACTORIES:
             srcs = []  # a new constant tensor (its argument only gives the dtype/device/shape)
         if all(s is not None for s in srcs):
+            if op in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution") and any(srcs):
+                # multiply-accumulates on parameters alone (a relative-position MLP on a table): done
+                # once per forward whatever the batch, which per-sample counts cannot express
+                raise _Skip("multiply-accumulates on parameters alone (batch-independent work)")
             # computed from parameters/constants only (a transposed weight, a standardised kernel)
             merged = [x for s in srcs for x in s]
             view = op in ("t", "view", "_unsafe_view", "reshape", "permute", "transpose", "expand", "unsqueeze",
