@@ -7,7 +7,6 @@ from ..errors import ShapeError
 from ..layers import ACTIVATION_OPS, Activation, Add, Div, Dropout, Identity, Mul, Softmax, Sub
 from . import Cost, register
 from ._broadcast import axis_index, broadcast
-from ._window import format_shape
 
 
 @register(Activation)

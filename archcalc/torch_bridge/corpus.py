@@ -185,6 +185,32 @@ def table(rows) -> str:
     return "\n".join(out) + "\n"
 
 
+def refusals(rows) -> str:
+    """The refused models grouped by their first reason (Markdown bullets)."""
+    groups: dict = {}
+    for r in rows:
+        if r["status"] != "refused":
+            continue
+        why = r.get("why", "")
+        m = re.search(r"\): ([^;]*)", why)
+        key = (m.group(1) if m and m.group(1) else why.split(";")[0])[:110]
+        groups.setdefault(key, []).append(r["model"])
+    out = []
+    for key, models in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        out.append(f"- {key}: {', '.join(models)}")
+    return "\n".join(out) + "\n"
+
+
+def timing(rows) -> str:
+    """from_torch seconds over accepted models: median, 90th percentile, max (model)."""
+    ts = sorted((r["seconds"], r["model"]) for r in rows if r["status"] != "refused" and "seconds" in r)
+    if not ts:
+        return ""
+    med = ts[len(ts) // 2][0]
+    p90 = ts[int(len(ts) * 0.9)][0]
+    return f"from_torch time per accepted model: median {med} s, 90th percentile {p90} s, max {ts[-1][0]} s ({ts[-1][1]})"
+
+
 def main(argv=None) -> int:
     import argparse
 

@@ -19,11 +19,9 @@ Limits, by construction:
 
 from __future__ import annotations
 
-from .. import dims
 from .. import layers as L
 from ..errors import ArchcalcError, UnsupportedLayerError
-from ..rules import rule_for
-from .fx_import import Importer, _Attr, _Tensor
+from .fx_import import Importer, _Tensor
 from .fx_map import batch_norm_layer, mha_layer, module_layer
 
 #: The batch size of the recording run: a prime no layer size is a multiple of in practice, so a
@@ -514,9 +512,6 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             emit(L.ChannelShuffle(args[1]), [name_of(x)])
             return
         raise _Skip("")
-
-    def _raise(msg):
-        raise _Skip(msg)
 
     def weighted(layer, tensors, lname):
         """The rule counts a weight layer's params when its tensors are module parameters used

@@ -384,7 +384,6 @@ class Importer:
         if not params:
             return layer
         owners = {self.param_owner.get(id(p)) for p in params}
-        real = {id(p) for p in params}
         parametrized = hasattr(mod, "parametrizations") or any(n.endswith(("_g", "_v", "_orig"))
                                                                for n, _ in mod.named_parameters())
         if owners == {None} and not parametrized:
@@ -428,7 +427,6 @@ class Importer:
                 raise _Unsupported("MultiheadAttention with masks or extra arguments")
             nw = kwargs.get("need_weights", True)
             ins = names[:1] if names[0] == names[1] == names[2] else names
-            self.mha_outputs = True
             return mha_layer(mod, bool(nw)), ins
         raise _Unsupported(kind)
 
@@ -447,9 +445,6 @@ class Importer:
     # --- functions and methods ---------------------------------------------------------------
 
     def call_function(self, node, t, args, kwargs):
-        import torch
-        import torch.nn.functional as F
-
         fname = _fname(t)
         tensors = []
         for a in list(args) + list(kwargs.values()):
@@ -562,7 +557,6 @@ class Importer:
 
     def map_function(self, node, t, fname, args, kwargs, tensors):
         import torch
-        import torch.nn.functional as F
 
         def arg(i, name, default=None):
             if len(args) > i:
