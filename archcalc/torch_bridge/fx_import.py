@@ -1135,6 +1135,12 @@ def from_torch(module, input_shape, name=None, allow_partial=False):
         imp, outputs = import_fx(root, shapes, label, allow_partial)
     except _Untraceable as e:
         why = str(e)
+    except ArchcalcError as e:
+        # an fx-level reading that does not fit (x.reshape(-1, ...) folding the batch into a
+        # per-sample axis): the fallback sees real shapes and checks every layer against them
+        if not all(dims.is_concrete(d) for s in shapes for d in s):
+            raise
+        why = str(e)
     if imp is None or imp.unsupported:
         # fx failed, or met ops it cannot see into (fx-wrapped helpers, shape-dependent code):
         # run the model once on fake tensors, which needs concrete sizes
