@@ -55,4 +55,5 @@ def test_corpus(torch, source, name):
     from archcalc.torch_bridge.corpus import check
 
     row = check(source, name)
-    assert row["status"] in ("exact", "refused", "not built"), row
+    # "unchecked": imported with params right, but FlopCounterMode itself failed on the model
+    assert row["status"] in ("exact", "unchecked", "refused", "not built"), row
