@@ -1389,3 +1389,26 @@ class Roll(Layer):
 
                 raise InvalidTypeError(f"Roll.shifts must be integers, got {self.shifts!r}")
         _set(self, "shifts", tuple(s))
+
+
+@dataclass(frozen=True)
+class RMSNorm(Layer):
+    """torch.nn.RMSNorm over the last ``len(normalized_shape)`` axes: ``x / sqrt(mean(x^2) + eps)``,
+    times a weight of that shape when ``elementwise_affine`` (no bias)."""
+
+    normalized_shape: Any = ()
+    eps: Optional[float] = None
+    elementwise_affine: bool = True
+
+    def __post_init__(self):
+        from . import validate as V
+        from .errors import InvalidValueError
+
+        ns = self.normalized_shape if isinstance(self.normalized_shape, (tuple, list)) else (self.normalized_shape,)
+        if not ns:
+            raise InvalidValueError(f"RMSNorm.normalized_shape must name at least one size, got {self.normalized_shape!r}")
+        _set(self, "normalized_shape", tuple(V.positive_int(self, "normalized_shape", d) for d in ns))
+        V.boolean(self, "elementwise_affine", self.elementwise_affine)
+
+    def describe(self) -> str:
+        return "over " + "x".join(map(str, self.normalized_shape))

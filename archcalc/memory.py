@@ -152,7 +152,7 @@ TRAINING_UNSUPPORTED = {"L2Norm", "LSTM", "Embedding", "RoIAlign", "RoIPool", "P
 #: layer/group norm keep per-row statistics (not per channel); attention keeps composite internals;
 #: max-unpool keeps int64 indices that are a graph input: not measured yet, refused for training.
 TRAINING_UNSUPPORTED |= {"LayerNorm", "LayerNorm2d", "GroupNorm", "ScaledDotProductAttention",
-                         "MultiheadAttention", "MaxUnpool2d", "Uncounted",
+                         "MultiheadAttention", "MaxUnpool2d", "Uncounted", "RMSNorm",
                          "Pointwise"}  # pow/exp/sqrt save different tensors: not modelled per op
 
 #: In-place variants that differentiate from their result instead (torch's ``elu_``, ``leaky_relu_``).

@@ -100,7 +100,7 @@ NOT_DRAWN = {"LayerNorm", "GroupNorm", "Mean", "Sum", "Amax", "Permute", "Transp
              "AvgPool1d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
              "AdaptiveMaxPool3d", "ReflectionPad2d", "ReplicationPad2d", "MaxUnpool2d", "Interpolate", "Pointwise",
              "Select", "Roll", "Parameter", "Unreached", "Uncounted", "TrainingBatchNorm1d", "TrainingBatchNorm2d",
-             "TrainingBatchNorm3d"}
+             "TrainingBatchNorm3d", "RMSNorm"}
 LAYER_BODY = st.one_of([st.tuples(st.just(kind), _body(cls, fixed))
                         for kind, (cls, fixed) in KINDS.items() if kind != "Input" and kind not in NOT_DRAWN])
 NAME_PATTERN = st.sampled_from(["l{}", "block.{}.conv", "n{}_x"])

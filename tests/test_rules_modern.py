@@ -67,6 +67,12 @@ def test_layer_norm2d_channels_first(torch):
     assert rec.flops == BATCH * (8 * 5 * 4 * 7 + 4 * 5 * 4)
 
 
+def test_rms_norm(torch):
+    m = torch.nn.RMSNorm(6)
+    rec = check(torch, L.RMSNorm(6), m, (4, 6), module=m)
+    assert rec.flops == BATCH * (4 * 6 * 4 + 3 * 4)  # 4 per element with the weight, 3 per row
+
+
 def test_group_norm(torch):
     m = torch.nn.GroupNorm(4, 8)
     check(torch, L.GroupNorm(4), m, (8, 5, 5), module=m)

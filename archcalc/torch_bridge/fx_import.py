@@ -804,6 +804,12 @@ class Importer:
             if w is None and bias is not None:
                 raise _Unsupported("layer_norm with a bias but no weight")
             return self.weighted(node, layer, [w, bias], xt)
+        if fname == "rms_norm":
+            ns, w = arg(1, "normalized_shape"), arg(2, "weight")
+            if not (w is None or isinstance(w, _Attr)):
+                raise _Unsupported("F.rms_norm with computed weights")
+            ns = tuple(ns) if isinstance(ns, (list, tuple)) else (ns,)
+            return self.weighted(node, L.RMSNorm(ns, arg(3, "eps"), w is not None), [w], xt)
         if fname == "group_norm":
             w, bias = arg(2, "weight"), arg(3, "bias")
             if (w is None) != (bias is None) or not all(v is None or isinstance(v, _Attr) for v in (w, bias)):

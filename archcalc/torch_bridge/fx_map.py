@@ -60,6 +60,8 @@ def module_layer(mod):
     if isinstance(mod, nn.LayerNorm):
         return L.LayerNorm(tuple(mod.normalized_shape), mod.eps, mod.elementwise_affine,
                            getattr(mod, "bias", None) is not None)
+    if isinstance(mod, getattr(nn, "RMSNorm", ())):
+        return L.RMSNorm(tuple(mod.normalized_shape), mod.eps, mod.weight is not None)
     if isinstance(mod, nn.GroupNorm):
         return L.GroupNorm(mod.num_groups, mod.eps, mod.affine)
     for cls in ("MaxPool1d", "MaxPool2d", "MaxPool3d"):
