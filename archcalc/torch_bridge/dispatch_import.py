@@ -147,6 +147,17 @@ class DispatchImporter(Importer):
         name = self.attr_nodes[key]
         return _Tensor(name, name not in self.batchless)
 
+    def shapes_for(self, names):
+        return [self.shapes[n] for n in names]
+
+    def rule_params(self, layer, shapes):
+        from ..rules import rule_for
+
+        if isinstance(layer, L.Linear):  # any rank: the importer folds the leading axes
+            shapes = [(shapes[0][-1],)] + list(shapes[1:])
+        cost = rule_for(layer)(layer, shapes)
+        return cost.params + cost.frozen_params
+
     def emit(self, layer, ins, out_tensor, lname, check=True):
         name = self.add(layer, ins, lname)
         if check and out_tensor is not None:
@@ -229,6 +240,16 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             lname = imp.unique(path if k == 0 else f"{path}_{k}")
             layer = imp.own_params(layer, mod, lname)
             o = out[0] if isinstance(out, tuple) else out
+            if not isinstance(layer, L.Shared):
+                # the rule reads channels from the per-sample layout; a module applied to a folded
+                # batch (LeViT's BatchNorm1d on x.flatten(0, 1)) would be read wrongly: check first
+                probe = imp.shapes_for([imp.value_of(i, path) if isinstance(i, torch.Tensor) else i
+                                        for i in ins[:1]])
+                want = sum(p.numel() for p in mod.parameters())
+                got = imp.rule_params(layer, probe + [imp.shapes[n] for n in in_names[1:]])
+                if got != want:
+                    raise _Skip(f"archcalc's {layer.kind} rule gives {got} params on this layout, the module "
+                                f"has {want}")
             imp.emit(layer, in_names, o, lname)
         except (_Skip, ArchcalcError) as e:
             record_unsupported(f"{path} ({type(mod).__name__}): {e}")

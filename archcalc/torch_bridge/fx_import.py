@@ -67,6 +67,9 @@ class _Tensor:
         self.name = name
         self.batched = batched
 
+    def __repr__(self):
+        return f"tensor {self.name}"
+
 
 class _Attr:
     """A parameter/buffer read by ``get_attr``: becomes a Parameter node on first use as a tensor."""
@@ -76,6 +79,9 @@ class _Attr:
     def __init__(self, tensor, path):
         self.tensor = tensor
         self.path = path
+
+    def __repr__(self):
+        return f"parameter {self.path}"
 
 
 class _Parts:
@@ -182,6 +188,7 @@ class Importer:
         name = self.b.add(layer, *ins, name=lname)
         self.shapes[name] = tuple(cost.output)
         self.param_total = dims.normalize(self.param_total + cost.params + cost.frozen_params)
+        self.last_params = dims.normalize(cost.params + cost.frozen_params)
         return name
 
     def tensor_input(self, v, scope=""):
