@@ -250,7 +250,7 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     the real model (torchvision's GoogLeNet calls ``F.relu`` inside BasicConv2d, for example).
     """
     conv = get(convention) if isinstance(convention, str) else convention
-    tracer = getattr(result.graph, "tracer", "") or ""
+    tracer = getattr(getattr(result, "graph", None), "tracer", "") or ""
     if tracer.startswith("dispatch") and conv.name not in ATEN_LEVEL:
         raise ConventionError(f"{result.model} was recorded op by op at torch's dispatch level (from_torch's "
                               f"fallback tracer); {conv.name} counts source-level calls (jit ops, module hooks) "
