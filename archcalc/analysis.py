@@ -182,6 +182,8 @@ class Result:
             "param_bytes": dims.normalize(params * b),
             "receptive_field": rf,
             "receptive_field_layer": spatial[-1].name if spatial else self.layers[-1].name,
+            # ops imported without a rule (from_torch allow_partial): named, never counted as 0
+            "uncounted": _uncounted(layers),
         }
 
     def __getitem__(self, name: str) -> LayerRecord:
@@ -229,6 +231,7 @@ class Result:
                 "activation_bytes": j(t["activation_bytes"]),
                 "param_bytes": j(t["param_bytes"]),
                 "receptive_field": dict(t["receptive_field"].to_dict(), layer=t["receptive_field_layer"]),
+                **({"uncounted": t["uncounted"]} if t["uncounted"] else {}),
             },
             "layers": [r.to_dict() for r in self.layers],
         }
@@ -283,6 +286,15 @@ class Result:
         from .report.frame import result_frame
 
         return result_frame(self)
+
+
+def _uncounted(layers) -> list:
+    """``[{"op", "count", "where"}]`` for layers whose cost is unknown (``uncounted`` kinds)."""
+    by_op: dict = {}
+    for r in layers:
+        if getattr(r.layer, "uncounted", False):
+            by_op.setdefault(r.layer.op, []).append(r.name)
+    return [{"op": op, "count": len(where), "where": where} for op, where in by_op.items()]
 
 
 def _coerce_shape(shape) -> tuple:

@@ -77,6 +77,11 @@ def _rows(rec):
     return dims.exact_div(_in(rec), rec.input_shapes[0][-1])
 
 
+def _macs_unless_text_padding(rec):
+    # nn.Conv*d(padding="same"/"valid") runs aten::_convolution_mode, which fvcore has no handle for
+    return 0 if isinstance(getattr(rec.layer, "padding", 0), str) else rec.macs
+
+
 def _out_2d(rec):
     # fvcore handles aten::upsample_nearest2d / upsample_bilinear2d only (a (C, H, W) sample)
     return rec.output_elements if len(rec.output_shape) == 3 else 0
@@ -125,6 +130,7 @@ TERMS: dict[str, Callable] = {
     "thop_adaptive_avg": _thop_adaptive_avg,
     "rows": _rows,
     "out_2d": _out_2d,
+    "macs_unless_text_padding": _macs_unless_text_padding,
     "matmul_lhs_x_n": _matmul_lhs_x_n,
     "mha_projection_macs": _mha_projection_macs,
     "thop_adaptive_avg_nd": _thop_adaptive_avg_nd,
@@ -190,6 +196,28 @@ class Convention:
         return r
 
 
+#: Conventions that can be applied to a graph recorded at the aten level (from_torch's fallback):
+#: archcalc's own and torch's FlopCounterMode, which counts the same aten ops.
+ATEN_LEVEL = ("archcalc", "flop_counter")
+
+#: Tools that count the ops computing a weight inside forward (fvcore: aten::batch_norm on a
+#: standardised kernel), so a layer with computed weights cannot be reproduced under them.
+WEIGHT_WORK_SEEN = ("fvcore",)
+
+
+def _unshared(rec):
+    """A layer applied again with another layer's weights (``Shared``) is counted by its inner
+    kind's rule (its params stay 0: they are counted at the owner)."""
+    from dataclasses import replace
+
+    from .layers import Shared
+
+    if isinstance(rec.layer, Shared):
+        inner = rec.layer.layer
+        return replace(rec, layer=inner, kind=inner.kind), rec.layer.owner.endswith("(computed weights)")
+    return rec, False
+
+
 def rule_key(rec) -> str:
     mode = getattr(rec.layer, "mode", None)
     return f"{rec.kind}[{mode}]" if isinstance(mode, str) else rec.kind
@@ -222,11 +250,21 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     the real model (torchvision's GoogLeNet calls ``F.relu`` inside BasicConv2d, for example).
     """
     conv = get(convention) if isinstance(convention, str) else convention
+    tracer = getattr(getattr(result, "graph", None), "tracer", "") or ""
+    if tracer.startswith("dispatch") and conv.name not in ATEN_LEVEL:
+        raise ConventionError(f"{result.model} was recorded op by op at torch's dispatch level (from_torch's "
+                              f"fallback tracer); {conv.name} counts source-level calls (jit ops, module hooks) "
+                              "that this recording does not keep, so archcalc does not reproduce its total")
     functional = default_functional(result) if functional is None else set(functional)
     by_layer, by_kind, why = {}, {}, {}
     for rec in result.layers:
         if rec.kind == "Input":
             continue
+        rec, computed = _unshared(rec)
+        if computed and conv.name in WEIGHT_WORK_SEEN:
+            raise ConventionError(f"layer {rec.name!r}: its weights are computed in forward (weight "
+                                  f"standardisation, weight norm); {conv.name} counts that work and archcalc "
+                                  "does not model it")
         is_fn = rec.name in functional
         rule = conv.rule(rec, is_fn)
         n = rule.apply(rec)
@@ -302,7 +340,9 @@ FVCORE = Convention(
         "ReLU, max_pool2d, add, cat, mul: ignored or skipped by fvcore (0)",
     ),
     rules={
-        **_same(("Conv2d", "ConvTranspose2d", "Linear"),
+        "Conv2d": R("aten::_convolution: one flop per multiply-accumulate, no bias; a padding='same'/'valid' "
+                    "conv runs aten::_convolution_mode, which has no handle (0)", macs_unless_text_padding=1),
+        **_same(("ConvTranspose2d", "Linear"),
                 R("conv/linear/matmul handles count one flop per multiply-accumulate, no bias", macs=1)),
         **_same(("BatchNorm2d", "BatchNorm1d"),
                 R("batchnorm_flop_jit in eval: 1 per input element, 2 when affine", **{"in": 1, "affine_in": 1})),
@@ -460,7 +500,8 @@ _NORMS = ("LayerNorm", "LayerNorm2d", "GroupNorm")
 _MHA = ("MultiheadAttention[need_weights]", "MultiheadAttention[no_weights]")
 
 FVCORE.rules.update({
-    **_same(("Conv1d", "Conv3d"), R("aten::_convolution: one flop per multiply-accumulate, no bias", macs=1)),
+    **_same(("Conv1d", "Conv3d"), R("aten::_convolution: one flop per multiply-accumulate, no bias; "
+                                    "padding='same'/'valid' (aten::_convolution_mode): 0", macs_unless_text_padding=1)),
     "BatchNorm3d": R("batchnorm_flop_jit in eval: 1 per input element, 2 when affine", **{"in": 1, "affine_in": 1}),
     **_same(_NORMS, R("aten::layer_norm / aten::group_norm: norm_flop_counter = 4 per input element, 5 when affine",
                       **{"in": 4, "affine_in": 1})),
@@ -482,11 +523,11 @@ FVCORE.rules.update({
 
 FLOP_COUNTER.rules.update({
     **_same(("Conv1d", "Conv3d"), R("aten.convolution: 2 per multiply-accumulate, bias ignored", macs=2)),
-    **_same(_MATMUL + ("Einsum", "ScaledDotProductAttention", "MultiheadAttention[need_weights]"),
+    **_same(_MATMUL + ("Einsum", "ScaledDotProductAttention"),
             R("aten.mm / bmm (einsum and CPU attention decompose to bmm): 2 per multiply-accumulate", macs=2)),
-    "MultiheadAttention[no_weights]": R("projections through addmm/mm count 2 per MAC; the core runs in a fused "
-                                        "attention kernel FlopCounterMode does not see on CPU (0)",
-                                        mha_projection_macs=2),
+    **_same(_MHA, Refused({}, "FlopCounterMode sees all of nn.MultiheadAttention, its projections only, or nothing, "
+                              "depending on the run (grad mode, device, need_weights pick the fused or the "
+                              "composite path); archcalc does not guess which")),
     **_same(_NORMS + ("BatchNorm3d",) + _POOLS_ND + _INTERP + _VIEWS + _REDUCE + _PADS + ("Sub", "Div", "Mish"),
             R("no flop formula registered for this aten op: 0", **ZERO)),
 })
@@ -561,3 +602,28 @@ PTFLOPS.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
                            R("operators, indexing and torch.cat are not patched, no module hook: 0", **ZERO)))
 THOP.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
                         R("functional op, invisible to module hooks: 0", **ZERO)))
+
+# Kinds the torch importer emits (archcalc.layers.Parameter, Unreached, Uncounted) and training-mode
+# batch norm (kind "BatchNorm2d", rule key "BatchNorm2d[train]").
+_IMPORTED_ZERO = R("a parameter read or an uncalled module's parameters: no operation", **ZERO)
+_UNCOUNTED = Refused({}, "an op without an archcalc rule (imported with allow_partial): its count is unknown")
+for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, PTFLOPS, THOP):
+    _c.rules.update({"Parameter": _IMPORTED_ZERO, "Unreached": _IMPORTED_ZERO, "Uncounted": _UNCOUNTED})
+ARCHCALC.rules.update({"Uncounted": _UNCOUNTED})
+FVCORE.rules.update(_same(("BatchNorm1d[train]", "BatchNorm2d[train]", "BatchNorm3d[train]"),
+                          R("batchnorm_flop_jit in training: norm_flop_counter = 4 per input element, 5 when affine",
+                            **{"in": 4, "affine_in": 1})))
+
+for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, THOP):
+    _c.rules.update({"Select": R("a view (aten::select is in fvcore's ignore list): 0", **ZERO),
+                     "Pointwise": R("one-tensor elementwise math: no handle, hook or flop formula: 0", **ZERO)})
+PTFLOPS.rules.update({"Select": R("a view: no hook: 0", **ZERO),
+                      "Pointwise": Refused({}, "ptflops patches torch.add/torch.mul and the Tensor methods but not "
+                                               "the operators; which spelling ran is not recorded")})
+for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, THOP, PTFLOPS):
+    _c.rules.update({"Roll": R("a cyclic shift (aten::roll): no handle, hook or flop formula: 0", **ZERO)})
+FVCORE.rules["RMSNorm"] = R("aten::rms_norm: no fvcore handle, 0", **ZERO)
+FLOP_COUNTER.rules["RMSNorm"] = R("no flop formula registered for rms_norm: 0", **ZERO)
+TORCHINFO.rules["RMSNorm"] = R("other modules with parameters: output_size[0] (batch) x params", batch_params=1)
+PTFLOPS.rules["RMSNorm"] = R("no module hook for nn.RMSNorm and F.rms_norm is not patched: 0", **ZERO)
+THOP.rules["RMSNorm"] = R("no thop hook for nn.RMSNorm: 0", **ZERO)

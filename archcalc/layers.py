@@ -168,7 +168,7 @@ class ConvTranspose2d(Layer):
     bias: bool = True
     #: torch's ``forward(x, output_size=...)``: the (H, W) to produce, which picks the output
     #: padding; with a second graph input its last two axes give the size instead.
-    output_size: Optional[Tuple[Any, Any]] = None
+    output_size: Optional[IntOrPair] = None
 
     #: a second input (when present) supplies a size, not pixels
     rf_inputs = 1
@@ -528,6 +528,7 @@ class Slice(Layer):
     start: int = 0
     stop: Optional[int] = None
     axis: int = 0
+    step: int = 1  # x[:, 0::2] (Swin's patch merging): every step-th index from start
 
     def __post_init__(self):
         _set(self, "start", V.nonneg_dim(self, "start", self.start))
@@ -540,7 +541,8 @@ class Slice(Layer):
         return True
 
     def describe(self) -> str:
-        return f"[{self.start}:{'' if self.stop is None else self.stop}] axis {self.axis}"
+        step = f":{self.step}" if self.step != 1 else ""
+        return f"[{self.start}:{'' if self.stop is None else self.stop}{step}] axis {self.axis}"
 
 
 @dataclass(frozen=True)
@@ -1418,3 +1420,187 @@ class LearnedTensor(Layer):
 
     def describe(self) -> str:
         return f"{self.op} " + "x".join(map(str, self.shape)) + (f" axis {self.axis}" if self.op == "prepend" else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinds the torch importer emits besides real layers: parameters read directly by ``forward``,
+# parameters of modules the forward never reaches, and ops without a rule under ``allow_partial``.
+
+
+@dataclass(frozen=True)
+class Parameter(Layer):
+    """A parameter (or buffer) tensor ``forward`` reads directly (ViT's class token and position
+    embedding, a layer-scale gamma), once per tensor however often it is read. ``shape`` is the
+    shape it has in the graph's per-sample view (a leading batch-broadcast 1 removed). ``role``:
+    ``trainable``, ``frozen`` (requires_grad False) or ``buffer``. It is fed by the graph input only
+    so the graph stays connected: it reads no pixels and adds no activation."""
+
+    shape: tuple = ()
+    role: str = "trainable"
+    numel: int = 0
+    path: str = ""
+
+    rf_inputs = 1
+
+    def __post_init__(self):
+        from . import validate as V
+
+        V.one_of(self, "role", self.role, ("trainable", "frozen", "buffer"))
+        V.nonneg_int(self, "numel", self.numel)
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True)
+class Unreached(Layer):
+    """Parameters of modules the traced forward never calls (GoogLeNet's and Inception v3's
+    auxiliary heads in eval mode): listed on their own line so every parameter of the module is
+    accounted for. No work, no activation."""
+
+    params: int = 0
+    frozen_params: int = 0
+    buffers: int = 0
+    modules: tuple = ()
+
+    def __post_init__(self):
+        from . import validate as V
+
+        for f in ("params", "frozen_params", "buffers"):
+            V.nonneg_int(self, f, getattr(self, f))
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return "not called: " + ", ".join(self.modules)
+
+
+@dataclass(frozen=True)
+class Uncounted(Layer):
+    """An op archcalc has no rule for, kept in the graph with its traced output ``shape`` when the
+    import was asked for a partial result (``allow_partial=True``). Its cost is unknown, never 0:
+    totals list it under ``uncounted``."""
+
+    op: str = ""
+    shape: tuple = ()
+
+    #: read by the analysis totals
+    uncounted = True
+
+    def describe(self) -> str:
+        return f"NOT COUNTED: {self.op}"
+
+
+def _training_batch_norm(base):
+    """The same batch norm in training mode (batch statistics): only conventions differ (fvcore
+    counts 4-5 per element instead of 1-2), so the kind stays ``base``'s and ``mode`` is 'train'."""
+
+    cls = dataclass(frozen=True)(type(f"Training{base.__name__}", (base,), {
+        "__doc__": f"{base.__name__} in training mode (batch statistics); same rule, kind {base.__name__}[train].",
+        "__module__": __name__,
+        "mode": "train",
+        "kind_name": base.__name__,
+        "kind": property(lambda self: base.__name__),
+    }))
+    return cls
+
+
+TrainingBatchNorm1d = _training_batch_norm(BatchNorm1d)
+TrainingBatchNorm2d = _training_batch_norm(BatchNorm2d)
+TrainingBatchNorm3d = _training_batch_norm(BatchNorm3d)
+
+
+#: Elementwise flops per element of the one-tensor math ops the importer maps to Pointwise
+#: (archcalc's documented convention: one per element; clamp/clip two comparisons).
+POINTWISE_OPS = {
+    "add_scalar": 1, "sub_scalar": 1, "div_scalar": 1, "rsub": 1, "radd": 1, "rmul": 1, "rtruediv": 1, "neg": 1,
+    "pow": 1, "sqrt": 1, "rsqrt": 1, "exp": 1, "log": 1, "abs": 1, "clamp": 2, "clip": 2, "erf": 1,
+    "reciprocal": 1, "square": 1, "sign": 1, "floor": 1, "ceil": 1, "round": 1, "invert": 1, "clamp_min": 1,
+    "clamp_max": 1,
+}
+
+
+@dataclass(frozen=True)
+class Pointwise(Layer):
+    """A one-tensor elementwise math op (``x + 1``, ``x.sqrt()``, ``x.clamp(0, 1)``):
+    :data:`POINTWISE_OPS` flops per element, no params, a new tensor."""
+
+    op: str = "neg"
+
+    def __post_init__(self):
+        from . import validate as V
+
+        V.one_of(self, "op", self.op, tuple(POINTWISE_OPS))
+
+    def describe(self) -> str:
+        return self.op
+
+
+@dataclass(frozen=True)
+class Select(Layer):
+    """``x[:, i]`` / ``x.select(dim, i)`` / an item of ``unbind``: one index of a per-sample axis,
+    which disappears (a view)."""
+
+    dim: int = 0
+    index: int = 0
+
+    def __post_init__(self):
+        _axes(self, "dim", self.dim)
+        _axes(self, "index", self.index)
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"[{self.index}] axis {self.dim}"
+
+
+@dataclass(frozen=True)
+class Roll(Layer):
+    """``torch.roll(x, shifts, dims)``: a cyclic shift (Swin's shifted windows), a copy with no
+    arithmetic. ``dims`` are per-sample axes."""
+
+    shifts: tuple = (0,)
+    dims: tuple = (0,)
+
+    def __post_init__(self):
+        _set(self, "dims", _axes(self, "dims", self.dims))
+        s = self.shifts if isinstance(self.shifts, (tuple, list)) else (self.shifts,)
+        from . import validate as V
+
+        for v in s:
+            if not V._is_int(v):
+                from .errors import InvalidTypeError
+
+                raise InvalidTypeError(f"Roll.shifts must be integers, got {self.shifts!r}")
+        _set(self, "shifts", tuple(s))
+
+
+@dataclass(frozen=True)
+class RMSNorm(Layer):
+    """torch.nn.RMSNorm over the last ``len(normalized_shape)`` axes: ``x / sqrt(mean(x^2) + eps)``,
+    times a weight of that shape when ``elementwise_affine`` (no bias)."""
+
+    normalized_shape: Any = ()
+    eps: Optional[float] = None
+    elementwise_affine: bool = True
+
+    def __post_init__(self):
+        from . import validate as V
+        from .errors import InvalidValueError
+
+        ns = self.normalized_shape if isinstance(self.normalized_shape, (tuple, list)) else (self.normalized_shape,)
+        if not ns:
+            raise InvalidValueError(f"RMSNorm.normalized_shape must name at least one size, got {self.normalized_shape!r}")
+        _set(self, "normalized_shape", tuple(V.positive_int(self, "normalized_shape", d) for d in ns))
+        V.boolean(self, "elementwise_affine", self.elementwise_affine)
+
+    def describe(self) -> str:
+        return "over " + "x".join(map(str, self.normalized_shape))

@@ -151,6 +151,10 @@ SAVED_FOR_BACKWARD.update({
     "Div": ("input",),  # d/da = 1/b, d/db = -a/b^2: both operands
     "MatMul": ("input",),  # each operand is needed for the other's gradient
     "Einsum": ("input",),
+    "Parameter": (),  # a parameter read by forward: a weight, not an activation
+    "Unreached": (),
+    "Roll": (),  # backward rolls the gradient back: shapes only
+    "Select": (),  # a view (its backward writes a zero input-sized gradient)
 })
 
 #: Kinds archcalc cannot yet say what torch keeps for backward (composites and detection ops whose
@@ -159,7 +163,8 @@ TRAINING_UNSUPPORTED = {"L2Norm", "LSTM", "Embedding", "RoIAlign", "RoIPool", "P
 #: layer/group norm keep per-row statistics (not per channel); attention keeps composite internals;
 #: max-unpool keeps int64 indices that are a graph input: not measured yet, refused for training.
 TRAINING_UNSUPPORTED |= {"LayerNorm", "LayerNorm2d", "GroupNorm", "ScaledDotProductAttention",
-                         "MultiheadAttention", "MaxUnpool2d"}
+                         "MultiheadAttention", "MaxUnpool2d", "Uncounted", "RMSNorm",
+                         "Pointwise"}  # pow/exp/sqrt save different tensors: not modelled per op
 
 #: In-place variants that differentiate from their result instead (torch's ``elu_``, ``leaky_relu_``).
 #: Any other in-place layer whose rule saves its input cannot keep it (the op overwrites it): torch

@@ -104,8 +104,9 @@ def _body(cls, fixed):
 NOT_DRAWN = {"LayerNorm", "GroupNorm", "Mean", "Sum", "Amax", "Permute", "Transpose", "Unsqueeze", "Squeeze",
              "Expand", "MatMul", "Einsum", "MultiheadAttention", "Conv1d", "Conv3d", "MaxPool1d", "MaxPool3d",
              "AvgPool1d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-             "AdaptiveMaxPool3d", "ReflectionPad2d", "ReplicationPad2d", "MaxUnpool2d", "Interpolate",
-             "LearnedTensor"}
+             "AdaptiveMaxPool3d", "ReflectionPad2d", "ReplicationPad2d", "MaxUnpool2d", "Interpolate", "Pointwise",
+             "Select", "Roll", "Parameter", "Unreached", "Uncounted", "TrainingBatchNorm1d", "TrainingBatchNorm2d",
+             "TrainingBatchNorm3d", "RMSNorm", "LearnedTensor"}
 LAYER_BODY = st.one_of([st.tuples(st.just(kind), _body(cls, fixed))
                         for kind, (cls, fixed) in KINDS.items() if kind != "Input" and kind not in NOT_DRAWN])
 NAME_PATTERN = st.sampled_from(["l{}", "block.{}.conv", "n{}_x"])

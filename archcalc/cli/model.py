@@ -35,6 +35,9 @@ def build_parser() -> Parser:
     p.add_argument("--convention", action="append", default=[], metavar="TOOL",
                    help="also give the count under a tool's convention: archcalc, fvcore, torchinfo, "
                         "flop_counter, ptflops, thop (repeatable; see 'archcalc verify')")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="module.path:factory only: import ops archcalc has no rule for as uncounted (listed, "
+                        "never counted as 0) instead of refusing the model")
     p.add_argument("--num-classes", type=int, metavar="K",
                    help="replace the final classifier with one for K classes (transfer learning)")
     p.add_argument("--report", choices=["html", "md"],
@@ -125,6 +128,8 @@ def main(argv) -> int:
         if args.num_classes < 1:
             raise UsageError(f"--num-classes must be >= 1, got {args.num_classes}")
         kwargs["num_classes"] = args.num_classes
+    if args.allow_partial:
+        kwargs["allow_partial"] = True
     result = load_model(args.model, input=shape, batch=batch, dtype=args.dtype, freeze=args.freeze, **kwargs)
     if args.set:
         result = result.substitute(**dict(args.set))  # refuses a name the result does not have
@@ -147,7 +152,7 @@ def main(argv) -> int:
         return emit(args, run_memory(args, result, terminal_columns()))
     fmt = output_format(args)
     if fmt == "table":
-        text = _table(result, args)
+        text = _table(result, args) + _uncounted_text(result)
     elif fmt == "json":
         text = _json(result, args)
     elif fmt == "md":
@@ -159,6 +164,18 @@ def main(argv) -> int:
 
         text = render_csv(result)
     return emit(args, text)
+
+
+def _uncounted_text(result) -> str:
+    """``--allow-partial``: the ops left out of every total, by name, count and place."""
+    rows = result.totals.get("uncounted") or []
+    if not rows:
+        return ""
+    lines = ["", "NOT COUNTED (no archcalc rule; every total above is missing their cost):"]
+    for u in rows:
+        where = ", ".join(u["where"][:5]) + (", ..." if len(u["where"]) > 5 else "")
+        lines.append(f"  {u['op']} x{u['count']}: {where}")
+    return "\n".join(lines) + "\n"
 
 
 def _colour(args) -> bool:

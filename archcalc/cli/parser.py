@@ -148,7 +148,7 @@ def nonempty(flag: str):
     return check
 
 
-def load_model(arg: str, input=None, batch=1, dtype="fp32", freeze=(), **build_kwargs):
+def load_model(arg: str, input=None, batch=1, dtype="fp32", freeze=(), allow_partial=False, **build_kwargs):
     """A Result for a zoo name, a spec file or ``module.path:factory``: one rule for every command."""
     import re
 
@@ -173,11 +173,14 @@ def load_model(arg: str, input=None, batch=1, dtype="fp32", freeze=(), **build_k
             raise UsageError("--num-classes applies to zoo models; pass it to your factory instead")
         if input is None:
             raise UsageError(f"{arg}: a torch module needs --input (per-sample shape, e.g. 3x224x224)")
-        return analyze(_from_factory(arg, input), batch=batch, dtype=dtype, freeze=freeze, model_name=arg)
+        return analyze(_from_factory(arg, input, allow_partial), batch=batch, dtype=dtype, freeze=freeze,
+                       model_name=arg)
+    if allow_partial:
+        raise UsageError("--allow-partial applies to module.path:factory (a torch module) only")
     return analyze(arg, input=input, batch=batch, dtype=dtype, freeze=freeze, **build_kwargs)
 
 
-def _from_factory(arg: str, input_shape):
+def _from_factory(arg: str, input_shape, allow_partial=False):
     """Import ``module.path``, call ``factory()`` and trace the module statically (meta device, no weights)."""
     import importlib
 
@@ -201,4 +204,4 @@ def _from_factory(arg: str, input_shape):
         raise UsageError(f"{arg}: {factory_name}() returned {type(module).__name__}, not a torch.nn.Module")
     from ..torch_bridge import from_torch
 
-    return from_torch(module, input_shape, name=arg)
+    return from_torch(module, input_shape, name=arg, allow_partial=allow_partial)

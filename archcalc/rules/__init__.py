@@ -44,7 +44,9 @@ def rule_for(layer) -> Callable:
 
 
 def registered_kinds() -> list[str]:
-    return sorted(k.__name__ for k in _RULES)
+    """Kind names with a rule (a class that reports another class's kind, such as
+    TrainingBatchNorm2d -> BatchNorm2d, is listed under that kind)."""
+    return sorted({getattr(k, "kind_name", k.__name__) for k in _RULES})
 
 
 @dataclass(frozen=True)

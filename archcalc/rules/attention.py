@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from .. import dims
 from ..errors import ShapeError
-from ..layers import Einsum, GroupNorm, LayerNorm, LayerNorm2d, MatMul, MultiheadAttention, ScaledDotProductAttention
+from ..layers import (
+    Einsum,
+    GroupNorm,
+    LayerNorm,
+    LayerNorm2d,
+    MatMul,
+    MultiheadAttention,
+    RMSNorm,
+    ScaledDotProductAttention,
+)
 from . import Cost, register
 from ._broadcast import broadcast
 from ._window import expect_rank, format_shape
@@ -181,3 +190,18 @@ def multihead_attention(layer: MultiheadAttention, inputs):
     macs = dims.normalize(proj + core_macs)
     return Cost(output=(L, E), params=params, macs=macs,
                 flops=dims.normalize(2 * macs + bias_adds + 4 * scores))
+
+
+@register(RMSNorm)
+def rms_norm(layer: RMSNorm, inputs):
+    """RMS norm over the trailing ``normalized_shape`` axes: params ``prod(normalized_shape)`` with
+    an affine weight. flops per element 3 (square, accumulate, scale) + 1 with the weight; per group
+    3 (divide for the mean, add eps, reciprocal square root)."""
+    shape = inputs[0]
+    ns = layer.normalized_shape
+    if len(shape) < len(ns) or any(dims.known_ne(a, b) for a, b in zip(shape[len(shape) - len(ns):], ns)):
+        raise ShapeError(f"normalized_shape {ns} does not match the last axes of input {format_shape(shape)}")
+    groups = dims.prod(shape[:len(shape) - len(ns)])
+    n = dims.prod(shape)
+    return Cost(output=tuple(shape), params=dims.prod(ns) if layer.elementwise_affine else 0,
+                flops=dims.normalize(n * (4 if layer.elementwise_affine else 3) + 3 * groups))

@@ -108,6 +108,8 @@ def slice_(layer: Slice, inputs):
     if layer.start < 0 or dims.known_lt(size, stop) or dims.known_lt(stop, layer.start + 1):
         raise ShapeError(f"slice [{layer.start}:{layer.stop}] is empty or outside axis {axis} of size "
                          f"{dims.format_dim(size)}")
+    if layer.step < 1:
+        raise ShapeError(f"slice step must be >= 1, got {layer.step}")
     out = list(shape)
-    out[axis] = dims.normalize(stop - layer.start)
+    out[axis] = dims.ceildiv(stop - layer.start, layer.step)
     return Cost(output=tuple(out))

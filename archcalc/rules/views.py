@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import dims
 from ..errors import ShapeError
-from ..layers import Amax, Expand, Mean, Permute, Squeeze, Sum, Transpose, Unsqueeze
+from ..layers import POINTWISE_OPS, Amax, Expand, Mean, Permute, Pointwise, Roll, Select, Squeeze, Sum, Transpose, Unsqueeze
 from . import Cost, register
 from ._broadcast import axis_index
 from ._window import format_shape
@@ -67,6 +67,8 @@ def expand(layer: Expand, inputs):
     new axes go in front. No flops, no new tensor."""
     shape = inputs[0]
     target = layer.shape
+    if len(inputs) == 2:  # expand_as(other): the other's shape
+        target = tuple(inputs[1])
     if len(target) < len(shape):
         raise ShapeError(f"expand to {len(target)} axes is fewer than the input's {format_shape(shape)}")
     lead = len(target) - len(shape)
@@ -115,3 +117,30 @@ def amax(layer: Amax, inputs):
     """Max over axes: ``(n - 1)`` comparisons per output element."""
     out, n_in, n_out = _reduced(layer, inputs[0])
     return Cost(output=out, flops=dims.normalize(n_in - n_out))
+
+
+@register(Select)
+def select(layer: Select, inputs):
+    """One index of an axis, which is removed: a view, no flops."""
+    shape = inputs[0]
+    a = axis_index(layer.dim, len(shape), "Select")
+    size = shape[a]
+    if dims.known_lt(size, layer.index + 1) or (layer.index < 0 and dims.known_lt(size, -layer.index)):
+        raise ShapeError(f"index {layer.index} is outside axis {layer.dim} of size {dims.format_dim(size)}")
+    return Cost(output=tuple(shape[:a]) + tuple(shape[a + 1:]))
+
+
+@register(Pointwise)
+def pointwise(layer: Pointwise, inputs):
+    """One-tensor elementwise math: :data:`archcalc.layers.POINTWISE_OPS` flops per element."""
+    n = dims.prod(inputs[0])
+    return Cost(output=tuple(inputs[0]), flops=dims.normalize(n * POINTWISE_OPS[layer.op]))
+
+
+@register(Roll)
+def roll(layer: Roll, inputs):
+    """A cyclic shift along ``dims``: a new tensor of the same shape, no flops."""
+    shape = inputs[0]
+    for a in layer.dims:
+        axis_index(a, len(shape), "Roll")
+    return Cost(output=tuple(shape))

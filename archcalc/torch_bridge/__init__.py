@@ -7,12 +7,12 @@ Importing this package imports nothing heavy; each function imports torch when i
 from __future__ import annotations
 
 
-def from_torch(module, input_shape, name=None):
-    """Turn an ``nn.Module`` into an archcalc :class:`~archcalc.graph.Graph` statically (see
+def from_torch(module, input_shape, name=None, allow_partial=False):
+    """Turn an ``nn.Module`` into an archcalc :class:`~archcalc.graph.Graph` (see
     :func:`archcalc.torch_bridge.fx_import.from_torch`)."""
     from .fx_import import from_torch as _from_torch
 
-    return _from_torch(module, input_shape, name=name)
+    return _from_torch(module, input_shape, name=name, allow_partial=allow_partial)
 
 
 def verify(model, device=None, tools=None, batch=1):

@@ -2,12 +2,23 @@
 
 The module is traced with ``torch.fx.symbolic_trace``: no forward pass runs, no tensor is created,
 so a model built on the meta device (``with torch.device("meta"):``) is imported without allocating
-any weight. Each traced call maps to one archcalc layer spec (hyper-parameters read from the module
-or the call's arguments); archcalc's rules then compute shapes, params, MACs, receptive field and
-symbolic formulas exactly as for a zoo model.
+any weight, and sizes may stay symbolic (``(3, "H", "W")``). Each traced call maps to one archcalc
+layer spec (:mod:`.fx_map`); the rule of each layer runs as the graph is built, so shape arithmetic
+in ``forward`` (``x.reshape(B, C, H * W)``, ``x.chunk(2, 1)``) is evaluated on archcalc's dims.
 
-An op with no archcalc counterpart is never counted as 0: :func:`from_torch` raises
-``UnsupportedLayerError`` listing every such op by name, and :func:`unsupported_ops` returns them.
+When fx cannot trace the module (control flow on shapes, iteration over proxies), the import falls
+back to :mod:`.dispatch_import`, which runs the model once on fake tensors and records aten ops:
+concrete shapes only, and the graph says so (``graph.tracer``).
+
+Parameters reconcile with torch, always: each parameter tensor is counted once however many modules
+or calls use it (a reused module's later calls are :class:`~archcalc.layers.Shared`), parameters
+read directly by ``forward`` are :class:`~archcalc.layers.Parameter` nodes, and parameters of modules
+the forward never reaches are one :class:`~archcalc.layers.Unreached` line per module. After every
+import the graph's params are checked against ``module.parameters()`` and a difference raises.
+
+An op with no archcalc counterpart is never counted as 0: by default :func:`from_torch` raises
+``UnsupportedLayerError`` listing every such op by name; with ``allow_partial=True`` each becomes an
+:class:`~archcalc.layers.Uncounted` node and the analysis totals list them under ``uncounted``.
 
 Layer names follow archcalc's zoo: a module call is named by its module path (``layer1.0.conv1``),
 the k-th extra call of a reused module ``path_k`` (``layer1.0.relu_1``), and a function call by its
@@ -16,189 +27,74 @@ innermost module scope plus the op (``layer1.0.add``).
 
 from __future__ import annotations
 
+import inspect
 import operator
 import re
 
-from ..errors import UnsupportedLayerError
-from ..graph import Builder
+from .. import dims
 from .. import layers as L
-
-_ACT_MODULES = {
-    "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "ELU": "elu", "Sigmoid": "sigmoid",
-    "Tanh": "tanh", "Hardsigmoid": "hardsigmoid", "Hardswish": "hardswish", "SiLU": "silu", "GELU": "gelu",
-    "Softplus": "softplus",
-}
-_ACT_FUNCS = {"relu", "relu6", "leaky_relu", "elu", "sigmoid", "tanh", "hardsigmoid", "hardswish", "silu", "gelu",
-              "softplus", "relu_", "sigmoid_", "tanh_", "hardtanh"}
+from ..errors import ArchcalcError, UnsupportedLayerError
+from ..graph import Builder
+from ..rules import rule_for
+from .fx_map import ACT_FUNCS, batch_norm_layer, int_pair, interpolate_layer, mha_layer, module_layer
 
 
-def _slice_layer(index):
-    """``x[:, a:b]`` (a channel slice, DPN's split) -> Slice; any other indexing -> None."""
-    if len(index) < 2 or index[0] != slice(None):
-        return None
-    rest = [i for i in index[2:] if i != slice(None) and i is not Ellipsis]
-    sl = index[1]
-    if rest or not isinstance(sl, slice) or sl.step not in (None, 1):
-        return None
-    if not all(v is None or isinstance(v, int) for v in (sl.start, sl.stop)):
-        return None
-    if (sl.start or 0) < 0 or (sl.stop is not None and sl.stop < 0):
-        return None
-    return L.Slice(sl.start or 0, sl.stop, 0)
+class ImportMismatchError(ArchcalcError):
+    """The imported graph's parameter count differs from the module's own: a bug, never hidden."""
 
 
-def _int_pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else v
+class _Batch:
+    """The batch size as a value in shape arithmetic (``x.shape[0]``, ``x.size(0)``)."""
+
+    def __repr__(self):
+        return "B"
 
 
-def _module_layer(mod):
-    """The archcalc layer for a leaf module, or a reason string when there is none."""
-    import torch.nn as nn
-
-    kind = type(mod).__name__
-    if isinstance(mod, nn.Conv2d):
-        if mod.padding_mode != "zeros":
-            return f"Conv2d with padding_mode={mod.padding_mode!r}"
-        pad = mod.padding if isinstance(mod.padding, str) else _int_pair(mod.padding)
-        return L.Conv2d(mod.out_channels, _int_pair(mod.kernel_size), _int_pair(mod.stride), pad,
-                        _int_pair(mod.dilation), mod.groups, mod.bias is not None)
-    if isinstance(mod, nn.ConvTranspose2d):
-        return L.ConvTranspose2d(mod.out_channels, _int_pair(mod.kernel_size), _int_pair(mod.stride),
-                                 _int_pair(mod.padding), _int_pair(mod.output_padding), _int_pair(mod.dilation),
-                                 mod.groups, mod.bias is not None)
-    if isinstance(mod, nn.Linear):
-        return L.Linear(mod.out_features, mod.bias is not None)
-    if isinstance(mod, (nn.BatchNorm2d, nn.BatchNorm1d)):
-        cls = L.BatchNorm2d if isinstance(mod, nn.BatchNorm2d) else L.BatchNorm1d
-        return cls(mod.eps, mod.momentum if mod.momentum is not None else 0.1, mod.affine, mod.track_running_stats)
-    if isinstance(mod, nn.MaxPool2d):
-        if mod.return_indices:
-            return "MaxPool2d(return_indices=True)"
-        return L.MaxPool2d(_int_pair(mod.kernel_size), _int_pair(mod.stride), _int_pair(mod.padding),
-                           _int_pair(mod.dilation), mod.ceil_mode)
-    if isinstance(mod, nn.AvgPool2d):
-        return L.AvgPool2d(_int_pair(mod.kernel_size), _int_pair(mod.stride), _int_pair(mod.padding),
-                           mod.ceil_mode, mod.count_include_pad)
-    if isinstance(mod, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
-        size = mod.output_size
-        if size is None or (isinstance(size, (tuple, list)) and None in size):
-            return f"{kind} with output_size {size!r} (None keeps the input size)"
-        cls = L.AdaptiveAvgPool2d if isinstance(mod, nn.AdaptiveAvgPool2d) else L.AdaptiveMaxPool2d
-        return cls(_int_pair(size))
-    if kind in _ACT_MODULES and type(mod).__module__.startswith("torch.nn"):
-        return L.Activation(_ACT_MODULES[kind], bool(getattr(mod, "inplace", False)))
-    if isinstance(mod, nn.Dropout):
-        return L.Dropout(mod.p, mod.inplace)
-    if isinstance(mod, nn.Identity):
-        return L.Identity()
-    if isinstance(mod, nn.Flatten):
-        if mod.start_dim != 1 or mod.end_dim != -1:
-            return f"Flatten(start_dim={mod.start_dim}, end_dim={mod.end_dim})"
-        return L.Flatten()
-    if isinstance(mod, nn.LocalResponseNorm):
-        return L.LocalResponseNorm(mod.size, mod.alpha, mod.beta, mod.k)
-    if isinstance(mod, nn.Softmax):
-        return L.Softmax(-1) if mod.dim in (-1, 1) else f"Softmax(dim={mod.dim})"
-    if isinstance(mod, nn.ZeroPad2d):
-        left, right, top, bottom = mod.padding
-        return L.ZeroPad2d((left, right, top, bottom))
-    if isinstance(mod, nn.ChannelShuffle):
-        return L.ChannelShuffle(mod.groups)
-    if isinstance(mod, nn.Upsample):
-        sf = mod.scale_factor
-        if mod.size is not None or sf is None or mod.mode not in ("nearest", "bilinear"):
-            return f"Upsample(size={mod.size}, scale_factor={sf}, mode={mod.mode!r})"
-        sf = tuple(int(s) for s in sf) if isinstance(sf, (tuple, list)) else int(sf)
-        return L.Upsample(sf, mod.mode)
-    return None
+BATCH = _Batch()
 
 
-def _arg(node, i, name, default=None):
-    if len(node.args) > i:
-        return node.args[i]
-    return node.kwargs.get(name, default)
+class _Untraceable(Exception):
+    """The fx import met something only a run can resolve: fall back to the dispatch tracer."""
 
 
-def _function_layer(node, tensor_args):
-    """The archcalc layer for a call_function / call_method node, or None."""
-    import torch
-    import torch.nn.functional as F
+class _Tensor:
+    """A tensor in the graph: the archcalc node name, and whether axis 0 of torch's view is the
+    batch (False for parameters read directly, which broadcast from the right)."""
 
-    t = node.target
-    fname = t if isinstance(t, str) else getattr(t, "__name__", str(t))
-    n_tensors = len(tensor_args)
-    if t in (operator.add, operator.iadd, torch.add) or fname in ("add", "add_", "__add__", "__iadd__"):
-        if n_tensors == 2 and len(node.args) == 2 and not node.kwargs:
-            return L.Add(inplace=t is operator.iadd or fname in ("add_", "__iadd__"))
-        return None
-    if t in (operator.mul, operator.imul, torch.mul) or fname in ("mul", "mul_"):
-        if n_tensors == 1 and len(node.args) == 2:
-            factor = [a for a in node.args if isinstance(a, (int, float)) and not isinstance(a, bool)]
-            return L.Scale(float(factor[0])) if factor else None  # out * 0.17 (Inception-ResNet)
-        return L.Mul() if n_tensors == 2 and len(node.args) == 2 else None
-    if fname == "stochastic_depth":
-        # torchvision.ops.stochastic_depth: identity at inference, like dropout
-        return L.Dropout(_arg(node, 1, "p", 0.0)) if _arg(node, 3, "training", True) is False else None
-    if t is torch.cat or fname in ("cat", "concat"):
-        dim = _arg(node, 1, "dim", 0)
-        return L.Concat(dim - 1) if isinstance(dim, int) and dim >= 1 else None
-    if t is torch.flatten or fname == "flatten":
-        start = _arg(node, 1, "start_dim", 0)
-        end = _arg(node, 2, "end_dim", -1)
-        return L.Flatten() if start == 1 and end == -1 else None
-    if fname in ("view", "reshape") and isinstance(node.args[-1], int) and node.args[-1] == -1 and len(node.args) == 3:
-        return L.Flatten()  # x.view(x.size(0), -1)
-    if fname in _ACT_FUNCS and (t in vars(F).values() or t in vars(torch).values() or isinstance(t, str)):
-        fn = {"relu_": "relu", "sigmoid_": "sigmoid", "tanh_": "tanh"}.get(fname, fname)
-        if fn == "hardtanh":
-            lo, hi = _arg(node, 1, "min_val", -1.0), _arg(node, 2, "max_val", 1.0)
-            if (lo, hi) != (0.0, 6.0):
-                return None
-            fn = "relu6"
-        inplace = bool(_arg(node, 1, "inplace", False)) if fn in ("relu", "relu6") and fname != "hardtanh" else False
-        return L.Activation(fn, inplace or fname.endswith("_"))
-    if t is F.adaptive_avg_pool2d or t is F.adaptive_max_pool2d:
-        size = _arg(node, 1, "output_size")
-        if isinstance(size, (int, tuple, list)) and not (isinstance(size, (tuple, list)) and None in size):
-            return (L.AdaptiveAvgPool2d if t is F.adaptive_avg_pool2d else L.AdaptiveMaxPool2d)(_int_pair(size))
-        return None
-    if fname in ("max_pool2d", "avg_pool2d") and (t in vars(F).values() or t in vars(torch).values()):
-        k = _arg(node, 1, "kernel_size")
-        s = _arg(node, 2, "stride", None) or k
-        p = _arg(node, 3, "padding", 0)
-        if fname == "max_pool2d":
-            return L.MaxPool2d(_int_pair(k), _int_pair(s), _int_pair(p), _int_pair(_arg(node, 4, "dilation", 1)),
-                               bool(_arg(node, 5, "ceil_mode", False)))
-        return L.AvgPool2d(_int_pair(k), _int_pair(s), _int_pair(p), bool(_arg(node, 4, "ceil_mode", False)),
-                           bool(_arg(node, 5, "count_include_pad", True)))
-    if fname == "mean" and len(node.args) >= 2 and list(node.args[1]) in ([2, 3], [-2, -1]) \
-            and not _arg(node, 2, "keepdim", False):
-        return L.GlobalAvgPool2d()  # x.mean((2, 3)): torchvision's ShuffleNet v2 global pool
-    if t is F.batch_norm:
-        weight, rm = _arg(node, 3, "weight"), _arg(node, 1, "running_mean")
-        training = _arg(node, 5, "training", False)
-        if training is not False:
-            return None
-        eps = _arg(node, 7, "eps", 1e-5)
-        return L.BatchNorm2d(eps=eps if isinstance(eps, float) else 1e-5, affine=weight is not None,
-                             track_running_stats=rm is not None)
-    if t is operator.getitem and n_tensors == 1 and isinstance(node.args[1], tuple):
-        return _slice_layer(node.args[1])
-    if fname == "dropout":
-        return L.Dropout(_arg(node, 1, "p", 0.5))
-    if fname in ("contiguous",):
-        return L.Identity()
-    return None
+    __slots__ = ("name", "batched")
+
+    def __init__(self, name, batched=True):
+        self.name = name
+        self.batched = batched
+
+    def __repr__(self):
+        return f"tensor {self.name}"
 
 
-_SHAPE_ATTRS = ("shape", "ndim", "dtype", "device")
-_SHAPE_OPS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge, operator.not_)
+class _Attr:
+    """A parameter/buffer read by ``get_attr``: becomes a Parameter node on first use as a tensor."""
+
+    __slots__ = ("tensor", "path")
+
+    def __init__(self, tensor, path):
+        self.tensor = tensor
+        self.path = path
+
+    def __repr__(self):
+        return f"parameter {self.path}"
 
 
-def _batch_norm_fn():
-    import torch.nn.functional as F
+class _Parts:
+    """A tuple of tensors from split/chunk/unbind (and max(dim)), materialised on getitem."""
 
-    return F.batch_norm
+    __slots__ = ("src", "axis", "bounds", "squeeze", "scope")
+
+    def __init__(self, src, axis, bounds, squeeze, scope):
+        self.src, self.axis, self.bounds, self.squeeze, self.scope = src, axis, bounds, squeeze, scope
+
+
+def _fname(t) -> str:
+    return t if isinstance(t, str) else getattr(t, "__name__", str(t))
 
 
 def _describe(node) -> str:
@@ -214,133 +110,1082 @@ def _scope(node) -> str:
     return re.sub(r"@\d+$", "", path)
 
 
-def _trace(module):
+def _forward_defaults(module, n_inputs):
+    """Parameters of ``forward`` past the given inputs, with their defaults (fx concrete_args)."""
+    try:
+        params = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    params = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    out = {}
+    for p in params[n_inputs:]:
+        if p.default is inspect.Parameter.empty:
+            raise ArchcalcError(f"{type(module).__name__}.forward needs argument {p.name!r} besides the "
+                                f"{n_inputs} input(s) given; pass one shape per tensor input")
+        out[p.name] = p.default
+    return out
+
+
+def trace(module, n_inputs):
     import torch.fx as fx
 
+    concrete = _forward_defaults(module, n_inputs)
     try:
-        return fx.symbolic_trace(module)
+        return fx.symbolic_trace(module, concrete_args=concrete or None)
     except Exception as e:  # data-dependent control flow, unsupported Python constructs
-        raise UnsupportedLayerError(f"torch.fx cannot trace {type(module).__name__}: {type(e).__name__}: "
-                                    f"{str(e).splitlines()[0] if str(e) else ''}") from None
+        raise _Untraceable(f"torch.fx cannot trace {type(module).__name__}: {type(e).__name__}: "
+                           f"{str(e).splitlines()[0] if str(e) else ''}") from None
 
 
-def _convert(module, input_shape, name):
-    gm = _trace(module)
-    modules = dict(gm.named_modules())
-    b = None
-    env: dict = {}  # fx node -> archcalc layer name (tensors) or a marker for non-tensor values
-    unsupported: list = []
-    calls: dict = {}
-    used: set = set()
-    outputs: list = []
-    placeholders = 0
-    gates: set = set()  # layers whose output is a per-channel (C, 1, 1) gate
+class Importer:
+    """Walk an fx graph, building the archcalc graph and each node's per-sample shape."""
 
-    def unique(base):
-        if base not in used:
-            used.add(base)
+    def __init__(self, module, input_shapes, name, allow_partial=False, concrete_shapes=None):
+        self.module = module
+        self.input_shapes = [tuple(s) for s in input_shapes]
+        self.b = Builder(name, self.input_shapes[0], input_name="input")
+        self.shapes: dict = {"input": self.input_shapes[0]}
+        self.unsupported: list = []
+        self.allow_partial = allow_partial
+        self.concrete = concrete_shapes  # fx node name -> torch shape (for allow_partial), or None
+        self.defaults: dict = {}  # forward arguments past the inputs, at their defaults
+        self.used: set = {"input"}
+        self.calls: dict = {}
+        self.param_owner: dict = {}  # id(parameter tensor) -> layer name that counts it
+        self.attr_nodes: dict = {}  # id(tensor) -> Parameter node name
+        self.inputs_seen = 0
+        self.param_total = 0  # params + frozen params of every layer added, from the rules
+        self.batchless: set = set()  # node names whose torch axis 0 is not the batch
+
+    # --- graph building ------------------------------------------------------------------
+
+    def unique(self, base):
+        if base not in self.used:
+            self.used.add(base)
             return base
         k = 1
-        while f"{base}_{k}" in used:
+        while f"{base}_{k}" in self.used:
             k += 1
-        used.add(f"{base}_{k}")
+        self.used.add(f"{base}_{k}")
         return f"{base}_{k}"
 
-    for node in gm.graph.nodes:
-        if node.op == "placeholder":
-            placeholders += 1
-            if placeholders > 1:
-                unsupported.append(f"{node.name} (second input)")
+    def add(self, layer, ins, lname):
+        inner = layer.layer if isinstance(layer, L.Shared) else layer
+        if isinstance(inner, L.Linear) and len(self.shapes[ins[0]]) >= 3:
+            # torch's Linear maps the last axis of any rank (channels-last ConvNeXt blocks, windowed
+            # attention); archcalc's Linear takes (rows, features): fold the leading axes in a view
+            lead = self.shapes[ins[0]][:-1]
+            flat = self.add(L.Reshape((-1, self.shapes[ins[0]][-1])), ins[:1], self.unique(lname + ".fold"))
+            out = self.add(layer, [flat] + list(ins[1:]), lname)
+            return self.add(L.Reshape(tuple(lead) + (self.shapes[out][-1],)), [out], self.unique(lname + ".unfold"))
+        shapes = [self.shapes[i] for i in ins]
+        try:
+            cost = rule_for(layer)(layer, shapes)
+        except ArchcalcError as e:
+            raise type(e)(f"layer {lname!r} ({layer.kind}): {e}") from None
+        except (TypeError, ValueError, ZeroDivisionError) as e:
+            raise UnsupportedLayerError(f"layer {lname!r} ({layer.kind}): {e}") from None
+        name = self.b.add(layer, *ins, name=lname)
+        self.shapes[name] = tuple(cost.output)
+        self.param_total = dims.normalize(self.param_total + cost.params + cost.frozen_params)
+        self.last_params = dims.normalize(cost.params + cost.frozen_params)
+        return name
+
+    def tensor_input(self, v, scope=""):
+        """A graph node name for a value used as a tensor operand, or None."""
+        if isinstance(v, _Tensor):
+            return v.name
+        if isinstance(v, _Attr):
+            return self.param_node(v).name
+        return None
+
+    def param_node(self, attr: _Attr) -> _Tensor:
+        t = attr.tensor
+        key = id(t)
+        shape = tuple(int(d) for d in t.shape)
+        batched = len(shape) >= 2 and shape[0] == 1
+        if key not in self.attr_nodes:
+            import torch
+
+            role = "buffer"
+            if isinstance(t, torch.nn.Parameter):
+                role = "trainable" if t.requires_grad else "frozen"
+            # a tensor a module layer already counts is read again here: counted there, 0 here
+            numel = 0 if key in self.param_owner else t.numel()
+            layer = L.Parameter(shape[1:] if batched else shape, role, numel, attr.path)
+            name = self.add(layer, ["input"], self.unique(attr.path or "param"))
+            self.attr_nodes[key] = name
+            if not batched:
+                self.batchless.add(name)
+            if isinstance(t, torch.nn.Parameter):
+                self.param_owner.setdefault(key, name)
+        return _Tensor(self.attr_nodes[key], batched)
+
+    def axis(self, t: _Tensor, dim, what="dim"):
+        """torch axis -> per-sample axis (negative stays negative)."""
+        if not isinstance(dim, int):
+            raise _Unsupported(f"{what} {dim!r} is not an integer")
+        if dim < 0 or not t.batched:
+            return dim
+        if dim == 0:
+            raise _Unsupported(f"{what}=0 works across the batch")
+        return dim - 1
+
+    # --- values ------------------------------------------------------------------------------
+
+    def value(self, v):
+        """Resolve an fx argument: nodes to env values, containers recursively."""
+        import torch.fx as fx
+
+        if isinstance(v, fx.Node):
+            return self.env[v]
+        if isinstance(v, (list, tuple)):
+            return type(v)(self.value(x) for x in v) if not hasattr(v, "_fields") else v
+        if isinstance(v, dict):
+            return {k: self.value(x) for k, x in v.items()}
+        if isinstance(v, slice):
+            return slice(self.value(v.start), self.value(v.stop), self.value(v.step))
+        return v
+
+    def shape_of(self, t: _Tensor):
+        s = self.shapes[t.name]
+        return ((BATCH,) + tuple(s)) if t.batched else tuple(s)
+
+    # --- the walk ----------------------------------------------------------------------------
+
+    def run(self, gm):
+        self.gm = gm
+        self.modules = dict(gm.named_modules())
+        self.env: dict = {}
+        outputs = []
+        for node in gm.graph.nodes:
+            if node.op == "output":
+                vals = self.value(node.args[0])
+                flat = []
+
+                def walk(v):
+                    if isinstance(v, (list, tuple)):
+                        for x in v:
+                            walk(x)
+                    elif isinstance(v, dict):
+                        for x in v.values():
+                            walk(x)
+                    elif isinstance(v, _Tensor):
+                        flat.append(v.name)
+
+                walk(vals)
+                outputs = list(dict.fromkeys(flat))
                 continue
-            b = Builder(name, tuple(input_shape), input_name="input")
-            env[node] = b.input
-            continue
-        if node.op == "output":
-            vals = node.args[0]
-            vals = list(vals) if isinstance(vals, (tuple, list)) else [vals]
-            outputs = [env[v] for v in vals if v in env and isinstance(env[v], str)]
-            continue
-        if node.op == "get_attr":
-            # a parameter or buffer read outside its module's forward: fine when F.batch_norm
-            # consumes it (timm's BatchNormAct2d), an unsupported op otherwise
-            if not all(u.op == "call_function" and u.target is _batch_norm_fn() for u in node.users):
-                unsupported.append(f"{node.name} (get_attr {node.target}: a parameter used outside its module)")
-            env[node] = ("param",)
-            continue
-        tensor_args = [a for a in node.all_input_nodes if isinstance(env.get(a), str)]
-        if node.op == "call_method" and node.target in ("size", "dim") or (
-                node.op == "call_function" and node.target is getattr and node.args[1] in _SHAPE_ATTRS):
-            env[node] = ("shape-value",)  # shape arithmetic, no tensor work
-            continue
-        if node.op == "call_function" and not tensor_args and (
-                node.target in _SHAPE_OPS or getattr(node.target, "__name__", "") == "_assert"):
-            env[node] = ("shape-value",)  # comparisons / asserts on shapes (timm's _assert(x.ndim == 4))
-            continue
-        if node.op == "call_function" and node.target is operator.getitem and node.args[0] in env \
-                and isinstance(env[node.args[0]], tuple):
-            env[node] = ("shape-value",)
-            continue
+            try:
+                self.env[node] = self.visit(node)
+            except _Unsupported as e:
+                self.unsupported_node(node, str(e))
+        return outputs
+
+    def unsupported_node(self, node, why):
         if node.op == "call_module":
-            mod = modules[node.target]
-            layer = _module_layer(mod)
-            path = node.target
-            k = calls.get(path, 0)
-            calls[path] = k + 1
-            lname = unique(path if k == 0 else f"{path}_{k}")
-            what = f"{path} ({type(mod).__name__})"
+            mod = self.modules[node.target]
+            what = f"{node.target} ({type(mod).__name__})"
         else:
-            layer = _function_layer(node, tensor_args)
-            base = re.sub(r"_\d+$", "", node.name)
             scope = _scope(node)
-            if isinstance(layer, (L.BatchNorm2d, L.BatchNorm1d)) and scope and scope not in used:
-                lname = unique(scope)  # F.batch_norm inside a BatchNorm subclass: name it after the module
+            what = f"{(scope + '.') if scope else ''}{re.sub(r'_[0-9]+$', '', node.name)} ({node.op} {_describe(node)})"
+        self.unsupported.append(what + (f": {why}" if why else ""))
+        # keep walking to name every unsupported op: downstream of it shapes are unknown
+        if self.allow_partial and self.concrete is not None and node.name in self.concrete:
+            shape = self.concrete[node.name]
+            ins = [self.tensor_input(self.env.get(a)) for a in node.all_input_nodes]
+            ins = [i for i in ins if i] or ["input"]
+            per_sample = tuple(shape[1:])
+            lname = self.unique(node.target if node.op == "call_module" else self.fn_name(node))
+            layer = L.Uncounted(what.split(" (")[-1].rstrip(")").split(": ")[0], per_sample)
+            self.env[node] = _Tensor(self.add(layer, ins, lname))
+        else:
+            self.env[node] = _Dead(what)
+            self.shapes_lost = True
+
+    def fn_name(self, node, layer=None):
+        base = re.sub(r"_\d+$", "", node.name)
+        scope = _scope(node)
+        if layer is not None and isinstance(layer, (L.BatchNorm2d, L.BatchNorm1d, L.BatchNorm3d, L.LayerNorm,
+                                                     L.GroupNorm, L.Conv2d, L.Linear)) \
+                and scope and scope not in self.used:
+            return scope  # F.batch_norm / F.conv2d inside a module subclass: name it after the module
+        return f"{scope}.{base}" if scope else base
+
+    def visit(self, node):
+        if node.op == "placeholder":
+            i = self.inputs_seen
+            if i >= len(self.input_shapes) and node.args:
+                return node.args[0]  # a forward argument past the inputs, fixed at its default
+            self.inputs_seen += 1
+            if i >= len(self.input_shapes):
+                raise ArchcalcError(f"{type(self.module).__name__}.forward takes more tensor inputs than the "
+                                    f"{len(self.input_shapes)} shape(s) given")
+            if i == 0:
+                return _Tensor("input")
+            name = f"input{i}"
+            self.b.add_input(self.input_shapes[i], name)
+            self.shapes[name] = self.input_shapes[i]
+            self.used.add(name)
+            return _Tensor(name)
+        if node.op == "get_attr":
+            obj = self.gm
+            for part in node.target.split("."):
+                obj = getattr(obj, part)
+            import torch
+
+            if isinstance(obj, torch.Tensor):
+                return _Attr(obj, node.target)
+            return obj
+        args = self.value(node.args)
+        kwargs = self.value(node.kwargs)
+        for v in list(args) + list(kwargs.values()):
+            # downstream of an unsupported op: not listed again (the refusal names the op itself)
+            if isinstance(v, _Dead) or isinstance(v, (list, tuple)) and any(isinstance(x, _Dead) for x in v):
+                return v if isinstance(v, _Dead) else next(x for x in v if isinstance(x, _Dead))
+        if node.op == "call_module":
+            return self.call_module(node, args, kwargs)
+        return self.call_function(node, node.target, args, kwargs)
+
+    # --- modules -----------------------------------------------------------------------------
+
+    def call_module(self, node, args, kwargs):
+        mod = self.modules[node.target]
+        path = node.target
+        layer = module_layer(mod)
+        if layer is None:
+            raise _Unsupported("")
+        if isinstance(layer, str):
+            raise _Unsupported(layer)
+        x = args[0] if args else None
+        if not isinstance(x, _Tensor):
+            raise _Unsupported("the first argument is not a tensor")
+        ins = [x.name]
+        if isinstance(layer, tuple):
+            layer, ins = self.module_special(layer, x, args, kwargs)
+        elif isinstance(layer, L.ConvTranspose2d):
+            out_size = kwargs.get("output_size", args[1] if len(args) > 1 else None)
+            if out_size is not None:
+                layer, ins = self.with_output_size(layer, x, out_size)
+        elif isinstance(layer, L.MaxUnpool2d):
+            idx = self.tensor_input(args[1]) if len(args) > 1 else None
+            if idx is None:
+                raise _Unsupported("MaxUnpool2d without indices")
+            ins = [x.name, idx]
+        elif len(args) > 1 or kwargs:
+            raise _Unsupported("extra arguments")
+        k = self.calls.get(path, 0)
+        self.calls[path] = k + 1
+        lname = self.unique(path if k == 0 else f"{path}_{k}")
+        layer = self.own_params(layer, mod, lname)
+        out = _Tensor(self.add(layer, ins, lname))
+        if isinstance(layer, L.MultiheadAttention) or isinstance(getattr(layer, "layer", None), L.MultiheadAttention):
+            return _Pair(out)  # (attn_output, attn_weights)
+        return out
+
+    def own_params(self, layer, mod, lname):
+        """Count each parameter tensor once: a module called again, or one whose tensors another
+        module already counted (tied weights), becomes Shared; parametrized tensors count as the
+        real tensors torch holds (weight_norm's g and v)."""
+        params = list(mod.parameters())
+        if not params:
+            return layer
+        owners = {self.param_owner.get(id(p)) for p in params}
+        parametrized = hasattr(mod, "parametrizations") or any(n.endswith(("_g", "_v", "_orig"))
+                                                               for n, _ in mod.named_parameters())
+        if owners == {None} and not parametrized:
+            for p in params:
+                self.param_owner[id(p)] = lname
+            return layer
+        if None not in owners and not parametrized:
+            return L.Shared(layer, owner=sorted(owners)[0])
+        # partly counted elsewhere, or parametrized: the layer's work here, the tensors as Parameters
+        for n, p in mod.named_parameters():
+            if id(p) not in self.param_owner:
+                self.param_node(_Attr(p, f"{lname}.{n}"))
+        return L.Shared(layer, owner=lname + " (its tensors)")
+
+    def with_output_size(self, layer, x, out_size):
+        """ConvTranspose2d(x, output_size=...): ints, or another tensor's size()."""
+        vals = list(out_size)[-2:]
+        if all(isinstance(v, int) or (hasattr(v, "free_symbols")) for v in vals):
+            return L.ConvTranspose2d(layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+                                     layer.output_padding, layer.dilation, layer.groups, layer.bias,
+                                     tuple(vals)), [x.name]
+        raise _Unsupported(f"output_size {out_size!r}")
+
+    def module_special(self, spec, x, args, kwargs):
+        kind = spec[0]
+        if kind == "flatten":
+            return self.flatten_layer(x, spec[1], spec[2]), [x.name]
+        if kind == "softmax":
+            dim = spec[1]
+            if dim is None:
+                raise _Unsupported("Softmax(dim=None)")
+            return L.Softmax(self.axis(x, dim)), [x.name]
+        if kind == "area":
+            size = spec[1]
+            return L.AdaptiveAvgPool2d(int_pair(size)), [x.name]
+        if kind == "mha":
+            mod = spec[1]
+            names = [self.tensor_input(a) for a in args[:3]]
+            extra = {k: v for k, v in kwargs.items() if k != "need_weights"}
+            if any(v is not None and v is not False for v in extra.values()) or len(args) > 3 or None in names:
+                raise _Unsupported("MultiheadAttention with masks or extra arguments")
+            nw = kwargs.get("need_weights", True)
+            ins = names[:1] if names[0] == names[1] == names[2] else names
+            return mha_layer(mod, bool(nw)), ins
+        raise _Unsupported(kind)
+
+    def flatten_layer(self, x, start, end):
+        rank = len(self.shapes[x.name]) + (1 if x.batched else 0)
+        start = start + rank if start < 0 else start
+        end = end + rank if end < 0 else end
+        if start == 0:
+            raise _Unsupported("flatten from the batch axis")
+        s, e = self.axis(x, start), self.axis(x, end)
+        per = len(self.shapes[x.name])
+        if s == 0 and e == per - 1:
+            return L.Flatten()
+        return L.Flatten(s, e)
+
+    # --- functions and methods ---------------------------------------------------------------
+
+    def call_function(self, node, t, args, kwargs):
+        fname = _fname(t)
+        tensors = []
+        for a in list(args) + list(kwargs.values()):
+            for v in (a if isinstance(a, (list, tuple)) else (a,)):
+                if isinstance(v, (_Tensor, _Attr)):
+                    tensors.append(v)
+        # shape arithmetic: sizes, attributes, comparisons, asserts
+        if fname in ("size", "dim") and node.op == "call_method":
+            shape = self.shape_of(self._as_tensor(args[0]))
+            if fname == "dim":
+                return len(shape)
+            d = args[1] if len(args) > 1 else kwargs.get("dim")
+            return shape if d is None else shape[d]
+        if t is getattr:
+            obj, attr = args[0], args[1]
+            if isinstance(obj, _Pair):
+                if attr == "values":
+                    return obj.first
+                raise _Unsupported(f".{attr} of a (values, indices) pair")
+            if isinstance(obj, (_Tensor, _Attr)):
+                shape = self.shape_of(self._as_tensor(obj))
+                if attr == "shape":
+                    return shape
+                if attr == "ndim":
+                    return len(shape)
+                if attr in ("dtype", "device", "is_cuda", "requires_grad"):
+                    return _Opaque(attr)
+                if attr in ("T", "mT"):
+                    raise _Unsupported(f".{attr}")
+                raise _Unsupported(f"attribute {attr}")
+            return getattr(obj, attr)
+        if t is operator.getitem and isinstance(args[0], _Pair):
+            if args[1] != 0:  # an error only if something uses it (ViT discards the weights)
+                return _Dead(f"item {args[1]!r} of a (values, indices) or (output, weights) pair")
+            return args[0].first
+        if not tensors:
+            return self.python_op(node, t, fname, args, kwargs)
+        spec = self.map_function(node, t, fname, args, kwargs, tensors)
+        if isinstance(spec, (_Parts, _Tensor, _Pair)):
+            return spec
+        layer, ins = spec[0], spec[1]
+        if isinstance(layer, _Named):
+            layer, lname = layer.layer, layer.name
+        else:
+            lname = self.unique(self.fn_name(node, layer))
+        batched = spec[2] if len(spec) > 2 else any(i not in self.batchless for i in ins)
+        name = self.add(layer, ins, lname)
+        if not batched:
+            self.batchless.add(name)
+        return _Tensor(name, batched)
+
+    def _as_tensor(self, v):
+        if isinstance(v, _Attr):
+            return self.param_node(v)
+        if not isinstance(v, _Tensor):
+            raise _Unsupported("not a tensor")
+        return v
+
+    def python_op(self, node, t, fname, args, kwargs):
+        """Arithmetic on shape values (ints, symbols, the batch); anything else is refused."""
+        if t is operator.getitem:
+            seq, idx = args
+            if isinstance(seq, _Parts):
+                return self.part(node, seq, idx)
+            if isinstance(seq, (tuple, list)):
+                return seq[idx]
+            raise _Unsupported(f"getitem on {type(seq).__name__}")
+        binops = {operator.add: operator.add, operator.sub: operator.sub, operator.mul: operator.mul,
+                  operator.floordiv: None, operator.truediv: None, operator.mod: None}
+        if t in binops and len(args) == 2:
+            a, b = args
+            if any(isinstance(v, _Batch) for v in (a, b)):
+                raise _Unsupported("arithmetic on the batch size")
+            if t is operator.floordiv:
+                return dims.floordiv(a, b)
+            if t is operator.truediv:
+                q = dims.exact_div(a, b)
+                return q
+            if t is operator.mod:
+                if dims.is_concrete(a) and dims.is_concrete(b):
+                    return a % b
+                raise _Unsupported("a symbolic remainder")
+            return dims.normalize(binops[t](a, b))
+        if fname in ("eq", "ne", "lt", "le", "gt", "ge", "not_", "is_", "is_not", "and_", "or_", "truth",
+                     "contains") or fname.startswith("_assert") or t is isinstance:
+            return _Opaque(fname)
+        if fname in ("int", "float", "sym_int", "sym_float"):
+            return args[0]
+        if fname in ("ceil", "floor", "sqrt") and dims.is_concrete(args[0]):
+            import math
+
+            return getattr(math, fname)(args[0])
+        raise _Unsupported(f"{fname} on non-tensor values")
+
+    def part(self, node, parts: _Parts, idx):
+        if not isinstance(idx, int) or not -len(parts.bounds) <= idx < len(parts.bounds):
+            raise _Unsupported(f"index {idx!r} of a split")
+        start, stop = parts.bounds[idx]
+        src = parts.src
+        full = self.shapes[src.name][parts.axis]
+        base = self.unique(f"{parts.scope}.{re.sub(r'_[0-9]+$', '', node.name)}" if parts.scope else
+                           re.sub(r"_[0-9]+$", "", node.name))
+        if parts.squeeze:
+            return _Tensor(self.add(L.Select(parts.axis, start), [src.name], base))
+        if start == 0 and dims.same(stop, full):
+            return src
+        if not (isinstance(start, int) and isinstance(stop, int)):
+            raise _Unsupported("a split at a symbolic position")
+        return _Tensor(self.add(L.Slice(start, stop, parts.axis), [src.name], base))
+
+    def map_function(self, node, t, fname, args, kwargs, tensors):
+        import torch
+
+        def arg(i, name, default=None):
+            if len(args) > i:
+                return args[i]
+            return kwargs.get(name, default)
+
+        x = args[0] if args else None
+        xt = self._as_tensor(x) if isinstance(x, (_Tensor, _Attr)) else None
+        # elementwise binary ops (with broadcasting) and scalar ops
+        binary = {"add": L.Add, "sub": L.Sub, "mul": L.Mul, "div": L.Div, "truediv": L.Div,
+                  "iadd": L.Add, "isub": L.Sub, "imul": L.Mul, "itruediv": L.Div,
+                  "add_": L.Add, "sub_": L.Sub, "mul_": L.Mul, "div_": L.Div}
+        key = fname.strip("_") if fname.startswith("__") else fname
+        if key in binary and t not in (torch.Tensor.__getitem__,):
+            if len(args) != 2 or (set(kwargs) - {"alpha", "rounding_mode"}) or kwargs.get("alpha", 1) != 1 \
+                    or kwargs.get("rounding_mode") is not None:
+                raise _Unsupported(f"{fname} with extra arguments")
+            a, b = args
+            ta, tb = [v if isinstance(v, (_Tensor, _Attr)) else None for v in (a, b)]
+            cls = binary[key]
+            if ta is not None and tb is not None:
+                na, nb = self._as_tensor(ta), self._as_tensor(tb)
+                ins = [na.name, nb.name]
+                if cls is L.Add:
+                    return L.Add(inplace=fname.startswith("__i") or fname.endswith("_")), ins
+                return cls(), ins
+            tensor = self._as_tensor(ta or tb)
+            scalar = b if ta is not None else a
+            if not isinstance(scalar, (int, float)) or isinstance(scalar, bool):
+                raise _Unsupported(f"{fname} with a {type(scalar).__name__} operand")
+            if cls is L.Mul:
+                return L.Scale(float(scalar)), [tensor.name]  # out * 0.17 (Inception-ResNet)
+            return L.Pointwise(f"{cls.__name__.lower()}_scalar"), [tensor.name]
+        if fname in ("rsub", "__rsub__", "__radd__", "__rmul__", "__rtruediv__", "neg", "__neg__", "pow", "__pow__",
+                     "sqrt", "rsqrt", "exp", "log", "abs", "clamp", "clamp_", "clip", "erf", "reciprocal",
+                     "square", "sign", "floor", "ceil", "round", "__invert__", "neg_", "exp_", "clamp_min",
+                     "clamp_max"):
+            if len(tensors) != 1 or not isinstance(x, (_Tensor, _Attr)):
+                raise _Unsupported(f"{fname} of several tensors")
+            op = fname.strip("_")
+            if op not in L.POINTWISE_OPS:
+                raise _Unsupported("")
+            return L.Pointwise(op), [self._as_tensor(x).name]
+        if fname in ACT_FUNCS:
+            fn = fname.rstrip("_")
+            inplace = fname.endswith("_") or bool(kwargs.get("inplace", False))
+            if fn == "hardtanh":
+                lo, hi = arg(1, "min_val", -1.0), arg(2, "max_val", 1.0)
+                if (lo, hi) != (0.0, 6.0):
+                    raise _Unsupported(f"hardtanh({lo}, {hi})")
+                fn = "relu6"
+            if fn == "gelu" and kwargs.get("approximate", "none") not in ("none", "tanh"):
+                raise _Unsupported("gelu approximate")
+            if fn in ("relu", "relu6", "silu", "hardswish", "hardsigmoid", "mish", "elu") and len(args) > 1 \
+                    and isinstance(args[1], bool):
+                inplace = inplace or args[1]
+            return L.Activation(fn, inplace), [xt.name]
+        if fname in ("softmax", "log_softmax", "_softmax"):
+            if fname == "log_softmax":
+                raise _Unsupported("log_softmax")
+            dim = arg(1, "dim")
+            if dim is None:
+                raise _Unsupported("softmax without dim")
+            return L.Softmax(self.axis(xt, dim)), [xt.name]
+        if fname in ("mean", "sum", "amax", "max") and xt is not None:
+            dim = arg(1, "dim")
+            keep = bool(arg(2, "keepdim", False))
+            if fname == "max":
+                if dim is None or not isinstance(dim, int):
+                    raise _Unsupported("max without a dim (or of two tensors)")
+                src = _Tensor(self.add(L.Amax((self.axis(xt, dim),), keep), [xt.name],
+                                       self.unique(self.fn_name(node))))
+                return _Pair(src)
+            if dim is None:
+                if xt.batched:
+                    raise _Unsupported(f"{fname} over every axis (batch included)")
+                axes = None
             else:
-                lname = unique(f"{scope}.{base}" if scope else base)
-            what = f"{lname} ({node.op} {_describe(node)})"
-        if isinstance(layer, str) or layer is None:
-            unsupported.append(what + (f": {layer}" if isinstance(layer, str) else ""))
-            env[node] = lname  # keep tracing to list every unsupported op
+                axes = tuple(self.axis(xt, d) for d in (dim if isinstance(dim, (list, tuple)) else (dim,)))
+            if kwargs.get("dtype") is not None:
+                raise _Unsupported(f"{fname}(dtype=...)")
+            cls = {"mean": L.Mean, "sum": L.Sum, "amax": L.Amax}[fname]
+            return cls(axes, keep), [xt.name]
+        if fname == "permute":
+            order = args[1:] if len(args) > 2 or isinstance(arg(1, "dims"), int) else arg(1, "dims")
+            order = list(order)
+            if xt.batched:
+                if order[0] != 0:
+                    raise _Unsupported("permute moves the batch axis")
+                order = [self.axis(xt, d if d >= 0 else d + len(order)) for d in order[1:]]
+            return L.Permute(tuple(order)), [xt.name]
+        if fname in ("transpose", "swapaxes", "swapdims"):
+            a, b = arg(1, "dim0"), arg(2, "dim1")
+            return L.Transpose(self.axis(xt, a), self.axis(xt, b)), [xt.name]
+        if fname == "t":
+            return L.Transpose(-2, -1), [xt.name]
+        if fname in ("reshape", "view"):
+            target = args[1:] if len(args) > 2 or not isinstance(arg(1, "shape"), (tuple, list)) else arg(1, "shape")
+            if len(args) == 2 and isinstance(args[1], (tuple, list)):
+                target = args[1]
+            self.batched_by_reshape = False
+            layer = self.reshape(xt, list(target))
+            return layer, [xt.name], xt.batched or self.batched_by_reshape
+        if fname == "flatten" and xt is not None:
+            return self.flatten_layer(xt, arg(1, "start_dim", 0), arg(2, "end_dim", -1)), [xt.name]
+        if fname in ("unflatten",):
+            dim, sizes = arg(1, "dim"), arg(2, "sizes")
+            shape = list(self.shapes[xt.name])
+            a = self.axis(xt, dim)
+            a = a + len(shape) if a < 0 else a
+            return L.Reshape(tuple(shape[:a]) + tuple(sizes) + tuple(shape[a + 1:])), [xt.name]
+        if fname in ("unsqueeze", "unsqueeze_"):
+            d = arg(1, "dim")
+            return L.Unsqueeze(self.axis(xt, d) if d >= 0 else d), [xt.name]
+        if fname in ("squeeze", "squeeze_"):
+            d = arg(1, "dim")
+            if d is None:
+                return L.Squeeze(None), [xt.name]
+            ds = d if isinstance(d, (list, tuple)) else (d,)
+            return L.Squeeze(tuple(self.axis(xt, v) for v in ds)), [xt.name]
+        if fname in ("expand", "expand_as", "broadcast_to"):
+            if fname == "expand_as":
+                other = self._as_tensor(args[1])
+                return L.Expand(()), [xt.name, other.name]
+            else:
+                target = list(args[1:]) if len(args) > 2 or isinstance(args[1], int) or isinstance(args[1], _Batch) \
+                    else list(args[1])
+            if xt.batched or (target and isinstance(target[0], _Batch)):
+                if not target or not (isinstance(target[0], _Batch) or target[0] == -1 or target[0] == 1 and False):
+                    if not (target and (isinstance(target[0], _Batch) or target[0] == -1)):
+                        raise _Unsupported("expand without the batch axis first")
+                target = target[1:]
+            if any(isinstance(d, _Batch) for d in target):
+                raise _Unsupported("expand with the batch size in a per-sample axis")
+            return L.Expand(tuple(target)), [xt.name]
+        if fname in ("contiguous", "clone", "detach", "to", "type_as", "float", "requires_grad_"):
+            if fname == "to" and any(isinstance(a, (_Tensor,)) for a in args[1:]):
+                pass
+            return L.Identity(), [xt.name]
+        if fname in ("dropout", "dropout2d", "dropout1d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"):
+            return L.Dropout(arg(1, "p", 0.5)), [xt.name]
+        if fname == "stochastic_depth":
+            if arg(3, "training", True) is not False:
+                raise _Unsupported("stochastic_depth in training mode (random)")
+            return L.Dropout(arg(1, "p", 0.0)), [xt.name]
+        if fname in ("cat", "concat", "concatenate", "stack"):
+            seq = arg(0, "tensors")
+            dim = arg(1, "dim", 0)
+            ts = [self._as_tensor(s) for s in seq]
+            if fname == "stack":
+                ax = self.axis(ts[0], dim) if dim >= 0 else dim
+                names = [self.add(L.Unsqueeze(ax), [s.name], self.unique(self.fn_name(node) + ".unsqueeze"))
+                         for s in ts]
+                return L.Concat(ax if ax >= 0 else ax), names
+            return L.Concat(self.axis(ts[0], dim)), [s.name for s in ts]
+        if fname in ("split", "chunk", "unbind", "tensor_split", "split_with_sizes"):
+            return self.split(node, fname, xt, args, kwargs)
+        if t is operator.getitem:
+            return self.getitem(node, xt, args[1])
+        if fname in ("matmul", "bmm", "mm") or t is operator.matmul or fname == "__matmul__":
+            a, b = (self._as_tensor(v) for v in args[:2])
+            if not (a.batched and b.batched):
+                raise _Unsupported("matmul with a parameter operand (use nn.Linear)")
+            mode = "@" if t is operator.matmul or fname == "__matmul__" else ("bmm" if fname == "bmm" else "matmul")
+            return L.MatMul(mode), [a.name, b.name]
+        if fname == "einsum":
+            eq = args[0]
+            ops = args[1:] if not (len(args) == 2 and isinstance(args[1], (list, tuple))) else args[1]
+            ts = [self._as_tensor(o) for o in ops]
+            return L.Einsum(self.strip_batch_letter(eq, ts)), [v.name for v in ts]
+        if fname == "scaled_dot_product_attention":
+            q, k, v = (self._as_tensor(a) for a in args[:3])
+            if arg(3, "attn_mask") is not None or arg(4, "dropout_p", 0.0) not in (0, 0.0) \
+                    or kwargs.get("scale") is not None or kwargs.get("enable_gqa"):
+                raise _Unsupported("scaled_dot_product_attention with a mask, dropout, scale or GQA")
+            return L.ScaledDotProductAttention(bool(arg(5, "is_causal", False))), [q.name, k.name, v.name]
+        if fname in ("interpolate", "upsample"):
+            size, sf = arg(1, "size"), arg(2, "scale_factor")
+            mode = arg(3, "mode", "nearest")
+            layer = interpolate_layer(self.concrete_sizes(size), sf, mode, arg(4, "align_corners"),
+                                      arg(5, "recompute_scale_factor"))
+            if isinstance(layer, str):
+                raise _Unsupported(layer)
+            if isinstance(layer, tuple):
+                return L.AdaptiveAvgPool2d(int_pair(layer[1])), [xt.name]
+            return layer, [xt.name]
+        if fname in ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+                     "adaptive_max_pool2d", "adaptive_max_pool3d"):
+            size = arg(1, "output_size")
+            if isinstance(size, (tuple, list)) and None in size or size is None:
+                raise _Unsupported(f"{fname} with output_size None")
+            if arg(2, "return_indices", False):
+                raise _Unsupported(f"{fname} with return_indices")
+            cls = "".join(p.capitalize() for p in fname.split("_"))  # adaptive_avg_pool2d -> AdaptiveAvgPool2d
+            return getattr(L, cls)(int_pair(size)), [xt.name]
+        if fname in ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d"):
+            n = fname[-2]
+            k = arg(1, "kernel_size")
+            s = arg(2, "stride", None) or k
+            p = arg(3, "padding", 0)
+            if fname.startswith("max"):
+                if arg(6, "return_indices", False):
+                    raise _Unsupported("max_pool with return_indices")
+                return getattr(L, f"MaxPool{n}d")(int_pair(k), int_pair(s), int_pair(p),
+                                                  int_pair(arg(4, "dilation", 1)), bool(arg(5, "ceil_mode", False))), \
+                    [xt.name]
+            if arg(6, "divisor_override") is not None:
+                raise _Unsupported("avg_pool with divisor_override")
+            return getattr(L, f"AvgPool{n}d")(int_pair(k), int_pair(s), int_pair(p), bool(arg(4, "ceil_mode", False)),
+                                              bool(arg(5, "count_include_pad", True))), [xt.name]
+        if fname == "pad":
+            pad, mode = tuple(arg(1, "pad")), arg(2, "mode", "constant")
+            value = arg(3, "value", None)
+            rank = len(self.shapes[xt.name])
+            if len(pad) != 4 or rank != 3:
+                raise _Unsupported(f"pad {pad} on a rank-{rank} sample (archcalc pads (C, H, W) on H and W)")
+            if mode == "constant" and not value:
+                return L.ZeroPad2d(pad), [xt.name]
+            if mode == "reflect":
+                return L.ReflectionPad2d(pad), [xt.name]
+            if mode == "replicate":
+                return L.ReplicationPad2d(pad), [xt.name]
+            raise _Unsupported(f"pad mode {mode!r} value {value!r}")
+        if fname == "linear":
+            w, bias = arg(1, "weight"), arg(2, "bias")
+            if not isinstance(w, _Attr) or not (bias is None or isinstance(bias, _Attr)):
+                raise _Unsupported("F.linear with computed weights")
+            layer = L.Linear(int(w.tensor.shape[0]), bias is not None)
+            return self.weighted(node, layer, [w, bias], xt)
+        if fname in ("conv1d", "conv2d", "conv3d"):
+            w, bias = arg(1, "weight"), arg(2, "bias")
+            if not isinstance(w, _Attr) or not (bias is None or isinstance(bias, _Attr)):
+                raise _Unsupported(f"F.{fname} with computed weights")
+            pad = arg(4, "padding", 0)
+            cls = {"conv1d": L.Conv1d, "conv2d": L.Conv2d, "conv3d": L.Conv3d}[fname]
+            layer = cls(int(w.tensor.shape[0]), int_pair(tuple(int(d) for d in w.tensor.shape[2:])),
+                        int_pair(arg(3, "stride", 1)), pad if isinstance(pad, str) else int_pair(pad),
+                        int_pair(arg(5, "dilation", 1)), arg(6, "groups", 1), bias is not None)
+            return self.weighted(node, layer, [w, bias], xt)
+        if fname == "layer_norm":
+            ns, w, bias = arg(1, "normalized_shape"), arg(2, "weight"), arg(3, "bias")
+            if not all(v is None or isinstance(v, _Attr) for v in (w, bias)):
+                raise _Unsupported("F.layer_norm with computed weights")
+            layer = L.LayerNorm(tuple(ns), arg(4, "eps", 1e-5), w is not None, bias is not None)
+            if w is None and bias is not None:
+                raise _Unsupported("layer_norm with a bias but no weight")
+            return self.weighted(node, layer, [w, bias], xt)
+        if fname == "rms_norm":
+            ns, w = arg(1, "normalized_shape"), arg(2, "weight")
+            if not (w is None or isinstance(w, _Attr)):
+                raise _Unsupported("F.rms_norm with computed weights")
+            ns = tuple(ns) if isinstance(ns, (list, tuple)) else (ns,)
+            return self.weighted(node, L.RMSNorm(ns, arg(3, "eps"), w is not None), [w], xt)
+        if fname == "group_norm":
+            w, bias = arg(2, "weight"), arg(3, "bias")
+            if (w is None) != (bias is None) or not all(v is None or isinstance(v, _Attr) for v in (w, bias)):
+                raise _Unsupported("F.group_norm with one affine tensor or computed weights")
+            return self.weighted(node, L.GroupNorm(arg(1, "num_groups"), arg(4, "eps", 1e-5), w is not None),
+                                 [w, bias], xt)
+        if fname == "batch_norm":
+            rm, rv, w, bias = arg(1, "running_mean"), arg(2, "running_var"), arg(3, "weight"), arg(4, "bias")
+            training = arg(5, "training", False)
+            if (w is None) != (bias is None) or not all(v is None or isinstance(v, _Attr) for v in (w, bias, rm, rv)):
+                raise _Unsupported("F.batch_norm with one affine tensor or computed statistics")
+            rank = len(self.shapes[xt.name])
+            name = {1: "BatchNorm1d", 2: "BatchNorm1d", 3: "BatchNorm2d", 4: "BatchNorm3d"}.get(rank)
+            if name is None:
+                raise _Unsupported(f"batch_norm on a rank-{rank} sample")
+            eps = arg(7, "eps", 1e-5)
+            layer = batch_norm_layer(name, eps if isinstance(eps, float) else 1e-5, arg(6, "momentum", 0.1),
+                                     w is not None, rm is not None, bool(training) or rm is None)
+            for buf in (rm, rv):
+                if buf is not None:
+                    self.param_owner.setdefault(id(buf.tensor), "(buffer)")
+            return self.weighted(node, layer, [w, bias], xt)
+        if fname == "channel_shuffle" or fname == "native_channel_shuffle":
+            return L.ChannelShuffle(arg(1, "groups")), [xt.name]
+        raise _Unsupported("")
+
+    def weighted(self, node, layer, tensors, xt):
+        """A functional weight op (F.linear, F.conv2d, F.layer_norm...) on parameters read by
+        ``get_attr``: the layer's rule counts the params, once; a later use is Shared."""
+        import torch
+
+        lname = self.unique(self.fn_name(node, layer))
+        if any(p is not None and not isinstance(p.tensor, torch.nn.Parameter) for p in tensors):
+            # a fixed kernel held as a buffer (timm's BlurPool2d filter): work, but no parameters
+            for p in tensors:
+                if p is not None and isinstance(p.tensor, torch.nn.Parameter) and id(p.tensor) not in self.param_owner:
+                    self.param_node(p)
+            return _Named(L.Shared(layer, owner=lname + " (buffer weights)"), lname), [xt.name]
+        present = [p for p in tensors if p is not None]
+        owners = {self.param_owner.get(id(p.tensor)) for p in present}
+        if present and None not in owners:
+            return _Named(L.Shared(layer, owner=sorted(owners)[0]), lname), [xt.name]
+        if present and owners != {None}:
+            for p in present:
+                if id(p.tensor) not in self.param_owner:
+                    self.param_node(p)
+            return _Named(L.Shared(layer, owner=lname + " (its tensors)"), lname), [xt.name]
+        for p in present:
+            self.param_owner[id(p.tensor)] = lname
+        return _Named(layer, lname), [xt.name]
+
+    def reshape(self, xt, target):
+        if not xt.batched and len(target) >= 2 and target[0] == 1:
+            target = target[1:]  # a parameter reshaped to (1, C, 1, 1): its leading 1 broadcasts over the batch
+            self.batched_by_reshape = True
+        elif xt.batched:
+            first = target[0]
+            if not (isinstance(first, _Batch) or first == -1):
+                raise _Unsupported(f"reshape to {target!r} does not keep the batch axis first")
+            target = target[1:]
+        if any(isinstance(d, (_Batch, _Opaque)) for d in target):
+            raise _Unsupported(f"reshape to {target!r} mixes the batch into a per-sample axis")
+        if not all(isinstance(d, int) or hasattr(d, "free_symbols") for d in target):
+            raise _Unsupported(f"reshape to {target!r}")
+        return L.Reshape(tuple(target))
+
+    def concrete_sizes(self, size):
+        if size is None:
+            return None
+        vals = list(size) if isinstance(size, (list, tuple)) else [size]
+        if any(isinstance(v, (_Batch, _Opaque)) for v in vals):
+            raise _Unsupported(f"interpolate size {size!r}")
+        return tuple(vals) if isinstance(size, (list, tuple)) else size
+
+    def strip_batch_letter(self, eq, ts):
+        eq = eq.replace(" ", "")
+        if "->" not in eq or "..." in eq:
+            raise _Unsupported(f"einsum {eq!r} (implicit output or ellipsis)")
+        lhs, out = eq.split("->")
+        terms = lhs.split(",")
+        firsts = {t[:1] for t in terms} | {out[:1]}
+        if len(firsts) != 1 or not all(v.batched for v in ts):
+            raise _Unsupported(f"einsum {eq!r}: every operand and the output must start with the batch letter")
+        return ",".join(t[1:] for t in terms) + "->" + out[1:]
+
+    def split(self, node, fname, xt, args, kwargs):
+        def arg(i, name, default=None):
+            return args[i] if len(args) > i else kwargs.get(name, default)
+
+        dim = arg(2, "dim", 0) if fname != "unbind" else arg(1, "dim", 0)
+        axis = self.axis(xt, dim)
+        shape = self.shapes[xt.name]
+        axis = axis + len(shape) if axis < 0 else axis
+        size = shape[axis]
+        scope = _scope(node)
+        if fname == "unbind":
+            if not dims.is_concrete(size):
+                raise _Unsupported("unbind along a symbolic axis")
+            return _Parts(xt, axis, [(i, i + 1) for i in range(size)], True, scope)
+        if not dims.is_concrete(size):
+            raise _Unsupported(f"{fname} along a symbolic axis")
+        if fname == "chunk":
+            n = arg(1, "chunks")
+            step = -(-size // n)
+            bounds = [(s, min(s + step, size)) for s in range(0, size, step)]
+        else:
+            sizes = arg(1, "split_size_or_sections") if fname == "split" else arg(1, "split_sizes")
+            if fname == "tensor_split":
+                raise _Unsupported("tensor_split")
+            if isinstance(sizes, int):
+                bounds = [(s, min(s + sizes, size)) for s in range(0, size, sizes)]
+            else:
+                bounds, s = [], 0
+                for n in sizes:
+                    bounds.append((s, s + n))
+                    s += n
+        return _Parts(xt, axis, bounds, False, scope)
+
+    def getitem(self, node, xt, index):
+        """``x[...]``: slices with step 1 on one axis (Slice), an int index (Select), None (Unsqueeze)."""
+        idx = index if isinstance(index, tuple) else (index,)
+        if any(i is Ellipsis for i in idx):
+            e = idx.index(Ellipsis)
+            rank = len(self.shapes[xt.name]) + 1
+            fill = rank - (len(idx) - 1 - sum(1 for i in idx if i is None))
+            idx = idx[:e] + (slice(None),) * fill + idx[e + 1:]
+        if not idx or idx[0] != slice(None):
+            raise _Unsupported(f"indexing {index!r} touches the batch axis")
+        ops = []
+        axis = 0
+        for i in idx[1:]:
+            if isinstance(i, slice):
+                if i != slice(None):
+                    if i.step not in (None, 1) or not all(v is None or isinstance(v, int) for v in (i.start, i.stop)):
+                        raise _Unsupported(f"slice {i!r}")
+                    ops.append(("slice", axis, i.start, i.stop))
+                axis += 1
+            elif i is None:
+                ops.append(("unsqueeze", axis))
+                axis += 1
+            elif isinstance(i, int):
+                ops.append(("select", axis, i))
+            else:
+                raise _Unsupported(f"index {i!r}")
+        if not ops:
+            return L.Identity(), [xt.name]
+        name = xt.name
+        base = self.fn_name(node)
+        for k, op in enumerate(ops):
+            shape = self.shapes[name]
+            if op[0] == "slice":
+                _, ax, start, stop = op
+                size = shape[ax]
+                start = start or 0
+                if start < 0 or (stop is not None and stop < 0):
+                    if not dims.is_concrete(size):
+                        raise _Unsupported("a negative slice on a symbolic axis")
+                    start = start + size if start < 0 else start
+                    stop = stop + size if (stop is not None and stop < 0) else stop
+                if stop is not None and dims.is_concrete(size) and stop >= size:
+                    stop = None
+                layer = L.Slice(start, stop, ax)
+            elif op[0] == "select":
+                layer = L.Select(op[1], op[2])
+            else:
+                layer = L.Unsqueeze(op[1])
+            last = k == len(ops) - 1
+            if last:
+                return layer, [name]
+            name = self.add(layer, [name], self.unique(base))
+        raise AssertionError("unreachable")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _Dead:
+    """The result of an unsupported op (the walk goes on to name every one)."""
+
+    def __init__(self, what):
+        self.what = what
+
+
+class _Opaque:
+    """A non-tensor, non-size value (dtype, a comparison): fine unless a layer needs it."""
+
+    def __init__(self, what):
+        self.what = what
+
+
+class _Named:
+    """A layer with the name it must have (functional weight ops take their module's name)."""
+
+    def __init__(self, layer, name):
+        self.layer, self.name = layer, name
+
+
+class _Pair:
+    """A (tensor, other) result: ``x.max(dim)`` (values, indices) or attention (output, weights);
+    only the first item is supported."""
+
+    def __init__(self, first):
+        self.first = first
+
+
+# --- the public functions ------------------------------------------------------------------
+
+
+def _shapes_arg(input_shape):
+    """One per-sample shape, or a list of them (one per tensor input of forward)."""
+    if isinstance(input_shape, str):
+        return [dims.parse_shape(input_shape)]
+    seq = list(input_shape)
+    if seq and all(isinstance(s, (tuple, list, str)) for s in seq):
+        return [dims.parse_shape(s) if isinstance(s, str) else tuple(dims.coerce_dim(d) for d in s) for s in seq]
+    return [tuple(dims.coerce_dim(d) for d in seq)]
+
+
+def _wrap_leaf(module):
+    """A bare leaf module (``nn.Conv2d(3, 8, 3)``) as the root: fx would emit one call_module node
+    named '' — wrap it so its layer is named after its class."""
+    import torch.nn as nn
+
+    class Root(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            setattr(self, type(inner).__name__.lower(), inner)
+            self._inner_name = type(inner).__name__.lower()
+
+        def forward(self, *xs):
+            return getattr(self, self._inner_name)(*xs)
+
+    return Root(module)
+
+
+def _is_leaf(module) -> bool:
+    import torch.fx as fx
+
+    return fx.Tracer().is_leaf_module(module, "") and not list(module.children())
+
+
+def _unreached(module, accounted: set) -> list:
+    """(path, trainable, frozen, buffers) for the largest modules none of whose parameters the
+    traced forward reached, then for loose parameters of partly reached modules."""
+    out, covered = [], set()
+    mods = list(module.named_modules())
+    for path, mod in mods:
+        if not path or any(path.startswith(c + ".") for c in covered):
             continue
-        ins = [env[a] for a in node.args if hasattr(a, "op") and isinstance(env.get(a), str)]
-        if isinstance(layer, L.Concat):
-            ins = [env[a] for a in node.args[0]]
-        if isinstance(layer, L.Mul):
-            # archcalc broadcasts later inputs over the first: put a squeeze-excitation gate
-            # (``scale * input`` in torchvision) after the feature map it scales
-            ins.sort(key=lambda name: name in gates)
-        env[node] = b.add(layer, *ins, name=lname)
-        if _is_gate(layer, ins, gates):
-            gates.add(env[node])
-    return b, outputs, unsupported
+        ps = list(mod.parameters())
+        if ps and not any(id(p) in accounted for p in ps):
+            covered.add(path)
+            accounted.update(id(p) for p in ps)
+            out.append((path, sum(p.numel() for p in ps if p.requires_grad),
+                        sum(p.numel() for p in ps if not p.requires_grad), sum(b.numel() for b in mod.buffers())))
+    for path, mod in mods:
+        for n, p in mod.named_parameters(recurse=False):
+            if id(p) not in accounted:
+                accounted.add(id(p))
+                full = f"{path}.{n}" if path else n
+                out.append((full, p.numel() if p.requires_grad else 0, 0 if p.requires_grad else p.numel(), 0))
+    return out
 
 
-def _is_gate(layer, ins, gates) -> bool:
-    """A (C, 1, 1) per-channel tensor: a pool to 1x1, or pointwise work on gates only."""
-    if isinstance(layer, (L.AdaptiveAvgPool2d, L.AdaptiveMaxPool2d)):
-        return tuple(layer.output_size) == (1, 1)
-    pointwise = (L.Conv2d, L.Activation, L.BatchNorm2d, L.Scale, L.Dropout, L.Identity, L.Add, L.Mul)
-    if isinstance(layer, L.Conv2d) and tuple(layer.kernel_size) != (1, 1):
-        return False
-    return isinstance(layer, pointwise) and bool(ins) and all(i in gates for i in ins)
+def _concrete_shapes(module, input_shapes, gm):
+    """Torch shapes of every fx node, from one run on fake tensors (for allow_partial)."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    if not all(dims.is_concrete(d) for s in input_shapes for d in s):
+        return None
+    try:
+        with FakeTensorMode(allow_non_fake_inputs=True) as mode:
+            xs = [torch.empty((1, *s)) for s in input_shapes]
+            ShapeProp(gm, fake_mode=mode).propagate(*xs)
+    except Exception:
+        return None
+    out = {}
+    for node in gm.graph.nodes:
+        tm = node.meta.get("tensor_meta")
+        if tm is not None and hasattr(tm, "shape"):
+            out[node.name] = tuple(int(d) for d in tm.shape)
+    return out
+
+
+def import_fx(module, input_shapes, name, allow_partial=False):
+    """(graph, unsupported) through torch.fx; raises _Untraceable when fx cannot trace."""
+    n = len(input_shapes)
+    gm = trace(module, n)
+    concrete = _concrete_shapes(module, input_shapes, gm) if allow_partial else None
+    imp = Importer(module, input_shapes, name, allow_partial, concrete)
+    imp.defaults = _forward_defaults(module, n)
+    outputs = imp.run(gm)
+    return imp, outputs
+
+
+def finish(module, imp, outputs, tracer: str):
+    """Unreached parameters, the reconciliation check, and the graph."""
+    accounted = set(imp.param_owner)
+    for path, trainable, frozen, buffers in _unreached(module, accounted):
+        imp.add(L.Unreached(trainable, frozen, buffers, (path,)), ["input"], imp.unique(path))
+    torch_params = sum(p.numel() for p in module.parameters())
+    if not dims.same(imp.param_total, torch_params):
+        raise ImportMismatchError(
+            f"imported {type(module).__name__} has {dims.format_dim(imp.param_total)} params but "
+            f"module.parameters() holds {torch_params}: a layer's rule disagrees with its module "
+            f"(please report it; nothing was guessed)")
+    graph = imp.b.build(outputs=outputs or None)
+    graph.tracer = tracer
+    return graph
+
+
+def from_torch(module, input_shape, name=None, allow_partial=False):
+    """Import ``module`` as an archcalc Graph for a per-sample ``input_shape`` (``(3, 224, 224)``,
+    symbolic ``(3, "H", "W")``, or a list of shapes for several tensor inputs). No weights are read.
+
+    torch.fx first (no forward runs; symbolic sizes stay symbolic); when fx cannot trace the
+    module, one run on fake tensors (:mod:`.dispatch_import`; concrete sizes only; ``graph.tracer``
+    says which). Raises ``UnsupportedLayerError`` naming every op archcalc has no rule for, unless
+    ``allow_partial``: then those ops are ``Uncounted`` nodes, listed in the totals' ``uncounted``.
+    Raises ``ImportMismatchError`` if the graph's params differ from ``module.parameters()``."""
+    shapes = _shapes_arg(input_shape)
+    label = name or type(module).__name__
+    root = _wrap_leaf(module) if _is_leaf(module) else module
+    imp, outputs, tracer, why = None, [], "torch.fx", ""
+    try:
+        imp, outputs = import_fx(root, shapes, label, allow_partial)
+    except _Untraceable as e:
+        why = str(e)
+    except ArchcalcError as e:
+        # an fx-level reading that does not fit (x.reshape(-1, ...) folding the batch into a
+        # per-sample axis): the fallback sees real shapes and checks every layer against them
+        if not all(dims.is_concrete(d) for s in shapes for d in s):
+            raise
+        why = str(e)
+    if imp is None or imp.unsupported:
+        # fx failed, or met ops it cannot see into (fx-wrapped helpers, shape-dependent code):
+        # run the model once on fake tensors, which needs concrete sizes
+        if all(dims.is_concrete(d) for s in shapes for d in s):
+            from .dispatch_import import import_dispatch
+
+            try:
+                d_imp, d_out = import_dispatch(root, shapes, label, allow_partial)
+            except UnsupportedLayerError as e:
+                d_imp, why = None, f"{why}; {e}" if why else str(e)
+            if d_imp is not None and (imp is None or len(d_imp.unsupported) < len(imp.unsupported)):
+                imp, outputs, tracer = d_imp, d_out, "dispatch (fake tensors, concrete shapes)"
+        if imp is None:
+            raise UnsupportedLayerError(why + ("; the fallback tracer runs the model once and needs concrete sizes "
+                                               "(integers, not names)" if "fallback" not in why else "")) from None
+    if imp.unsupported and not allow_partial:
+        raise UnsupportedLayerError(f"{len(imp.unsupported)} op(s) in {type(module).__name__} have no archcalc rule "
+                                    f"(none is counted as 0): " + "; ".join(imp.unsupported))
+    if imp.unsupported and getattr(imp, "shapes_lost", False):
+        raise UnsupportedLayerError(f"{type(module).__name__}: shapes after an unsupported op are unknown "
+                                    "(allow_partial needs concrete sizes): " + "; ".join(imp.unsupported))
+    return finish(root, imp, outputs, tracer)
 
 
 def unsupported_ops(module, input_shape=(3, 224, 224)) -> list:
     """Every op of ``module`` that archcalc cannot count, by name (empty when all are supported)."""
-    return _convert(module, input_shape, type(module).__name__)[2]
+    shapes = _shapes_arg(input_shape)
+    root = _wrap_leaf(module) if _is_leaf(module) else module
+    try:
+        imp, _ = import_fx(root, shapes, type(module).__name__)
+    except _Untraceable:
+        from .dispatch_import import import_dispatch
 
-
-def from_torch(module, input_shape, name=None):
-    """Import ``module`` as an archcalc Graph for a per-sample ``input_shape`` (``(3, 224, 224)``,
-    or symbolic ``(3, "H", "W")``). No weights are read, no forward runs.
-
-    Raises ``UnsupportedLayerError`` naming every op archcalc has no rule for."""
-    from .. import dims
-
-    if isinstance(input_shape, str):
-        input_shape = dims.parse_shape(input_shape)
-    input_shape = tuple(dims.coerce_dim(d) for d in input_shape)
-    b, outputs, unsupported = _convert(module, input_shape, name or type(module).__name__)
-    if unsupported:
-        raise UnsupportedLayerError(f"{len(unsupported)} op(s) in {type(module).__name__} have no archcalc rule "
-                                    f"(none is counted as 0): " + "; ".join(unsupported))
-    return b.build(outputs=outputs or None)
+        imp, _ = import_dispatch(root, shapes, type(module).__name__, False)
+    return imp.unsupported

@@ -1,0 +1,596 @@
+"""The fallback tracer: run the model once on fake tensors and record what torch dispatches.
+
+Used when torch.fx cannot trace a module (control flow on shapes, iteration over proxies: detection
+models, RAFT, timm's ``tf_`` models). Nothing is computed and no memory is allocated: the forward
+runs under ``FakeTensorMode``. Leaf ``torch.nn`` modules whose class archcalc knows (Conv2d,
+BatchNorm2d, Linear, MultiheadAttention...) are recorded whole from forward hooks, with their module
+path as the layer name; everything else is recorded per aten op (``aten.add``, ``aten.bmm``...) and
+named by the innermost module that ran it.
+
+Limits, by construction:
+
+- concrete shapes only (the run needs numbers), and the graph says so (``graph.tracer``);
+- the run uses batch size :data:`BATCH` and takes a leading axis that is a multiple of it as the
+  batch (folded batches such as Swin's windows, ``B * nW``, included); an activation with a multiple
+  of the batch on another axis is refused, as is every op whose archcalc rule does not reproduce
+  the shape torch produced;
+- one path through ``forward``: the branches this input takes (``if x.shape[-1] > 224``) and no other.
+"""
+
+from __future__ import annotations
+
+from .. import layers as L
+from ..errors import ArchcalcError, UnsupportedLayerError
+from .fx_import import Importer, _Tensor
+from .fx_map import batch_norm_layer, mha_layer, module_layer
+
+#: The batch size of the recording run: a prime no layer size is a multiple of in practice, so a
+#: leading axis divisible by it is the (possibly folded) batch.
+BATCH = 509
+
+_VIEW_OPS = {"view", "_unsafe_view", "reshape", "alias", "clone", "contiguous", "detach", "_to_copy", "lift_fresh",
+             "expand", "unsqueeze", "squeeze", "flatten", "unflatten", "view_as", "_reshape_alias", "lift"}
+_ACTS = {"relu": "relu", "relu_": "relu", "gelu": "gelu", "gelu_": "gelu", "silu": "silu", "silu_": "silu",
+         "sigmoid": "sigmoid", "sigmoid_": "sigmoid", "tanh": "tanh", "tanh_": "tanh", "hardswish": "hardswish",
+         "hardswish_": "hardswish", "hardsigmoid": "hardsigmoid", "hardsigmoid_": "hardsigmoid", "mish": "mish",
+         "mish_": "mish", "leaky_relu": "leaky_relu", "leaky_relu_": "leaky_relu", "elu": "elu", "elu_": "elu",
+         "softplus": "softplus"}
+_BINARY = {"add": L.Add, "add_": L.Add, "sub": L.Sub, "sub_": L.Sub, "mul": L.Mul, "mul_": L.Mul, "div": L.Div,
+           "div_": L.Div}
+_POINTWISE = {"neg": "neg", "sqrt": "sqrt", "rsqrt": "rsqrt", "exp": "exp", "log": "log", "abs": "abs",
+              "clamp": "clamp", "clamp_": "clamp", "erf": "erf", "reciprocal": "reciprocal", "pow": "pow",
+              "clamp_min": "clamp_min", "clamp_max": "clamp_max", "sign": "sign", "floor": "floor", "ceil": "ceil",
+              "round": "round", "rsub": "rsub", "hardtanh": "clamp", "hardtanh_": "clamp"}
+
+
+_FACTORIES = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "empty_like", "full_like",
+              "rand_like", "randn_like", "new_empty_strided", "scalar_tensor", "arange", "zeros", "ones", "full",
+              "empty", "empty_strided", "_local_scalar_dense", "linspace", "eye"}
+
+
+def _n(v, n):
+    """An int or a 1-/n-sequence as an n-tuple (aten passes ``[2]`` or ``[2, 2]`` or ``2``)."""
+    v = list(v) if isinstance(v, (list, tuple)) else [v]
+    return tuple(int(x) for x in (v * n if len(v) == 1 else v))
+
+
+class _Skip(Exception):
+    pass
+
+
+class DispatchImporter(Importer):
+    """Builds the archcalc graph from the recorded run (shares naming, parameters and shape
+    checks with the fx importer)."""
+
+    def __init__(self, module, input_shapes, name, allow_partial):
+        super().__init__(module, input_shapes, name, allow_partial, None)
+        self.names: dict = {}  # id(fake tensor) -> _Tensor
+        self.derived: dict = {}  # id(fake tensor) -> list of (parameter, path) it is computed from
+        self.keep: list = []  # keep recorded tensors alive so ids stay unique
+        self.param_path = {}
+        self.computed: set = set()  # ids of tensors computed from parameters by arithmetic (not views)
+        self.modules_by_id = {}
+
+    # --- shapes ----------------------------------------------------------------------------
+
+    def batch_pos(self, t):
+        """The axis holding the batch (a multiple of BATCH), or None for a tensor without one."""
+        pos = [i for i, d in enumerate(t.shape) if int(d) > 0 and int(d) % BATCH == 0]
+        if len(pos) > 1:
+            raise _Skip(f"two axes of {list(t.shape)} are multiples of the batch")
+        return pos[0] if pos else None
+
+    def per_sample(self, t):
+        """The shape without the batch: a folded batch (``B * k``) keeps ``k`` in its place."""
+        shape = tuple(int(d) for d in t.shape)
+        p = self.batch_pos(t)
+        if p is None:
+            return None  # no batch axis: a parameter-derived tensor
+        k = shape[p] // BATCH
+        return shape[:p] + ((k,) if k > 1 else ()) + shape[p + 1:]
+
+    def ps_axis(self, t, axis):
+        """A torch axis of ``t`` as a per-sample axis; an op along the batch axis is refused."""
+        rank = t.dim()
+        axis = axis + rank if axis < 0 else axis
+        p = self.batch_pos(t)
+        if p is None:
+            return axis
+        if axis == p:
+            raise _Skip("an op along the batch axis")
+        if int(t.shape[p]) // BATCH > 1:
+            return axis  # the folded axis stays in the per-sample shape
+        return axis if axis < p else axis - 1
+
+    def ps_permutation(self, t, order):
+        """torch's permutation of ``t`` as a permutation of its per-sample axes."""
+        p = self.batch_pos(t)
+        order = [a + t.dim() if a < 0 else a for a in order]
+        if p is None or int(t.shape[p]) // BATCH > 1:
+            return tuple(order)
+        return tuple(a if a < p else a - 1 for a in order if a != p)
+
+    def value_of(self, t, path):
+        """The graph node name for a recorded tensor used as an activation."""
+        v = self.names.get(id(t))
+        if v is not None:
+            return v.name
+        if id(t) in self.param_path and id(t) not in self.derived:  # a parameter or buffer read directly
+            self.derived[id(t)] = [(t, self.param_path[id(t)])]
+            self.keep.append(t)
+        if id(t) in self.derived:
+            return self.param_from(t, path).name
+        raise _Skip("a tensor created inside forward (torch.zeros, arange...) is used as an operand")
+
+    def param_from(self, t, path):
+        """A Parameter node for a parameter-derived tensor (counting its source tensors once)."""
+        import torch
+
+        key = id(t)
+        if key not in self.attr_nodes:
+            srcs = self.derived[key]
+            shape = tuple(int(d) for d in t.shape)
+            batched = len(shape) >= 2 and shape[0] == 1
+            if self.batch_pos(t) is not None:  # expanded over the batch (ViT's class token)
+                shape, batched = (1,) + self.per_sample(t), True
+            real = [p for p, _ in srcs if isinstance(p, torch.nn.Parameter)]
+            role = "buffer" if not real else ("trainable" if all(p.requires_grad for p in real) else "frozen")
+            numel = sum(p.numel() for p in (real or [p for p, _ in srcs]) if id(p) not in self.param_owner)
+            base = srcs[0][1] if srcs else "param"
+            node = self.add(L.Parameter(shape[1:] if batched else shape, role, numel, base), ["input"],
+                            self.unique(base))
+            for p, _ in srcs:
+                self.param_owner.setdefault(id(p), node)
+            self.attr_nodes[key] = node
+            if not batched:
+                self.batchless.add(node)
+        name = self.attr_nodes[key]
+        return _Tensor(name, name not in self.batchless)
+
+    def shapes_for(self, names):
+        return [self.shapes[n] for n in names]
+
+    def rule_params(self, layer, shapes):
+        from ..rules import rule_for
+
+        if isinstance(layer, L.Linear):  # any rank: the importer folds the leading axes
+            shapes = [(shapes[0][-1],)] + list(shapes[1:])
+        cost = rule_for(layer)(layer, shapes)
+        return cost.params + cost.frozen_params
+
+    def emit(self, layer, ins, out_tensor, lname, check=True):
+        name = self.add(layer, ins, lname)
+        if check and out_tensor is not None:
+            want = self.per_sample(out_tensor)
+            if want is not None and tuple(self.shapes[name]) != tuple(want):
+                raise _Skip(f"archcalc's {layer.kind} gives {self.shapes[name]}, torch gave {want}")
+        if out_tensor is not None:
+            self.names[id(out_tensor)] = _Tensor(name)
+            self.keep.append(out_tensor)
+        return name
+
+
+def import_dispatch(module, input_shapes, name, allow_partial=False):
+    """(importer, outputs) from one fake run of ``module``."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    imp = DispatchImporter(module, input_shapes, name, allow_partial)
+    stack: list = []  # module paths
+    inside_leaf = [0]
+    paths = {id(m): p for p, m in module.named_modules()}
+    params = {id(p): n for n, p in module.named_parameters()}
+    buffers = {id(b): n for n, b in module.named_buffers()}
+    imp.param_path = {**buffers, **params}
+    is_leaf = {}
+    for p, m in module.named_modules():
+        lay = module_layer(m) if type(m).__module__.startswith("torch.nn") and not list(m.children()) else None
+        is_leaf[id(m)] = lay if (lay is not None and not isinstance(lay, str)) else None
+    unsupported = imp.unsupported
+    calls: dict = {}
+
+    def where():
+        return stack[-1] if stack else ""
+
+    def record_unsupported(what):
+        unsupported.append(what)
+
+    def pre(mod, args, kwargs=None):
+        path = paths.get(id(mod), "")
+        stack.append(path)
+        if is_leaf.get(id(mod)) is not None:
+            inside_leaf[0] += 1
+
+    def post(mod, args, out):
+        path = stack.pop() if stack else ""
+        spec = is_leaf.get(id(mod))
+        if spec is None:
+            return
+        inside_leaf[0] -= 1
+        if inside_leaf[0]:
+            return
+        try:
+            ins = [a for a in args if isinstance(a, torch.Tensor)]
+            if not ins:
+                raise _Skip("no tensor input")
+            x = ins[0]
+            layer = spec
+            in_names = [imp.value_of(x, path)]
+            if isinstance(spec, tuple):
+                kind = spec[0]
+                if kind == "flatten":
+                    layer = L.Reshape(imp.per_sample(out))
+                elif kind == "softmax":
+                    layer = L.Softmax(spec[1] - 1 if spec[1] > 0 else spec[1])
+                elif kind == "area":
+                    layer = L.AdaptiveAvgPool2d(spec[1])
+                elif kind == "mha":
+                    layer = mha_layer(spec[1], True)
+                    in_names = [imp.value_of(a, path) for a in ins[:3]]
+                    if len(set(in_names)) == 1:
+                        in_names = in_names[:1]
+                else:
+                    raise _Skip(kind)
+            elif isinstance(spec, L.MaxUnpool2d):
+                in_names = [imp.value_of(a, path) for a in ins[:2]]
+            k = calls.get(path, 0)
+            calls[path] = k + 1
+            lname = imp.unique(path if k == 0 else f"{path}_{k}")
+            layer = imp.own_params(layer, mod, lname)
+            o = out[0] if isinstance(out, tuple) else out
+            if not isinstance(layer, L.Shared):
+                # the rule reads channels from the per-sample layout; a module applied to a folded
+                # batch (LeViT's BatchNorm1d on x.flatten(0, 1)) would be read wrongly: check first
+                probe = imp.shapes_for([imp.value_of(i, path) if isinstance(i, torch.Tensor) else i
+                                        for i in ins[:1]])
+                want = sum(p.numel() for p in mod.parameters())
+                got = imp.rule_params(layer, probe + [imp.shapes[n] for n in in_names[1:]])
+                if got != want:
+                    raise _Skip(f"archcalc's {layer.kind} rule gives {got} params on this layout, the module "
+                                f"has {want}")
+            imp.emit(layer, in_names, o, lname)
+        except (_Skip, ArchcalcError) as e:
+            record_unsupported(f"{path} ({type(mod).__name__}): {e}")
+
+    class Recorder(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            if inside_leaf[0]:
+                return out
+            try:
+                record(func, args, kwargs, out)
+            except (_Skip, ArchcalcError) as e:
+                record_unsupported(f"{where() + '.' if where() else ''}{func.overloadpacket.__name__} "
+                                   f"(aten.{func.overloadpacket.__name__}): {e}")
+            except Exception as e:  # a mapping bug must not pass as a count
+                record_unsupported(f"{where()} aten.{func.overloadpacket.__name__}: {type(e).__name__}: {e}")
+            return out
+
+    def source(t):
+        """Parameters a tensor is computed from, or None if it depends on the input."""
+        if id(t) in imp.names:
+            return None
+        if id(t) in params:
+            return [(t, params[id(t)])]
+        if id(t) in buffers:
+            return [(t, buffers[id(t)])]
+        return imp.derived.get(id(t))
+
+    def record(func, args, kwargs, out):
+        op = func.overloadpacket.__name__
+        flat_args, _ = tree_flatten((args, kwargs))
+        tens = [a for a in flat_args if isinstance(a, torch.Tensor)]
+        outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
+        if not outs:
+            return
+        srcs = [source(t) for t in tens]
+        if op in _FACTORIES:
+            srcs = []  # a new constant tensor (its argument only gives the dtype/device/shape)
+        if all(s is not None for s in srcs):
+            if op in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution") and any(srcs):
+                # multiply-accumulates on parameters alone (a relative-position MLP on a table): done
+                # once per forward whatever the batch, which per-sample counts cannot express
+                raise _Skip("multiply-accumulates on parameters alone (batch-independent work)")
+            # computed from parameters/constants only (a transposed weight, a standardised kernel)
+            merged = [x for s in srcs for x in s]
+            view = op in ("t", "view", "_unsafe_view", "reshape", "permute", "transpose", "expand", "unsqueeze",
+                          "squeeze", "select", "slice", "detach", "alias", "clone", "_to_copy", "lift_fresh")
+            computed = not view or any(id(t) in imp.computed for t in tens)
+            for o in outs:
+                imp.derived[id(o)] = merged
+                imp.keep.append(o)
+                if computed and merged:
+                    imp.computed.add(id(o))
+            return
+        path = where()
+        lname = imp.unique(f"{path}.{op.rstrip('_')}" if path else op.rstrip("_"))
+        imp.used.discard(lname)
+        x = tens[0]
+        o = outs[0]
+
+        def name_of(t):
+            return imp.value_of(t, path)
+
+        def emit(layer, ins, out_t=o):
+            return imp.emit(layer, ins, out_t, imp.unique(lname))
+
+        rank_full = x.dim()
+        if op in ("convolution", "_convolution"):
+            w, b = args[1], args[2]
+            stride, pad, dil, transposed, outpad, groups = args[3:9]
+            n = w.dim() - 2
+            if transposed:
+                if n != 2:
+                    raise _Skip("transposed 1-d/3-d convolution")
+                layer = L.ConvTranspose2d(int(w.shape[1]) * groups, tuple(w.shape[2:]), tuple(stride), tuple(pad),
+                                          tuple(outpad), tuple(dil), groups, b is not None)
+            else:
+                cls = {1: L.Conv1d, 2: L.Conv2d, 3: L.Conv3d}[n]
+                layer = cls(int(w.shape[0]), tuple(int(d) for d in w.shape[2:]), tuple(stride), tuple(pad),
+                            tuple(dil), groups, b is not None)
+            emit(weighted(layer, [w, b], lname), [name_of(x)])
+            return
+        if op in ("addmm", "mm", "bmm", "baddbmm"):
+            a_, b_ = (args[1], args[2]) if op in ("addmm", "baddbmm") else (args[0], args[1])
+            sa, sb = source(a_), source(b_)
+            if sa is None and sb is not None and op in ("addmm", "mm"):
+                bias = args[0] if op == "addmm" else None
+                layer = L.Linear(int(b_.shape[1]), bias is not None)
+                emit(weighted(layer, [b_, bias], lname), [name_of(a_)])
+                return
+            if sa is None and sb is None:
+                if op in ("addmm", "baddbmm"):
+                    raise _Skip(f"{op} of two activations plus a term")
+                emit(L.MatMul("bmm" if op == "bmm" else "matmul"), [name_of(a_), name_of(b_)])
+                return
+            raise _Skip(f"{op} with a parameter on the left")
+        if op in ("native_batch_norm", "_native_batch_norm_legit_no_training", "_native_batch_norm_legit",
+                  "_native_batch_norm_legit_functional", "batch_norm"):
+            w, b = args[1], args[2]
+            rm = args[3] if len(args) > 3 and isinstance(args[3], torch.Tensor) else None
+            training = op in ("_native_batch_norm_legit", "_native_batch_norm_legit_functional") or \
+                (op == "native_batch_norm" and bool(args[5]))
+            rank = rank_full - 1
+            kind = {1: "BatchNorm1d", 2: "BatchNorm1d", 3: "BatchNorm2d", 4: "BatchNorm3d"}[rank]
+            layer = batch_norm_layer(kind, 1e-5, 0.1, w is not None, rm is not None, training)
+            for buf in (args[3], args[4]) if len(args) > 4 else ():
+                if isinstance(buf, torch.Tensor):
+                    imp.param_owner.setdefault(id(buf), lname)
+            emit(weighted(layer, [w, b], lname), [name_of(x)])
+            return
+        if op == "native_layer_norm":
+            ns, w, b = args[1], args[2], args[3]
+            layer = L.LayerNorm(tuple(ns), args[4], w is not None, b is not None)
+            emit(weighted(layer, [w, b], lname), [name_of(x)])
+            return
+        if op == "native_group_norm":
+            w, b, groups = args[1], args[2], args[6]
+            emit(weighted(L.GroupNorm(groups, args[7], w is not None), [w, b], lname), [name_of(x)])
+            return
+        if op in _ACTS:
+            fn = _ACTS[op]
+            if op.startswith("gelu") and kwargs.get("approximate", "none") not in ("none", "tanh"):
+                raise _Skip("gelu approximate")
+            emit(L.Activation(fn, op.endswith("_")), [name_of(x)])
+            return
+        if op in ("hardtanh", "hardtanh_") and tuple(args[1:3]) == (0.0, 6.0):
+            emit(L.Activation("relu6", op.endswith("_")), [name_of(x)])
+            return
+        if op in _BINARY:
+            cls = _BINARY[op]
+            a, b = args[0], args[1]
+            if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+                if (kwargs.get("alpha", 1) != 1) or len(args) > 2:
+                    raise _Skip(f"{op} with alpha")
+                if b.dim() == 0 and source(b) is not None:
+                    raise _Skip(f"{op} by a 0-d tensor")
+                emit(cls(), [name_of(a), name_of(b)])
+                return
+            t = a if isinstance(a, torch.Tensor) else b
+            if cls is L.Mul:
+                emit(L.Scale(float(b if t is a else a)), [name_of(t)])
+            else:
+                emit(L.Pointwise(f"{cls.__name__.lower()}_scalar"), [name_of(t)])
+            return
+        if op in _POINTWISE:
+            emit(L.Pointwise(_POINTWISE[op]), [name_of(x)])
+            return
+        if op in ("cat", "stack"):
+            seq = args[0]
+            dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            names = [name_of(t) for t in seq]
+            if op == "stack":
+                ax = imp.ps_axis(o, dim)
+                names = [imp.add(L.Unsqueeze(ax), [nm], imp.unique(lname + ".unsqueeze")) for nm in names]
+                emit(L.Concat(ax), names)
+                return
+            emit(L.Concat(imp.ps_axis(seq[0], dim)), names)
+            return
+        if op in ("permute", "transpose", "t"):
+            if op == "permute":
+                order = list(args[1])
+            else:
+                a, b = (d if d >= 0 else d + rank_full for d in (args[1:3] if op == "transpose" else (0, 1)))
+                order = list(range(rank_full))
+                order[a], order[b] = order[b], order[a]
+            emit(L.Permute(imp.ps_permutation(x, order)), [name_of(x)])
+            return
+        if op in ("slice",):
+            dim = args[1] if len(args) > 1 else 0
+            dim = dim if dim >= 0 else dim + rank_full
+            if tuple(o.shape) == tuple(x.shape):
+                emit(L.Identity(), [name_of(x)])
+                return
+            start = args[2] if len(args) > 2 and args[2] is not None else 0
+            stop = args[3] if len(args) > 3 and args[3] is not None else None
+            step = args[4] if len(args) > 4 else 1
+            size = int(x.shape[dim])
+            start = start + size if start < 0 else start
+            stop = None if stop is None or stop >= size else (stop + size if stop < 0 else stop)
+            emit(L.Slice(min(start, size), stop, imp.ps_axis(x, dim), step), [name_of(x)])
+            return
+        if op == "select":
+            emit(L.Select(imp.ps_axis(x, args[1]), args[2]), [name_of(x)])
+            return
+        if op in ("split", "split_with_sizes", "unbind", "chunk", "unsafe_split"):
+            dim = (args[2] if len(args) > 2 else kwargs.get("dim", 0)) if op != "unbind" else (
+                args[1] if len(args) > 1 else 0)
+            dim = dim if dim >= 0 else dim + rank_full
+            ax = imp.ps_axis(x, dim)
+            start = 0
+            for piece in outs:
+                n = int(piece.shape[dim]) if op != "unbind" else 1
+                layer = L.Select(ax, start) if op == "unbind" else L.Slice(start, start + n, ax)
+                imp.emit(layer, [name_of(x)], piece, imp.unique(lname))
+                start += n
+            return
+        if op in _VIEW_OPS:
+            want = imp.per_sample(o)
+            if want is None:
+                raise _Skip("a view that drops the batch axis")
+            if tuple(want) == tuple(imp.shapes[name_of(x)]):
+                emit(L.Identity(), [name_of(x)])
+            elif op == "expand":
+                emit(L.Expand(tuple(want)), [name_of(x)])
+            else:
+                emit(L.Reshape(tuple(want)), [name_of(x)])
+            return
+        if op in ("mean", "sum", "amax", "max") and len(args) > 1:
+            dim_arg = args[1] if isinstance(args[1], (list, tuple)) else [args[1]]
+            axes = [imp.ps_axis(x, d) for d in dim_arg]
+            keep = bool(args[2]) if len(args) > 2 else bool(kwargs.get("keepdim", False))
+            cls = {"mean": L.Mean, "sum": L.Sum, "amax": L.Amax, "max": L.Amax}[op]
+            emit(cls(tuple(axes), keep), [name_of(x)])
+            return
+        if op in ("_softmax", "softmax", "_safe_softmax"):
+            emit(L.Softmax(imp.ps_axis(x, args[1])), [name_of(x)])
+            return
+        if op in ("max_pool2d_with_indices", "max_pool2d", "max_pool1d", "max_pool3d_with_indices"):
+            n = 3 if "3d" in op else (1 if "1d" in op else 2)
+            k = args[1]
+            s = args[2] if len(args) > 2 and args[2] else k
+            p = args[3] if len(args) > 3 else 0
+            d = args[4] if len(args) > 4 else 1
+            cm = bool(args[5]) if len(args) > 5 else False
+            cls = {1: L.MaxPool1d, 2: L.MaxPool2d, 3: L.MaxPool3d}[n]
+            emit(cls(_n(k, n), _n(s, n), _n(p, n), _n(d, n), cm), [name_of(x)])
+            return
+        if op in ("avg_pool2d", "avg_pool3d"):
+            n = 3 if "3d" in op else 2
+            k = args[1]
+            s = args[2] if len(args) > 2 and args[2] else k
+            p = args[3] if len(args) > 3 else 0
+            cm = bool(args[4]) if len(args) > 4 else False
+            cip = bool(args[5]) if len(args) > 5 else True
+            if len(args) > 6 and args[6] is not None:
+                raise _Skip("avg_pool with divisor_override")
+            cls = {2: L.AvgPool2d, 3: L.AvgPool3d}[n]
+            emit(cls(_n(k, n), _n(s, n), _n(p, n), cm, cip), [name_of(x)])
+            return
+        if op in ("_adaptive_avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_max_pool2d"):
+            cls = {"_adaptive_avg_pool2d": L.AdaptiveAvgPool2d, "adaptive_avg_pool2d": L.AdaptiveAvgPool2d,
+                   "_adaptive_avg_pool3d": L.AdaptiveAvgPool3d, "adaptive_max_pool2d": L.AdaptiveMaxPool2d}[op]
+            emit(cls(_n(args[1], 3 if "3d" in op else 2)), [name_of(x)])
+            return
+        if op.startswith("upsample_") or op == "_upsample_nearest_exact2d":
+            mode = {"upsample_nearest1d": "nearest", "upsample_nearest2d": "nearest", "upsample_nearest3d": "nearest",
+                    "_upsample_nearest_exact2d": "nearest-exact", "upsample_linear1d": "linear",
+                    "upsample_bilinear2d": "bilinear", "upsample_bicubic2d": "bicubic",
+                    "upsample_trilinear3d": "trilinear"}.get(op)
+            if mode is None:
+                raise _Skip(op)
+            emit(L.Interpolate(size=tuple(int(d) for d in o.shape[2:]), mode=mode), [name_of(x)])
+            return
+        if op in ("constant_pad_nd", "reflection_pad2d", "replication_pad2d"):
+            pad = tuple(args[1])
+            if not any(pad):
+                emit(L.Identity(), [name_of(x)])  # a zero pad (Swin's pad to whole windows when none is needed)
+                return
+            if len(pad) != 4 or rank_full != 4 or (op == "constant_pad_nd" and len(args) > 2 and args[2]):
+                raise _Skip(f"{op} {pad}")
+            cls = {"constant_pad_nd": L.ZeroPad2d, "reflection_pad2d": L.ReflectionPad2d,
+                   "replication_pad2d": L.ReplicationPad2d}[op]
+            emit(cls(pad), [name_of(x)])
+            return
+        if op in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention",
+                  "_scaled_dot_product_flash_attention", "scaled_dot_product_attention",
+                  "_scaled_dot_product_attention_math", "_scaled_dot_product_cudnn_attention"):
+            q, k, v = args[:3]
+            emit(L.ScaledDotProductAttention(bool(kwargs.get("is_causal", False))), [name_of(q), name_of(k), name_of(v)])
+            return
+        if op == "roll":
+            shifts = args[1] if isinstance(args[1], (list, tuple)) else [args[1]]
+            rdims = args[2] if len(args) > 2 and isinstance(args[2], (list, tuple)) else [args[2] if len(args) > 2 else 0]
+            emit(L.Roll(tuple(shifts), tuple(imp.ps_axis(x, d) for d in rdims)), [name_of(x)])
+            return
+        if op in ("dropout", "native_dropout", "feature_dropout"):
+            emit(L.Dropout(), [name_of(x)])
+            return
+        if op == "channel_shuffle" or op == "native_channel_shuffle":
+            emit(L.ChannelShuffle(args[1]), [name_of(x)])
+            return
+        raise _Skip("")
+
+    def weighted(layer, tensors, lname):
+        """The rule counts a weight layer's params when its tensors are module parameters used
+        directly; computed weights (standardised, weight-normed) count their source tensors."""
+        present = []
+        for t in tensors:
+            if t is None:
+                continue
+            srcs = source(t) or []
+            real = [p for p, _ in srcs if id(p) in params]
+            # a weight read through a view or a same-size transform (weight.t(), a standardised
+            # kernel) is its parameter: the rule's count is that tensor's size
+            same = len(real) == 1 and len(srcs) == 1 and real[0].numel() == t.numel() and id(t) not in imp.computed
+            present.append(real[0] if same else t)
+        direct = all(id(t) in params for t in present)
+        owners = {imp.param_owner.get(id(t)) for t in present}
+        if direct and owners == {None}:
+            for t in present:
+                imp.param_owner[id(t)] = lname
+            return layer
+        if direct and None not in owners:
+            return L.Shared(layer, owner=sorted(owners)[0])
+        for t in present:
+            srcs = source(t) or []
+            for p, pth in srcs:
+                if id(p) not in imp.param_owner and id(p) in params:
+                    imp.derived.setdefault(id(p), [(p, pth)])
+                    imp.param_from(p, pth)
+        return L.Shared(layer, owner=lname + " (computed weights)")
+
+    handles = []
+    for m in module.modules():
+        handles.append(m.register_forward_pre_hook(pre))
+        handles.append(m.register_forward_hook(post))
+    try:
+        p0 = next(iter(module.parameters()), None)
+        device = p0.device if p0 is not None else torch.device("cpu")
+        with FakeTensorMode(allow_non_fake_inputs=True):
+            xs = [torch.empty((BATCH, *s), device=device) for s in input_shapes]
+            for i, x in enumerate(xs):
+                imp.names[id(x)] = _Tensor("input" if i == 0 else f"input{i}")
+                imp.keep.append(x)
+                if i:
+                    imp.b.add_input(input_shapes[i], f"input{i}")
+                    imp.shapes[f"input{i}"] = tuple(input_shapes[i])
+                    imp.used.add(f"input{i}")
+            with Recorder(), torch.no_grad():
+                out = module(*xs)
+    except (_Skip, ArchcalcError):
+        raise
+    except Exception as e:
+        raise UnsupportedLayerError(f"the fallback tracer could not run {type(module).__name__} on fake tensors: "
+                                    f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    finally:
+        for h in handles:
+            h.remove()
+    outputs = []
+    for t in tree_flatten(out)[0]:
+        if isinstance(t, torch.Tensor) and id(t) in imp.names:
+            outputs.append(imp.names[id(t)].name)
+    return imp, list(dict.fromkeys(outputs))
