@@ -986,8 +986,11 @@ class MatMul(Layer):
 
     mode: str = "matmul"
 
+    #: the text values of each text field (the spec loader and JSON Schema read them here)
+    choices = {"mode": ("matmul", "bmm", "@")}
+
     def __post_init__(self):
-        V.one_of(self, "mode", self.mode, ("matmul", "bmm", "@"))
+        V.one_of(self, "mode", self.mode, self.choices["mode"])
 
 
 @dataclass(frozen=True)
@@ -1297,10 +1300,12 @@ class Interpolate(Layer):
     mode: str = "nearest"
     align_corners: Optional[bool] = None
 
+    choices = {"mode": tuple(INTERPOLATE_OPS)}
+
     def __post_init__(self):
         from fractions import Fraction
 
-        V.one_of(self, "mode", self.mode, tuple(INTERPOLATE_OPS))
+        V.one_of(self, "mode", self.mode, self.choices["mode"])
         if self.align_corners is not None:
             V.boolean(self, "align_corners", self.align_corners)
         if self.size is not None:
@@ -1358,12 +1363,14 @@ class LearnedTensor(Layer):
     stored: Optional[int] = None
     index: int = 0
 
+    choices = {"op": ("mul", "add", "prepend", "value")}
+
     def __post_init__(self):
         shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
         if not shape:
             raise InvalidValueError(f"LearnedTensor.shape must name at least one size, got {self.shape!r}")
         _set(self, "shape", tuple(V.positive_int(self, "shape", d) for d in shape))
-        V.one_of(self, "op", self.op, ("mul", "add", "prepend", "value"))
+        V.one_of(self, "op", self.op, self.choices["op"])
         V.axes(self, "axis", self.axis)
         if self.stored is not None:
             V.nonneg_int(self, "stored", self.stored)
