@@ -1308,6 +1308,9 @@ class Interpolate(Layer):
         V.one_of(self, "mode", self.mode, self.choices["mode"])
         if self.align_corners is not None:
             V.boolean(self, "align_corners", self.align_corners)
+            if self.mode.startswith("nearest"):  # as torch: the corners matter only when interpolating
+                raise InvalidValueError(f"Interpolate.align_corners must be null with mode {self.mode!r}, "
+                                        f"got {self.align_corners!r}")
         if self.size is not None:
             _set(self, "size", tuple(V.positive_dim(self, "size", d) for d in _one_to_three(self, "size", self.size)))
         if self.scale_factor is not None:
