@@ -963,7 +963,7 @@ class Squeeze(Layer):
 class Expand(Layer):
     """``x.expand(*sizes)`` to a per-sample ``shape`` (``-1`` keeps an axis): a view, stride 0."""
 
-    shape: tuple = ()
+    shape: tuple
 
     def __post_init__(self):
         if not isinstance(self.shape, (tuple, list)) or not self.shape:
