@@ -319,6 +319,10 @@ class Flatten(Layer):
     start_dim: int = 0
     end_dim: int = -1
 
+    def __post_init__(self):
+        V.any_int(self, "start_dim", self.start_dim)
+        V.any_int(self, "end_dim", self.end_dim)
+
     @property
     def reuses_input(self) -> bool:
         return True
@@ -795,51 +799,23 @@ class Shared(Layer):
 # end as in torch. Every field is checked when the layer is made (archcalc.validate).
 
 
-def _int_tuple(layer, name: str, value, n: int, low: int) -> tuple:
-    """An int or ``n`` ints, each ``>= low``, as an ``n``-tuple."""
-    from . import validate as V
-    from .errors import InvalidValueError
-
-    if isinstance(value, (tuple, list)):
-        if len(value) != n:
-            raise InvalidValueError(f"{type(layer).__name__}.{name} must be an integer or {n} integers, got {value!r}")
-        return tuple(V.int_at_least(layer, name, v, low) for v in value)
-    return (V.int_at_least(layer, name, value, low),) * n
-
-
-def _axes(layer, name: str, value, allow_empty: bool = False) -> tuple:
-    """One axis or a tuple of axes (ints, negative allowed), without repeats."""
-    from . import validate as V
-    from .errors import InvalidTypeError, InvalidValueError
-
-    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    for v in vals:
-        if not V.is_int(v):
-            raise InvalidTypeError(f"{type(layer).__name__}.{name} must be an axis or axes (integers), got {value!r}")
-    if len(set(vals)) != len(vals) or (not vals and not allow_empty):
-        raise InvalidValueError(f"{type(layer).__name__}.{name} must name distinct axes, got {value!r}")
-    return vals
-
-
 @dataclass(frozen=True)
 class LayerNorm(Layer):
     """torch.nn.LayerNorm over the last ``len(normalized_shape)`` axes, which must equal
     ``normalized_shape``. ``elementwise_affine`` adds a weight (and a ``bias``) of that shape."""
 
-    normalized_shape: Any = ()
+    normalized_shape: Any
     eps: float = 1e-5
     elementwise_affine: bool = True
     bias: bool = True
 
     def __post_init__(self):
-        from . import validate as V
-
         ns = self.normalized_shape if isinstance(self.normalized_shape, (tuple, list)) else (self.normalized_shape,)
         if not ns:
-            from .errors import InvalidValueError
-
-            raise InvalidValueError(f"LayerNorm.normalized_shape must name at least one size, got {self.normalized_shape!r}")
+            raise InvalidValueError(f"LayerNorm.normalized_shape must name at least one size, "
+                                    f"got {V.show(self.normalized_shape)}")
         _set(self, "normalized_shape", tuple(V.positive_int(self, "normalized_shape", d) for d in ns))
+        V.number(self, "eps", self.eps, 0, low_open=True)
         V.boolean(self, "elementwise_affine", self.elementwise_affine)
         V.boolean(self, "bias", self.bias)
 
@@ -860,8 +836,7 @@ class LayerNorm2d(Layer):
     affine: bool = True
 
     def __post_init__(self):
-        from . import validate as V
-
+        V.number(self, "eps", self.eps, 0, low_open=True)
         V.boolean(self, "affine", self.affine)
 
 
@@ -875,9 +850,8 @@ class GroupNorm(Layer):
     affine: bool = True
 
     def __post_init__(self):
-        from . import validate as V
-
         V.positive_int(self, "num_groups", self.num_groups)
+        V.number(self, "eps", self.eps, 0, low_open=True)
         V.boolean(self, "affine", self.affine)
 
     def describe(self) -> str:
@@ -888,10 +862,8 @@ class _Reduce(Layer):
     """Shared by the reductions: ``dim`` (one axis or several; ``None`` = all) and ``keepdim``."""
 
     def __post_init__(self):
-        from . import validate as V
-
         if self.dim is not None:
-            _set(self, "dim", _axes(self, "dim", self.dim))
+            _set(self, "dim", V.axes(self, "dim", self.dim))
         V.boolean(self, "keepdim", self.keepdim)
 
     def describe(self) -> str:
@@ -930,7 +902,7 @@ class Permute(Layer):
     dims: tuple = (0,)
 
     def __post_init__(self):
-        _set(self, "dims", _axes(self, "dims", self.dims))
+        _set(self, "dims", V.axes(self, "dims", self.dims))
 
     @property
     def reuses_input(self) -> bool:
@@ -948,8 +920,8 @@ class Transpose(Layer):
     dim1: int = 1
 
     def __post_init__(self):
-        _axes(self, "dim0", self.dim0)
-        _axes(self, "dim1", self.dim1)
+        V.axes(self, "dim0", self.dim0)
+        V.axes(self, "dim1", self.dim1)
 
     @property
     def reuses_input(self) -> bool:
@@ -966,7 +938,7 @@ class Unsqueeze(Layer):
     dim: int = 0
 
     def __post_init__(self):
-        _axes(self, "dim", self.dim)
+        V.axes(self, "dim", self.dim)
 
     @property
     def reuses_input(self) -> bool:
@@ -982,7 +954,7 @@ class Squeeze(Layer):
 
     def __post_init__(self):
         if self.dim is not None:
-            _set(self, "dim", _axes(self, "dim", self.dim))
+            _set(self, "dim", V.axes(self, "dim", self.dim))
 
     @property
     def reuses_input(self) -> bool:
@@ -993,12 +965,14 @@ class Squeeze(Layer):
 class Expand(Layer):
     """``x.expand(*sizes)`` to a per-sample ``shape`` (``-1`` keeps an axis): a view, stride 0."""
 
-    shape: tuple = ()
+    shape: tuple
 
     def __post_init__(self):
-        from .dims import coerce_dim
-
-        _set(self, "shape", tuple(-1 if (isinstance(d, int) and d == -1) else coerce_dim(d) for d in self.shape))
+        if not isinstance(self.shape, (tuple, list)) or not self.shape:
+            raise InvalidTypeError(f"Expand.shape must be a non-empty list of sizes (-1 keeps an axis), "
+                                   f"got {V.show(self.shape)}")
+        _set(self, "shape", tuple(-1 if V.is_int(d) and d == -1 else V.positive_dim(self, "shape", d)
+                                  for d in self.shape))
 
     @property
     def reuses_input(self) -> bool:
@@ -1014,10 +988,11 @@ class MatMul(Layer):
 
     mode: str = "matmul"
 
-    def __post_init__(self):
-        from . import validate as V
+    #: the text values of each text field (the spec loader and JSON Schema read them here)
+    choices = {"mode": ("matmul", "bmm", "@")}
 
-        V.one_of(self, "mode", self.mode, ("matmul", "bmm", "@"))
+    def __post_init__(self):
+        V.one_of(self, "mode", self.mode, self.choices["mode"])
 
 
 @dataclass(frozen=True)
@@ -1027,15 +1002,10 @@ class Einsum(Layer):
     equation: str = "ij,jk->ik"
 
     def __post_init__(self):
-        from .errors import InvalidTypeError, InvalidValueError
-
-        eq = self.equation
-        if not isinstance(eq, str):
-            raise InvalidTypeError(f"Einsum.equation must be text, got {eq!r}")
-        eq = eq.replace(" ", "")
+        eq = V.text(self, "equation", self.equation).replace(" ", "")
         if not re.fullmatch(r"[A-Za-z]*(,[A-Za-z]*)*->[A-Za-z]*", eq) or "..." in eq:
             raise InvalidValueError(f"Einsum.equation must be explicit like 'ij,jk->ik' (letters, commas, one "
-                                    f"'->', no '...'), got {self.equation!r}")
+                                    f"'->', no '...'), got {V.show(self.equation)}")
         _set(self, "equation", eq)
 
     def describe(self) -> str:
@@ -1050,8 +1020,6 @@ class ScaledDotProductAttention(Layer):
     is_causal: bool = False
 
     def __post_init__(self):
-        from . import validate as V
-
         V.boolean(self, "is_causal", self.is_causal)
 
 
@@ -1071,9 +1039,6 @@ class MultiheadAttention(Layer):
     need_weights: bool = True
 
     def __post_init__(self):
-        from . import validate as V
-        from .errors import InvalidValueError
-
         V.positive_int(self, "embed_dim", self.embed_dim)
         V.positive_int(self, "num_heads", self.num_heads)
         if self.embed_dim % self.num_heads:
@@ -1100,17 +1065,15 @@ class _ConvNd(Layer):
     spatial = 2
 
     def __post_init__(self):
-        from . import validate as V
-
         n = self.spatial
         V.positive_int(self, "out_channels", self.out_channels)
-        _set(self, "kernel_size", _int_tuple(self, "kernel_size", self.kernel_size, n, 1))
-        _set(self, "stride", _int_tuple(self, "stride", self.stride, n, 1))
-        _set(self, "dilation", _int_tuple(self, "dilation", self.dilation, n, 1))
+        _set(self, "kernel_size", V.int_tuple(self, "kernel_size", self.kernel_size, n, 1))
+        _set(self, "stride", V.int_tuple(self, "stride", self.stride, n, 1))
+        _set(self, "dilation", V.int_tuple(self, "dilation", self.dilation, n, 1))
         if isinstance(self.padding, str):
             V.one_of(self, "padding", self.padding, ("same", "valid"))
         else:
-            _set(self, "padding", _int_tuple(self, "padding", self.padding, n, 0))
+            _set(self, "padding", V.int_tuple(self, "padding", self.padding, n, 0))
         V.positive_int(self, "groups", self.groups)
         V.boolean(self, "bias", self.bias)
 
@@ -1162,20 +1125,23 @@ class BatchNorm3d(Layer):
     affine: bool = True
     track_running_stats: bool = True
 
+    def __post_init__(self):
+        _check_norm(self)
+
 
 class _PoolNd(Layer):
     spatial = 2
 
     def __post_init__(self):
-        from . import validate as V
-
         n = self.spatial
-        _set(self, "kernel_size", _int_tuple(self, "kernel_size", self.kernel_size, n, 1))
-        _set(self, "stride", self.kernel_size if self.stride is None else _int_tuple(self, "stride", self.stride, n, 1))
-        _set(self, "padding", _int_tuple(self, "padding", self.padding, n, 0))
+        _set(self, "kernel_size", V.int_tuple(self, "kernel_size", self.kernel_size, n, 1))
+        _set(self, "stride", self.kernel_size if self.stride is None else V.int_tuple(self, "stride", self.stride, n, 1))
+        _set(self, "padding", V.int_tuple(self, "padding", self.padding, n, 0))
         if hasattr(self, "dilation"):
-            _set(self, "dilation", _int_tuple(self, "dilation", self.dilation, n, 1))
+            _set(self, "dilation", V.int_tuple(self, "dilation", self.dilation, n, 1))
         V.boolean(self, "ceil_mode", self.ceil_mode)
+        if hasattr(self, "count_include_pad"):
+            V.boolean(self, "count_include_pad", self.count_include_pad)
 
     def describe(self) -> str:
         return "x".join(map(str, self.kernel_size)) + " s" + "x".join(map(str, self.stride))
@@ -1225,7 +1191,7 @@ class _AdaptiveNd(Layer):
     spatial = 2
 
     def __post_init__(self):
-        _set(self, "output_size", _int_tuple(self, "output_size", self.output_size, self.spatial, 1))
+        _set(self, "output_size", V.int_tuple(self, "output_size", self.output_size, self.spatial, 1))
 
     def describe(self) -> str:
         return "-> " + "x".join(map(str, self.output_size))
@@ -1257,14 +1223,11 @@ class AdaptiveMaxPool3d(_AdaptiveNd):
 
 class _Pad2d(Layer):
     def __post_init__(self):
-        from . import validate as V
-        from .errors import InvalidValueError
-
         p = self.padding
         if isinstance(p, (tuple, list)):
             if len(p) != 4:
                 raise InvalidValueError(f"{type(self).__name__}.padding must be an integer or 4 integers "
-                                        f"(left, right, top, bottom), got {p!r}")
+                                        f"(left, right, top, bottom), got {V.show(p)}")
             p = tuple(V.nonneg_int(self, "padding", v) for v in p)
         else:
             p = (V.nonneg_int(self, "padding", p),) * 4
@@ -1302,8 +1265,6 @@ class MaxUnpool2d(Layer):
     rf_inputs = 1
 
     def __post_init__(self):
-        from . import validate as V
-
         _set(self, "kernel_size", V.int_pair(self, "kernel_size", self.kernel_size, 1))
         _set(self, "stride", self.kernel_size if self.stride is None else V.int_pair(self, "stride", self.stride, 1))
         _set(self, "padding", V.int_pair(self, "padding", self.padding, 0))
@@ -1317,6 +1278,14 @@ class MaxUnpool2d(Layer):
 #: weight computation per row/column is not counted.
 INTERPOLATE_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 3, "bilinear": 7, "bicubic": 31, "trilinear": 15}
 _INTERPOLATE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+def _one_to_three(layer, field: str, value) -> tuple:
+    """One value or 1 to 3 of them (one per spatial axis of a 1-d, 2-d or 3-d input)."""
+    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not 1 <= len(vals) <= 3:
+        raise InvalidValueError(f"{type(layer).__name__}.{field} must be one value or 1 to 3 values, got {V.show(value)}")
+    return vals
 
 
 @dataclass(frozen=True)
@@ -1333,30 +1302,29 @@ class Interpolate(Layer):
     mode: str = "nearest"
     align_corners: Optional[bool] = None
 
+    choices = {"mode": tuple(INTERPOLATE_OPS)}
+
     def __post_init__(self):
         from fractions import Fraction
 
-        from . import validate as V
-        from .dims import coerce_dim
-        from .errors import InvalidTypeError, InvalidValueError
-
-        V.one_of(self, "mode", self.mode, tuple(INTERPOLATE_OPS))
-        if (self.size is None) == (self.scale_factor is None):
-            raise InvalidValueError("Interpolate needs exactly one of size and scale_factor, got "
-                                    f"size={self.size!r}, scale_factor={self.scale_factor!r}")
+        V.one_of(self, "mode", self.mode, self.choices["mode"])
+        if self.align_corners is not None:
+            V.boolean(self, "align_corners", self.align_corners)
+            if self.mode.startswith("nearest"):  # as torch: the corners matter only when interpolating
+                raise InvalidValueError(f"Interpolate.align_corners must be null with mode {self.mode!r}, "
+                                        f"got {self.align_corners!r}")
         if self.size is not None:
-            s = self.size if isinstance(self.size, (tuple, list)) else (self.size,)
-            _set(self, "size", tuple(coerce_dim(d) for d in s))
-        else:
-            s = self.scale_factor if isinstance(self.scale_factor, (tuple, list)) else (self.scale_factor,)
+            _set(self, "size", tuple(V.positive_dim(self, "size", d) for d in _one_to_three(self, "size", self.size)))
+        if self.scale_factor is not None:
             out = []
-            for f in s:
-                if isinstance(f, bool) or not isinstance(f, (int, float, Fraction)):
-                    raise InvalidTypeError(f"Interpolate.scale_factor must be a number or numbers, got {self.scale_factor!r}")
-                if not f > 0 or f != f or f == float("inf"):
-                    raise InvalidValueError(f"Interpolate.scale_factor must be > 0, got {self.scale_factor!r}")
+            for f in _one_to_three(self, "scale_factor", self.scale_factor):
+                f = float(f) if isinstance(f, Fraction) else f
+                V.number(self, "scale_factor", f, 0, low_open=True)
                 out.append(int(f) if Fraction(f).denominator == 1 else float(f))
             _set(self, "scale_factor", tuple(out))
+        if (self.size is None) == (self.scale_factor is None):
+            raise InvalidValueError("Interpolate needs exactly one of size and scale_factor, got "
+                                    f"size={V.show(self.size)}, scale_factor={V.show(self.scale_factor)}")
 
     def describe(self) -> str:
         from .dims import format_dim
@@ -1400,16 +1368,15 @@ class LearnedTensor(Layer):
     stored: Optional[int] = None
     index: int = 0
 
-    def __post_init__(self):
-        from . import validate as V
-        from .errors import InvalidValueError
+    choices = {"op": ("mul", "add", "prepend", "value")}
 
+    def __post_init__(self):
         shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
         if not shape:
             raise InvalidValueError(f"LearnedTensor.shape must name at least one size, got {self.shape!r}")
         _set(self, "shape", tuple(V.positive_int(self, "shape", d) for d in shape))
-        V.one_of(self, "op", self.op, ("mul", "add", "prepend", "value"))
-        _axes(self, "axis", self.axis)
+        V.one_of(self, "op", self.op, self.choices["op"])
+        V.axes(self, "axis", self.axis)
         if self.stored is not None:
             V.nonneg_int(self, "stored", self.stored)
         V.nonneg_int(self, "index", self.index)

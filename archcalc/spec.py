@@ -50,7 +50,8 @@ POSITIVE_FIELDS = frozenset({"out_channels", "out_features", "kernel_size", "str
                              "output_size", "scale_factor", "size", "num_embeddings", "embedding_dim",
                              "hidden_size", "num_layers", "num_rois", "stop"})
 NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding", "start", "sampling_ratio"})
-#: The text values a field accepts where it accepts text besides numbers.
+#: The text values a field accepts where it accepts text besides numbers. A layer class whose field
+#: takes other words says so in its ``choices`` (MatMul.mode, Interpolate.mode): see string_choices.
 STRING_CHOICES = {"padding": ("same", "valid"), "fn": tuple(sorted(ACTIVATION_OPS)), "mode": ("nearest", "bilinear")}
 #: Number fields with bounds: field -> (minimum, maximum, minimum excluded).
 FLOAT_RANGES = {"eps": (0, None, True), "momentum": (0, 1, False), "p": (0, 1, False),
@@ -117,6 +118,14 @@ def _type_words(atoms) -> str:
     return " or ".join(words.get(a, "a number, text or a list") for a in atoms)
 
 
+def string_choices(cls, field: str):
+    """The words ``cls``'s text field ``field`` accepts, or None for free text (an einsum equation)."""
+    own = getattr(cls, "choices", None)
+    if isinstance(own, dict) and field in own:
+        return tuple(own[field])
+    return STRING_CHOICES.get(field)
+
+
 def _check_int(v, field: str) -> int:
     if field in POSITIVE_FIELDS and v < 1:
         raise ValueError(f"must be >= 1, got {v}")
@@ -159,7 +168,7 @@ def _as_tuple(v, depth: int = 0, budget: Optional[list] = None, field: str = "")
     raise ValueError(f"unexpected {type(v).__name__} value")
 
 
-def _convert_atom(atom: str, v, field: str):
+def _convert_atom(atom: str, v, field: str, cls=None):
     """Return the converted value, or raise ValueError/TypeError when ``v`` is not an ``atom``."""
     if atom == "int":
         if _is_int(v):
@@ -176,7 +185,7 @@ def _convert_atom(atom: str, v, field: str):
             return v
     elif atom == "str":
         if isinstance(v, str):
-            choices = STRING_CHOICES.get(field)
+            choices = string_choices(cls, field)
             if choices and v not in choices:
                 raise ValueError(f"must be one of {', '.join(choices)}, got {v!r}")
             return v
@@ -195,13 +204,13 @@ def _convert_atom(atom: str, v, field: str):
     raise TypeError(atom)
 
 
-def convert_field(ftype: tuple, v, field: str):
+def convert_field(ftype: tuple, v, field: str, cls=None):
     nullable, atoms = ftype
     if v is None and nullable:
         return None
     for atom in atoms:
         try:
-            return _convert_atom(atom, v, field)
+            return _convert_atom(atom, v, field, cls)
         except TypeError:
             continue
     raise ValueError(f"expected {_type_words(atoms)}{' or null' if nullable else ''}, got {_describe(v)}")
@@ -432,7 +441,7 @@ def _make_layer(source, where, kind, cls, fixed, spec, depth=0):
             kwargs[fname] = _nested_layer(source, f"{where}: field {fname!r}", spec[fname], ftype[0], depth)
             continue
         try:
-            kwargs[fname] = convert_field(ftype, spec[fname], fname)
+            kwargs[fname] = convert_field(ftype, spec[fname], fname, cls)
         except (TypeError, ValueError) as e:
             _fail(source, where, f"field {fname!r}: {e}")
     try:
@@ -786,6 +795,62 @@ _ANY_FIELD_SCHEMAS = {
 }
 
 
+def _ints_schema(n, minimum: Optional[int] = None, nullable: bool = False, words: tuple = ()) -> dict:
+    """An integer or ``n`` integers (``n`` a count, or ``(low, high)`` for a list of that many)."""
+    i: dict = {"type": "integer"} if minimum is None else {"type": "integer", "minimum": minimum}
+    low, high = (n, n) if isinstance(n, int) else n
+    options = [i, {"type": "array", "items": i, "minItems": low, "maxItems": high}]
+    options += [{"type": "string", "enum": list(words)}] if words else []
+    options += [{"type": "null"}] if nullable else []
+    return {"anyOf": options}
+
+
+_AXES_SCHEMA = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}, "minItems": 1,
+                                                  "uniqueItems": True}], "description": "an axis or axes (batch excluded)"}
+_NULLABLE_AXES_SCHEMA = {"anyOf": _AXES_SCHEMA["anyOf"] + [{"type": "null"}], "description": "null: every axis"}
+_POSITIVE_NUMBER = {"type": "number", "exclusiveMinimum": 0}
+
+
+def _kind_field_schemas() -> dict:
+    """(kind, field) -> schema, for fields whose type depends on the kind: the 1-d/3-d kinds' int
+    tuples, axes, the einsum equation... (a field name alone, like ``size``, means different things)."""
+    out: dict = {}
+    for kind, n in (("Conv1d", 1), ("Conv3d", 3), ("MaxPool1d", 1), ("MaxPool3d", 3), ("AvgPool1d", 1),
+                    ("AvgPool3d", 3), ("MaxUnpool2d", 2)):
+        pool = not kind.startswith("Conv")
+        out[kind, "kernel_size"] = _ints_schema(n, 1)
+        out[kind, "stride"] = _ints_schema(n, 1, nullable=pool)
+        if not kind.startswith(("AvgPool", "MaxUnpool")):  # average pooling and unpooling have no dilation
+            out[kind, "dilation"] = _ints_schema(n, 1)
+        out[kind, "padding"] = _ints_schema(n, 0, words=() if pool else ("same", "valid"))
+    for kind, n in (("AdaptiveAvgPool1d", 1), ("AdaptiveAvgPool3d", 3), ("AdaptiveMaxPool1d", 1),
+                    ("AdaptiveMaxPool3d", 3)):
+        out[kind, "output_size"] = _ints_schema(n, 1)
+    out["MaxUnpool2d", "output_size"] = _ints_schema(2, 1, nullable=True)
+    out["ConvTranspose2d", "output_size"] = {"anyOf": [_pair_schema(_dim_schema(1)), {"type": "null"}],
+                                             "description": "the (H, W) to produce"}
+    for kind in ("Mean", "Sum", "Amax", "Squeeze"):
+        out[kind, "dim"] = _NULLABLE_AXES_SCHEMA
+    out["Permute", "dims"] = {"type": "array", "items": {"type": "integer"}, "minItems": 1, "uniqueItems": True}
+    for kind, field in (("Flatten", "start_dim"), ("Flatten", "end_dim"), ("Transpose", "dim0"),
+                        ("Transpose", "dim1"), ("Unsqueeze", "dim"), ("LearnedTensor", "axis")):
+        out[kind, field] = {"type": "integer"}
+    out["LayerNorm", "normalized_shape"] = _ints_schema((1, 8), 1)
+    out["LearnedTensor", "shape"] = _ints_schema((1, 8), 1)
+    out["LearnedTensor", "stored"] = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]}
+    out["LearnedTensor", "index"] = {"type": "integer", "minimum": 0}
+    out["Interpolate", "size"] = {"anyOf": [_dim_schema(1), {"type": "array", "items": _dim_schema(1), "minItems": 1,
+                                                             "maxItems": 3}, {"type": "null"}]}
+    out["Interpolate", "scale_factor"] = {"anyOf": [_POSITIVE_NUMBER, {"type": "array", "items": _POSITIVE_NUMBER,
+                                                                       "minItems": 1, "maxItems": 3}, {"type": "null"}]}
+    for field in ("embed_dim", "num_heads"):
+        out["MultiheadAttention", field] = {"type": "integer", "minimum": 1}
+    for field in ("kdim", "vdim"):
+        out["MultiheadAttention", field] = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}
+    out["Einsum", "equation"] = {"type": "string", "maxLength": 256, "pattern": r"^[A-Za-z ]*(,[A-Za-z ]*)*->[A-Za-z ]*$"}
+    return out
+
+
 def _plain_int_schema(field: str) -> dict:
     s: dict = {"type": "integer"}
     if field in POSITIVE_FIELDS:
@@ -799,7 +864,7 @@ def _int_schema(field: str) -> dict:
     return {"anyOf": [_plain_int_schema(field), _DIM_SCHEMA]}
 
 
-def _atom_schema(atom: str, field: str) -> dict:
+def _atom_schema(atom: str, field: str, cls=None) -> dict:
     if atom == "int":
         return _int_schema(field)
     if atom == "bool":
@@ -813,7 +878,8 @@ def _atom_schema(atom: str, field: str) -> dict:
                 num["maximum"] = high
         return {"anyOf": [num, {"type": "string", "pattern": _FLOAT_TEXT}]}
     if atom == "str":
-        return {"type": "string", "enum": list(STRING_CHOICES[field])} if field in STRING_CHOICES else {"type": "string"}
+        choices = string_choices(cls, field)
+        return {"type": "string", "enum": list(choices)} if choices else {"type": "string"}
     if atom == "IntOrPair":
         i = _plain_int_schema(field)
         return {"anyOf": [i, {"type": "array", "items": i, "minItems": 2, "maxItems": 2}]}
@@ -827,12 +893,14 @@ def _atom_schema(atom: str, field: str) -> dict:
     return {}
 
 
-def _field_schema(ftype, field: str) -> dict:
+def _field_schema(ftype, field: str, cls=None, by_kind: Optional[dict] = None) -> dict:
     nullable, atoms = ftype
+    if by_kind and cls is not None and (cls.__name__, field) in by_kind:
+        return by_kind[cls.__name__, field]
     if atoms == ("Layer",):
         nested = {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string"}}}
         return {"anyOf": [nested, {"type": "null"}]} if nullable else nested
-    options = [_atom_schema(a, field) for a in atoms]
+    options = [_atom_schema(a, field, cls) for a in atoms]
     if nullable:
         options.append({"type": "null"})
     if any(o == {} for o in options):
@@ -850,6 +918,7 @@ def json_schema() -> dict:
             {"type": "integer", "minimum": 1}, _DIM_TEXT_SCHEMA]}},
     ]}
     kinds = layer_kinds()
+    by_kind = _kind_field_schemas()
     variants = []
     for kind, (cls, fixed) in kinds.items():
         props: dict = {"name": {"$ref": "#/$defs/name"}, "kind": {"const": kind}}
@@ -860,7 +929,7 @@ def json_schema() -> dict:
         else:
             props["inputs"] = {"$ref": "#/$defs/inputs"}
             for fname, ftype, req, default in layer_fields(cls, fixed):
-                props[fname] = _field_schema(ftype, fname)
+                props[fname] = _field_schema(ftype, fname, cls, by_kind)
                 if req:
                     required.append(fname)
         doc = (cls.__doc__ or "").strip().split("\n")[0]

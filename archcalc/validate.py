@@ -79,6 +79,29 @@ def int_pair(layer: Any, field: str, value: Any, low: int) -> tuple:
     return (v, v)
 
 
+def int_tuple(layer: Any, field: str, value: Any, n: int, low: int) -> tuple:
+    """An int or ``n`` ints, each ``>= low``; returns the ``n``-tuple (the 1-d and 3-d kinds'
+    kernel sizes, strides, paddings)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != n:
+            raise InvalidValueError(f"{_where(layer, field)} must be an integer or {n} integers, got {show(value)}")
+        return tuple(int_at_least(layer, field, v, low) for v in value)
+    return (int_at_least(layer, field, value, low),) * n
+
+
+def axes(layer: Any, field: str, value: Any) -> tuple:
+    """One axis or several (plain ints, negative counting from the end), at least one, no repeats."""
+    vals = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    for v in vals:
+        if not is_int(v):
+            raise InvalidTypeError(f"{_where(layer, field)} must be an axis or axes (integers), got {show(value)}")
+        if abs(v) > MAX_INT:
+            raise _too_large(layer, field, v)
+    if not vals or len(set(vals)) != len(vals):
+        raise InvalidValueError(f"{_where(layer, field)} must name distinct axes, got {show(value)}")
+    return vals
+
+
 def boolean(layer: Any, field: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise InvalidTypeError(f"{_where(layer, field)} must be true or false, got {show(value)}")

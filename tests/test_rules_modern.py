@@ -4,6 +4,8 @@ flop_counter convention. Pure-rule checks (symbols, refusals) need no torch."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import archcalc
@@ -11,6 +13,7 @@ from archcalc import conventions as C
 from archcalc import layers as L
 from archcalc.errors import ArchcalcError, InvalidValueError, ShapeError
 from archcalc.graph import Builder
+from archcalc.spec import SpecError, loads_spec
 
 BATCH = 2
 
@@ -348,8 +351,12 @@ def test_every_registered_kind_has_conventions_and_memory_traits():
 
 
 def test_new_kinds_round_trip_through_a_spec():
-    from archcalc.spec import dumps_spec, loads_spec
+    from archcalc.spec import dumps_spec, loads_spec, validate_with_jsonschema
 
+    try:
+        import jsonschema
+    except ImportError:
+        jsonschema = None
     kinds = [L.LayerNorm((16,)), L.LayerNorm2d(), L.GroupNorm(4), L.Mean((1, 2), True), L.Amax(None),
              L.Permute((1, 2, 0)), L.Expand((16, -1, -1)), L.MatMul("@"), L.Einsum("ij,kj->ik"),
              L.MultiheadAttention(16, 4, need_weights=False), L.Conv1d(4, 3), L.Conv3d(4, (1, 3, 3)),
@@ -361,3 +368,28 @@ def test_new_kinds_round_trip_through_a_spec():
         b.add(layer, b.input, name="x")
         g = b.build()
         assert loads_spec(dumps_spec(g, "yaml"), "yaml").nodes == g.nodes, layer
+        if jsonschema is not None:  # the shipped schema accepts what the writer writes
+            validate_with_jsonschema(json.loads(dumps_spec(g, "json")), repr(layer))
+
+
+def test_kind_specific_schemas_name_real_fields():
+    from archcalc.spec import _kind_field_schemas, layer_fields, layer_kinds
+
+    kinds = layer_kinds()
+    for kind, field in _kind_field_schemas():
+        assert field in [f[0] for f in layer_fields(*kinds[kind])], (kind, field)
+
+
+def test_schema_refuses_what_the_new_kinds_refuse():
+    pytest.importorskip("jsonschema")
+    from archcalc.spec import validate_with_jsonschema
+
+    for bad in ({"kind": "MatMul", "mode": "nearest"}, {"kind": "Conv1d", "out_channels": 4, "kernel_size": [3, 3]},
+                {"kind": "Interpolate", "scale_factor": 0}, {"kind": "Mean", "dim": [1, 1]},
+                {"kind": "LayerNorm", "normalized_shape": 0}, {"kind": "Flatten", "start_dim": {"dim": "R"}},
+                {"kind": "Einsum", "equation": "__import__('os')"}, {"kind": "LearnedTensor", "op": "div"}):
+        spec = {"input": "16x8x8", "layers": [{"name": "x", **bad}]}
+        with pytest.raises(SpecError, match="JSON Schema"):
+            validate_with_jsonschema(spec)
+        with pytest.raises(SpecError, match=r"layers\[0\] \(x\)"):  # the loader refuses it too
+            loads_spec(json.dumps(spec), "json")

@@ -100,6 +100,11 @@ def max_pool_nd(layer, inputs):
 @register(AvgPool1d, AvgPool3d)
 def avg_pool_nd(layer, inputs):
     """Average pooling: ``prod(k) - 1`` adds + 1 divide per output element."""
+    if layer.spatial == 3:  # torch's avg_pool3d (only it) also wants each unpadded axis >= the kernel
+        for size, k, axis in zip(inputs[0][1:], layer.kernel_size, _AXES[3]):
+            if dims.known_lt(size, k):
+                raise ShapeError(f"AvgPool3d: input {axis} {dims.format_dim(size)} is smaller than the kernel {k} "
+                                 "(torch's avg_pool3d refuses it, whatever the padding)")
     out, n, warnings = _pooled_nd(layer, inputs[0], (1,) * layer.spatial)
     return Cost(output=out, flops=dims.normalize(n * dims.prod(layer.kernel_size)), warnings=warnings)
 
@@ -159,6 +164,9 @@ def max_unpool2d(layer: MaxUnpool2d, inputs):
             if dims.known_lt(want, o - s + 1) or dims.known_lt(o + s - 1, want):
                 raise ShapeError(f"output_size {layer.output_size} is outside torch's range around {dims.format_dim(o)}")
             o = want
+        elif dims.known_lt(o, 1):
+            raise ShapeError(f"unpooled size (in - 1)*{s} - 2*{p} + {k} = {dims.format_dim(o)} for input "
+                             f"{format_shape(x)} is below 1")
         out.append(o)
         kin = (k - 1) // s + 1
         fp_k.append(kin)

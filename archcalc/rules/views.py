@@ -15,6 +15,15 @@ from ._broadcast import axis_index
 from ._window import format_shape
 
 
+def _distinct_axes(layer, rank: int) -> set:
+    """``layer.dim`` as axis indices of a rank-``rank`` input; two names for one axis (``(0, -1)``
+    on a rank-1 input) are refused, as torch does."""
+    picked = [axis_index(a, rank, layer.kind) for a in layer.dim]
+    if len(set(picked)) != len(picked):
+        raise ShapeError(f"{layer.kind} axes {layer.dim} name one axis twice for a rank-{rank} input")
+    return set(picked)
+
+
 @register(Permute)
 def permute(layer: Permute, inputs):
     """``x.permute(dims)``: a view with the axes reordered; no flops."""
@@ -56,7 +65,7 @@ def squeeze(layer: Squeeze, inputs):
     if layer.dim is None:
         picked = {i for i, d in enumerate(shape) if dims.is_concrete(d) and d == 1}
     else:
-        picked = {axis_index(a, rank, "Squeeze") for a in layer.dim}
+        picked = _distinct_axes(layer, rank)
         picked = {i for i in picked if dims.is_concrete(shape[i]) and shape[i] == 1}
     return Cost(output=tuple(d for i, d in enumerate(shape) if i not in picked))
 
@@ -90,7 +99,7 @@ def expand(layer: Expand, inputs):
 def _reduced(layer, shape):
     """(output shape, input elements, output elements)."""
     rank = len(shape)
-    axes = set(range(rank)) if layer.dim is None else {axis_index(a, rank, layer.kind) for a in layer.dim}
+    axes = set(range(rank)) if layer.dim is None else _distinct_axes(layer, rank)
     if layer.keepdim:
         out = tuple(1 if i in axes else d for i, d in enumerate(shape))
     else:

@@ -74,17 +74,21 @@ def _check_kwargs(entry, overrides) -> None:
                                     f"(it takes: {takes or 'nothing'})")
     for key, value in overrides.items():
         default = entry.kwargs.get(key, params[key].default if key in params else None)
-        _check_option(entry.name, key, value, default)
+        is_dim = key in params and "Dim" in str(params[key].annotation)
+        _check_option(entry.name, key, value, default, is_dim)
 
 
-def _check_option(model: str, key: str, value, default) -> None:
+def _check_option(model: str, key: str, value, default, is_dim: bool = False) -> None:
     """A builder option has the type of its default: a count (num_classes) is an int >= 1, a switch
-    a bool, a multiplier a finite number > 0. Other options are checked by the layers they build."""
+    a bool, a multiplier a finite number > 0; a count the builder annotates ``Dim`` may also be a
+    name such as ``"N"`` (RAFT's iterations). Other options are checked by the layers they build."""
     from .. import validate as V
 
     if value is None or default is None:
         return
-    if isinstance(default, bool):
+    if is_dim:
+        V.positive_dim(model, key, value)
+    elif isinstance(default, bool):
         V.boolean(model, key, value)
     elif isinstance(default, int):
         V.positive_int(model, key, value)

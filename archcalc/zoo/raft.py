@@ -104,7 +104,7 @@ def _it(layer):
     return PerItem(layer)
 
 
-def raft(name, input_shape, size="large", num_flow_updates=12):
+def raft(name, input_shape, size="large", num_flow_updates: "Dim" = 12):
     large = size == "large"
     fe = (64, 64, 96, 128, 256) if large else (32, 32, 64, 96, 128)
     ce = (64, 64, 96, 128, 256) if large else (32, 32, 64, 96, 160)
