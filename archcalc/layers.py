@@ -1518,8 +1518,8 @@ class Select(Layer):
     index: int = 0
 
     def __post_init__(self):
-        _axes(self, "dim", self.dim)
-        _axes(self, "index", self.index)
+        V.axes(self, "dim", self.dim)
+        V.axes(self, "index", self.index)
 
     @property
     def reuses_input(self) -> bool:
@@ -1538,7 +1538,7 @@ class Roll(Layer):
     dims: tuple = (0,)
 
     def __post_init__(self):
-        _set(self, "dims", _axes(self, "dims", self.dims))
+        _set(self, "dims", V.axes(self, "dims", self.dims))
         s = self.shifts if isinstance(self.shifts, (tuple, list)) else (self.shifts,)
         from . import validate as V
 
