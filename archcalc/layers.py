@@ -1540,14 +1540,7 @@ class Roll(Layer):
     def __post_init__(self):
         _set(self, "dims", V.axes(self, "dims", self.dims))
         s = self.shifts if isinstance(self.shifts, (tuple, list)) else (self.shifts,)
-        from . import validate as V
-
-        for v in s:
-            if not V._is_int(v):
-                from .errors import InvalidTypeError
-
-                raise InvalidTypeError(f"Roll.shifts must be integers, got {self.shifts!r}")
-        _set(self, "shifts", tuple(s))
+        _set(self, "shifts", tuple(V.any_int(self, "shifts", v) for v in s))
 
 
 @dataclass(frozen=True)
