@@ -51,13 +51,6 @@ class Layer:
         return out
 
 
-def _norm_pairs(obj, *names):
-    for n in names:
-        v = getattr(obj, n)
-        if not isinstance(v, str):
-            object.__setattr__(obj, n, pair(v))
-
-
 def _set(obj, name: str, value) -> None:
     if getattr(obj, name) is not value:
         object.__setattr__(obj, name, value)
@@ -87,6 +80,17 @@ def _check_connections(conv) -> None:
                                      f"got {V.show(row)}")
         for i in row:
             V.nonneg_int(conv, "connections", i)
+
+
+def _four_paddings(layer) -> tuple:
+    """``layer.padding``: one int >= 0 for every side, or (left, right, top, bottom)."""
+    p = layer.padding
+    if not isinstance(p, (tuple, list)):
+        return (V.nonneg_int(layer, "padding", p),) * 4
+    if len(p) != 4:
+        raise InvalidValueError(f"{type(layer).__name__}.padding must be an integer or (left, right, top, bottom), "
+                                f"got {V.show(p)}")
+    return tuple(V.nonneg_int(layer, "padding", x) for x in p)
 
 
 @dataclass(frozen=True)
@@ -506,12 +510,7 @@ class ZeroPad2d(Layer):
     padding: Any = 1
 
     def __post_init__(self):
-        p = self.padding
-        if not isinstance(p, (tuple, list)):
-            p = (V.nonneg_int(self, "padding", p),) * 4
-        elif len(p) != 4:
-            raise InvalidValueError(f"ZeroPad2d.padding must be an integer or (left, right, top, bottom), got {p!r}")
-        object.__setattr__(self, "padding", tuple(V.nonneg_int(self, "padding", x) for x in p))
+        _set(self, "padding", _four_paddings(self))
 
 
 @dataclass(frozen=True)
@@ -1223,15 +1222,7 @@ class AdaptiveMaxPool3d(_AdaptiveNd):
 
 class _Pad2d(Layer):
     def __post_init__(self):
-        p = self.padding
-        if isinstance(p, (tuple, list)):
-            if len(p) != 4:
-                raise InvalidValueError(f"{type(self).__name__}.padding must be an integer or 4 integers "
-                                        f"(left, right, top, bottom), got {V.show(p)}")
-            p = tuple(V.nonneg_int(self, "padding", v) for v in p)
-        else:
-            p = (V.nonneg_int(self, "padding", p),) * 4
-        _set(self, "padding", p)
+        _set(self, "padding", _four_paddings(self))
 
     def describe(self) -> str:
         return "pad " + ",".join(map(str, self.padding))

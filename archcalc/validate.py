@@ -84,7 +84,7 @@ def int_tuple(layer: Any, field: str, value: Any, n: int, low: int) -> tuple:
     kernel sizes, strides, paddings)."""
     if isinstance(value, (tuple, list)):
         if len(value) != n:
-            raise InvalidValueError(f"{_where(layer, field)} must be an integer or {n} integers, got {show(value)}")
+            raise InvalidValueError(f"{_where(layer, field)} must be an integer or a list of {n}, got {show(value)}")
         return tuple(int_at_least(layer, field, v, low) for v in value)
     return (int_at_least(layer, field, value, low),) * n
 

@@ -393,3 +393,20 @@ def test_schema_refuses_what_the_new_kinds_refuse():
             validate_with_jsonschema(spec)
         with pytest.raises(SpecError, match=r"layers\[0\] \(x\)"):  # the loader refuses it too
             loads_spec(json.dumps(spec), "json")
+
+
+@pytest.mark.parametrize("layer,shapes,words", [
+    (L.Mean((0, -1)), [(5,)], "name one axis twice"),  # torch: "dim 1 appears multiple times"
+    (L.Squeeze((1, -1)), [(3, 1)], "name one axis twice"),
+    (L.AvgPool3d(2), [(1, 1, 4, 4)], "depth 1 is smaller than the kernel 2"),  # only avg_pool3d checks it
+    (L.MaxUnpool2d(2, padding=1), [(1, 1, 1), (1, 1, 1)], "is below 1"),  # (1 - 1)*2 - 2 + 2 = 0
+])
+def test_shapes_torch_refuses_are_refused(layer, shapes, words):
+    with pytest.raises(ShapeError, match=words):
+        analyse(layer, *shapes)
+
+
+def test_avg_pool3d_with_ceil_mode_still_counts_a_big_enough_input(torch):
+    r = analyse(L.AvgPool3d(2, ceil_mode=True), (1, 3, 3, 3))
+    out = torch.nn.AvgPool3d(2, ceil_mode=True)(torch.rand(BATCH, 1, 3, 3, 3))
+    assert r["x"].output_shape == tuple(out.shape[1:]) == (1, 2, 2, 2)  # ceil((3 - 2)/2) + 1 per axis
