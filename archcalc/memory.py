@@ -706,23 +706,35 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
         alloc_peak["forward"] = (end_forward, "loss")
 
     # --- backward: node by node in reverse order ----------------------------------------------
+    # live bytes are kept as running totals (not re-summed per node) so the walk is linear in depth
     alive = {s: size[s] for s in savers if s not in plan.held}  # saved activation storages
-    pending = {s: set(who) for s, who in savers.items()}
+    pending = {s: len(set(who)) for s, who in savers.items()}  # savers not yet run backward
+    saves_at: dict = {}  # layer index -> storages it saves
+    for s, who in savers.items():
+        for i in set(who):
+            saves_at.setdefault(i, []).append(s)
     extra_alive = dict(extras)
     grads: dict = {}  # gradient id -> bytes
     refs: dict = {}  # gradient id -> number of layers whose output gradient it is (pending)
     grad_of: dict = {}  # layer index -> gradient id
     counter = [0]
     wgrads = 0
+    held_bytes = [sum(alive.values()) + sum(extra_alive.values())]  # saved storages + extras
+    grad_bytes = [0]  # live activation gradients
 
     def new_grad(nbytes):
         counter[0] += 1
         grads[counter[0]] = nbytes
+        grad_bytes[0] += nbytes
         refs[counter[0]] = 0
         return counter[0]
 
+    def free_grad(g):
+        grad_bytes[0] -= grads.pop(g, 0)
+        refs.pop(g, None)
+
     def current():
-        return sum(alive.values()) + sum(extra_alive.values()) + sum(grads.values()) + wgrads
+        return held_bytes[0] + grad_bytes[0] + wgrads
 
     # loss backward: grad of log_softmax output, then of the logits
     peak_b = (current() + loss_bytes + 2 * loss_bytes, "loss")
@@ -735,8 +747,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     def drop(g):
         refs[g] -= 1
         if refs[g] <= 0:
-            grads.pop(g, None)
-            refs.pop(g, None)
+            free_grad(g)
 
     total_bwd_flops = 0
     for i in range(n - 1, -1, -1):
@@ -781,8 +792,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 pass
             elif ACCUMULATE_IN_PLACE and refs[old] == 1:  # in place into the exclusively owned buffer
                 if is_new:
-                    grads.pop(cg)
-                    refs.pop(cg)
+                    free_grad(cg)
             elif ACCUMULATE_IN_PLACE and is_new:  # the fresh contribution takes the sum in place
                 grad_of[j] = cg
                 refs[cg] += 1
@@ -798,17 +808,15 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 refs[s] += 1
                 drop(old)
                 if is_new:
-                    grads.pop(cg)
-                    refs.pop(cg)
+                    free_grad(cg)
         # release this node's output gradient, its saved tensors and its own extras
         if g is not None:
             drop(g)
-        extra_alive.pop(i, None)
-        for s, who in pending.items():
-            if i in who:
-                who.discard(i)
-                if not who:
-                    alive.pop(s, None)
+        held_bytes[0] -= extra_alive.pop(i, 0)
+        for s in saves_at.get(i, ()):
+            pending[s] -= 1
+            if not pending[s]:
+                held_bytes[0] -= alive.pop(s, 0)
     phase_peak["backward"] = peak_b
     alloc_peak["backward"] = alloc_b
 

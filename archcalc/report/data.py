@@ -206,11 +206,6 @@ def needs_numbers(result, names) -> str:
     return text
 
 
-#: Deepest network whose training peaks a report computes (memory.training_memory takes ~10 s
-#: at 10,000 layers: its walk is quadratic in depth).
-TRAINING_LAYERS = 2000
-
-
 def memory_figures(result, names=()):
     """The three different "memory" figures of one forward pass at the report's batch and dtype:
     sum of outputs, inference peak (liveness), training peak (SGD and Adam). With free symbols
@@ -230,12 +225,6 @@ def memory_figures(result, names=()):
     rows.append({"name": "inference peak", "value": mib(inf.peak_bytes),
                  "what": f"weights, buffers and input plus the activations alive together, largest at {inf.peak_layer}"})
     for opt in ("sgd", "adam"):
-        if len(result.layers) > TRAINING_LAYERS:
-            rows.append({"name": f"training peak ({opt})", "value": "not computed",
-                         "what": f"the report skips training peaks beyond {TRAINING_LAYERS:,} layers (the backward "
-                                 f"walk's cost grows with depth squared today); archcalc {result.model} --memory "
-                                 f"--train --optimizer {opt} computes it"})
-            continue
         try:
             tr = training_memory(result, optimizer=opt)
         except ArchcalcError as e:
