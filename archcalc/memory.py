@@ -151,14 +151,30 @@ SAVED_FOR_BACKWARD.update({
     "Div": ("input",),  # d/da = 1/b, d/db = -a/b^2: both operands
     "MatMul": ("input",),  # each operand is needed for the other's gradient
     "Einsum": ("input",),
+    # native_layer_norm / native_group_norm save their input and a mean and an inverse std per
+    # normalised row (``row_stats``, rows per sample in :data:`STAT_ROWS`); the backward reads the
+    # affine weight, resident anyway. LayerNorm2d (ConvNeXt's: permute, layer_norm, permute back)
+    # saves the permuted view of its input, the same storage
+    "LayerNorm": ("input", "row_stats"),
+    "LayerNorm2d": ("input", "row_stats"),
+    "GroupNorm": ("input", "row_stats"),
 })
+
+#: Rows a normalisation layer keeps a (mean, inverse std) pair for, per sample, from the layer and
+#: its output shape. Kept as fp32 (:data:`STAT_BYTES`), as torch's CUDA kernels do; its CPU kernels
+#: keep them in the parameters' dtype, so a bf16 model's figure is 4 bytes per row high there.
+STAT_ROWS = {
+    "LayerNorm": lambda layer, shape: dims.exact_div(dims.prod(shape), dims.prod(layer.normalized_shape)),
+    "LayerNorm2d": lambda layer, shape: dims.prod(shape[1:]),  # one row per position of a (C, H, W) map
+    "GroupNorm": lambda layer, shape: layer.num_groups,
+}
 
 #: Kinds archcalc cannot yet say what torch keeps for backward (composites and detection ops whose
 #: saved tensors were not measured): training estimates raise for them instead of guessing.
 TRAINING_UNSUPPORTED = {"L2Norm", "LSTM", "Embedding", "RoIAlign", "RoIPool", "PSRoIPool"}
 #: layer/group norm keep per-row statistics (not per channel); attention keeps composite internals;
 #: max-unpool keeps int64 indices that are a graph input: not measured yet, refused for training.
-TRAINING_UNSUPPORTED |= {"LayerNorm", "LayerNorm2d", "GroupNorm", "ScaledDotProductAttention",
+TRAINING_UNSUPPORTED |= {"ScaledDotProductAttention",
                          "MultiheadAttention", "MaxUnpool2d"}
 
 #: In-place variants that differentiate from their result instead (torch's ``elu_``, ``leaky_relu_``).
@@ -657,6 +673,9 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 x += full(i)
             elif item == "stats":
                 x += 2 * _concrete(r.output_shape[0], r.name) * STAT_BYTES  # batch norms: per channel (axis 0)
+            elif item == "row_stats":
+                rows = _concrete(STAT_ROWS[kind](_inner_layer(r), r.output_shape), r.name)
+                x += 2 * rows * batch * STAT_BYTES
         extras[i] = x
 
     size = {s: plan.per_sample[s] * batch * bpe for s in plan.owner}
