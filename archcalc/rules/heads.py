@@ -23,7 +23,7 @@ from ..layers import (
     RoIPool,
     Shared,
 )
-from . import Cost, Footprint, register, rule_for
+from . import RESHAPES, Cost, Footprint, Moves, register, rule_for
 from ._window import expect_rank, format_shape
 
 
@@ -142,7 +142,8 @@ def per_item(layer: PerItem, inputs):
         buffers=inner.buffers,
         macs=dims.normalize(n * inner.macs),
         flops=dims.normalize(n * inner.flops),
-        rf=inner.rf,
+        # the inner layer's axes, one further right (a permutation also keeps the item axis first)
+        rf=Moves((0,) + tuple(a + 1 for a in inner.rf.order)) if type(inner.rf) is Moves else inner.rf,
         warnings=list(inner.warnings),
     )
 
@@ -209,7 +210,7 @@ def reshape(layer: Reshape, inputs):
     elif dims.known_ne(known, n):
         raise ShapeError(f"cannot reshape {format_shape(shape)} ({dims.format_dim(n)} elements) to "
                          f"{format_shape(tuple(target))} ({dims.format_dim(known)} elements)")
-    return Cost(output=tuple(dims.normalize(d) for d in target))
+    return Cost(output=tuple(dims.normalize(d) for d in target), rf=RESHAPES)
 
 
 @register(L2Norm)

@@ -28,13 +28,15 @@ from ..layers import (
     ReflectionPad2d,
     ReplicationPad2d,
 )
-from . import Cost, Footprint, register
+from . import Cost, Footprint, Unfollowed, register
 from ._window import expect_rank, format_shape, same_padding, window_out
 from .conv import _check_groups
 from .norm import _batchnorm
 from .pool import _adaptive_windows
 
 _AXES = {1: ("length",), 3: ("depth", "height", "width")}
+#: 1-d and 3-d windows: the receptive-field walk follows (H, W) windows only
+_NOT_2D = Unfollowed("is a 1-d or 3-d window, not an (H, W) one")
 
 
 def _spatial(layer, shape):
@@ -67,7 +69,8 @@ def conv_nd(layer, inputs):
     positions = dims.prod(out)
     macs = dims.normalize(weights * positions)
     return Cost(output=(cout, *out), params=dims.normalize(weights + (cout if layer.bias else 0)), macs=macs,
-                flops=dims.normalize(2 * macs + (cout * positions if layer.bias else 0)), warnings=warnings)
+                flops=dims.normalize(2 * macs + (cout * positions if layer.bias else 0)), warnings=warnings,
+                rf=_NOT_2D)
 
 
 @register(BatchNorm3d)
@@ -94,14 +97,15 @@ def _pooled_nd(layer, shape, dilation):
 def max_pool_nd(layer, inputs):
     """Max pooling: ``prod(k) - 1`` comparisons per output element."""
     out, n, warnings = _pooled_nd(layer, inputs[0], layer.dilation)
-    return Cost(output=out, flops=dims.normalize(n * (dims.prod(layer.kernel_size) - 1)), warnings=warnings)
+    return Cost(output=out, flops=dims.normalize(n * (dims.prod(layer.kernel_size) - 1)), warnings=warnings,
+                rf=_NOT_2D)
 
 
 @register(AvgPool1d, AvgPool3d)
 def avg_pool_nd(layer, inputs):
     """Average pooling: ``prod(k) - 1`` adds + 1 divide per output element."""
     out, n, warnings = _pooled_nd(layer, inputs[0], (1,) * layer.spatial)
-    return Cost(output=out, flops=dims.normalize(n * dims.prod(layer.kernel_size)), warnings=warnings)
+    return Cost(output=out, flops=dims.normalize(n * dims.prod(layer.kernel_size)), warnings=warnings, rf=_NOT_2D)
 
 
 def _adaptive_nd(layer, shape):
@@ -114,14 +118,14 @@ def _adaptive_nd(layer, shape):
 def adaptive_avg_pool_nd(layer, inputs):
     """Adaptive average pooling with torch's windows: flops = the window sizes summed over outputs."""
     out, window_elems, _ = _adaptive_nd(layer, inputs[0])
-    return Cost(output=out, flops=window_elems)
+    return Cost(output=out, flops=window_elems, rf=_NOT_2D)
 
 
 @register(AdaptiveMaxPool1d, AdaptiveMaxPool3d)
 def adaptive_max_pool_nd(layer, inputs):
     """Adaptive max pooling: ``window - 1`` comparisons per output."""
     out, window_elems, n_out = _adaptive_nd(layer, inputs[0])
-    return Cost(output=out, flops=dims.normalize(window_elems - n_out))
+    return Cost(output=out, flops=dims.normalize(window_elems - n_out), rf=_NOT_2D)
 
 
 @register(ReflectionPad2d, ReplicationPad2d)
