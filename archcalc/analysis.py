@@ -342,6 +342,10 @@ class Result:
                 spatial.append(r)
         last = spatial[-1] if spatial else self.layers[-1]
         rf = last.receptive_field
+        # where the network's field is undefined, the deepest map whose field is exact (a detector's
+        # RPN before its RoI head), for the text to add
+        known = next((r for r in reversed(spatial) if r.receptive_field.mode in ("map", "whole")), None) \
+            if rf.mode == "undefined" else None
         return {
             "params": params,
             "trainable_params": trainable,
@@ -354,6 +358,7 @@ class Result:
             "param_bytes": dims.normalize(params * b),
             "receptive_field": rf,
             "receptive_field_layer": rf.origin if rf.mode == "undefined" else last.name,
+            "receptive_field_known": (known.receptive_field, known.name) if known else None,
         }
 
     def __getitem__(self, name: str) -> LayerRecord:

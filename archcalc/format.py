@@ -93,7 +93,8 @@ def totals_lines(result, names=None) -> list:
         ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
         ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", rf_total(rf, t["receptive_field_layer"], _rf(rf) if names is None else names.rf(rf, TOTAL_CAP))),
+        ("receptive field", rf_total(rf, t["receptive_field_layer"], _rf(rf) if names is None else names.rf(rf, TOTAL_CAP),
+                                     t.get("receptive_field_known"))),
     ]
     return lines
 

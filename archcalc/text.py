@@ -214,11 +214,15 @@ def rf(field) -> str:
     return format_dim(h) if h == w else f"{format_dim(h)}x{format_dim(w)}"  # ==: structural, str() of a formula is slow
 
 
-def rf_total(field, layer: str, size: str) -> str:
+def rf_total(field, layer: str, size: str, known=None) -> str:
     """The totals' receptive-field line after its label; ``size`` is :func:`rf` (or a formula's
-    shortened text) of ``field``."""
+    shortened text) of ``field``; ``known``: (field, layer) of the deepest exact one, for an
+    undefined ``field``."""
     if field.mode == "undefined":
-        return f"n/a: {field.why}"
+        text = f"n/a: {field.why}"
+        if known is not None:
+            text += f"; deepest exact field: {rf_total(known[0], known[1], rf(known[0]))}"
+        return text
     jump = format_dim(field.jump[0])
     if field.mode == "whole":
         return f"{size} px at {layer}: the whole input (every output reads every position)"

@@ -207,7 +207,8 @@ def totals(result, exact: bool, names=None) -> list:
         ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
         ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", terminal_safe(rf_total(rf_field, t["receptive_field_layer"], _rf(rf_field, names, 0)))),
+        ("receptive field", terminal_safe(rf_total(rf_field, t["receptive_field_layer"], _rf(rf_field, names, 0),
+                                                   t.get("receptive_field_known")))),
     ]
 
 
