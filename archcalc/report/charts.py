@@ -238,7 +238,8 @@ def activation_memory(result, prefix="c3") -> str:
 def receptive_field(result, prefix="c4") -> str:
     """Receptive field size (height axis) of each layer (or at the end of each block) with a
     spatial output, vs depth."""
-    bars, unit = groups([r for r in result.layers if len(r.output_shape) == 3])
+    # up to where the field is defined (an undefined one has no size to draw)
+    bars, unit = groups([r for r in result.layers if len(r.output_shape) == 3 and r.receptive_field.defined])
     last = [g.records[-1] for g in bars]
     sizes = [r.receptive_field.size[0] for r in last]
     in_h = result.input[1] if len(result.input) == 3 else None
@@ -394,5 +395,6 @@ def model_charts(result, kinds) -> list:
         ("Params and MACs along depth", layer_costs(result), expand),
         ("Params and MACs by layer kind", by_kind(kinds, result.model), None),
         ("Activation memory along depth", activation_memory(result), None),
-        ("Receptive field growth", receptive_field(result), None),
+        *([("Receptive field growth", receptive_field(result), None)]
+          if any(len(r.output_shape) == 3 and r.receptive_field.defined for r in recs) else []),
     ]
