@@ -9,6 +9,11 @@ Conventions (see also :mod:`archcalc.rules`):
 - receptive field: per axis ``size``, ``jump`` (distance in input pixels between neighbouring
   outputs) and ``start`` (centre of the first output's field, input pixel ``i`` spanning
   ``[i, i+1)``), propagated as ``size += (k-1)*jump; start += ((k-1)/2 - pad)*jump; jump *= s``.
+  Each rule's ``Cost.rf`` says how its layer maps positions (:mod:`archcalc.rules`: a window, a
+  mix over axes, a permutation, a reshape, added tokens, or not followed); the walk follows the
+  (H, W) axes through channels-last views and H*W token sequences, makes attention's field the
+  whole input, and marks the field undefined, naming the layer, where it cannot follow
+  (:class:`ReceptiveField` modes; :func:`_follow`).
 """
 
 from __future__ import annotations

@@ -239,7 +239,15 @@ def receptive_field(result, prefix="c4") -> str:
     """Receptive field size (height axis) of each layer (or at the end of each block) with a
     spatial output, vs depth."""
     # up to where the field is defined (an undefined one has no size to draw)
-    bars, unit = groups([r for r in result.layers if len(r.output_shape) == 3 and r.receptive_field.defined])
+    drawn = [r for r in result.layers if len(r.output_shape) == 3 and r.receptive_field.defined]
+    if not drawn:  # no layer with a defined field (a generator's latent input): say why, draw nothing
+        why = result.totals["receptive_field"].why
+        with _rc():
+            fig = _figure(WIDTH, 1.2)
+            fig.text(0.5, 0.5, f"{result.model}: no receptive field to draw ({why})", ha="center", va="center",
+                     fontsize=9, wrap=True)
+            return _svg(fig, prefix)
+    bars, unit = groups(drawn)
     last = [g.records[-1] for g in bars]
     sizes = [r.receptive_field.size[0] for r in last]
     in_h = result.input[1] if len(result.input) == 3 else None
@@ -395,6 +403,5 @@ def model_charts(result, kinds) -> list:
         ("Params and MACs along depth", layer_costs(result), expand),
         ("Params and MACs by layer kind", by_kind(kinds, result.model), None),
         ("Activation memory along depth", activation_memory(result), None),
-        *([("Receptive field growth", receptive_field(result), None)]
-          if any(len(r.output_shape) == 3 and r.receptive_field.defined for r in recs) else []),
+        ("Receptive field growth", receptive_field(result), None),
     ]
