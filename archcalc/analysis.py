@@ -225,7 +225,7 @@ def _follow(field: ReceptiveField, trait, in_shape: tuple, out_shape: tuple, nam
             return field._replace(axes=(oh - r_out, ow - r_out))
         if oh == ow and groups[oh] == sorted((ph, pw)):
             return field._replace(axes=(oh - r_out, oh - r_out), mode="tokens", grid=(in_shape[ph], in_shape[pw]))
-        return lost("merges a spatial axis with a channel axis")
+        return lost("merges a spatial axis with another axis")
     if isinstance(trait, Mixes):
         mixed = {r_in + a for a in trait.axes}
         reduced = r_out < r_in or all(dims.is_concrete(out_shape[p]) and out_shape[p] == 1 for p in mixed)
@@ -341,9 +341,9 @@ class Result:
         spatial, pooled = [], set()
         for r in layers:
             mode = r.receptive_field.mode
-            if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and pooled.issuperset(r.inputs)) or mode == "pooled":
+            if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and pooled.issuperset(r.inputs)):
                 pooled.add(r.name)
-            elif len(r.output_shape) == 3 or mode != "map":
+            elif len(r.output_shape) >= 3 or mode in ("tokens", "whole", "undefined"):  # (C, [T,] H, W) maps
                 spatial.append(r)
         last = spatial[-1] if spatial else self.layers[-1]
         rf = last.receptive_field

@@ -100,12 +100,30 @@ def test_split_reshape_is_undefined_naming_the_layer():
     assert "n/a: split (Reshape) splits an axis" in render_table(r)
 
 
-def test_r3d_conv3d_is_undefined():
+def test_r3d_conv3d_field_over_height_and_width():
     r = archcalc.analyze("r3d_18")
-    assert r["stem.0"].receptive_field.why == "stem.0 (Conv3d) is a 1-d or 3-d window, not an (H, W) one"
-    assert r.totals["receptive_field"].mode == "undefined"
-    rec = json.loads(render_json(r))["layers"][1]["receptive_field"]
-    assert rec["size"] is None and rec["from"] == "stem.0"
+    f = r.totals["receptive_field"]
+    # stem 3x7x7 /(1,2,2): 7 px, jump 2; then 3x3x3 convs, two per block, two blocks per stage, the
+    # first conv of stages 2-4 with stride 2 (the 1x1x1 shortcut adds nothing)
+    size = 7 + 4 * 2 * 2  # layer1
+    for jump in (2, 4, 8):
+        size += 2 * jump + 3 * 2 * (2 * jump)  # stride-2 conv read at the old jump, then 3 convs at the new
+    assert f.mode == "map" and f.size == (size, size) == (219, 219) and f.jump == (16, 16)
+    assert r.totals["receptive_field_layer"] == "layer4.1.relu"
+
+
+def test_mvit_flattening_time_with_space_is_undefined():
+    from archcalc.zoo import names
+
+    if "mvit_v1_b" not in names():
+        pytest.skip("mvit_v1_b is not registered in this zoo")
+    r = archcalc.analyze("mvit_v1_b")
+    assert r["conv_proj"].receptive_field.size == (7, 7)  # Conv3d 3x7x7 /(2,4,4) p(1,3,3)
+    f = r.totals["receptive_field"]
+    assert f.mode == "undefined" and f.origin == "flatten"
+    rec = json.loads(render_json(r))["layers"]
+    flat = next(x for x in rec if x["name"] == "flatten")["receptive_field"]
+    assert flat["size"] is None and flat["from"] == "flatten" and "merges a spatial axis" in flat["undefined"]
 
 
 @pytest.mark.parametrize("name", ["maxvit_t", "raft_small", "swin_v2_t"])
