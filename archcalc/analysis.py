@@ -9,6 +9,11 @@ Conventions (see also :mod:`archcalc.rules`):
 - receptive field: per axis ``size``, ``jump`` (distance in input pixels between neighbouring
   outputs) and ``start`` (centre of the first output's field, input pixel ``i`` spanning
   ``[i, i+1)``), propagated as ``size += (k-1)*jump; start += ((k-1)/2 - pad)*jump; jump *= s``.
+  Each rule's ``Cost.rf`` says how its layer maps positions (:mod:`archcalc.rules`: a window, a
+  mix over axes, a permutation, a reshape, added tokens, or not followed); the walk follows the
+  (H, W) axes through channels-last views and H*W token sequences, makes attention's field the
+  whole input, and marks the field undefined, naming the layer, where it cannot follow
+  (:class:`ReceptiveField` modes; :func:`_follow`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from .dtypes import DTYPE_BYTES, dtype_name  # noqa: F401 (re-exported: archcalc
 from .errors import ArchcalcError, GraphError, InvalidTypeError, InvalidValueError, ShapeError, UnknownLayerError
 from .graph import Graph
 from .layers import Input, Shared
-from .rules import _RULES, rule_for
+from .rules import _RULES, Footprint, rule_for
 
 _POOL_TO_FIXED = ("Adaptive", "Global")
 _INF = float("inf")
@@ -31,35 +36,83 @@ _INF = float("inf")
 class ReceptiveField(NamedTuple):
     """Per axis (h, w): ``size``, ``jump`` and ``start``. ``start`` is kept doubled
     (``twice_start``) so that the common integer case never needs fractions. Immutable (a named
-    tuple: one is built per layer, so construction has to be cheap)."""
+    tuple: one is built per layer, so construction has to be cheap).
+
+    ``mode`` says what the numbers mean:
+
+    - ``map``: the field of each position of the output's (H, W) axes, at tensor axes ``axes``
+      (negative, from the last; ``(-2, -1)`` for a (C, H, W) map, moved by permutes);
+    - ``tokens``: H and W flattened into one token axis (``axes = (t, t)``; ``grid`` = the H, W
+      sizes): the numbers are each image token's field (a prepended learned token has none);
+    - ``pooled``: the spatial axes are pooled away (global pooling, a flatten a Linear reads): the
+      field of the last map spanning the whole pooled extent (the classic convention);
+    - ``whole``: every output reads every position (attention, a Linear over a spatial axis): the
+      numbers span all positions of the input, i.e. the whole input;
+    - ``undefined``: a layer maps positions in a way the walk does not follow (``why`` says which
+      and how, ``origin`` names it); the numbers are None.
+    """
 
     size: tuple  # (h, w)
     jump: tuple
     twice_start: tuple
+    axes: tuple = (-2, -1)
+    mode: str = "map"
+    grid: Optional[tuple] = None
+    why: str = ""
+    origin: str = ""
 
     @property
     def start(self) -> tuple:
+        if self.mode == "undefined":
+            return (None, None)
         return tuple(dims.exact_div(t, 2) for t in self.twice_start)
 
+    @property
+    def defined(self) -> bool:
+        return self.mode != "undefined"
+
+    @staticmethod
+    def undefined(origin: str, why: str) -> "ReceptiveField":
+        return ReceptiveField((None, None), (None, None), (None, None), (), "undefined", None, why, origin)
+
     def apply(self, fp) -> "ReceptiveField":
-        if fp is None:
+        if fp is None or self.mode in ("whole", "undefined"):
             return self
-        (sh, sw), (jh, jw), (th, tw) = self
+        (sh, sw), (jh, jw), (th, tw) = self.size, self.jump, self.twice_start
         (kh, kw), (ph, pw) = fp.kernel, fp.padding
         n, add = dims.normalize, dims.add  # add: a merged (max) size stays a flat max
-        return ReceptiveField((add(sh, (kh - 1) * jh), add(sw, (kw - 1) * jw)),
-                              (n(jh * fp.stride[0]), n(jw * fp.stride[1])),
-                              (n(th + (kh - 1 - 2 * ph) * jh), n(tw + (kw - 1 - 2 * pw) * jw)))
+        return self._replace(size=(add(sh, (kh - 1) * jh), add(sw, (kw - 1) * jw)),
+                             jump=(n(jh * fp.stride[0]), n(jw * fp.stride[1])),
+                             twice_start=(n(th + (kh - 1 - 2 * ph) * jh), n(tw + (kw - 1 - 2 * pw) * jw)))
+
+    def spanning(self, counts, axes=(0, 1)) -> "ReceptiveField":
+        """The field of an output that reads all ``counts[a]`` positions along the spatial axes
+        ``axes`` (0 = h, 1 = w): the union of their fields, centred on the middle position."""
+        size, twice = list(self.size), list(self.twice_start)
+        for a in axes:
+            size[a] = dims.add(size[a], (counts[a] - 1) * self.jump[a])
+            twice[a] = dims.normalize(twice[a] + (counts[a] - 1) * self.jump[a])
+        return self._replace(size=tuple(size), twice_start=tuple(twice))
 
     @staticmethod
     def merge(fields: Sequence["ReceptiveField"]) -> "ReceptiveField":
         """A merge (add/concat/mul) sees the union of its inputs' fields: the widest size per axis.
         Jump and start follow the finest-strided input (the widest among equals): a broadcast gate,
         such as squeeze-and-excitation's globally pooled (C, 1, 1) branch, widens the field to the
-        whole input but does not coarsen the output grid that later layers step over."""
+        whole input but does not coarsen the output grid that later layers step over. An undefined
+        input makes the merge undefined; a whole-input one makes it whole; inputs whose spatial axes
+        sit at different places (or one flattened into tokens, one not) are not merged."""
         first = fields[0]
         if len(fields) == 1 or fields.count(first) == len(fields):  # parallel branches of equal footprint
             return first
+        modes = [f.mode for f in fields]
+        if "undefined" in modes:
+            return fields[modes.index("undefined")]
+        if "whole" in modes:
+            fields = [f for f in fields if f.mode == "whole"]
+        located = [f for f in fields if f.mode in ("map", "tokens")]
+        if located and any((f.mode, f.axes) != (located[0].mode, located[0].axes) for f in located):
+            return None  # the caller names the layer
         size, jump, twice = [], [], []
         for a in (0, 1):
             def finest_then_widest(f, a=a):  # a symbolic jump or size cannot lead
@@ -70,14 +123,134 @@ class ReceptiveField(NamedTuple):
             size.append(dims.smax(*[f.size[a] for f in fields]))
             jump.append(lead.jump[a])
             twice.append(lead.twice_start[a])
-        return ReceptiveField(tuple(size), tuple(jump), tuple(twice))
+        shape_of = located[0] if located else fields[0]
+        return shape_of._replace(size=tuple(size), jump=tuple(jump), twice_start=tuple(twice))
 
     def to_dict(self) -> dict:
+        if self.mode == "undefined":
+            return {"size": None, "jump": None, "start": None, "undefined": self.why, "from": self.origin}
+
         def one(pair):
             a, b = pair
             return dims.to_json(a) if dims.same(a, b) else [dims.to_json(a), dims.to_json(b)]
 
-        return {"size": one(self.size), "jump": one(self.jump), "start": one(self.start)}
+        out = {"size": one(self.size), "jump": one(self.jump), "start": one(self.start)}
+        if self.mode in ("whole", "tokens"):  # map and pooled fields keep their historical keys
+            out["mode"] = self.mode
+        return out
+
+
+def _merge_axes(src: tuple, dst: tuple):
+    """For a row-major reshape ``src -> dst`` that only merges runs of neighbouring axes (size-1
+    axes may come and go), the output axis of each input axis (None for a dropped size-1 axis) and
+    the groups (output axis -> input axes); None when the reshape splits an axis."""
+    where, groups = {}, {}
+    i = j = 0
+    while i < len(src) or j < len(dst):
+        if i < len(src) and dims.is_concrete(src[i]) and src[i] == 1:
+            where[i] = None
+            i += 1
+            continue
+        if j < len(dst) and dims.is_concrete(dst[j]) and dst[j] == 1:
+            j += 1
+            continue
+        if i >= len(src) or j >= len(dst):
+            return None
+        group, p = [i], src[i]
+        i += 1
+        while not dims.same(dims.normalize(p), dst[j]) and i < len(src):
+            p = p * src[i]
+            group.append(i)
+            i += 1
+        if not dims.same(dims.normalize(p), dst[j]):
+            return None
+        for g in group:
+            where[g] = j
+        groups[j] = group
+        j += 1
+    return where, groups
+
+
+def _follow(field: ReceptiveField, trait, in_shape: tuple, out_shape: tuple, name: str, kind: str):
+    """The output field of a layer whose rule declares ``trait`` (:mod:`archcalc.rules`: Footprint,
+    Mixes, Moves, Reshapes, Extends, Unfollowed, or None for position-preserving), or an undefined
+    one naming the layer when the walk cannot follow it."""
+    from .rules import Extends, Mixes, Moves, Reshapes, Unfollowed
+
+    mode = field.mode
+    if mode in ("whole", "undefined"):  # nothing after reading everything (or the unknown) changes that
+        return field
+
+    def lost(why):
+        return ReceptiveField.undefined(name, f"{name} ({kind}) {why}")
+
+    if mode == "pooled":  # the classic convention: later layers read the pooled extent
+        return field.apply(trait) if isinstance(trait, Footprint) else field
+    r_in, r_out = len(in_shape), len(out_shape)
+    ah, aw = field.axes
+    ph, pw = r_in + ah, r_in + aw
+    tokens = mode == "tokens"
+    if trait is None:
+        if r_in == r_out and all(dims.same(in_shape[p], out_shape[p]) for p in (ph, pw)):
+            return field
+        return lost(f"changes the spatial axes ({_shape(in_shape)} -> {_shape(out_shape)})")
+    if isinstance(trait, Footprint):
+        if tokens or field.axes != (-2, -1):
+            return lost("applies an (H, W) window to axes that are not the image's H and W")
+        out = field.apply(trait)
+        return out if r_out >= 2 else out._replace(mode="pooled", axes=())
+    if isinstance(trait, Unfollowed):
+        return lost(trait.reason)
+    if isinstance(trait, Moves):
+        order = list(trait.order)
+        return field._replace(axes=(order.index(ph) - r_out, order.index(pw) - r_out))
+    if isinstance(trait, Extends):
+        if tokens and r_out == r_in:
+            return field
+        if r_in + trait.axis in (ph, pw):
+            return lost("adds positions along a spatial axis")
+        return field
+    if isinstance(trait, Reshapes):
+        found = _merge_axes(in_shape, out_shape)
+        if found is None:
+            return lost(f"splits an axis ({_shape(in_shape)} -> {_shape(out_shape)}); the walk follows merges only")
+        where, groups = found
+        oh, ow = where.get(ph), where.get(pw)
+        if oh is None or ow is None:
+            return lost("drops a spatial axis")
+        if tokens:
+            return field._replace(axes=(oh - r_out, oh - r_out)) if groups[oh] == [ph] else \
+                lost("merges the token axis with another axis")
+        if oh != ow and groups[oh] == [ph] and groups[ow] == [pw]:
+            return field._replace(axes=(oh - r_out, ow - r_out))
+        if oh == ow and groups[oh] == sorted((ph, pw)):
+            return field._replace(axes=(oh - r_out, oh - r_out), mode="tokens", grid=(in_shape[ph], in_shape[pw]))
+        return lost("merges a spatial axis with another axis")
+    if isinstance(trait, Mixes):
+        mixed = {r_in + a for a in trait.axes}
+        reduced = r_out < r_in or all(dims.is_concrete(out_shape[p]) and out_shape[p] == 1 for p in mixed)
+        spatial = [a for a, p in ((0, ph), (1, pw)) if p in mixed]
+        if spatial:
+            counts = field.grid if tokens else (in_shape[ph], in_shape[pw])
+            if len(spatial) == 1 and not tokens:
+                if r_out != r_in:
+                    return lost("reduces one spatial axis away")
+                return field.spanning(counts, spatial)  # an exact field along one axis
+            return field.spanning(counts)._replace(mode="pooled" if reduced else "whole", axes=())
+        if r_out == r_in:
+            return field
+        if r_in - r_out != len(mixed):
+            return lost(f"changes the spatial axes ({_shape(in_shape)} -> {_shape(out_shape)})")
+
+        def moved(p):
+            return p - sum(1 for m in mixed if m < p) - r_out
+
+        return field._replace(axes=(moved(ph), moved(pw)))
+    return lost(f"declares a spatial trait the walk does not know ({type(trait).__name__})")
+
+
+def _shape(shape) -> str:
+    return "x".join(dims.format_dim(d) for d in shape)
 
 
 PIXEL = ReceptiveField((1, 1), (1, 1), (1, 1))  # one input pixel, centred at 0.5
@@ -163,13 +336,21 @@ class Result:
         # so would anything after it (a 1x1-conv classifier on the pooled vector, timm/DPN heads)
         # ("after it" = fed only by pooled layers: a squeeze-and-excitation gate pools globally too,
         # but its Mul also reads the feature map, which stays spatial)
+        # A layer whose field is whole-input (attention), token-wise or undefined counts as a map:
+        # a network that ends in one reports it (an undefined field names the layer it began at)
         spatial, pooled = [], set()
         for r in layers:
+            mode = r.receptive_field.mode
             if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and pooled.issuperset(r.inputs)):
                 pooled.add(r.name)
-            elif len(r.output_shape) == 3:
+            elif len(r.output_shape) >= 3 or mode in ("tokens", "whole", "undefined"):  # (C, [T,] H, W) maps
                 spatial.append(r)
-        rf = (spatial[-1] if spatial else self.layers[-1]).receptive_field
+        last = spatial[-1] if spatial else self.layers[-1]
+        rf = last.receptive_field
+        # where the network's field is undefined, the deepest map whose field is exact (a detector's
+        # RPN before its RoI head), for the text to add
+        known = next((r for r in reversed(spatial) if r.receptive_field.mode in ("map", "whole")), None) \
+            if rf.mode == "undefined" else None
         return {
             "params": params,
             "trainable_params": trainable,
@@ -181,7 +362,8 @@ class Result:
             "activation_bytes": dims.normalize(acts * b),
             "param_bytes": dims.normalize(params * b),
             "receptive_field": rf,
-            "receptive_field_layer": spatial[-1].name if spatial else self.layers[-1].name,
+            "receptive_field_layer": rf.origin if rf.mode == "undefined" else last.name,
+            "receptive_field_known": (known.receptive_field, known.name) if known else None,
             # ops imported without a rule (from_torch allow_partial): named, never counted as 0
             "uncounted": _uncounted(layers),
         }
@@ -411,7 +593,8 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
                 cost = rule_for(layer)(Input(shape), [])
             except ArchcalcError as e:
                 raise _at_layer(type(e)(f"layer {name!r} (Input): {e}"), name) from None
-            rf = PIXEL
+            rf = PIXEL if len(shape) >= 3 else ReceptiveField.undefined(
+                name, f"{name} (Input) is not an image: no (H, W) axes in {_shape(shape)}")
         else:
             if type(layer) is Shared:
                 _check_owner(graph, name, layer)
@@ -436,12 +619,19 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
                 except (TypeError, ValueError, ZeroDivisionError) as e:
                     raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
             if len(inputs) == 1:
-                rf = fields[inputs[0]].apply(cost.rf)
+                rf = fields[inputs[0]]
             else:
                 # a layer may read some inputs for their shape only (Crop's reference): rf_inputs =
                 # how many leading inputs carry pixels into the output
                 pixel_inputs = inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
-                rf = ReceptiveField.merge([fields[i] for i in pixel_inputs]).apply(cost.rf)
+                rf = ReceptiveField.merge([fields[i] for i in pixel_inputs])
+                if rf is None:
+                    rf = ReceptiveField.undefined(name, f"{name} ({layer.kind}) joins inputs whose spatial "
+                                                        "axes lie at different places")
+            if rf.mode == "map" and type(cost.rf) is Footprint and len(cost.output) >= 2 and rf.axes == (-2, -1):
+                rf = rf.apply(cost.rf)  # the common case, kept short
+            else:
+                rf = _follow(rf, cost.rf, in_shapes[0], tuple(cost.output), name, layer.kind)
         valid_when = conditions.get(name if key is None else key, ()) if conditions and node.inputs else ()
         output = cost.output
         shapes[name] = output

@@ -8,6 +8,8 @@ from typing import NamedTuple
 from .dims import format_dim, to_json
 from .text import count_formula, csv_cell, fmt_int, formula_text, human_bytes, md_cell, terminal_safe
 from .text import rf as _rf
+from .text import rf_jump as _jump
+from .text import rf_total
 from .text import shape as _shape
 
 COLUMNS = ("layer", "kind", "config", "output", "params", "MACs", "FLOPs", "activations", "RF", "notes")
@@ -91,8 +93,8 @@ def totals_lines(result, names=None) -> list:
         ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
         ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", f"{_rf(rf) if names is None else names.rf(rf, TOTAL_CAP)} px at "
-                            f"{t['receptive_field_layer']} (jump {format_dim(rf.jump[0])})"),
+        ("receptive field", rf_total(rf, t["receptive_field_layer"], _rf(rf) if names is None else names.rf(rf, TOTAL_CAP),
+                                     t.get("receptive_field_known"))),
     ]
     return lines
 
@@ -157,7 +159,7 @@ def render_csv(result) -> str:
                     ";".join(_shape_of(s, names) for s in r.input_shapes), _shape_of(r.output_shape, names),
                     format_dim(r.params), format_dim(r.trainable_params),
                     format_dim(r.buffers), format_dim(r.macs), format_dim(r.flops), format_dim(r.activations),
-                    _rf(r.receptive_field), format_dim(r.receptive_field.jump[0]), csv_cell(" | ".join(r.warnings))])
+                    _rf(r.receptive_field), _jump(r.receptive_field), csv_cell(" | ".join(r.warnings))])
     return buf.getvalue()
 
 

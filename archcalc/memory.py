@@ -155,15 +155,30 @@ SAVED_FOR_BACKWARD.update({
     "Unreached": (),
     "Roll": (),  # backward rolls the gradient back: shapes only
     "Select": (),  # a view (its backward writes a zero input-sized gradient)
+    # native_layer_norm / native_group_norm save their input and a mean and an inverse std per
+    # normalised row (``row_stats``, rows per sample in :data:`STAT_ROWS`); the backward reads the
+    # affine weight, resident anyway. LayerNorm2d (ConvNeXt's: permute, layer_norm, permute back)
+    # saves the permuted view of its input, the same storage
+    "LayerNorm": ("input", "row_stats"),
+    "LayerNorm2d": ("input", "row_stats"),
+    "GroupNorm": ("input", "row_stats"),
 })
+
+#: Rows a normalisation layer keeps a (mean, inverse std) pair for, per sample, from the layer and
+#: its output shape. Kept as fp32 (:data:`STAT_BYTES`), as torch's CUDA kernels do; its CPU kernels
+#: keep them in the parameters' dtype, so a bf16 model's figure is 4 bytes per row high there.
+STAT_ROWS = {
+    "LayerNorm": lambda layer, shape: dims.exact_div(dims.prod(shape), dims.prod(layer.normalized_shape)),
+    "LayerNorm2d": lambda layer, shape: dims.prod(shape[1:]),  # one row per position of a (C, H, W) map
+    "GroupNorm": lambda layer, shape: layer.num_groups,
+}
 
 #: Kinds archcalc cannot yet say what torch keeps for backward (composites and detection ops whose
 #: saved tensors were not measured): training estimates raise for them instead of guessing.
 TRAINING_UNSUPPORTED = {"L2Norm", "LSTM", "Embedding", "RoIAlign", "RoIPool", "PSRoIPool"}
 #: layer/group norm keep per-row statistics (not per channel); attention keeps composite internals;
 #: max-unpool keeps int64 indices that are a graph input: not measured yet, refused for training.
-TRAINING_UNSUPPORTED |= {"LayerNorm", "LayerNorm2d", "GroupNorm", "ScaledDotProductAttention",
-                         "MultiheadAttention", "MaxUnpool2d", "Uncounted", "RMSNorm",
+TRAINING_UNSUPPORTED |= {"ScaledDotProductAttention", "MultiheadAttention", "MaxUnpool2d", "Uncounted", "RMSNorm",
                          "Pointwise"}  # pow/exp/sqrt save different tensors: not modelled per op
 
 #: In-place variants that differentiate from their result instead (torch's ``elu_``, ``leaky_relu_``).
@@ -662,6 +677,9 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 x += full(i)
             elif item == "stats":
                 x += 2 * _concrete(r.output_shape[0], r.name) * STAT_BYTES  # batch norms: per channel (axis 0)
+            elif item == "row_stats":
+                rows = _concrete(STAT_ROWS[kind](_inner_layer(r), r.output_shape), r.name)
+                x += 2 * rows * batch * STAT_BYTES
         extras[i] = x
 
     size = {s: plan.per_sample[s] * batch * bpe for s in plan.owner}
@@ -711,23 +729,35 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
         alloc_peak["forward"] = (end_forward, "loss")
 
     # --- backward: node by node in reverse order ----------------------------------------------
+    # live bytes are kept as running totals (not re-summed per node) so the walk is linear in depth
     alive = {s: size[s] for s in savers if s not in plan.held}  # saved activation storages
-    pending = {s: set(who) for s, who in savers.items()}
+    pending = {s: len(set(who)) for s, who in savers.items()}  # savers not yet run backward
+    saves_at: dict = {}  # layer index -> storages it saves
+    for s, who in savers.items():
+        for i in set(who):
+            saves_at.setdefault(i, []).append(s)
     extra_alive = dict(extras)
     grads: dict = {}  # gradient id -> bytes
     refs: dict = {}  # gradient id -> number of layers whose output gradient it is (pending)
     grad_of: dict = {}  # layer index -> gradient id
     counter = [0]
     wgrads = 0
+    held_bytes = [sum(alive.values()) + sum(extra_alive.values())]  # saved storages + extras
+    grad_bytes = [0]  # live activation gradients
 
     def new_grad(nbytes):
         counter[0] += 1
         grads[counter[0]] = nbytes
+        grad_bytes[0] += nbytes
         refs[counter[0]] = 0
         return counter[0]
 
+    def free_grad(g):
+        grad_bytes[0] -= grads.pop(g, 0)
+        refs.pop(g, None)
+
     def current():
-        return sum(alive.values()) + sum(extra_alive.values()) + sum(grads.values()) + wgrads
+        return held_bytes[0] + grad_bytes[0] + wgrads
 
     # loss backward: grad of log_softmax output, then of the logits
     peak_b = (current() + loss_bytes + 2 * loss_bytes, "loss")
@@ -740,8 +770,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     def drop(g):
         refs[g] -= 1
         if refs[g] <= 0:
-            grads.pop(g, None)
-            refs.pop(g, None)
+            free_grad(g)
 
     total_bwd_flops = 0
     for i in range(n - 1, -1, -1):
@@ -786,8 +815,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 pass
             elif ACCUMULATE_IN_PLACE and refs[old] == 1:  # in place into the exclusively owned buffer
                 if is_new:
-                    grads.pop(cg)
-                    refs.pop(cg)
+                    free_grad(cg)
             elif ACCUMULATE_IN_PLACE and is_new:  # the fresh contribution takes the sum in place
                 grad_of[j] = cg
                 refs[cg] += 1
@@ -803,17 +831,15 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 refs[s] += 1
                 drop(old)
                 if is_new:
-                    grads.pop(cg)
-                    refs.pop(cg)
+                    free_grad(cg)
         # release this node's output gradient, its saved tensors and its own extras
         if g is not None:
             drop(g)
-        extra_alive.pop(i, None)
-        for s, who in pending.items():
-            if i in who:
-                who.discard(i)
-                if not who:
-                    alive.pop(s, None)
+        held_bytes[0] -= extra_alive.pop(i, 0)
+        for s in saves_at.get(i, ()):
+            pending[s] -= 1
+            if not pending[s]:
+                held_bytes[0] -= alive.pop(s, 0)
     phase_peak["backward"] = peak_b
     alloc_peak["backward"] = alloc_b
 

@@ -178,7 +178,7 @@ class FormulaText:
         """:func:`rf` with each formula shortened by :meth:`value`; a height and a width that are
         formulas are joined by `` x `` (spaced: ``x`` alone would run into the formulas)."""
         h, w = field.size
-        if type(h) is int and type(w) is int:
+        if (type(h) is int and type(w) is int) or field.mode == "undefined":
             return rf(field)
         return self.value(h, cap=cap) if h == w else f"{self.value(h, cap=cap)} x {self.value(w, cap=cap)}"
 
@@ -204,11 +204,36 @@ def _name_order(definition) -> tuple:
 # ------------------------------------------------------------------------------ receptive fields
 
 def rf(field) -> str:
-    """A receptive field's size: ``212`` when square, ``HxW`` otherwise."""
+    """A receptive field's size: ``212`` when square, ``HxW`` otherwise; ``n/a`` when undefined
+    (the walk could not follow a layer's spatial mapping)."""
     h, w = field.size
     if type(h) is int and h == w:
         return str(h)
+    if field.mode == "undefined":
+        return "n/a"
     return format_dim(h) if h == w else f"{format_dim(h)}x{format_dim(w)}"  # ==: structural, str() of a formula is slow
+
+
+def rf_total(field, layer: str, size: str, known=None) -> str:
+    """The totals' receptive-field line after its label; ``size`` is :func:`rf` (or a formula's
+    shortened text) of ``field``; ``known``: (field, layer) of the deepest exact one, for an
+    undefined ``field``."""
+    if field.mode == "undefined":
+        text = f"n/a: {field.why}"
+        if known is not None:
+            text += f"; deepest exact field: {rf_total(known[0], known[1], rf(known[0]))}"
+        return text
+    jump = format_dim(field.jump[0])
+    if field.mode == "whole":
+        return f"{size} px at {layer}: the whole input (every output reads every position)"
+    if field.mode == "tokens":
+        return f"{size} px per image token at {layer} (jump {jump})"
+    return f"{size} px at {layer} (jump {jump})"
+
+
+def rf_jump(field) -> str:
+    """A receptive field's jump along H (``n/a`` when undefined)."""
+    return "n/a" if field.mode == "undefined" else format_dim(field.jump[0])
 
 
 # ------------------------------------------------------------------------------- compact units

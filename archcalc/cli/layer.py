@@ -207,7 +207,8 @@ def explain(kind, layer, rec) -> dict:
         lines["MACs"] = fmt_int(rec.macs)
     lines["FLOPs"] = f"{fmt_int(rec.flops)} (2 x MACs + bias, norm, activation and pooling ops)"
     rf = rec.receptive_field
-    lines["receptive field"] = (f"{_pair_text(rf.size)} px, jump {_pair_text(rf.jump)} "
+    lines["receptive field"] = (f"n/a: {rf.why}" if not rf.defined else
+                                f"{_pair_text(rf.size)} px, jump {_pair_text(rf.jump)} "
                                 f"(one layer: the kernel's extent and the stride)")
     return lines
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import dims
+from ..text import rf_total
 from ..text import compact, count_formula, fmt_int, format_dim, formula_text, human_bytes, percent, rf, shape, \
     terminal_safe
 
@@ -206,8 +207,8 @@ def totals(result, exact: bool, names=None) -> list:
         ("activations", f"{count(t['activations'])} elements = {nbytes(t['activation_bytes'])} "
                         f"in {result.dtype} (sum of materialised outputs incl. the input)"),
         ("param memory", f"{nbytes(t['param_bytes'])} in {result.dtype}"),
-        ("receptive field", f"{_rf(rf_field, names, 0)} px at {terminal_safe(t['receptive_field_layer'])} "
-                            f"(jump {format_dim(rf_field.jump[0])})"),
+        ("receptive field", terminal_safe(rf_total(rf_field, t["receptive_field_layer"], _rf(rf_field, names, 0),
+                                                   t.get("receptive_field_known")))),
     ]
 
 

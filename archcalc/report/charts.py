@@ -238,7 +238,16 @@ def activation_memory(result, prefix="c3") -> str:
 def receptive_field(result, prefix="c4") -> str:
     """Receptive field size (height axis) of each layer (or at the end of each block) with a
     spatial output, vs depth."""
-    bars, unit = groups([r for r in result.layers if len(r.output_shape) == 3])
+    # up to where the field is defined (an undefined one has no size to draw)
+    drawn = [r for r in result.layers if len(r.output_shape) == 3 and r.receptive_field.defined]
+    if not drawn:  # no layer with a defined field (a generator's latent input): say why, draw nothing
+        why = result.totals["receptive_field"].why
+        with _rc():
+            fig = _figure(WIDTH, 1.2)
+            fig.text(0.5, 0.5, f"{result.model}: no receptive field to draw ({why})", ha="center", va="center",
+                     fontsize=9, wrap=True)
+            return _svg(fig, prefix)
+    bars, unit = groups(drawn)
     last = [g.records[-1] for g in bars]
     sizes = [r.receptive_field.size[0] for r in last]
     in_h = result.input[1] if len(result.input) == 3 else None

@@ -72,7 +72,8 @@ def layers(result) -> list:
             "rf": rf(rec.receptive_field), "notes": notes(rec), "warn": bool(rec.warnings),
             "sort": {"index": i, "params": sort_key(rec.params), "macs": sort_key(rec.macs),
                      "flops": sort_key(rec.flops), "activations": sort_key(rec.activations),
-                     "bytes": sort_key(act_bytes), "rf": sort_key(rec.receptive_field.size[0])},
+                     "bytes": sort_key(act_bytes), "rf": sort_key(rec.receptive_field.size[0])
+                                                                         if rec.receptive_field.defined else -1},
         })
     return out
 
@@ -136,8 +137,10 @@ def totals(result) -> list:
          "what": f"in {result.dtype}; sum of materialised outputs incl. the input"},
         {"name": "param memory", "value": human_bytes(pmem) if dims.is_concrete(pmem) else count(pmem) + " B",
          "what": f"in {result.dtype}"},
+        {"name": "receptive field", "value": "n/a", "what": field.why} if not field.defined else
         {"name": "receptive field", "value": rf(field) + " px",
-         "what": f"at {t['receptive_field_layer']}, jump {dims.format_dim(field.jump[0])}"},
+         "what": f"at {t['receptive_field_layer']}, jump {dims.format_dim(field.jump[0])}"
+                 + (": the whole input (every output reads every position)" if field.mode == "whole" else "")},
     ]
 
 
@@ -160,7 +163,9 @@ def headline(result) -> list:
         card("activation memory", t["activation_bytes"],
              binary_bytes(t["activation_bytes"]),
              fmt_int(t["activation_bytes"]) + " bytes"),
-        card("receptive field", field, rf(t["receptive_field"]) + " px", "at " + t["receptive_field_layer"]),
+        card("receptive field", field, rf(t["receptive_field"]) + " px", "at " + t["receptive_field_layer"])
+        if field is not None else {"name": "receptive field", "value": "n/a", "formula": False,
+                                   "exact": "undefined from " + t["receptive_field_layer"]},
     ]
 
 
@@ -206,11 +211,6 @@ def needs_numbers(result, names) -> str:
     return text
 
 
-#: Deepest network whose training peaks a report computes (memory.training_memory takes ~10 s
-#: at 10,000 layers: its walk is quadratic in depth).
-TRAINING_LAYERS = 2000
-
-
 def memory_figures(result, names=()):
     """The three different "memory" figures of one forward pass at the report's batch and dtype:
     sum of outputs, inference peak (liveness), training peak (SGD and Adam). With free symbols
@@ -230,12 +230,6 @@ def memory_figures(result, names=()):
     rows.append({"name": "inference peak", "value": mib(inf.peak_bytes),
                  "what": f"weights, buffers and input plus the activations alive together, largest at {inf.peak_layer}"})
     for opt in ("sgd", "adam"):
-        if len(result.layers) > TRAINING_LAYERS:
-            rows.append({"name": f"training peak ({opt})", "value": "not computed",
-                         "what": f"the report skips training peaks beyond {TRAINING_LAYERS:,} layers (the backward "
-                                 f"walk's cost grows with depth squared today); archcalc {result.model} --memory "
-                                 f"--train --optimizer {opt} computes it"})
-            continue
         try:
             tr = training_memory(result, optimizer=opt)
         except ArchcalcError as e:

@@ -84,6 +84,8 @@ def comparison_frame(comparison):
     df = _typed(pd, data, ("params", "macs", "flops", "activation_bytes", "param_bytes", "receptive_field", "layers"),
                 ("model", "family", "input", "weights"))
     df["peak_bytes"] = df["peak_bytes"].astype("Int64")
+    if any(v is None for v in data["receptive_field"]):  # undefined for some model (RoI heads, 3-d convs)
+        df["receptive_field"] = df["receptive_field"].astype("Int64")
     df["top1"] = df["top1"].astype("Float64")
     batches = {r["batch_value"] for r in rows}
     batch = next(iter(batches)) if len(batches) == 1 else None

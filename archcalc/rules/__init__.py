@@ -62,6 +62,49 @@ class Footprint:
     padding: tuple
 
 
+# The other spatial traits a rule's ``Cost.rf`` may carry (None: the layer maps each position of
+# its input's spatial axes to the same position of its output, which analysis checks on the shapes).
+
+
+@dataclass(frozen=True)
+class Mixes:
+    """Every output depends on every position along ``axes`` (negative: counted from the last axis)
+    of the input: a Linear over its last axis, attention over its sequence axis, a reduction.
+    Normalisation statistics (batch, layer, group norm, softmax's sum) do not count: by the usual
+    receptive-field convention they are not a window."""
+
+    axes: tuple
+
+
+@dataclass(frozen=True)
+class Moves:
+    """A permutation view: output axis ``i`` is input axis ``order[i]``."""
+
+    order: tuple
+
+
+@dataclass(frozen=True)
+class Reshapes:
+    """A row-major reshape (view, flatten, squeeze): axes merge or split, positions keep their order."""
+
+
+@dataclass(frozen=True)
+class Extends:
+    """Positions that carry no input pixels (a learned token) join the input along ``axis``."""
+
+    axis: int
+
+
+@dataclass(frozen=True)
+class Unfollowed:
+    """A spatial mapping the receptive-field walk does not follow; ``reason`` says what it is."""
+
+    reason: str
+
+
+RESHAPES = Reshapes()
+
+
 @dataclass
 class Cost:
     output: tuple
@@ -70,7 +113,7 @@ class Cost:
     buffers: Any = 0
     macs: Any = 0
     flops: Any = 0
-    rf: Optional[Footprint] = None
+    rf: Optional[object] = None  # Footprint, Mixes, Moves, Reshapes, Extends or Unfollowed
     warnings: list = field(default_factory=list)
 
 

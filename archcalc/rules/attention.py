@@ -18,7 +18,7 @@ from ..layers import (
     RMSNorm,
     ScaledDotProductAttention,
 )
-from . import Cost, register
+from . import Cost, Mixes, Unfollowed, register
 from ._broadcast import broadcast
 from ._window import expect_rank, format_shape
 
@@ -79,6 +79,12 @@ def _matmul_shapes(a, b, kind="MatMul"):
     return lead, a[-2], a[-1], b[-1]
 
 
+#: matmul / einsum: which operand axes carry image positions is not followed
+_OPERANDS = Unfollowed("multiplies tensors whose position axes the walk does not follow")
+#: attention: each query's output reads every key (the sequence axis, second to last)
+_SEQUENCE = Mixes((-2,))
+
+
 @register(MatMul)
 def matmul(layer: MatMul, inputs):
     """``a @ b`` with broadcast leading axes: macs ``prod(lead) * n * k * m``; flops ``2 * macs``.
@@ -87,7 +93,7 @@ def matmul(layer: MatMul, inputs):
         raise ShapeError(f"MatMul needs 2 inputs, got {len(inputs)}")
     lead, n, k, m = _matmul_shapes(*inputs)
     macs = dims.normalize(dims.prod(lead) * n * k * m)
-    return Cost(output=tuple(lead) + (n, m), macs=macs, flops=dims.normalize(2 * macs))
+    return Cost(output=tuple(lead) + (n, m), macs=macs, flops=dims.normalize(2 * macs), rf=_OPERANDS)
 
 
 @register(Einsum)
@@ -121,11 +127,11 @@ def einsum(layer: Einsum, inputs):
         if lonely:
             adds = adds + dims.normalize(dims.prod(size[c] for c in t) - dims.prod(size[c] for c in kept))
     if len(terms) == 1:
-        return Cost(output=output, flops=dims.normalize(adds))
+        return Cost(output=output, flops=dims.normalize(adds), rf=_OPERANDS)
     a, b = terms
     used = [c for c in size if c in out_letters or (c in a and c in b)]
     macs = dims.prod(size[c] for c in used)
-    return Cost(output=output, macs=macs, flops=dims.normalize(2 * macs + adds))
+    return Cost(output=output, macs=macs, flops=dims.normalize(2 * macs + adds), rf=_OPERANDS)
 
 
 def _attention_core(lead, heads, L, S, E, Ev):
@@ -151,7 +157,7 @@ def scaled_dot_product_attention(layer: ScaledDotProductAttention, inputs):
         raise ShapeError(f"attention shapes do not fit: q {format_shape(q)}, k {format_shape(k)}, v {format_shape(v)}")
     lead = broadcast([q[:-2], k[:-2], v[:-2]], "scaled_dot_product_attention")
     macs, flops = _attention_core(lead, 1, q[-2], k[-2], q[-1], v[-1])
-    return Cost(output=tuple(lead) + (q[-2], v[-1]), macs=macs, flops=flops)
+    return Cost(output=tuple(lead) + (q[-2], v[-1]), macs=macs, flops=flops, rf=_SEQUENCE)
 
 
 @register(MultiheadAttention)
@@ -189,14 +195,15 @@ def multihead_attention(layer: MultiheadAttention, inputs):
     scores = dims.normalize(layer.num_heads * L * S_att)
     macs = dims.normalize(proj + core_macs)
     return Cost(output=(L, E), params=params, macs=macs,
-                flops=dims.normalize(2 * macs + bias_adds + 4 * scores))
+                flops=dims.normalize(2 * macs + bias_adds + 4 * scores), rf=_SEQUENCE)
 
 
 @register(RMSNorm)
 def rms_norm(layer: RMSNorm, inputs):
     """RMS norm over the trailing ``normalized_shape`` axes: params ``prod(normalized_shape)`` with
     an affine weight. flops per element 3 (square, accumulate, scale) + 1 with the weight; per group
-    3 (divide for the mean, add eps, reciprocal square root)."""
+    3 (divide for the mean, add eps, reciprocal square root). Pointwise for the receptive field
+    (its statistics are not a window, as with layer norm)."""
     shape = inputs[0]
     ns = layer.normalized_shape
     if len(shape) < len(ns) or any(dims.known_ne(a, b) for a, b in zip(shape[len(shape) - len(ns):], ns)):

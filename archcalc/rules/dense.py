@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import dims
 from ..errors import ShapeError
 from ..layers import RBF, Linear
-from . import Cost, register
+from . import Cost, Mixes, register
 from ._window import format_shape
 
 
@@ -33,7 +33,11 @@ def linear(layer: Linear, inputs):
         params=dims.normalize(fin * fout + (fout if layer.bias else 0)),
         macs=macs,
         flops=dims.normalize(2 * macs + (rows * fout if layer.bias else 0)),
+        rf=_LAST_AXIS,
     )
+
+
+_LAST_AXIS = Mixes((-1,))
 
 
 @register(RBF)

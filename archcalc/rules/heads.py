@@ -23,7 +23,7 @@ from ..layers import (
     RoIPool,
     Shared,
 )
-from . import Cost, Footprint, register, rule_for
+from . import RESHAPES, Cost, Footprint, Moves, Unfollowed, register, rule_for
 from ._window import expect_rank, format_shape
 
 
@@ -95,7 +95,11 @@ def roi_align(layer: RoIAlign, inputs):
         flops = 0
         warnings.append("adaptive sampling_ratio: bilinear samples per bin depend on each RoI's size; "
                         "their flops are not counted")
-    return Cost(output=out, flops=flops, warnings=warnings)
+    return Cost(output=out, flops=flops, warnings=warnings, rf=_ROI)
+
+
+#: a bin's receptive field depends on the box it pools, given at run time
+_ROI = Unfollowed("pools boxes given at run time: each bin's field depends on its box")
 
 
 @register(RoIPool)
@@ -104,7 +108,7 @@ def roi_pool(layer: RoIPool, inputs):
     comparisons are data-dependent: flops are not counted (warning). No params, no MACs."""
     c, oh, ow = _roi_common(layer, inputs, "RoIPool")
     return Cost(output=(layer.num_rois, c, oh, ow),
-                warnings=["bin sizes depend on each RoI: max-pool comparisons are not counted"])
+                warnings=["bin sizes depend on each RoI: max-pool comparisons are not counted"], rf=_ROI)
 
 
 @register(PSRoIPool)
@@ -116,7 +120,7 @@ def ps_roi_pool(layer: PSRoIPool, inputs):
         raise ShapeError(f"input channels {c} are not divisible by output bins {oh}x{ow}")
     d = dims.floordiv(c, oh * ow)
     return Cost(output=(layer.num_rois, d, oh, ow),
-                warnings=["bin sizes depend on each RoI: bin averages are not counted"])
+                warnings=["bin sizes depend on each RoI: bin averages are not counted"], rf=_ROI)
 
 
 @register(PerItem)
@@ -142,7 +146,8 @@ def per_item(layer: PerItem, inputs):
         buffers=inner.buffers,
         macs=dims.normalize(n * inner.macs),
         flops=dims.normalize(n * inner.flops),
-        rf=inner.rf,
+        # the inner layer's axes, one further right (a permutation also keeps the item axis first)
+        rf=Moves((0,) + tuple(a + 1 for a in inner.rf.order)) if type(inner.rf) is Moves else inner.rf,
         warnings=list(inner.warnings),
     )
 
@@ -209,7 +214,7 @@ def reshape(layer: Reshape, inputs):
     elif dims.known_ne(known, n):
         raise ShapeError(f"cannot reshape {format_shape(shape)} ({dims.format_dim(n)} elements) to "
                          f"{format_shape(tuple(target))} ({dims.format_dim(known)} elements)")
-    return Cost(output=tuple(dims.normalize(d) for d in target))
+    return Cost(output=tuple(dims.normalize(d) for d in target), rf=RESHAPES)
 
 
 @register(L2Norm)

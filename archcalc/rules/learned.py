@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import dims
 from ..errors import ShapeError
 from ..layers import LearnedTensor
-from . import Cost, register
+from . import Cost, Extends, Unfollowed, register
 from ._broadcast import axis_index, broadcast
 from ._window import format_shape
 
@@ -19,7 +19,8 @@ def learned_tensor(layer: LearnedTensor, inputs):
     x = tuple(inputs[0])
     params = dims.prod(layer.shape) if layer.stored is None else layer.stored
     if layer.op == "value":
-        return Cost(output=tuple(layer.shape), params=params, buffers=layer.index)
+        return Cost(output=tuple(layer.shape), params=params, buffers=layer.index,
+                    rf=Unfollowed("outputs a learned tensor, not the input's pixels"))
     if layer.op in ("mul", "add"):
         out = broadcast([x, layer.shape], f"LearnedTensor ({layer.op})")
         return Cost(output=out, params=params, buffers=layer.index, flops=dims.normalize(dims.prod(out)))
@@ -30,4 +31,4 @@ def learned_tensor(layer: LearnedTensor, inputs):
         raise ShapeError(f"a learned tensor {format_shape(layer.shape)} cannot be prepended to "
                          f"{format_shape(x)} along axis {layer.axis}")
     out = x[:axis] + (dims.normalize(x[axis] + layer.shape[axis]),) + x[axis + 1:]
-    return Cost(output=out, params=params, buffers=layer.index)
+    return Cost(output=out, params=params, buffers=layer.index, rf=Extends(axis - rank))

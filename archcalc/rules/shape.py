@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import dims
 from ..errors import ShapeError
 from ..layers import ChannelShuffle, Concat, Flatten, Input, Slice, Upsample, ZeroPad2d
-from . import Cost, Footprint, register
+from . import RESHAPES, Cost, Footprint, register
 from ._window import expect_rank, format_shape
 
 
@@ -29,7 +29,7 @@ def flatten(layer: Flatten, inputs):
                          f"{format_shape(shape)} (per-sample axes, batch excluded)")
     out = tuple(shape[:start]) + (dims.prod(shape[start:end + 1]),) + tuple(shape[end + 1:])
     whole = start == 0 and end == rank - 1
-    fp = Footprint((shape[1], shape[2]), (shape[1], shape[2]), (0, 0)) if rank == 3 and whole else None
+    fp = Footprint((shape[1], shape[2]), (shape[1], shape[2]), (0, 0)) if rank == 3 and whole else RESHAPES
     return Cost(output=out, rf=fp)
 
 

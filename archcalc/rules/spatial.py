@@ -28,13 +28,24 @@ from ..layers import (
     ReflectionPad2d,
     ReplicationPad2d,
 )
-from . import Cost, Footprint, register
+from . import Cost, Footprint, Unfollowed, register
 from ._window import expect_rank, format_shape, same_padding, window_out
 from .conv import _check_groups
 from .norm import _batchnorm
 from .pool import _adaptive_windows
 
 _AXES = {1: ("length",), 3: ("depth", "height", "width")}
+#: 1-d and 3-d windows: the receptive-field walk follows (H, W) windows only
+_NOT_2D = Unfollowed("is a 1-d window, not an (H, W) one")
+
+
+def _hw_footprint(layer, kernel, stride, lead, dilation):
+    """A 3-d window's footprint on its last two axes (H, W): the receptive field is reported over
+    the image's height and width (its extent in frames is not tracked). A 1-d window: not followed."""
+    if layer.spatial != 3:
+        return _NOT_2D
+    return Footprint(tuple(d * (k - 1) + 1 for k, d in zip(kernel[1:], dilation[1:])), tuple(stride[1:]),
+                     tuple(lead[1:]))
 
 
 def _spatial(layer, shape):
@@ -52,7 +63,7 @@ def conv_nd(layer, inputs):
     cout = layer.out_channels
     _check_groups(cin, cout, layer.groups)
     warnings: list = []
-    out = []
+    out, leads = [], []
     for i, size in enumerate(sizes):
         k, s, d = layer.kernel_size[i], layer.stride[i], layer.dilation[i]
         if layer.padding == "valid":
@@ -63,11 +74,13 @@ def conv_nd(layer, inputs):
             lead = trail = layer.padding[i]
         o, _ = window_out(size, k, s, lead, trail, d, False, _AXES[layer.spatial][i], warnings)
         out.append(o)
+        leads.append(lead)
     weights = dims.normalize(cout * dims.floordiv(cin, layer.groups) * dims.prod(layer.kernel_size))
     positions = dims.prod(out)
     macs = dims.normalize(weights * positions)
     return Cost(output=(cout, *out), params=dims.normalize(weights + (cout if layer.bias else 0)), macs=macs,
-                flops=dims.normalize(2 * macs + (cout * positions if layer.bias else 0)), warnings=warnings)
+                flops=dims.normalize(2 * macs + (cout * positions if layer.bias else 0)), warnings=warnings,
+                rf=_hw_footprint(layer, layer.kernel_size, layer.stride, leads, layer.dilation))
 
 
 @register(BatchNorm3d)
@@ -87,14 +100,15 @@ def _pooled_nd(layer, shape, dilation):
             raise ShapeError(f"padding {p} must be at most half the kernel {k}, as torch requires")
         o, _ = window_out(size, k, s, p, p, dilation[i], layer.ceil_mode, _AXES[layer.spatial][i], warnings)
         out.append(o)
-    return (c, *out), dims.normalize(c * dims.prod(out)), warnings
+    fp = _hw_footprint(layer, layer.kernel_size, layer.stride, layer.padding, dilation)
+    return (c, *out), dims.normalize(c * dims.prod(out)), warnings, fp
 
 
 @register(MaxPool1d, MaxPool3d)
 def max_pool_nd(layer, inputs):
     """Max pooling: ``prod(k) - 1`` comparisons per output element."""
-    out, n, warnings = _pooled_nd(layer, inputs[0], layer.dilation)
-    return Cost(output=out, flops=dims.normalize(n * (dims.prod(layer.kernel_size) - 1)), warnings=warnings)
+    out, n, warnings, fp = _pooled_nd(layer, inputs[0], layer.dilation)
+    return Cost(output=out, flops=dims.normalize(n * (dims.prod(layer.kernel_size) - 1)), warnings=warnings, rf=fp)
 
 
 @register(AvgPool1d, AvgPool3d)
@@ -105,28 +119,32 @@ def avg_pool_nd(layer, inputs):
             if dims.known_lt(size, k):
                 raise ShapeError(f"AvgPool3d: input {axis} {dims.format_dim(size)} is smaller than the kernel {k} "
                                  "(torch's avg_pool3d refuses it, whatever the padding)")
-    out, n, warnings = _pooled_nd(layer, inputs[0], (1,) * layer.spatial)
-    return Cost(output=out, flops=dims.normalize(n * dims.prod(layer.kernel_size)), warnings=warnings)
+    out, n, warnings, fp = _pooled_nd(layer, inputs[0], (1,) * layer.spatial)
+    return Cost(output=out, flops=dims.normalize(n * dims.prod(layer.kernel_size)), warnings=warnings, rf=fp)
 
 
 def _adaptive_nd(layer, shape):
     c, sizes = _spatial(layer, shape)
     window = dims.prod(_adaptive_windows(size, o)[0] for size, o in zip(sizes, layer.output_size))
-    return (c, *layer.output_size), dims.normalize(c * window), dims.normalize(c * dims.prod(layer.output_size))
+    # (H, W) footprint as for AdaptiveAvgPool2d: the widest window and the mean step
+    fp = _NOT_2D if layer.spatial != 3 else Footprint(
+        tuple(_adaptive_windows(size, o)[1] for size, o in zip(sizes[1:], layer.output_size[1:])),
+        tuple(dims.exact_div(size, o) for size, o in zip(sizes[1:], layer.output_size[1:])), (0, 0))
+    return (c, *layer.output_size), dims.normalize(c * window), dims.normalize(c * dims.prod(layer.output_size)), fp
 
 
 @register(AdaptiveAvgPool1d, AdaptiveAvgPool3d)
 def adaptive_avg_pool_nd(layer, inputs):
     """Adaptive average pooling with torch's windows: flops = the window sizes summed over outputs."""
-    out, window_elems, _ = _adaptive_nd(layer, inputs[0])
-    return Cost(output=out, flops=window_elems)
+    out, window_elems, _, fp = _adaptive_nd(layer, inputs[0])
+    return Cost(output=out, flops=window_elems, rf=fp)
 
 
 @register(AdaptiveMaxPool1d, AdaptiveMaxPool3d)
 def adaptive_max_pool_nd(layer, inputs):
     """Adaptive max pooling: ``window - 1`` comparisons per output."""
-    out, window_elems, n_out = _adaptive_nd(layer, inputs[0])
-    return Cost(output=out, flops=dims.normalize(window_elems - n_out))
+    out, window_elems, n_out, fp = _adaptive_nd(layer, inputs[0])
+    return Cost(output=out, flops=dims.normalize(window_elems - n_out), rf=fp)
 
 
 @register(ReflectionPad2d, ReplicationPad2d)

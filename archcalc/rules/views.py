@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import dims
 from ..errors import ShapeError
 from ..layers import POINTWISE_OPS, Amax, Expand, Mean, Permute, Pointwise, Roll, Select, Squeeze, Sum, Transpose, Unsqueeze
-from . import Cost, register
+from . import RESHAPES, Cost, Mixes, Moves, Unfollowed, register
 from ._broadcast import axis_index
 from ._window import format_shape
 
@@ -34,7 +34,7 @@ def permute(layer: Permute, inputs):
     order = [axis_index(a, rank, "Permute") for a in layer.dims]
     if len(set(order)) != rank:
         raise ShapeError(f"permute axes {layer.dims} repeat an axis")
-    return Cost(output=tuple(shape[a] for a in order))
+    return Cost(output=tuple(shape[a] for a in order), rf=Moves(tuple(order)))
 
 
 @register(Transpose)
@@ -44,7 +44,9 @@ def transpose(layer: Transpose, inputs):
     a = axis_index(layer.dim0, len(shape), "Transpose", "dim0")
     b = axis_index(layer.dim1, len(shape), "Transpose", "dim1")
     shape[a], shape[b] = shape[b], shape[a]
-    return Cost(output=tuple(shape))
+    order = list(range(len(shape)))
+    order[a], order[b] = b, a
+    return Cost(output=tuple(shape), rf=Moves(tuple(order)))
 
 
 @register(Unsqueeze)
@@ -53,7 +55,7 @@ def unsqueeze(layer: Unsqueeze, inputs):
     shape = list(inputs[0])
     a = axis_index(layer.dim, len(shape) + 1, "Unsqueeze")
     shape.insert(a, 1)
-    return Cost(output=tuple(shape))
+    return Cost(output=tuple(shape), rf=RESHAPES)
 
 
 @register(Squeeze)
@@ -67,7 +69,7 @@ def squeeze(layer: Squeeze, inputs):
     else:
         picked = _distinct_axes(layer, rank)
         picked = {i for i in picked if dims.is_concrete(shape[i]) and shape[i] == 1}
-    return Cost(output=tuple(d for i, d in enumerate(shape) if i not in picked))
+    return Cost(output=tuple(d for i, d in enumerate(shape) if i not in picked), rf=RESHAPES)
 
 
 @register(Expand)
@@ -97,35 +99,35 @@ def expand(layer: Expand, inputs):
 
 
 def _reduced(layer, shape):
-    """(output shape, input elements, output elements)."""
+    """(output shape, input elements, output elements, the receptive-field trait)."""
     rank = len(shape)
     axes = set(range(rank)) if layer.dim is None else _distinct_axes(layer, rank)
     if layer.keepdim:
         out = tuple(1 if i in axes else d for i, d in enumerate(shape))
     else:
         out = tuple(d for i, d in enumerate(shape) if i not in axes)
-    return out, dims.prod(shape), dims.prod(out)
+    return out, dims.prod(shape), dims.prod(out), Mixes(tuple(sorted(a - rank for a in axes)))
 
 
 @register(Mean)
 def mean(layer: Mean, inputs):
     """Mean over axes: ``(n - 1)`` adds and 1 divide per output, i.e. one flop per input element."""
-    out, n_in, _ = _reduced(layer, inputs[0])
-    return Cost(output=out, flops=n_in)
+    out, n_in, _, mixes = _reduced(layer, inputs[0])
+    return Cost(output=out, flops=n_in, rf=mixes)
 
 
 @register(Sum)
 def sum_(layer: Sum, inputs):
     """Sum over axes: ``(n - 1)`` adds per output element."""
-    out, n_in, n_out = _reduced(layer, inputs[0])
-    return Cost(output=out, flops=dims.normalize(n_in - n_out))
+    out, n_in, n_out, mixes = _reduced(layer, inputs[0])
+    return Cost(output=out, flops=dims.normalize(n_in - n_out), rf=mixes)
 
 
 @register(Amax)
 def amax(layer: Amax, inputs):
     """Max over axes: ``(n - 1)`` comparisons per output element."""
-    out, n_in, n_out = _reduced(layer, inputs[0])
-    return Cost(output=out, flops=dims.normalize(n_in - n_out))
+    out, n_in, n_out, mixes = _reduced(layer, inputs[0])
+    return Cost(output=out, flops=dims.normalize(n_in - n_out), rf=mixes)
 
 
 @register(Select)
@@ -152,4 +154,7 @@ def roll(layer: Roll, inputs):
     shape = inputs[0]
     for a in layer.dims:
         axis_index(a, len(shape), "Roll")
-    return Cost(output=tuple(shape))
+    return Cost(output=tuple(shape), rf=_ROLLED)
+
+
+_ROLLED = Unfollowed("a cyclic shift (torch.roll) wraps positions around the edges")
