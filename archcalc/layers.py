@@ -1509,8 +1509,10 @@ class Pointwise(Layer):
 
     op: str = "neg"
 
+    choices = {"op": tuple(POINTWISE_OPS)}
+
     def __post_init__(self):
-        V.one_of(self, "op", self.op, tuple(POINTWISE_OPS))
+        V.one_of(self, "op", self.op, self.choices["op"])
 
     def describe(self) -> str:
         return self.op
