@@ -168,7 +168,7 @@ class ConvTranspose2d(Layer):
     bias: bool = True
     #: torch's ``forward(x, output_size=...)``: the (H, W) to produce, which picks the output
     #: padding; with a second graph input its last two axes give the size instead.
-    output_size: Optional[IntOrPair] = None
+    output_size: Optional[Any] = None  # a size or (H, W), each an int or a dimension such as "H"
 
     #: a second input (when present) supplies a size, not pixels
     rf_inputs = 1
@@ -900,7 +900,7 @@ class Amax(_Reduce):
 class Permute(Layer):
     """``x.permute(...)`` of the per-sample axes (a view)."""
 
-    dims: tuple = (0,)
+    dims: Any = (0,)  # an axis or axes
 
     def __post_init__(self):
         _set(self, "dims", V.axes(self, "dims", self.dims))
@@ -1543,8 +1543,8 @@ class Roll(Layer):
     """``torch.roll(x, shifts, dims)``: a cyclic shift (Swin's shifted windows), a copy with no
     arithmetic. ``dims`` are per-sample axes."""
 
-    shifts: tuple = (0,)
-    dims: tuple = (0,)
+    shifts: Any = (0,)  # a shift or one per axis of dims
+    dims: Any = (0,)  # an axis or axes
 
     def __post_init__(self):
         _set(self, "dims", V.axes(self, "dims", self.dims))
