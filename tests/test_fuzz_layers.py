@@ -344,6 +344,12 @@ def _modern_twin(torch, layer, shape):
         return (lambda x: x.transpose(_ax(layer.dim0), _ax(layer.dim1))), None
     elif k == "Unsqueeze":
         return (lambda x: x.unsqueeze(_ax(layer.dim))), None
+    elif k == "RMSNorm":  # torch's default eps when None: the parameter count and shape do not depend on it
+        m = nn.RMSNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine)
+    elif k == "Select":
+        return (lambda x: x.select(_ax(layer.dim), layer.index)), None
+    elif k == "Roll":
+        return (lambda x: torch.roll(x, layer.shifts, tuple(_ax(d) for d in layer.dims))), None
     elif k == "Squeeze":
         axes = tuple(range(1, len(shape) + 1)) if layer.dim is None else tuple(_ax(d) for d in layer.dim)
         return (lambda x: x.squeeze(axes)), None
@@ -408,7 +414,9 @@ TWIN_KINDS = [k for k in KINDS if k in {
     "AdaptiveMaxPool1d", "AdaptiveMaxPool3d", "BatchNorm3d", "ReflectionPad2d", "ReplicationPad2d", "LayerNorm",
     "LayerNorm2d", "GroupNorm", "Mean", "Sum", "Amax", "Permute", "Transpose", "Unsqueeze", "Squeeze", "Expand",
     "Flatten", "Interpolate", "LearnedTensor", "MultiheadAttention", "MatMul", "Sub", "Div",
-    "ScaledDotProductAttention", "Einsum", "MaxUnpool2d"}]
+    "ScaledDotProductAttention", "Einsum", "MaxUnpool2d",
+    # the torch importer's late kinds
+    "RMSNorm", "Select", "Roll"}]
 #: Per-sample input ranks a kind takes (others: any of 1, 2, 3).
 RANKS = {"Embedding": (1,), "LSTM": (2,), "BatchNorm1d": (1, 2), "Linear": (1, 2),
          **{k: (2,) for k in ("Conv1d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
