@@ -172,7 +172,7 @@ class ConvTranspose2d(Layer):
     bias: bool = True
     #: torch's ``forward(x, output_size=...)``: the (H, W) to produce, which picks the output
     #: padding; with a second graph input its last two axes give the size instead.
-    output_size: Optional[IntOrPair] = None
+    output_size: Optional[Any] = None  # a size or (H, W), each an int or a dimension such as "H"
 
     #: a second input (when present) supplies a size, not pixels
     rf_inputs = 1
@@ -538,6 +538,7 @@ class Slice(Layer):
         if self.stop is not None:
             _set(self, "stop", V.positive_dim(self, "stop", self.stop))
         V.any_int(self, "axis", self.axis)
+        V.positive_int(self, "step", self.step)  # torch slicing refuses a step < 1
 
     @property
     def reuses_input(self) -> bool:
@@ -898,7 +899,7 @@ class Amax(_Reduce):
 class Permute(Layer):
     """``x.permute(...)`` of the per-sample axes (a view)."""
 
-    dims: tuple = (0,)
+    dims: Any = (0,)  # an axis or axes
 
     def __post_init__(self):
         _set(self, "dims", V.axes(self, "dims", self.dims))
@@ -1401,10 +1402,12 @@ class Parameter(Layer):
     rf_inputs = 1
 
     def __post_init__(self):
-        from . import validate as V
-
+        shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
+        _set(self, "shape", tuple(V.positive_int(self, "shape", d) for d in shape))  # () for a scalar parameter
         V.one_of(self, "role", self.role, ("trainable", "frozen", "buffer"))
         V.nonneg_int(self, "numel", self.numel)
+        if self.path != "":  # the module path, when the importer knows it
+            V.text(self, "path", self.path)
 
     @property
     def reuses_input(self) -> bool:
@@ -1426,10 +1429,11 @@ class Unreached(Layer):
     modules: tuple = ()
 
     def __post_init__(self):
-        from . import validate as V
-
         for f in ("params", "frozen_params", "buffers"):
             V.nonneg_int(self, f, getattr(self, f))
+        if not isinstance(self.modules, (tuple, list)):
+            raise InvalidTypeError(f"Unreached.modules must be a list of module paths, got {V.show(self.modules)}")
+        _set(self, "modules", tuple(V.text(self, "modules", m) for m in self.modules))
 
     @property
     def reuses_input(self) -> bool:
@@ -1445,11 +1449,16 @@ class Uncounted(Layer):
     import was asked for a partial result (``allow_partial=True``). Its cost is unknown, never 0:
     totals list it under ``uncounted``."""
 
-    op: str = ""
+    op: str
     shape: tuple = ()
 
     #: read by the analysis totals
     uncounted = True
+
+    def __post_init__(self):
+        V.text(self, "op", self.op)  # an op without a rule is named, never anonymous
+        shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
+        _set(self, "shape", tuple(V.positive_int(self, "shape", d) for d in shape))  # () for a scalar per sample
 
     def describe(self) -> str:
         return f"NOT COUNTED: {self.op}"
@@ -1491,10 +1500,10 @@ class Pointwise(Layer):
 
     op: str = "neg"
 
-    def __post_init__(self):
-        from . import validate as V
+    choices = {"op": tuple(POINTWISE_OPS)}
 
-        V.one_of(self, "op", self.op, tuple(POINTWISE_OPS))
+    def __post_init__(self):
+        V.one_of(self, "op", self.op, self.choices["op"])
 
     def describe(self) -> str:
         return self.op
@@ -1509,8 +1518,8 @@ class Select(Layer):
     index: int = 0
 
     def __post_init__(self):
-        V.axes(self, "dim", self.dim)
-        V.axes(self, "index", self.index)
+        V.any_int(self, "dim", self.dim)
+        V.any_int(self, "index", self.index)  # negative counts from the end, as in torch
 
     @property
     def reuses_input(self) -> bool:
@@ -1525,13 +1534,16 @@ class Roll(Layer):
     """``torch.roll(x, shifts, dims)``: a cyclic shift (Swin's shifted windows), a copy with no
     arithmetic. ``dims`` are per-sample axes."""
 
-    shifts: tuple = (0,)
-    dims: tuple = (0,)
+    shifts: Any = (0,)  # a shift or one per axis of dims
+    dims: Any = (0,)  # an axis or axes
 
     def __post_init__(self):
         _set(self, "dims", V.axes(self, "dims", self.dims))
         s = self.shifts if isinstance(self.shifts, (tuple, list)) else (self.shifts,)
         _set(self, "shifts", tuple(V.any_int(self, "shifts", v) for v in s))
+        if len(self.shifts) != len(self.dims):  # torch.roll: "shifts and dimensions must align"
+            raise InvalidValueError(f"Roll.shifts must give one shift per axis of dims {self.dims}, "
+                                    f"got {V.show(self.shifts)}")
 
 
 @dataclass(frozen=True)
@@ -1539,18 +1551,18 @@ class RMSNorm(Layer):
     """torch.nn.RMSNorm over the last ``len(normalized_shape)`` axes: ``x / sqrt(mean(x^2) + eps)``,
     times a weight of that shape when ``elementwise_affine`` (no bias)."""
 
-    normalized_shape: Any = ()
-    eps: Optional[float] = None
+    normalized_shape: Any
+    eps: Optional[float] = None  # None: torch's default, the dtype's machine epsilon
     elementwise_affine: bool = True
 
     def __post_init__(self):
-        from . import validate as V
-        from .errors import InvalidValueError
-
         ns = self.normalized_shape if isinstance(self.normalized_shape, (tuple, list)) else (self.normalized_shape,)
         if not ns:
-            raise InvalidValueError(f"RMSNorm.normalized_shape must name at least one size, got {self.normalized_shape!r}")
+            raise InvalidValueError(f"RMSNorm.normalized_shape must name at least one size, "
+                                    f"got {V.show(self.normalized_shape)}")
         _set(self, "normalized_shape", tuple(V.positive_int(self, "normalized_shape", d) for d in ns))
+        if self.eps is not None:
+            V.number(self, "eps", self.eps, 0, low_open=True)
         V.boolean(self, "elementwise_affine", self.elementwise_affine)
 
     def describe(self) -> str:

@@ -48,7 +48,7 @@ LAYER_KEYS = ("name", "kind", "inputs")
 #: loader its wording and the JSON Schema its minimums.
 POSITIVE_FIELDS = frozenset({"out_channels", "out_features", "kernel_size", "stride", "dilation", "groups",
                              "output_size", "scale_factor", "size", "num_embeddings", "embedding_dim",
-                             "hidden_size", "num_layers", "num_rois", "stop"})
+                             "hidden_size", "num_layers", "num_rois", "stop", "step"})
 NONNEGATIVE_FIELDS = frozenset({"padding", "output_padding", "start", "sampling_ratio"})
 #: The text values a field accepts where it accepts text besides numbers. A layer class whose field
 #: takes other words says so in its ``choices`` (MatMul.mode, Interpolate.mode): see string_choices.
@@ -847,6 +847,17 @@ def _kind_field_schemas() -> dict:
         out["MultiheadAttention", field] = {"type": "integer", "minimum": 1}
     for field in ("kdim", "vdim"):
         out["MultiheadAttention", field] = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}
+    # the torch importer's late kinds (its records of parameters, uncalled modules and ops without a rule, too)
+    out["RMSNorm", "normalized_shape"] = _ints_schema((1, 8), 1)
+    for kind in ("Parameter", "Uncounted"):  # () for a scalar per sample
+        out[kind, "shape"] = {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 8}
+    out["Parameter", "path"] = {"type": "string", "maxLength": 256, "description": "module path; empty if unknown"}
+    out["Uncounted", "op"] = {"type": "string", "minLength": 1, "maxLength": 256}
+    out["Unreached", "modules"] = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 256}}
+    for field in ("dim", "index"):
+        out["Select", field] = {"type": "integer"}
+    out["Roll", "shifts"] = _ints_schema((1, 8))
+    out["Roll", "dims"] = _AXES_SCHEMA
     out["Einsum", "equation"] = {"type": "string", "maxLength": 256, "pattern": r"^[A-Za-z ]*(,[A-Za-z ]*)*->[A-Za-z ]*$"}
     return out
 

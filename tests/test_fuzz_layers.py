@@ -68,6 +68,14 @@ KIND_VALID = {
     ("MultiheadAttention", "num_heads"): st.sampled_from([1, 2, 4, 3]),
     **{("MultiheadAttention", f): st.sampled_from([4, 8, 5]) for f in ("kdim", "vdim")},
     ("ConvTranspose2d", "output_size"): st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    ("RMSNorm", "normalized_shape"): st.one_of(st.integers(1, 8), _SIZES),
+    ("Select", "dim"): st.integers(-3, 2),
+    ("Select", "index"): st.integers(-3, 3),
+    ("Roll", "shifts"): st.integers(-3, 3),  # one shift for the one axis of dims
+    ("Roll", "dims"): st.integers(-3, 2),
+    ("Parameter", "shape"): st.lists(st.integers(1, 6), max_size=3).map(tuple),
+    ("Uncounted", "shape"): st.lists(st.integers(1, 6), max_size=3).map(tuple),
+    ("Unreached", "modules"): st.lists(st.sampled_from(["aux1", "aux.fc"]), max_size=2).map(tuple),
     ("Interpolate", "size"): st.one_of(st.integers(1, 8), st.lists(st.integers(1, 8), min_size=1, max_size=3).map(tuple)),
     ("Interpolate", "scale_factor"): st.one_of(st.floats(0.25, 3), st.integers(1, 3),
                                                st.lists(st.floats(0.25, 3), min_size=1, max_size=3).map(tuple)),
@@ -194,8 +202,10 @@ def build_and_analyze(cls, fixed, kwargs, shape):
 
 def _check_sizes(r):
     for rec in r.layers:
-        # a reduction, squeeze or einsum over every per-sample axis leaves a scalar per sample (torch: (N,))
-        scalar_ok = isinstance(rec.layer, (L._Reduce, L.Squeeze, L.Einsum)) and not getattr(rec.layer, "keepdim", False)
+        # a reduction, squeeze, select or einsum over every per-sample axis leaves a scalar per sample (torch: (N,))
+        scalar_ok = isinstance(rec.layer, (L._Reduce, L.Squeeze, L.Einsum, L.Select)) and not getattr(rec.layer, "keepdim", False)
+        # the importer's records: a scalar parameter or op output per sample, or (Unreached) no output at all
+        scalar_ok = scalar_ok or isinstance(rec.layer, (L.Parameter, L.Uncounted, L.Unreached))
         assert (rec.output_shape or scalar_ok) and all(type(d) is int and d >= 1 for d in rec.output_shape), (rec.name, rec.output_shape)
         for figure in (rec.params, rec.trainable_params, rec.buffers, rec.macs, rec.flops, rec.activations):
             assert type(figure) is int and figure >= 0, (rec.name, figure)
@@ -282,8 +292,12 @@ def _twin(torch, layer, shape):
         return (lambda x: x * layer.factor), None
     elif k == "Slice":
         axis = layer.axis if layer.axis < 0 else layer.axis + 1
-        return (lambda x: x.narrow(axis, layer.start, (x.shape[axis] if layer.stop is None else layer.stop)
-                                   - layer.start)), None
+        def take(x):  # x[..., start:stop:step] on the batched tensor (narrow has no step)
+            idx = [slice(None)] * x.dim()
+            idx[axis] = slice(layer.start, layer.stop, layer.step)
+            return x[tuple(idx)]
+
+        return take, None
     else:
         return _modern_twin(torch, layer, shape)
     return m, m
@@ -330,6 +344,12 @@ def _modern_twin(torch, layer, shape):
         return (lambda x: x.transpose(_ax(layer.dim0), _ax(layer.dim1))), None
     elif k == "Unsqueeze":
         return (lambda x: x.unsqueeze(_ax(layer.dim))), None
+    elif k == "RMSNorm":  # torch's default eps when None: the parameter count and shape do not depend on it
+        m = nn.RMSNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine)
+    elif k == "Select":
+        return (lambda x: x.select(_ax(layer.dim), layer.index)), None
+    elif k == "Roll":
+        return (lambda x: torch.roll(x, layer.shifts, tuple(_ax(d) for d in layer.dims))), None
     elif k == "Squeeze":
         axes = tuple(range(1, len(shape) + 1)) if layer.dim is None else tuple(_ax(d) for d in layer.dim)
         return (lambda x: x.squeeze(axes)), None
@@ -394,7 +414,9 @@ TWIN_KINDS = [k for k in KINDS if k in {
     "AdaptiveMaxPool1d", "AdaptiveMaxPool3d", "BatchNorm3d", "ReflectionPad2d", "ReplicationPad2d", "LayerNorm",
     "LayerNorm2d", "GroupNorm", "Mean", "Sum", "Amax", "Permute", "Transpose", "Unsqueeze", "Squeeze", "Expand",
     "Flatten", "Interpolate", "LearnedTensor", "MultiheadAttention", "MatMul", "Sub", "Div",
-    "ScaledDotProductAttention", "Einsum", "MaxUnpool2d"}]
+    "ScaledDotProductAttention", "Einsum", "MaxUnpool2d",
+    # the torch importer's late kinds
+    "RMSNorm", "Select", "Roll"}]
 #: Per-sample input ranks a kind takes (others: any of 1, 2, 3).
 RANKS = {"Embedding": (1,), "LSTM": (2,), "BatchNorm1d": (1, 2), "Linear": (1, 2),
          **{k: (2,) for k in ("Conv1d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
