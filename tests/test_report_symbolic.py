@@ -96,7 +96,7 @@ def test_every_zoo_model_has_a_markdown_report_and_a_notebook_view():
     assert not failed, failed
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # every zoo model's HTML report with its charts: minutes; run by hand (-m heavy)
 def test_every_zoo_model_has_an_html_report():
     from archcalc.zoo import names
 

@@ -47,7 +47,7 @@ def _all():
         return []
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # every torchvision builder and 156 timm families: run by hand (-m heavy)
 @pytest.mark.parametrize("source,name", _all())
 def test_corpus(torch, source, name):
     """Accepted means exact: a model is either imported with every number right, or refused by
