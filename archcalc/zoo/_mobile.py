@@ -6,7 +6,7 @@ with the torch model it mirrors (``features.3.block.2.fc1``).
 
 from __future__ import annotations
 
-from ..layers import Activation, AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Mul
+from ..layers import Activation, AdaptiveAvgPool2d, Add, BatchNorm2d, Conv2d, Identity, Mul
 
 
 def make_divisible(v: float, divisor: int = 8, min_value=None) -> int:
@@ -47,3 +47,27 @@ def squeeze_excitation(b, x, prefix: str, channels: int, squeeze: int, act: str 
     s = b.add(Conv2d(channels, 1), s, name=f"{prefix}.fc2")
     s = b.add(Activation(scale_act), s, name=f"{prefix}.scale_activation")
     return b.add(Mul(), x, s, name=f"{prefix}.scale")
+
+
+def mbconv(b, x, p: str, cin: int, cout: int, expanded: int, k: int, stride: int):
+    """EfficientNet's MBConv block as torchvision builds it (``MBConv``): a 1x1 expansion when
+    ``expanded != cin``, the kxk depthwise conv, squeeze-excite on a quarter of ``cin``, the 1x1
+    projection, and the residual add (through stochastic depth, an identity at inference) when the
+    shape is kept. Shared by EfficientNet B0-B7 and EfficientNetV2's unfused stages."""
+    y, j = x, 0
+    if expanded != cin:
+        y = conv_norm_act(b, y, f"{p}.block.0", expanded, 1, act="silu")
+        j = 1
+    y = conv_norm_act(b, y, f"{p}.block.{j}", expanded, k, stride=stride, groups=expanded, act="silu")
+    y = squeeze_excitation(b, y, f"{p}.block.{j + 1}", expanded, max(1, cin // 4), act="silu",
+                           scale_act="sigmoid", act_inplace=True)
+    y = conv_norm_act(b, y, f"{p}.block.{j + 2}", cout, 1, act=None)
+    return _residual(b, y, x, p, stride, cin, cout)
+
+
+def _residual(b, y, x, p: str, stride: int, cin: int, cout: int):
+    if stride == 1 and cin == cout:
+        y = b.add(Identity(), y, name=f"{p}.stochastic_depth")
+        y = b.add(Add(inplace=True), y, x, name=f"{p}.add")
+    return y
+

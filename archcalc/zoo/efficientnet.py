@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 
 from ..graph import Builder
-from ..layers import Add, AdaptiveAvgPool2d, Dropout, Flatten, Identity, Linear
+from ..layers import AdaptiveAvgPool2d, Dropout, Flatten, Linear
 from . import Published, register_model
-from ._mobile import conv_norm_act, make_divisible, squeeze_excitation
+from ._mobile import conv_norm_act, make_divisible, mbconv
 
 #: Tan & Le 2019, Table 1 (stages 2-8): expansion, kernel, stride, input ch, output ch, repeats.
 B0_STAGES = (
@@ -47,18 +47,7 @@ def efficientnet(name, input_shape, width_mult=1.0, depth_mult=1.0, num_classes=
             stride = s if i == 0 else 1
             p = f"features.{stage}.{i}"
             expanded = make_divisible(cin * t, 8)
-            y, j = x, 0
-            if expanded != cin:
-                y = conv_norm_act(b, y, f"{p}.block.0", expanded, 1, act="silu")
-                j = 1
-            y = conv_norm_act(b, y, f"{p}.block.{j}", expanded, k, stride=stride, groups=expanded, act="silu")
-            y = squeeze_excitation(b, y, f"{p}.block.{j + 1}", expanded, max(1, cin // 4), act="silu",
-                                   scale_act="sigmoid", act_inplace=True)
-            y = conv_norm_act(b, y, f"{p}.block.{j + 2}", cout, 1, act=None)
-            if stride == 1 and cin == cout:
-                y = b.add(Identity(), y, name=f"{p}.stochastic_depth")
-                y = b.add(Add(inplace=True), y, x, name=f"{p}.add")
-            x = y
+            x = mbconv(b, x, p, cin, cout, expanded, k, stride)
     x = conv_norm_act(b, x, f"features.{len(B0_STAGES) + 1}", 4 * adjust(B0_STAGES[-1][4]), 1, act="silu")
     x = b.add(AdaptiveAvgPool2d(1), x, name="avgpool")
     x = b.add(Flatten(), x, name="flatten")

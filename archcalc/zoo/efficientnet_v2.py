@@ -15,9 +15,9 @@ weights' crop size (S 384, M and L 480), where their ``_ops`` apply.
 from __future__ import annotations
 
 from ..graph import Builder
-from ..layers import Add, AdaptiveAvgPool2d, Dropout, Flatten, Identity, Linear
+from ..layers import AdaptiveAvgPool2d, Dropout, Flatten, Linear
 from . import Published, register_model
-from ._mobile import conv_norm_act, make_divisible, squeeze_excitation
+from ._mobile import _residual, conv_norm_act, make_divisible, mbconv
 
 # (fused?, expansion, kernel, stride, input ch, output ch, layers): torchvision ``_efficientnet_conf``
 STAGES = {
@@ -48,18 +48,9 @@ def efficientnet_v2(name, input_shape, size="s", num_classes=1000, dropout=0.2, 
             elif fused:
                 y = conv_norm_act(b, x, f"{p}.block.0", cout, k, stride=stride, act="silu")
             else:
-                y, j = x, 0
-                if expanded != cin:
-                    y = conv_norm_act(b, y, f"{p}.block.0", expanded, 1, act="silu")
-                    j = 1
-                y = conv_norm_act(b, y, f"{p}.block.{j}", expanded, k, stride=stride, groups=expanded, act="silu")
-                y = squeeze_excitation(b, y, f"{p}.block.{j + 1}", expanded, max(1, cin // 4), act="silu",
-                                       scale_act="sigmoid", act_inplace=True)
-                y = conv_norm_act(b, y, f"{p}.block.{j + 2}", cout, 1, act=None)
-            if stride == 1 and cin == cout:
-                y = b.add(Identity(), y, name=f"{p}.stochastic_depth")
-                y = b.add(Add(inplace=True), y, x, name=f"{p}.add")
-            x = y
+                x = mbconv(b, x, p, cin, cout, expanded, k, stride)
+                continue
+            x = _residual(b, y, x, p, stride, cin, cout)
     x = conv_norm_act(b, x, f"features.{len(stages) + 1}", last_channel, 1, act="silu")
     x = b.add(AdaptiveAvgPool2d(1), x, name="avgpool")
     x = b.add(Flatten(), x, name="flatten")
