@@ -16,10 +16,9 @@ import pytest
 
 import archcalc
 from archcalc.zoo import entries, get_entry
-from torch_oracle import CONV_LINEAR_BN, assert_matches, profile, tv_model
+from torch_oracle import TWIN_CHECKED_BY_TEST_ZOO_TORCHVISION, CONV_LINEAR_BN, assert_matches, profile, tv_model
 
-FAMILIES = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video", "ConvNeXt", "ViT", "Swin",
-            "MaxViT")
+FAMILIES = tuple(f for f in TWIN_CHECKED_BY_TEST_ZOO_TORCHVISION if f != "Optical flow")  # RAFT: its own test below
 # families whose ops tests/torch_oracle.py's conv2d/linear hyper-parameter count does not cover
 # (3-d convs, attention matmuls): compared with assert_twin, which uses FlopCounterMode per module
 MODERN = ("Video", "ConvNeXt", "ViT", "Swin", "MaxViT")

@@ -17,6 +17,12 @@ from dataclasses import dataclass, field
 # subclasses such as BatchNormAct2d count as their base kind)
 MAC_KINDS = ("Conv2d", "Linear")
 NO_MAC_KINDS = ("BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "LocalResponseNorm")  # macs == 0
+#: zoo families added for issue 15, each compared with its torchvision twin by tests/test_zoo_torchvision.py
+#: with the settings the family needs (3-d convs, attention and channels-last layers through
+#: FlopCounterMode per module; RAFT with its iterations); the classic-family checks skip them there
+TWIN_CHECKED_BY_TEST_ZOO_TORCHVISION = ("RegNet", "MNASNet", "EfficientNetV2", "Segmentation (torchvision)", "Video",
+                                        "ConvNeXt", "ViT", "Swin", "MaxViT", "Optical flow")
+
 KINDS = ("Conv2d", "ConvTranspose2d", "Linear", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
          "LocalResponseNorm")
 # what test_zoo_classic.py's models are checked on (every one that runs must have an archcalc layer)
