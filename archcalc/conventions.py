@@ -207,11 +207,17 @@ WEIGHT_WORK_SEEN = ("fvcore",)
 
 def _unshared(rec):
     """A layer applied again with another layer's weights (``Shared``) is counted by its inner
-    kind's rule (its params stay 0: they are counted at the owner)."""
+    kind's rule (its params stay 0: they are counted at the owner); so is a layer applied per item
+    (``PerItem``)."""
     from dataclasses import replace
 
-    from .layers import Shared
+    from .layers import PerItem, Shared
 
+    if isinstance(rec.layer, PerItem):
+        # torch folds the item axis into the batch: the tool sees the inner module on every item, and
+        # the record's totals (macs, output elements) already span all items
+        inner = rec.layer.layer
+        return _unshared(replace(rec, layer=inner, kind=inner.kind))
     if isinstance(rec.layer, Shared):
         inner = rec.layer.layer
         return replace(rec, layer=inner, kind=inner.kind), rec.layer.owner.endswith("(computed weights)")

@@ -71,12 +71,19 @@ def _raw_build(entry, kwargs):
     if entry.torchvision:
         import torchvision
 
-        return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
+        return torchvision.models.get_model(_registry_name(entry.torchvision), weights=None, **kwargs)
     if entry.timm:
         import timm
 
         return timm.create_model(entry.timm, pretrained=False, **kwargs)
     raise VerifyError(f"model {entry.name!r} has no torchvision or timm twin to verify against")
+
+
+def _registry_name(name: str) -> str:
+    """torchvision's registry name for a zoo entry's ``torchvision`` field: the sub-package prefix
+    (``video.``, ``segmentation.``, ``optical_flow.``) is dropped; ``quantization.X`` is ``quantized_X``."""
+    pkg, _, model = name.rpartition(".")
+    return f"quantized_{model}" if pkg == "quantization" else model
 
 
 def materialize(model, device):
