@@ -28,6 +28,12 @@ class ConventionError(ArchcalcError):
     """A convention has no rule for a layer kind, or an unknown convention was asked for."""
 
 
+class NotReproduced(ConventionError):
+    """A convention knows that archcalc does not reproduce the tool's count for some layer of this
+    model (a :class:`Refused` rule, a computed weight, a dispatch-level recording): the message is
+    the reason. Unlike a missing rule, this is a stated fact about the tool, not a gap in the table."""
+
+
 def _per_sample_in(rec):
     return dims.prod(rec.input_shapes[0]) if rec.input_shapes else 0
 
@@ -157,7 +163,7 @@ class Refused(Rule):
     measured): applying it raises, naming the reason, instead of guessing."""
 
     def apply(self, rec):
-        raise ConventionError(f"layer {rec.name!r} ({rule_key(rec)}): {self.why}")
+        raise NotReproduced(f"layer {rec.name!r} ({rule_key(rec)}): {self.why}")
 
 
 def R(why: str, **terms) -> Rule:
@@ -258,7 +264,7 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     conv = get(convention) if isinstance(convention, str) else convention
     tracer = getattr(getattr(result, "graph", None), "tracer", "") or ""
     if tracer.startswith("dispatch") and conv.name not in ATEN_LEVEL:
-        raise ConventionError(f"{result.model} was recorded op by op at torch's dispatch level (from_torch's "
+        raise NotReproduced(f"{result.model} was recorded op by op at torch's dispatch level (from_torch's "
                               f"fallback tracer); {conv.name} counts source-level calls (jit ops, module hooks) "
                               "that this recording does not keep, so archcalc does not reproduce its total")
     functional = default_functional(result) if functional is None else set(functional)
@@ -268,7 +274,7 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
             continue
         rec, computed = _unshared(rec)
         if computed and conv.name in WEIGHT_WORK_SEEN:
-            raise ConventionError(f"layer {rec.name!r}: its weights are computed in forward (weight "
+            raise NotReproduced(f"layer {rec.name!r}: its weights are computed in forward (weight "
                                   f"standardisation, weight norm); {conv.name} counts that work and archcalc "
                                   "does not model it")
         is_fn = rec.name in functional

@@ -52,6 +52,9 @@ class Verification:
     gaps: dict = field(default_factory=dict)  # tool -> one-line explanations
     device: Optional[str] = None
     macs: object = None  # archcalc's own MACs (whole batch)
+    #: tool -> why archcalc does not reproduce that tool on this model (a Refused rule, named layer);
+    #: such a tool is not run and has no total: reported, never counted as agreeing
+    not_verified: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -72,6 +75,7 @@ class Verification:
             "activations": None if self.activations is None else
             {"archcalc": j(self.activations[0]), "fvcore": self.activations[1]},
             "problems": self.all_problems(), "notes": list(self.notes),
+            "not_verified": dict(self.not_verified),
             "layers": [{
                 "name": l.name, "kind": l.kind, "module": l.module,
                 "shape": [j(d) for d in l.shape], "torch_shape": list(l.torch_shape) if l.torch_shape else None,
@@ -122,6 +126,18 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
         parts = name.split(".")
         return next((".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in not_run), None)
 
+    # a tool whose convention refuses some layer of this model (conventions.NotReproduced) is not
+    # compared: the reason is kept per tool and reported
+    functional = {r.name for r in result.layers if r.kind != "Input" and module_for(r.name, modules) is None}
+    unseen, counted, not_verified = {}, {}, {}
+    for t in list(tools):
+        unseen[t] = unseen_by_hooks(t, result, meta_model, functional)
+        try:
+            counted[t] = conv.count(result, TOOL_CONVENTION[t], functional=unseen[t]).by_layer
+        except conv.NotReproduced as e:
+            not_verified[t] = str(e)
+            tools.remove(t)
+
     measured = {}
     for t in tools:
         if t in META_TOOLS:
@@ -131,14 +147,6 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
                 cpu_model = materialize(torch_model(entry, "meta"), "cpu")
             measured[t] = T.TOOLS[t](cpu_model, shape, 1 if t == "ptflops" else batch)
 
-    # per-layer archcalc counts under each tool's convention; layers with no torch module are the
-    # function calls of the torch twin (module-hook tools see them only through patched functionals)
-    functional = {r.name for r in result.layers if r.kind != "Input" and module_for(r.name, modules) is None}
-    unseen = {t: unseen_by_hooks(t, result, meta_model, functional) for t in tools}
-    counted = {}
-    for t in tools:
-        c = conv.count(result, TOOL_CONVENTION[t], functional=unseen[t])
-        counted[t] = c.by_layer
 
     checks = []
     per_module: dict = {t: {} for t in tools}
@@ -171,13 +179,30 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
         checks.append(lc)
 
     # parameters, module by module (a layer owns the direct parameters of its module)
+    # A layer standing for a module with children owns the module's direct parameters and those of
+    # its leaf submodules that no archcalc layer stands for (nn.MultiheadAttention: in_proj_* and its
+    # out_proj Linear; ViT's encoder: pos_embedding): those leaves are checked through it.
+    named = dict(meta_model.named_modules())
+    mapped = {lc.module for lc in checks if lc.module is not None}
+    whole = {m for m in mapped if m not in leaves and m in {lc.name for lc in checks}}
+    owner = {}  # covered leaf -> the nearest such module above it
+    for n in leaves - mapped:
+        above = [w for w in whole if n.startswith(w + ".")]
+        if above:
+            owner[n] = max(above, key=len)
+    covered = set(owner)
     ours_params: dict = {}
     for lc in checks:
-        if lc.module in leaves:
+        if lc.module in leaves or lc.module in whole:
             ours_params[lc.module] = dims.normalize(ours_params.get(lc.module, 0) + lc.params)
     by_name = {lc.name: lc for lc in checks}
     problems, notes = [], []
-    for n in sorted(leaves):
+    for n in sorted(whole):
+        theirs = direct_params.get(n, 0) + sum(direct_params.get(c, 0) for c, w in owner.items() if w == n)
+        if ours_params[n] != theirs:
+            by_name[n].problems.append(f"params {dims.fmt_int(ours_params[n])} but torch's {n} and its "
+                                       f"submodules have {theirs:,}")
+    for n in sorted(leaves - covered):
         theirs = direct_params.get(n, 0)
         if n not in ours_params:
             if theirs:
@@ -185,8 +210,14 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             continue
         if ours_params[n] != theirs:
             by_name[n].problems.append(f"params {dims.fmt_int(ours_params[n])} but torch's {n} has {theirs:,}")
+    tensors = dict(meta_model.named_parameters())
     for lc in checks:
         if lc.module is None and lc.params:
+            if lc.name in tensors:  # a parameter used in forward (ViT's class_token): its own tensor
+                if lc.params != tensors[lc.name].numel():
+                    lc.problems.append(f"params {dims.fmt_int(lc.params)} but torch's parameter {lc.name} has "
+                                       f"{tensors[lc.name].numel():,}")
+                continue
             problems.append(f"layer {lc.name} has {dims.fmt_int(lc.params)} params but no torch module")
 
     # per-module tool counts
@@ -257,7 +288,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     v = Verification(entry.name, entry.torchvision or entry.timm, shape, batch, checks, totals,
                      (ours_p, torch_params), (ours_b, torch_buffers), activations, problems, notes,
                      gaps={t: _gap_lines(executed, TOOL_CONVENTION[t], unseen[t]) for t in tools}, device=device,
-                     macs=result.totals["macs"])
+                     macs=result.totals["macs"], not_verified=not_verified)
     if device:
         time_layers(v, entry, device, repeats=repeats)
     return v
