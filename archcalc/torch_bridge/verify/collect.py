@@ -179,19 +179,32 @@ def module_for(name: str, modules: set) -> Optional[str]:
 
 def _called_modules(model, input_shape, batch):
     """Per module name, the output shapes of its calls in one eval forward of the meta-device
-    ``model`` (modules never called are training-only branches)."""
+    ``model`` (modules never called are training-only branches), and the set of modules never
+    called whose own parameters forward reads anyway (torchvision's Swin runs ``F.linear(x,
+    self.qkv.weight, ...)``): those run as function calls, which module hooks do not see."""
     import torch
+    from torch.overrides import TorchFunctionMode
 
     called: dict = {}
+    owner = {id(p): n for n, m in model.named_modules() for p in m.parameters(recurse=False)}
+    read: set = set()
+
+    class Reads(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            for a in (*args, *(kwargs or {}).values()):
+                if id(a) in owner:
+                    read.add(owner[id(a)])
+            return func(*args, **(kwargs or {}))
+
     handles = [m.register_forward_hook(lambda mod, i, o, n=n: called.setdefault(n, []).append(
         tuple(o.shape) if isinstance(o, torch.Tensor) else None)) for n, m in model.named_modules()]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), Reads():
             model(torch.zeros((batch, *input_shape), device="meta"))
     finally:
         for h in handles:
             h.remove()
-    return called
+    return called, read - set(called)
 
 
 def _device_of(model) -> str:

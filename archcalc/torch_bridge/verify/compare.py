@@ -119,8 +119,8 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
 
     modules = {n for n, _ in meta_model.named_modules() if n}
     leaves = {n for n, m in meta_model.named_modules() if n and not list(m.children())}
-    called = _called_modules(meta_model, shape, batch)
-    not_run = {n for n in modules if n not in called}
+    called, params_only = _called_modules(meta_model, shape, batch)
+    not_run = {n for n in modules if n not in called and n not in params_only}
 
     def excluded(name):
         parts = name.split(".")
@@ -128,7 +128,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
 
     # a tool whose convention refuses some layer of this model (conventions.NotReproduced) is not
     # compared: the reason is kept per tool and reported
-    functional = {r.name for r in result.layers if r.kind != "Input" and module_for(r.name, modules) is None}
+    # function calls of the torch twin: layers with no module, or whose module is never called but
+    # whose parameters forward reads (F.linear(x, self.qkv.weight)); module hooks do not see them
+    functional = {r.name for r in result.layers if r.kind != "Input"
+                  and (module_for(r.name, modules) is None or module_for(r.name, modules) in params_only)}
     unseen, counted, not_verified = {}, {}, {}
     for t in list(tools):
         unseen[t] = unseen_by_hooks(t, result, meta_model, functional)
@@ -170,7 +173,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             if mod != rec.name and m:
                 k = int(m.group(2))
             calls = called.get(mod) or []
-            if k < len(calls) and calls[k] is not None:
+            # a LearnedTensor named after a module with children is that module's own parameter
+            # (Swin's relative_position_bias_table, ViT's pos_embedding), not the module's output
+            own_tensor = rec.kind == "LearnedTensor" and mod not in leaves
+            if k < len(calls) and calls[k] is not None and not own_tensor:
                 lc.torch_shape = calls[k]
                 if tuple(lc.torch_shape) != tuple(lc.shape) and not skip:
                     lc.problems.append(f"output shape {lc.shape} but torch's {mod} gives {lc.torch_shape}")
@@ -227,7 +233,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             continue
         for n in sorted(leaves):
             theirs = tc.by_module.get(n, 0)
-            if n in not_run:
+            if n in not_run or n in params_only:  # a tool attributes a function call to the caller
                 continue
             ours = per_module[t].get(n)
             if ours is None:
