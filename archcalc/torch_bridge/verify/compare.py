@@ -120,7 +120,11 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     modules = {n for n, _ in meta_model.named_modules() if n}
     leaves = {n for n, m in meta_model.named_modules() if n and not list(m.children())}
     called, params_only = _called_modules(meta_model, shape, batch)
-    not_run = {n for n in modules if n not in called and n not in params_only}
+    # a container never called itself (a ModuleDict/ModuleList iterated in forward) runs when a
+    # module inside it does
+    ran = set(called) | params_only
+    ran |= {".".join(n.split(".")[:i]) for n in list(ran) for i in range(1, n.count(".") + 1)}
+    not_run = {n for n in modules if n not in ran}
 
     def excluded(name):
         parts = name.split(".")
@@ -244,7 +248,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             first.tool_counts[t] = theirs
             if ours != theirs:
                 first.problems.append(f"{t} counts {theirs:,} for module {n}; archcalc's {t} convention gives "
-                                      f"{dims.fmt_int(ours)} ({conv.get(TOOL_CONVENTION[t]).rule(result[first.name]).why})")
+                                      f"{dims.fmt_int(ours)} ({conv.get(TOOL_CONVENTION[t]).rule(conv._unshared(result[first.name])[0]).why})")
 
     totals = {}
     for t in tools:
