@@ -220,14 +220,30 @@ def _unshared(rec):
     from .layers import PerItem, Shared
 
     if isinstance(rec.layer, PerItem):
-        # torch folds the item axis into the batch: the tool sees the inner module on every item, and
-        # the record's totals (macs, output elements) already span all items
+        # the tool sees the inner module on every item; the record's totals (macs, output elements)
+        # already span all items. A module that takes a fixed rank (N, C, *spatial) gets the items
+        # folded into the batch (torch's (B*items, C, ...)); Linear and elementwise modules map over
+        # the leading axes as they are.
         inner = rec.layer.layer
+        if folds_items(rec.layer):
+            rec = replace(rec, output_shape=tuple(rec.output_shape[1:]),
+                          input_shapes=tuple(tuple(s[1:]) for s in rec.input_shapes))
         return _unshared(replace(rec, layer=inner, kind=inner.kind))
     if isinstance(rec.layer, Shared):
         inner = rec.layer.layer
         return replace(rec, layer=inner, kind=inner.kind), rec.layer.owner.endswith("(computed weights)")
     return rec, False
+
+
+def folds_items(layer) -> bool:
+    """True for a ``PerItem`` whose inner module takes a fixed rank (conv, batch norm, pooling):
+    torch runs it on ``(batch * items, C, *spatial)``."""
+    import re
+
+    inner = getattr(layer, "layer", None)
+    return (type(layer).__name__ == "PerItem" and inner is not None and re.fullmatch(
+        r"(Conv|ConvTranspose|BatchNorm|MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool)[123]d", inner.kind)
+        is not None)
 
 
 def rule_key(rec) -> str:

@@ -162,8 +162,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
         if rec.kind == "Input":
             continue
         mod = module_for(rec.name, modules)
-        lc = LayerCheck(rec.name, rec.kind, mod, (batch,) + tuple(rec.output_shape), params=rec.params,
-                        flops=rec.flops)
+        shown = (batch,) + tuple(rec.output_shape)
+        if conv.folds_items(rec.layer):  # torch runs it on (batch * items, C, ...)
+            shown = (dims.normalize(batch * rec.output_shape[0]),) + tuple(rec.output_shape[1:])
+        lc = LayerCheck(rec.name, rec.kind, mod, shown, params=rec.params, flops=rec.flops)
         skip = excluded(rec.name)
         if skip:
             lc.skipped = f"torch's {skip} does not run in eval mode"
