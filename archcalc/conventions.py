@@ -28,6 +28,12 @@ class ConventionError(ArchcalcError):
     """A convention has no rule for a layer kind, or an unknown convention was asked for."""
 
 
+class NotReproduced(ConventionError):
+    """A convention knows that archcalc does not reproduce the tool's count for some layer of this
+    model (a :class:`Refused` rule, a computed weight, a dispatch-level recording): the message is
+    the reason. Unlike a missing rule, this is a stated fact about the tool, not a gap in the table."""
+
+
 def _per_sample_in(rec):
     return dims.prod(rec.input_shapes[0]) if rec.input_shapes else 0
 
@@ -157,7 +163,7 @@ class Refused(Rule):
     measured): applying it raises, naming the reason, instead of guessing."""
 
     def apply(self, rec):
-        raise ConventionError(f"layer {rec.name!r} ({rule_key(rec)}): {self.why}")
+        raise NotReproduced(f"layer {rec.name!r} ({rule_key(rec)}): {self.why}")
 
 
 def R(why: str, **terms) -> Rule:
@@ -207,15 +213,37 @@ WEIGHT_WORK_SEEN = ("fvcore",)
 
 def _unshared(rec):
     """A layer applied again with another layer's weights (``Shared``) is counted by its inner
-    kind's rule (its params stay 0: they are counted at the owner)."""
+    kind's rule (its params stay 0: they are counted at the owner); so is a layer applied per item
+    (``PerItem``)."""
     from dataclasses import replace
 
-    from .layers import Shared
+    from .layers import PerItem, Shared
 
+    if isinstance(rec.layer, PerItem):
+        # the tool sees the inner module on every item; the record's totals (macs, output elements)
+        # already span all items. A module that takes a fixed rank (N, C, *spatial) gets the items
+        # folded into the batch (torch's (B*items, C, ...)); Linear and elementwise modules map over
+        # the leading axes as they are.
+        inner = rec.layer.layer
+        if folds_items(rec.layer):
+            rec = replace(rec, output_shape=tuple(rec.output_shape[1:]),
+                          input_shapes=tuple(tuple(s[1:]) for s in rec.input_shapes))
+        return _unshared(replace(rec, layer=inner, kind=inner.kind))
     if isinstance(rec.layer, Shared):
         inner = rec.layer.layer
         return replace(rec, layer=inner, kind=inner.kind), rec.layer.owner.endswith("(computed weights)")
     return rec, False
+
+
+def folds_items(layer) -> bool:
+    """True for a ``PerItem`` whose inner module takes a fixed rank (conv, batch norm, pooling):
+    torch runs it on ``(batch * items, C, *spatial)``."""
+    import re
+
+    inner = getattr(layer, "layer", None)
+    return (type(layer).__name__ == "PerItem" and inner is not None and re.fullmatch(
+        r"(Conv|ConvTranspose|BatchNorm|MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool)[123]d", inner.kind)
+        is not None)
 
 
 def rule_key(rec) -> str:
@@ -252,7 +280,7 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     conv = get(convention) if isinstance(convention, str) else convention
     tracer = getattr(getattr(result, "graph", None), "tracer", "") or ""
     if tracer.startswith("dispatch") and conv.name not in ATEN_LEVEL:
-        raise ConventionError(f"{result.model} was recorded op by op at torch's dispatch level (from_torch's "
+        raise NotReproduced(f"{result.model} was recorded op by op at torch's dispatch level (from_torch's "
                               f"fallback tracer); {conv.name} counts source-level calls (jit ops, module hooks) "
                               "that this recording does not keep, so archcalc does not reproduce its total")
     functional = default_functional(result) if functional is None else set(functional)
@@ -262,7 +290,7 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
             continue
         rec, computed = _unshared(rec)
         if computed and conv.name in WEIGHT_WORK_SEEN:
-            raise ConventionError(f"layer {rec.name!r}: its weights are computed in forward (weight "
+            raise NotReproduced(f"layer {rec.name!r}: its weights are computed in forward (weight "
                                   f"standardisation, weight norm); {conv.name} counts that work and archcalc "
                                   "does not model it")
         is_fn = rec.name in functional

@@ -68,15 +68,66 @@ def torch_model(entry, device="meta"):
 
 
 def _raw_build(entry, kwargs):
+    """Build under ``torch.device("meta")``; a builder that computes its layout with tensors
+    (torchvision's RegNet: ``torch.arange(...).tolist()``) cannot read meta data, so it is built with
+    ordinary tensors whose parameters and buffers are moved to meta as each module registers them."""
+    try:
+        return _raw_build_once(entry, kwargs)
+    except NotImplementedError as e:
+        if "meta tensor" not in str(e):
+            raise
+    import torch
+
+    with torch.device("cpu"), _params_to_meta():
+        return _raw_build_once(entry, kwargs)
+
+
+def _params_to_meta():
+    import contextlib
+
+    import torch
+
+    reg_p, reg_b = torch.nn.Module.register_parameter, torch.nn.Module.register_buffer
+
+    def param(self, name, p):
+        if p is not None:
+            p = torch.nn.Parameter(p.to("meta"), requires_grad=p.requires_grad)
+        reg_p(self, name, p)
+
+    def buffer(self, name, b, *a, **k):
+        reg_b(self, name, None if b is None else b.to("meta"), *a, **k)
+
+    @contextlib.contextmanager
+    def cm():
+        torch.nn.Module.register_parameter, torch.nn.Module.register_buffer = param, buffer
+        try:
+            yield
+        finally:
+            torch.nn.Module.register_parameter, torch.nn.Module.register_buffer = reg_p, reg_b
+
+    return cm()
+
+
+def _raw_build_once(entry, kwargs):
     if entry.torchvision:
         import torchvision
 
-        return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
+        name = _registry_name(entry.torchvision)
+        if "weights_backbone" in inspect.signature(torchvision.models.get_model_builder(name)).parameters:
+            kwargs = {**kwargs, "weights_backbone": None}  # never download a pretrained backbone
+        return torchvision.models.get_model(name, weights=None, **kwargs)
     if entry.timm:
         import timm
 
         return timm.create_model(entry.timm, pretrained=False, **kwargs)
     raise VerifyError(f"model {entry.name!r} has no torchvision or timm twin to verify against")
+
+
+def _registry_name(name: str) -> str:
+    """torchvision's registry name for a zoo entry's ``torchvision`` field: the sub-package prefix
+    (``video.``, ``segmentation.``, ``optical_flow.``) is dropped; ``quantization.X`` is ``quantized_X``."""
+    pkg, _, model = name.rpartition(".")
+    return f"quantized_{model}" if pkg == "quantization" else model
 
 
 def materialize(model, device):
@@ -98,6 +149,9 @@ def materialize(model, device):
 def _not_verifiable(entry) -> Optional[str]:
     if not (entry.torchvision or entry.timm):
         return f"model {entry.name!r} has no torchvision or timm twin to verify against"
+    if (entry.torchvision or "").startswith("optical_flow."):
+        return (f"model {entry.name!r}: torchvision's RAFT takes two images (forward(image1, image2)) and "
+                "iterates its update block a run-time number of times; the profilers run a one-input forward")
     if (entry.torchvision or "").startswith("detection."):
         return (f"model {entry.name!r}: torchvision's detection builders take lists of images and post-process "
                 "their outputs; the profilers cannot run them as a plain forward")
@@ -125,19 +179,32 @@ def module_for(name: str, modules: set) -> Optional[str]:
 
 def _called_modules(model, input_shape, batch):
     """Per module name, the output shapes of its calls in one eval forward of the meta-device
-    ``model`` (modules never called are training-only branches)."""
+    ``model`` (modules never called are training-only branches), and the set of modules never
+    called whose own parameters forward reads anyway (torchvision's Swin runs ``F.linear(x,
+    self.qkv.weight, ...)``): those run as function calls, which module hooks do not see."""
     import torch
+    from torch.overrides import TorchFunctionMode
 
     called: dict = {}
+    owner = {id(p): n for n, m in model.named_modules() for p in m.parameters(recurse=False)}
+    read: set = set()
+
+    class Reads(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            for a in (*args, *(kwargs or {}).values()):
+                if id(a) in owner:
+                    read.add(owner[id(a)])
+            return func(*args, **(kwargs or {}))
+
     handles = [m.register_forward_hook(lambda mod, i, o, n=n: called.setdefault(n, []).append(
         tuple(o.shape) if isinstance(o, torch.Tensor) else None)) for n, m in model.named_modules()]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), Reads():
             model(torch.zeros((batch, *input_shape), device="meta"))
     finally:
         for h in handles:
             h.remove()
-    return called
+    return called, read - set(called)
 
 
 def _device_of(model) -> str:

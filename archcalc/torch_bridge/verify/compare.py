@@ -52,6 +52,9 @@ class Verification:
     gaps: dict = field(default_factory=dict)  # tool -> one-line explanations
     device: Optional[str] = None
     macs: object = None  # archcalc's own MACs (whole batch)
+    #: tool -> why archcalc does not reproduce that tool on this model (a Refused rule, named layer);
+    #: such a tool is not run and has no total: reported, never counted as agreeing
+    not_verified: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -72,6 +75,7 @@ class Verification:
             "activations": None if self.activations is None else
             {"archcalc": j(self.activations[0]), "fvcore": self.activations[1]},
             "problems": self.all_problems(), "notes": list(self.notes),
+            "not_verified": dict(self.not_verified),
             "layers": [{
                 "name": l.name, "kind": l.kind, "module": l.module,
                 "shape": [j(d) for d in l.shape], "torch_shape": list(l.torch_shape) if l.torch_shape else None,
@@ -115,12 +119,31 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
 
     modules = {n for n, _ in meta_model.named_modules() if n}
     leaves = {n for n, m in meta_model.named_modules() if n and not list(m.children())}
-    called = _called_modules(meta_model, shape, batch)
-    not_run = {n for n in modules if n not in called}
+    called, params_only = _called_modules(meta_model, shape, batch)
+    # a container never called itself (a ModuleDict/ModuleList iterated in forward) runs when a
+    # module inside it does
+    ran = set(called) | params_only
+    ran |= {".".join(n.split(".")[:i]) for n in list(ran) for i in range(1, n.count(".") + 1)}
+    not_run = {n for n in modules if n not in ran}
 
     def excluded(name):
         parts = name.split(".")
         return next((".".join(parts[:i]) for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in not_run), None)
+
+    # a tool whose convention refuses some layer of this model (conventions.NotReproduced) is not
+    # compared: the reason is kept per tool and reported
+    # function calls of the torch twin: layers with no module, or whose module is never called but
+    # whose parameters forward reads (F.linear(x, self.qkv.weight)); module hooks do not see them
+    functional = {r.name for r in result.layers if r.kind != "Input"
+                  and (module_for(r.name, modules) is None or module_for(r.name, modules) in params_only)}
+    unseen, counted, not_verified = {}, {}, {}
+    for t in list(tools):
+        unseen[t] = unseen_by_hooks(t, result, meta_model, functional)
+        try:
+            counted[t] = conv.count(result, TOOL_CONVENTION[t], functional=unseen[t]).by_layer
+        except conv.NotReproduced as e:
+            not_verified[t] = str(e)
+            tools.remove(t)
 
     measured = {}
     for t in tools:
@@ -131,14 +154,6 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
                 cpu_model = materialize(torch_model(entry, "meta"), "cpu")
             measured[t] = T.TOOLS[t](cpu_model, shape, 1 if t == "ptflops" else batch)
 
-    # per-layer archcalc counts under each tool's convention; layers with no torch module are the
-    # function calls of the torch twin (module-hook tools see them only through patched functionals)
-    functional = {r.name for r in result.layers if r.kind != "Input" and module_for(r.name, modules) is None}
-    unseen = {t: unseen_by_hooks(t, result, meta_model, functional) for t in tools}
-    counted = {}
-    for t in tools:
-        c = conv.count(result, TOOL_CONVENTION[t], functional=unseen[t])
-        counted[t] = c.by_layer
 
     checks = []
     per_module: dict = {t: {} for t in tools}
@@ -147,8 +162,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
         if rec.kind == "Input":
             continue
         mod = module_for(rec.name, modules)
-        lc = LayerCheck(rec.name, rec.kind, mod, (batch,) + tuple(rec.output_shape), params=rec.params,
-                        flops=rec.flops)
+        shown = (batch,) + tuple(rec.output_shape)
+        if conv.folds_items(rec.layer):  # torch runs it on (batch * items, C, ...)
+            shown = (dims.normalize(batch * rec.output_shape[0]),) + tuple(rec.output_shape[1:])
+        lc = LayerCheck(rec.name, rec.kind, mod, shown, params=rec.params, flops=rec.flops)
         skip = excluded(rec.name)
         if skip:
             lc.skipped = f"torch's {skip} does not run in eval mode"
@@ -162,7 +179,10 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             if mod != rec.name and m:
                 k = int(m.group(2))
             calls = called.get(mod) or []
-            if k < len(calls) and calls[k] is not None:
+            # a LearnedTensor named after a module with children is that module's own parameter
+            # (Swin's relative_position_bias_table, ViT's pos_embedding), not the module's output
+            own_tensor = rec.kind == "LearnedTensor" and mod not in leaves
+            if k < len(calls) and calls[k] is not None and not own_tensor:
                 lc.torch_shape = calls[k]
                 if tuple(lc.torch_shape) != tuple(lc.shape) and not skip:
                     lc.problems.append(f"output shape {lc.shape} but torch's {mod} gives {lc.torch_shape}")
@@ -171,13 +191,30 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
         checks.append(lc)
 
     # parameters, module by module (a layer owns the direct parameters of its module)
+    # A layer standing for a module with children owns the module's direct parameters and those of
+    # its leaf submodules that no archcalc layer stands for (nn.MultiheadAttention: in_proj_* and its
+    # out_proj Linear; ViT's encoder: pos_embedding): those leaves are checked through it.
+    named = dict(meta_model.named_modules())
+    mapped = {lc.module for lc in checks if lc.module is not None}
+    whole = {m for m in mapped if m not in leaves and m in {lc.name for lc in checks}}
+    owner = {}  # covered leaf -> the nearest such module above it
+    for n in leaves - mapped:
+        above = [w for w in whole if n.startswith(w + ".")]
+        if above:
+            owner[n] = max(above, key=len)
+    covered = set(owner)
     ours_params: dict = {}
     for lc in checks:
-        if lc.module in leaves:
+        if lc.module in leaves or lc.module in whole:
             ours_params[lc.module] = dims.normalize(ours_params.get(lc.module, 0) + lc.params)
     by_name = {lc.name: lc for lc in checks}
     problems, notes = [], []
-    for n in sorted(leaves):
+    for n in sorted(whole):
+        theirs = direct_params.get(n, 0) + sum(direct_params.get(c, 0) for c, w in owner.items() if w == n)
+        if ours_params[n] != theirs:
+            by_name[n].problems.append(f"params {dims.fmt_int(ours_params[n])} but torch's {n} and its "
+                                       f"submodules have {theirs:,}")
+    for n in sorted(leaves - covered):
         theirs = direct_params.get(n, 0)
         if n not in ours_params:
             if theirs:
@@ -185,8 +222,14 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             continue
         if ours_params[n] != theirs:
             by_name[n].problems.append(f"params {dims.fmt_int(ours_params[n])} but torch's {n} has {theirs:,}")
+    tensors = dict(meta_model.named_parameters())
     for lc in checks:
         if lc.module is None and lc.params:
+            if lc.name in tensors:  # a parameter used in forward (ViT's class_token): its own tensor
+                if lc.params != tensors[lc.name].numel():
+                    lc.problems.append(f"params {dims.fmt_int(lc.params)} but torch's parameter {lc.name} has "
+                                       f"{tensors[lc.name].numel():,}")
+                continue
             problems.append(f"layer {lc.name} has {dims.fmt_int(lc.params)} params but no torch module")
 
     # per-module tool counts
@@ -196,7 +239,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             continue
         for n in sorted(leaves):
             theirs = tc.by_module.get(n, 0)
-            if n in not_run:
+            if n in not_run or n in params_only:  # a tool attributes a function call to the caller
                 continue
             ours = per_module[t].get(n)
             if ours is None:
@@ -207,7 +250,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
             first.tool_counts[t] = theirs
             if ours != theirs:
                 first.problems.append(f"{t} counts {theirs:,} for module {n}; archcalc's {t} convention gives "
-                                      f"{dims.fmt_int(ours)} ({conv.get(TOOL_CONVENTION[t]).rule(result[first.name]).why})")
+                                      f"{dims.fmt_int(ours)} ({conv.get(TOOL_CONVENTION[t]).rule(conv._unshared(result[first.name])[0]).why})")
 
     totals = {}
     for t in tools:
@@ -257,7 +300,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     v = Verification(entry.name, entry.torchvision or entry.timm, shape, batch, checks, totals,
                      (ours_p, torch_params), (ours_b, torch_buffers), activations, problems, notes,
                      gaps={t: _gap_lines(executed, TOOL_CONVENTION[t], unseen[t]) for t in tools}, device=device,
-                     macs=result.totals["macs"])
+                     macs=result.totals["macs"], not_verified=not_verified)
     if device:
         time_layers(v, entry, device, repeats=repeats)
     return v

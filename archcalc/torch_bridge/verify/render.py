@@ -64,6 +64,8 @@ def render_table(v: Verification, markdown: bool = False) -> str:
     if v.activations:
         out.append(f"{bullet}fvcore activations: {v.activations[1]:,}, archcalc (conv/linear outputs) "
                    f"{_fmt(v.activations[0])}")
+    for t, why in v.not_verified.items():
+        out.append(f"{bullet}{t}: not verified: {why}")
     for n in v.notes:
         out.append(f"{bullet}note: {n}")
     for p in v.all_problems():
@@ -76,12 +78,15 @@ def render_summary(results, markdown: bool = True) -> str:
     convention, then the per-kind gap lines."""
     if not results:
         return ""
-    tools = list(results[0].totals)
+    tools = list(dict.fromkeys(t for v in results for t in (*v.totals, *v.not_verified)))
     head = ["model", "torch", "params", "archcalc MACs"] + tools + ["check"]
     rows = []
     for v in results:
         row = [v.model, v.torch_name, _fmt(v.params[1]), _fmt(v.macs)]
         for t in tools:
+            if t not in v.totals:
+                row.append("not verified" if t in v.not_verified else "-")
+                continue
             a, b = v.totals[t]
             row.append(f"{_fmt(b)}" if a == b else f"{_fmt(b)} (archcalc {_fmt(a)})")
         row.append("ok" if v.ok else "FAIL")
@@ -111,6 +116,8 @@ def render_summary(results, markdown: bool = True) -> str:
             for g in v.gaps.get(t, ()) or ["(none: equals archcalc MACs)" if t != "flop_counter" else ""]:
                 if g:
                     out.append(f"- {t}: {g}")
+        for t, why in v.not_verified.items():
+            out.append(f"- {t}: not verified: {why}")
         for n in v.notes:
             out.append(f"- note: {n}")
         for p in v.all_problems():
