@@ -26,7 +26,7 @@ from . import validate as V
 from .dtypes import DTYPE_BYTES, dtype_name  # noqa: F401 (re-exported: archcalc.analysis.DTYPE_BYTES)
 from .errors import ArchcalcError, GraphError, InvalidTypeError, InvalidValueError, ShapeError, UnknownLayerError
 from .graph import Graph
-from .layers import Input, Shared
+from .layers import Input, Parameter, Shared
 from .rules import _RULES, Footprint, rule_for
 
 _POOL_TO_FIXED = ("Adaptive", "Global")
@@ -524,7 +524,9 @@ def _freeze_prefixes(freeze) -> tuple:
 
 
 def _check_owner(graph: Graph, name: str, layer: Shared) -> None:
-    """A Shared layer's weights belong to another node holding the same layer spec."""
+    """A Shared layer's weights belong to another node holding the same layer spec, or to a
+    Parameter node holding its tensors (an imported layer whose weights are computed from, or
+    partly tied to, tensors counted once as Parameter nodes: weight_norm's g and v)."""
     owner = graph.nodes.get(layer.owner)
     problem = None
     if layer.owner == name:
@@ -533,6 +535,8 @@ def _check_owner(graph: Graph, name: str, layer: Shared) -> None:
         problem = f"owner {layer.owner!r} is not a layer of this graph"
     elif isinstance(owner.layer, Shared):
         problem = f"owner {layer.owner!r} is itself Shared (name the node that holds the weights)"
+    elif isinstance(owner.layer, Parameter):
+        pass
     elif owner.layer != layer.layer:
         problem = f"owner {layer.owner!r} is a {owner.layer.kind}, not the same {layer.layer.kind} spec"
     if problem:
