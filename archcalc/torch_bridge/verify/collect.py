@@ -71,7 +71,18 @@ def _raw_build(entry, kwargs):
     if entry.torchvision:
         import torchvision
 
-        return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
+        if "." not in entry.torchvision:
+            return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
+        # a namespaced builder (quantization.resnet18, segmentation.fcn_resnet50, video.r3d_18):
+        # get_model knows only the bare names, which collide across namespaces (resnet18)
+        fn = torchvision.models
+        for part in entry.torchvision.split("."):
+            fn = getattr(fn, part, None)
+            if fn is None:
+                raise VerifyError(f"model {entry.name!r}: torchvision has no builder {entry.torchvision!r}")
+        if "weights_backbone" in inspect.signature(fn).parameters:  # never a backbone's weight file
+            kwargs = {"weights_backbone": None, **kwargs}
+        return fn(weights=None, **kwargs)
     if entry.timm:
         import timm
 
