@@ -3,6 +3,7 @@ with archcalc's layer names, and time each module's forward. Everything here imp
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 from typing import TYPE_CHECKING, Optional
@@ -69,20 +70,50 @@ def torch_model(entry, device="meta"):
 
 def _raw_build(entry, kwargs):
     if entry.torchvision:
-        import torchvision
+        with _regnet_widths_on_cpu():
+            return _tv_build(entry, kwargs)
+    return _other_build(entry, kwargs)
 
-        if "." not in entry.torchvision:
-            return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
-        # a namespaced builder (quantization.resnet18, segmentation.fcn_resnet50, video.r3d_18):
-        # get_model knows only the bare names, which collide across namespaces (resnet18)
-        fn = torchvision.models
-        for part in entry.torchvision.split("."):
-            fn = getattr(fn, part, None)
-            if fn is None:
-                raise VerifyError(f"model {entry.name!r}: torchvision has no builder {entry.torchvision!r}")
-        if "weights_backbone" in inspect.signature(fn).parameters:  # never a backbone's weight file
-            kwargs = {"weights_backbone": None, **kwargs}
-        return fn(weights=None, **kwargs)
+
+@contextlib.contextmanager
+def _regnet_widths_on_cpu():
+    """torchvision computes RegNet's stage widths with tensors and reads them back (``.tolist()``),
+    which a meta default device cannot do: that one step runs on the CPU while the modules are
+    built on meta as usual. Restored on exit."""
+    import torch
+    from torchvision.models.regnet import BlockParams
+
+    orig = BlockParams.__dict__["from_init_params"]
+
+    def on_cpu(cls, *args, **kw):
+        with torch.device("cpu"):
+            return orig.__func__(cls, *args, **kw)
+
+    BlockParams.from_init_params = classmethod(on_cpu)
+    try:
+        yield
+    finally:
+        BlockParams.from_init_params = orig
+
+
+def _tv_build(entry, kwargs):
+    import torchvision
+
+    if "." not in entry.torchvision:
+        return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
+    # a namespaced builder (quantization.resnet18, segmentation.fcn_resnet50, video.r3d_18):
+    # get_model knows only the bare names, which collide across namespaces (resnet18)
+    fn = torchvision.models
+    for part in entry.torchvision.split("."):
+        fn = getattr(fn, part, None)
+        if fn is None:
+            raise VerifyError(f"model {entry.name!r}: torchvision has no builder {entry.torchvision!r}")
+    if "weights_backbone" in inspect.signature(fn).parameters:  # never a backbone's weight file
+        kwargs = {"weights_backbone": None, **kwargs}
+    return fn(weights=None, **kwargs)
+
+
+def _other_build(entry, kwargs):
     if entry.timm:
         import timm
 
