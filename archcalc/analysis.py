@@ -249,6 +249,15 @@ def _follow(field: ReceptiveField, trait, in_shape: tuple, out_shape: tuple, nam
     return lost(f"declares a spatial trait the walk does not know ({type(trait).__name__})")
 
 
+def _main_shape(in_shapes: tuple, layer, out_shape: tuple) -> tuple:
+    """The input shape the walk follows: of a broadcasting join (``gate * x`` with a (C, 1, 1)
+    gate, whichever operand comes first) the pixel input shaped like the output, else the first."""
+    for s in in_shapes[:getattr(layer, "rf_inputs", None) or len(in_shapes)]:
+        if len(s) == len(out_shape) and all(dims.same(a, b) for a, b in zip(s, out_shape)):
+            return s
+    return in_shapes[0]
+
+
 def _shape(shape) -> str:
     return "x".join(dims.format_dim(d) for d in shape)
 
@@ -635,7 +644,8 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
             if rf.mode == "map" and type(cost.rf) is Footprint and len(cost.output) >= 2 and rf.axes == (-2, -1):
                 rf = rf.apply(cost.rf)  # the common case, kept short
             else:
-                rf = _follow(rf, cost.rf, in_shapes[0], tuple(cost.output), name, layer.kind)
+                rf = _follow(rf, cost.rf, _main_shape(in_shapes, layer, tuple(cost.output)), tuple(cost.output),
+                             name, layer.kind)
         valid_when = conditions.get(name if key is None else key, ()) if conditions and node.inputs else ()
         output = cost.output
         shapes[name] = output
