@@ -249,10 +249,10 @@ def _follow(field: ReceptiveField, trait, in_shape: tuple, out_shape: tuple, nam
     return lost(f"declares a spatial trait the walk does not know ({type(trait).__name__})")
 
 
-def _main_shape(in_shapes: tuple, layer, out_shape: tuple) -> tuple:
+def _main_shape(in_shapes, out_shape: tuple) -> tuple:
     """The input shape the walk follows: of a broadcasting join (``gate * x`` with a (C, 1, 1)
     gate, whichever operand comes first) the pixel input shaped like the output, else the first."""
-    for s in in_shapes[:getattr(layer, "rf_inputs", None) or len(in_shapes)]:
+    for s in in_shapes:
         if len(s) == len(out_shape) and all(dims.same(a, b) for a, b in zip(s, out_shape)):
             return s
     return in_shapes[0]
@@ -588,6 +588,7 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
         _check_channels(entry.name if entry else f"network {graph.name!r}", declared, in_shape)
     shapes: dict = {}
     fields: dict = {}
+    pixelless: set = set()  # nodes computed from parameter tensors alone
     records = []
     rules = _RULES
     prod, normalize = dims.prod, dims.normalize
@@ -631,21 +632,29 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
                     raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
                 except (TypeError, ValueError, ZeroDivisionError) as e:
                     raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
-            if len(inputs) == 1:
-                rf = fields[inputs[0]]
+            # a layer may read some inputs for their shape only (Crop's reference): rf_inputs = how
+            # many leading inputs carry pixels into the output; a parameter tensor (and what is
+            # computed from parameters alone) carries none, so a join ignores it (ViT's class token
+            # concatenated to the patches, a layer-scale gamma times the map)
+            pixel_inputs = [i for i in inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
+                            if i not in pixelless]
+            if not getattr(layer, "reads_pixels", True) or not pixel_inputs:
+                pixelless.add(name)
+                rf = ReceptiveField.undefined(name, f"{name} ({layer.kind}) carries no pixels (parameters only)")
             else:
-                # a layer may read some inputs for their shape only (Crop's reference): rf_inputs =
-                # how many leading inputs carry pixels into the output
-                pixel_inputs = inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
-                rf = ReceptiveField.merge([fields[i] for i in pixel_inputs])
-                if rf is None:
-                    rf = ReceptiveField.undefined(name, f"{name} ({layer.kind}) joins inputs whose spatial "
-                                                        "axes lie at different places")
-            if rf.mode == "map" and type(cost.rf) is Footprint and len(cost.output) >= 2 and rf.axes == (-2, -1):
-                rf = rf.apply(cost.rf)  # the common case, kept short
-            else:
-                rf = _follow(rf, cost.rf, _main_shape(in_shapes, layer, tuple(cost.output)), tuple(cost.output),
-                             name, layer.kind)
+                if len(pixel_inputs) == 1:
+                    rf = fields[pixel_inputs[0]]
+                else:
+                    rf = ReceptiveField.merge([fields[i] for i in pixel_inputs])
+                    if rf is None:
+                        rf = ReceptiveField.undefined(name, f"{name} ({layer.kind}) joins inputs whose spatial "
+                                                            "axes lie at different places")
+                out = tuple(cost.output)
+                if rf.mode == "map" and type(cost.rf) is Footprint and len(out) >= 2 and rf.axes == (-2, -1):
+                    rf = rf.apply(cost.rf)  # the common case, kept short
+                else:
+                    rf = _follow(rf, cost.rf, _main_shape([shapes[i] for i in pixel_inputs], out), out,
+                                 name, layer.kind)
         valid_when = conditions.get(name if key is None else key, ()) if conditions and node.inputs else ()
         output = cost.output
         shapes[name] = output

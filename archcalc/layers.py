@@ -1400,6 +1400,7 @@ class Parameter(Layer):
     path: str = ""
 
     rf_inputs = 1
+    reads_pixels = False  # its field: none; a join ignores it (analysis)
 
     def __post_init__(self):
         shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
