@@ -211,7 +211,17 @@ def _follow(field: ReceptiveField, trait, in_shape: tuple, out_shape: tuple, nam
             return lost("adds positions along a spatial axis")
         return field
     if isinstance(trait, Reshapes):
+        lo = min(ph, pw)
+        tail = r_in - lo
+        if r_out >= tail and all(dims.same(a, b) for a, b in zip(in_shape[lo:], out_shape[r_out - tail:])):
+            return field  # only axes before the spatial ones merge or split (a channel-shuffle view)
         found = _merge_axes(in_shape, out_shape)
+        if found is None and tokens:
+            back = _merge_axes(out_shape, in_shape)  # the token axis split back into the grid?
+            if back is not None:
+                split = back[1].get(ph, [])
+                if len(split) == 2 and all(dims.same(out_shape[a], g) for a, g in zip(split, field.grid)):
+                    return field._replace(mode="map", axes=(split[0] - r_out, split[1] - r_out), grid=None)
         if found is None:
             return lost(f"splits an axis ({_shape(in_shape)} -> {_shape(out_shape)}); the walk follows merges only")
         where, groups = found
