@@ -360,6 +360,8 @@ class Result:
         spatial, pooled = [], set()
         for r in layers:
             mode = r.receptive_field.mode
+            if not getattr(r.layer, "reads_pixels", True):  # a parameter tensor, an unreached head
+                continue
             if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and pooled.issuperset(r.inputs)):
                 pooled.add(r.name)
             elif len(r.output_shape) >= 3 or mode in ("tokens", "whole", "undefined"):  # (C, [T,] H, W) maps

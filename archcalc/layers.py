@@ -1429,6 +1429,8 @@ class Unreached(Layer):
     buffers: int = 0
     modules: tuple = ()
 
+    reads_pixels = False  # no work: no field (analysis)
+
     def __post_init__(self):
         for f in ("params", "frozen_params", "buffers"):
             V.nonneg_int(self, f, getattr(self, f))
