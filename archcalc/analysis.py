@@ -26,7 +26,7 @@ from . import validate as V
 from .dtypes import DTYPE_BYTES, dtype_name  # noqa: F401 (re-exported: archcalc.analysis.DTYPE_BYTES)
 from .errors import ArchcalcError, GraphError, InvalidTypeError, InvalidValueError, ShapeError, UnknownLayerError
 from .graph import Graph
-from .layers import Input, Shared
+from .layers import Input, Parameter, Shared
 from .rules import _RULES, Footprint, rule_for
 
 _POOL_TO_FIXED = ("Adaptive", "Global")
@@ -211,7 +211,17 @@ def _follow(field: ReceptiveField, trait, in_shape: tuple, out_shape: tuple, nam
             return lost("adds positions along a spatial axis")
         return field
     if isinstance(trait, Reshapes):
+        lo = min(ph, pw)
+        tail = r_in - lo
+        if r_out >= tail and all(dims.same(a, b) for a, b in zip(in_shape[lo:], out_shape[r_out - tail:])):
+            return field  # only axes before the spatial ones merge or split (a channel-shuffle view)
         found = _merge_axes(in_shape, out_shape)
+        if found is None and tokens:
+            back = _merge_axes(out_shape, in_shape)  # the token axis split back into the grid?
+            if back is not None:
+                split = back[1].get(ph, [])
+                if len(split) == 2 and all(dims.same(out_shape[a], g) for a, g in zip(split, field.grid)):
+                    return field._replace(mode="map", axes=(split[0] - r_out, split[1] - r_out), grid=None)
         if found is None:
             return lost(f"splits an axis ({_shape(in_shape)} -> {_shape(out_shape)}); the walk follows merges only")
         where, groups = found
@@ -247,6 +257,15 @@ def _follow(field: ReceptiveField, trait, in_shape: tuple, out_shape: tuple, nam
 
         return field._replace(axes=(moved(ph), moved(pw)))
     return lost(f"declares a spatial trait the walk does not know ({type(trait).__name__})")
+
+
+def _main_shape(in_shapes, out_shape: tuple) -> tuple:
+    """The input shape the walk follows: of a broadcasting join (``gate * x`` with a (C, 1, 1)
+    gate, whichever operand comes first) the pixel input shaped like the output, else the first."""
+    for s in in_shapes:
+        if len(s) == len(out_shape) and all(dims.same(a, b) for a, b in zip(s, out_shape)):
+            return s
+    return in_shapes[0]
 
 
 def _shape(shape) -> str:
@@ -341,6 +360,8 @@ class Result:
         spatial, pooled = [], set()
         for r in layers:
             mode = r.receptive_field.mode
+            if not getattr(r.layer, "reads_pixels", True):  # a parameter tensor, an unreached head
+                continue
             if r.kind.startswith(_POOL_TO_FIXED) or (r.inputs and pooled.issuperset(r.inputs)):
                 pooled.add(r.name)
             elif len(r.output_shape) >= 3 or mode in ("tokens", "whole", "undefined"):  # (C, [T,] H, W) maps
@@ -524,7 +545,9 @@ def _freeze_prefixes(freeze) -> tuple:
 
 
 def _check_owner(graph: Graph, name: str, layer: Shared) -> None:
-    """A Shared layer's weights belong to another node holding the same layer spec."""
+    """A Shared layer's weights belong to another node holding the same layer spec, or to a
+    Parameter node holding its tensors (an imported layer whose weights are computed from, or
+    partly tied to, tensors counted once as Parameter nodes: weight_norm's g and v)."""
     owner = graph.nodes.get(layer.owner)
     problem = None
     if layer.owner == name:
@@ -533,6 +556,8 @@ def _check_owner(graph: Graph, name: str, layer: Shared) -> None:
         problem = f"owner {layer.owner!r} is not a layer of this graph"
     elif isinstance(owner.layer, Shared):
         problem = f"owner {layer.owner!r} is itself Shared (name the node that holds the weights)"
+    elif isinstance(owner.layer, Parameter):
+        pass
     elif owner.layer != layer.layer:
         problem = f"owner {layer.owner!r} is a {owner.layer.kind}, not the same {layer.layer.kind} spec"
     if problem:
@@ -575,6 +600,7 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
         _check_channels(entry.name if entry else f"network {graph.name!r}", declared, in_shape)
     shapes: dict = {}
     fields: dict = {}
+    pixelless: set = set()  # nodes computed from parameter tensors alone
     records = []
     rules = _RULES
     prod, normalize = dims.prod, dims.normalize
@@ -618,20 +644,29 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
                     raise _at_layer(type(e)(f"layer {name!r} ({layer.kind}): {e}"), name) from None
                 except (TypeError, ValueError, ZeroDivisionError) as e:
                     raise _at_layer(ShapeError(f"layer {name!r} ({layer.kind}): {e}"), name) from None
-            if len(inputs) == 1:
-                rf = fields[inputs[0]]
+            # a layer may read some inputs for their shape only (Crop's reference): rf_inputs = how
+            # many leading inputs carry pixels into the output; a parameter tensor (and what is
+            # computed from parameters alone) carries none, so a join ignores it (ViT's class token
+            # concatenated to the patches, a layer-scale gamma times the map)
+            pixel_inputs = [i for i in inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
+                            if i not in pixelless]
+            if not getattr(layer, "reads_pixels", True) or not pixel_inputs:
+                pixelless.add(name)
+                rf = ReceptiveField.undefined(name, f"{name} ({layer.kind}) carries no pixels (parameters only)")
             else:
-                # a layer may read some inputs for their shape only (Crop's reference): rf_inputs =
-                # how many leading inputs carry pixels into the output
-                pixel_inputs = inputs[:getattr(layer, "rf_inputs", None) or len(inputs)]
-                rf = ReceptiveField.merge([fields[i] for i in pixel_inputs])
-                if rf is None:
-                    rf = ReceptiveField.undefined(name, f"{name} ({layer.kind}) joins inputs whose spatial "
-                                                        "axes lie at different places")
-            if rf.mode == "map" and type(cost.rf) is Footprint and len(cost.output) >= 2 and rf.axes == (-2, -1):
-                rf = rf.apply(cost.rf)  # the common case, kept short
-            else:
-                rf = _follow(rf, cost.rf, in_shapes[0], tuple(cost.output), name, layer.kind)
+                if len(pixel_inputs) == 1:
+                    rf = fields[pixel_inputs[0]]
+                else:
+                    rf = ReceptiveField.merge([fields[i] for i in pixel_inputs])
+                    if rf is None:
+                        rf = ReceptiveField.undefined(name, f"{name} ({layer.kind}) joins inputs whose spatial "
+                                                            "axes lie at different places")
+                out = tuple(cost.output)
+                if rf.mode == "map" and type(cost.rf) is Footprint and len(out) >= 2 and rf.axes == (-2, -1):
+                    rf = rf.apply(cost.rf)  # the common case, kept short
+                else:
+                    rf = _follow(rf, cost.rf, _main_shape([shapes[i] for i in pixel_inputs], out), out,
+                                 name, layer.kind)
         valid_when = conditions.get(name if key is None else key, ()) if conditions and node.inputs else ()
         output = cost.output
         shapes[name] = output

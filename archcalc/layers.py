@@ -1400,6 +1400,7 @@ class Parameter(Layer):
     path: str = ""
 
     rf_inputs = 1
+    reads_pixels = False  # its field: none; a join ignores it (analysis)
 
     def __post_init__(self):
         shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
@@ -1427,6 +1428,8 @@ class Unreached(Layer):
     frozen_params: int = 0
     buffers: int = 0
     modules: tuple = ()
+
+    reads_pixels = False  # no work: no field (analysis)
 
     def __post_init__(self):
         for f in ("params", "frozen_params", "buffers"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import dims
 from ..errors import ShapeError
 from ..layers import ChannelShuffle, Concat, Flatten, Input, Slice, Upsample, ZeroPad2d
-from . import RESHAPES, Cost, Footprint, register
+from . import RESHAPES, Cost, Extends, Footprint, register
 from ._window import expect_rank, format_shape
 
 
@@ -53,7 +53,9 @@ def concat(layer: Concat, inputs):
             )
     out = list(inputs[0])
     out[axis] = dims.total(s[axis] for s in inputs)
-    return Cost(output=tuple(out))
+    # positions join along ``axis``: kept elsewhere; a token prepended to an image's tokens (ViT's
+    # class token, whose parameter carries no pixels) adds a position with no field
+    return Cost(output=tuple(out), rf=Extends(axis - rank))
 
 
 # bilinear: 4 multiplies + 3 adds per output element

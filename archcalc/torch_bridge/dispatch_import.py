@@ -561,7 +561,13 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 if id(p) not in imp.param_owner and id(p) in params:
                     imp.derived.setdefault(id(p), [(p, pth)])
                     imp.param_from(p, pth)
-        return L.Shared(layer, owner=lname + " (computed weights)")
+        # the Parameter node counting the first source tensor owns the weights
+        nodes = set(imp.attr_nodes.values())
+        for t in present:
+            for p, _ in source(t) or [(t, "")]:
+                if imp.param_owner.get(id(p)) in nodes:
+                    return L.Shared(layer, owner=imp.param_owner[id(p)])
+        raise _Skip("computed weights that no Parameter node holds")
 
     handles = []
     for m in module.modules():

@@ -403,7 +403,16 @@ class Importer:
         for n, p in mod.named_parameters():
             if id(p) not in self.param_owner:
                 self.param_node(_Attr(p, f"{lname}.{n}"))
-        return L.Shared(layer, owner=lname + " (its tensors)")
+        return L.Shared(layer, owner=self.tensor_owner(params))
+
+    def tensor_owner(self, tensors):
+        """The node a Shared layer names for tensors counted as Parameter nodes: the first
+        Parameter node holding one of them (the node that counts it)."""
+        for t in tensors:
+            name = self.param_owner.get(id(t))
+            if name is not None and name in self.attr_nodes.values():
+                return name
+        raise _Unsupported("a layer whose tensors no Parameter node holds")
 
     def with_output_size(self, layer, x, out_size):
         """ConvTranspose2d(x, output_size=...): ints, or another tensor's size()."""
@@ -863,7 +872,7 @@ class Importer:
             for p in present:
                 if id(p.tensor) not in self.param_owner:
                     self.param_node(p)
-            return _Named(L.Shared(layer, owner=lname + " (its tensors)"), lname), [xt.name]
+            return _Named(L.Shared(layer, owner=self.tensor_owner([p.tensor for p in present])), lname), [xt.name]
         for p in present:
             self.param_owner[id(p.tensor)] = lname
         return _Named(layer, lname), [xt.name]

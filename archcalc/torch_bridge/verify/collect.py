@@ -3,6 +3,7 @@ with archcalc's layer names, and time each module's forward. Everything here imp
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 from typing import TYPE_CHECKING, Optional
@@ -68,66 +69,56 @@ def torch_model(entry, device="meta"):
 
 
 def _raw_build(entry, kwargs):
-    """Build under ``torch.device("meta")``; a builder that computes its layout with tensors
-    (torchvision's RegNet: ``torch.arange(...).tolist()``) cannot read meta data, so it is built with
-    ordinary tensors whose parameters and buffers are moved to meta as each module registers them."""
-    try:
-        return _raw_build_once(entry, kwargs)
-    except NotImplementedError as e:
-        if "meta tensor" not in str(e):
-            raise
-    import torch
-
-    with torch.device("cpu"), _params_to_meta():
-        return _raw_build_once(entry, kwargs)
-
-
-def _params_to_meta():
-    import contextlib
-
-    import torch
-
-    reg_p, reg_b = torch.nn.Module.register_parameter, torch.nn.Module.register_buffer
-
-    def param(self, name, p):
-        if p is not None:
-            p = torch.nn.Parameter(p.to("meta"), requires_grad=p.requires_grad)
-        reg_p(self, name, p)
-
-    def buffer(self, name, b, *a, **k):
-        reg_b(self, name, None if b is None else b.to("meta"), *a, **k)
-
-    @contextlib.contextmanager
-    def cm():
-        torch.nn.Module.register_parameter, torch.nn.Module.register_buffer = param, buffer
-        try:
-            yield
-        finally:
-            torch.nn.Module.register_parameter, torch.nn.Module.register_buffer = reg_p, reg_b
-
-    return cm()
-
-
-def _raw_build_once(entry, kwargs):
     if entry.torchvision:
-        import torchvision
+        with _regnet_widths_on_cpu():
+            return _tv_build(entry, kwargs)
+    return _other_build(entry, kwargs)
 
-        name = _registry_name(entry.torchvision)
-        if "weights_backbone" in inspect.signature(torchvision.models.get_model_builder(name)).parameters:
-            kwargs = {**kwargs, "weights_backbone": None}  # never download a pretrained backbone
-        return torchvision.models.get_model(name, weights=None, **kwargs)
+
+@contextlib.contextmanager
+def _regnet_widths_on_cpu():
+    """torchvision computes RegNet's stage widths with tensors and reads them back (``.tolist()``),
+    which a meta default device cannot do: that one step runs on the CPU while the modules are
+    built on meta as usual. Restored on exit."""
+    import torch
+    from torchvision.models.regnet import BlockParams
+
+    orig = BlockParams.__dict__["from_init_params"]
+
+    def on_cpu(cls, *args, **kw):
+        with torch.device("cpu"):
+            return orig.__func__(cls, *args, **kw)
+
+    BlockParams.from_init_params = classmethod(on_cpu)
+    try:
+        yield
+    finally:
+        BlockParams.from_init_params = orig
+
+
+def _tv_build(entry, kwargs):
+    import torchvision
+
+    if "." not in entry.torchvision:
+        return torchvision.models.get_model(entry.torchvision, weights=None, **kwargs)
+    # a namespaced builder (quantization.resnet18, segmentation.fcn_resnet50, video.r3d_18):
+    # get_model knows only the bare names, which collide across namespaces (resnet18)
+    fn = torchvision.models
+    for part in entry.torchvision.split("."):
+        fn = getattr(fn, part, None)
+        if fn is None:
+            raise VerifyError(f"model {entry.name!r}: torchvision has no builder {entry.torchvision!r}")
+    if "weights_backbone" in inspect.signature(fn).parameters:  # never a backbone's weight file
+        kwargs = {"weights_backbone": None, **kwargs}
+    return fn(weights=None, **kwargs)
+
+
+def _other_build(entry, kwargs):
     if entry.timm:
         import timm
 
         return timm.create_model(entry.timm, pretrained=False, **kwargs)
     raise VerifyError(f"model {entry.name!r} has no torchvision or timm twin to verify against")
-
-
-def _registry_name(name: str) -> str:
-    """torchvision's registry name for a zoo entry's ``torchvision`` field: the sub-package prefix
-    (``video.``, ``segmentation.``, ``optical_flow.``) is dropped; ``quantization.X`` is ``quantized_X``."""
-    pkg, _, model = name.rpartition(".")
-    return f"quantized_{model}" if pkg == "quantization" else model
 
 
 def materialize(model, device):
