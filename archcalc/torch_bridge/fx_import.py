@@ -1137,6 +1137,16 @@ def finish(module, imp, outputs, tracer: str):
             f"(please report it; nothing was guessed)")
     graph = imp.b.build(outputs=outputs or None)
     graph.tracer = tracer
+    # buffers reconcile too: one the graph lost (an index table read by indexing) is refused by name
+    from ..analysis import analyze
+
+    torch_buffers = sum(b.numel() for b in module.buffers())
+    got = analyze(graph).totals["buffers"]
+    if not dims.same(got, torch_buffers):
+        raise ImportMismatchError(
+            f"imported {type(module).__name__} holds {dims.format_dim(got)} buffer elements but "
+            f"module.buffers() holds {torch_buffers}: a buffer read outside a recorded layer (an index "
+            f"table, say) has no node; nothing was guessed")
     return graph
 
 
