@@ -249,7 +249,6 @@ def _reduced(symbol: str, modulus: int, residues) -> Condition:
 def equal_condition(a, b):
     """When are sizes ``a`` and ``b`` equal over the positive integers? True (always), False
     (never), a :class:`Condition`, or None (outside the quasi-affine one-symbol case)."""
-    sp = dims.sympy()
     if a == b:
         return True
     d = _sx(a) - b
@@ -290,7 +289,6 @@ def sign_range(a, b):
     outside the one-symbol quasi-affine case. With slope ``s`` and period ``P``,
     ``d(x + P) = d(x) + s*P``: for ``s >= 0`` the minimum over ``x >= 1`` lies in the first period,
     for ``s <= 0`` the maximum does."""
-    sp = dims.sympy()
     d = _sx(a) - b
     if d.is_Number:
         return (d, d)

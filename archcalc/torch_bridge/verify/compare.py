@@ -194,7 +194,6 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     # A layer standing for a module with children owns the module's direct parameters and those of
     # its leaf submodules that no archcalc layer stands for (nn.MultiheadAttention: in_proj_* and its
     # out_proj Linear; ViT's encoder: pos_embedding): those leaves are checked through it.
-    named = dict(meta_model.named_modules())
     mapped = {lc.module for lc in checks if lc.module is not None}
     whole = {m for m in mapped if m not in leaves and m in {lc.name for lc in checks}}
     owner = {}  # covered leaf -> the nearest such module above it
