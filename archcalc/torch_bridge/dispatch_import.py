@@ -19,6 +19,8 @@ Limits, by construction:
 
 from __future__ import annotations
 
+import contextlib
+
 from .. import layers as L
 from ..errors import ArchcalcError, UnsupportedLayerError
 from .fx_import import Importer, _Tensor
@@ -177,7 +179,10 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_flatten
 
-    imp = DispatchImporter(module, input_shapes, name, allow_partial)
+    from .detect_import import plan
+
+    detect = plan(module)  # torchvision detectors: batch 1, capacity convention (detect_import)
+    imp = (detect.importer_class if detect else DispatchImporter)(module, input_shapes, name, allow_partial)
     stack: list = []  # module paths
     inside_leaf = [0]
     paths = {id(m): p for p, m in module.named_modules()}
@@ -188,6 +193,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     for p, m in module.named_modules():
         lay = module_layer(m) if type(m).__module__.startswith("torch.nn") and not list(m.children()) else None
         is_leaf[id(m)] = lay if (lay is not None and not isinstance(lay, str)) else None
+        if detect and id(m) in detect.roi_pools:
+            is_leaf[id(m)] = "roi_pool"
     unsupported = imp.unsupported
     calls: dict = {}
 
@@ -200,11 +207,15 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     def pre(mod, args, kwargs=None):
         path = paths.get(id(mod), "")
         stack.append(path)
+        if detect:
+            detect.enter(path)
         if is_leaf.get(id(mod)) is not None:
             inside_leaf[0] += 1
 
     def post(mod, args, out):
         path = stack.pop() if stack else ""
+        if detect:
+            detect.exit(path)
         spec = is_leaf.get(id(mod))
         if spec is None:
             return
@@ -212,6 +223,9 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         if inside_leaf[0]:
             return
         try:
+            if spec == "roi_pool":
+                detect.roi_pool(imp, mod, args, out, path, imp.unique(path))
+                return
             ins = [a for a in args if isinstance(a, torch.Tensor)]
             if not ins:
                 raise _Skip("no tensor input")
@@ -285,6 +299,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         tens = [a for a in flat_args if isinstance(a, torch.Tensor)]
         outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
         if not outs:
+            return
+        if detect and detect.pipeline_op(imp, tens, outs):
             return
         srcs = [source(t) for t in tens]
         if op in _FACTORIES:
@@ -577,7 +593,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         p0 = next(iter(module.parameters()), None)
         device = p0.device if p0 is not None else torch.device("cpu")
         with FakeTensorMode(allow_non_fake_inputs=True):
-            xs = [torch.empty((BATCH, *s), device=device) for s in input_shapes]
+            xs = detect.inputs(input_shapes, device) if detect else \
+                [torch.empty((BATCH, *s), device=device) for s in input_shapes]
             for i, x in enumerate(xs):
                 imp.names[id(x)] = _Tensor("input" if i == 0 else f"input{i}")
                 imp.keep.append(x)
@@ -585,7 +602,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                     imp.b.add_input(input_shapes[i], f"input{i}")
                     imp.shapes[f"input{i}"] = tuple(input_shapes[i])
                     imp.used.add(f"input{i}")
-            with Recorder(), torch.no_grad():
+            with detect.modes() if detect else contextlib.nullcontext(), Recorder(), torch.no_grad():
                 out = module(*xs)
     except (_Skip, ArchcalcError):
         raise
@@ -595,6 +612,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     finally:
         for h in handles:
             h.remove()
+    if detect:
+        return imp, detect.outputs(imp, out)
     outputs = []
     for t in tree_flatten(out)[0]:
         if isinstance(t, torch.Tensor) and id(t) in imp.names:

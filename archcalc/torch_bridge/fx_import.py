@@ -1163,7 +1163,12 @@ def from_torch(module, input_shape, name=None, allow_partial=False):
     label = name or type(module).__name__
     root = _wrap_leaf(module) if _is_leaf(module) else module
     imp, outputs, tracer, why = None, [], "torch.fx", ""
+    from .detect_import import capacity_note, is_detector
+
+    detector = capacity_note(root) if is_detector(root) else ""
     try:
+        if detector:  # per-image Python loops and data-dependent filters: fx cannot, the fallback does
+            raise _Untraceable(f"torch.fx cannot trace {type(module).__name__} (a torchvision detector)")
         imp, outputs = import_fx(root, shapes, label, allow_partial)
     except _Untraceable as e:
         why = str(e)
@@ -1184,7 +1189,8 @@ def from_torch(module, input_shape, name=None, allow_partial=False):
             except UnsupportedLayerError as e:
                 d_imp, why = None, f"{why}; {e}" if why else str(e)
             if d_imp is not None and (imp is None or len(d_imp.unsupported) < len(imp.unsupported)):
-                imp, outputs, tracer = d_imp, d_out, "dispatch (fake tensors, concrete shapes)"
+                imp, outputs, tracer = d_imp, d_out, "dispatch (fake tensors, concrete shapes)" + (
+                    f"; one image; {detector}" if detector else "")
         if imp is None:
             raise UnsupportedLayerError(why + ("; the fallback tracer runs the model once and needs concrete sizes "
                                                "(integers, not names)" if "fallback" not in why else "")) from None
