@@ -127,14 +127,19 @@ def check(source: str, name: str, fvcore: bool = True) -> dict:
     row["params"] = result.totals["params"]
     row["macs"] = result.totals["macs"]
     row["params_ok"] = result.totals["params"] == torch_params
-    try:
-        with FlopCounterMode(display=False) as fc, torch.no_grad():
-            model(*_example(shape, device))
-        row["flop_counter_macs"] = fc.get_total_flops() // 2
-        row["macs_ok"] = row["flop_counter_macs"] == result.totals["macs"]
-    except Exception as e:
-        row["macs_ok"] = None
-        row["flop_counter_error"] = f"{type(e).__name__}: {str(e)[:120]}"
+    from .detect_import import is_detector
+
+    if is_detector(model):
+        _detector_checks(row, model, shape, graph, result)
+    else:
+        try:
+            with FlopCounterMode(display=False) as fc, torch.no_grad():
+                model(*_example(shape, device))
+            row["flop_counter_macs"] = fc.get_total_flops() // 2
+            row["macs_ok"] = row["flop_counter_macs"] == result.totals["macs"]
+        except Exception as e:
+            row["macs_ok"] = None
+            row["flop_counter_error"] = f"{type(e).__name__}: {str(e)[:120]}"
     if fvcore and torch_params <= FVCORE_MAX_PARAMS:
         try:
             ours = C.count(result, "fvcore").total
@@ -158,12 +163,49 @@ def check(source: str, name: str, fvcore: bool = True) -> dict:
             except Exception as e:
                 row["fvcore_ok"] = None
                 row["fvcore_error"] = f"{type(e).__name__}: {str(e)[:120]}"
-    checks = [row.get(k) for k in ("params_ok", "macs_ok", "fvcore_ok")]
+    checks = [row.get(k) for k in ("params_ok", "macs_ok", "fvcore_ok", "twin_ok")]
     if any(c is False for c in checks):
         row["status"] = "WRONG"
     else:  # exact: params and MACs both checked against torch (fvcore too where it ran)
         row["status"] = "exact" if row["params_ok"] and row["macs_ok"] else "unchecked"
     return row
+
+
+def _detector_checks(row, model, shape, graph, result):
+    """A torchvision detector: MACs against FlopCounterMode on the same forced path (the capacity
+    convention of :mod:`.detect_import`: every candidate kept, sizes from the model's caps), and
+    against the zoo twin (an independent construction reproducing torchvision's published figures)
+    at the size the transform produced, with R and D the model's caps."""
+    import archcalc
+
+    from .detect_import import flop_counter_macs
+
+    shapes = shape if isinstance(shape, list) else [shape]
+    row["forced_path"] = "capacity: data-dependent filters keep every candidate (detect_import)"
+    try:
+        row["flop_counter_macs"] = flop_counter_macs(model, shapes)
+        row["macs_ok"] = row["flop_counter_macs"] == result.totals["macs"]
+    except Exception as e:
+        row["macs_ok"] = None
+        row["flop_counter_error"] = f"{type(e).__name__}: {str(e)[:120]}"
+    from ..zoo import get_entry
+
+    try:
+        get_entry(row["model"])
+    except Exception:
+        return  # no twin in the zoo
+    size = tuple(graph.nodes["pipeline.transform"].layer.shape)
+    twin = archcalc.analyze(row["model"], input=size)
+    caps = {}
+    if "R" in twin.symbols:
+        caps["R"] = model.rpn.post_nms_top_n()
+    if "D" in twin.symbols:
+        caps["D"] = model.roi_heads.detections_per_img
+    if caps:
+        twin = twin.substitute(**caps)
+    row["twin_input"], row["twin_caps"] = size, caps
+    row["twin_macs"] = twin.totals["macs"]
+    row["twin_ok"] = twin.totals["macs"] == result.totals["macs"]
 
 
 def table(rows) -> str:

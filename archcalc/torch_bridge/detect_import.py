@@ -53,7 +53,7 @@ def is_detector(module) -> bool:
         return False
     from torchvision.models import detection as D
 
-    return isinstance(module, (D.generalized_rcnn.GeneralizedRCNN, D.RetinaNet, D.FCOS, D.SSD))
+    return isinstance(module, (D.generalized_rcnn.GeneralizedRCNN, D.retinanet.RetinaNet, D.fcos.FCOS, D.ssd.SSD))
 
 
 def capacity_note(module) -> str:
