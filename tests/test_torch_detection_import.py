@@ -47,8 +47,10 @@ def test_tiny_detector_against_flop_counter_and_arithmetic(torch, torchvision):
     g = from_torch(m, (3, 48, 48))
     r = archcalc.analyze(g)
     assert "keep every candidate" in g.tracer and f"R={POST} proposals" in g.tracer and f"D={DET}" in g.tracer
-    # the transform resizes 48 -> 64 (min_size) and pads to a multiple of 32: the size torch produced
-    assert r["pipeline.transform"].output_shape == (3, 64, 64)
+    # the transform: normalize, resize 48 -> 64 (min_size), pad to a multiple of 32 (none needed here)
+    assert [r[f"transform.{n}"].output_shape for n in ("normalize.div_std", "resize", "batch_images")] == \
+        [(3, 48, 48), (3, 64, 64), (3, 64, 64)]
+    assert r["transform.normalize.sub_mean"].flops == 3 * 48 * 48  # one subtraction per element
     s = 64 // 4  # the backbone's stride-4 map: 16 x 16
     anchors = s * s * 2 * 2  # 2 sizes x 2 ratios per position = 1024 >= PRE: the caps decide R
     assert anchors >= PRE
@@ -65,8 +67,27 @@ def test_tiny_detector_against_flop_counter_and_arithmetic(torch, torchvision):
     assert r["rpn.head.conv.0.0"].output_shape == (C, s, s)  # the batch of one image is not an axis
     # the pipeline (transform, anchors, decoding, NMS) is named, never a silent 0
     ops = {u["op"] for u in r.totals["uncounted"]}
-    assert any(o.startswith("detection pipeline (transform") for o in ops)
-    assert any("NMS" in o for o in ops)
+    assert ops and all(o.startswith("detection pipeline (rpn: anchors") and "NMS" in o for o in ops), ops
+
+
+def test_tiny_detector_transform_pads_to_the_size_divisor(torch, torchvision):
+    from archcalc.torch_bridge import from_torch
+    from archcalc.torch_bridge.detect_import import flop_counter_macs
+
+    m = _tiny_maskrcnn(torch, torchvision)
+    r = archcalc.analyze(from_torch(m, (3, 50, 70)))
+    # scale min(64 / 50, 64 / 70): 70 -> 64 and 50 -> floor(50 * 64 / 70) = 45, then padded to 64 x 64
+    assert r["transform.resize"].output_shape == (3, 45, 64)
+    assert r["transform.batch_images"].kind == "ZeroPad2d" and r["transform.batch_images"].output_shape == (3, 64, 64)
+    assert r.totals["macs"] == flop_counter_macs(m, [(3, 50, 70)])
+
+
+def test_detector_takes_one_image_shape(torch, torchvision):
+    from archcalc.errors import ArchcalcError
+    from archcalc.torch_bridge import from_torch
+
+    with pytest.raises(ArchcalcError, match="one image shape"):
+        from_torch(_tiny_maskrcnn(torch, torchvision), [(3, 48, 48), (3, 48, 48)])
 
 
 def test_capacity_keeps_every_candidate(torch, torchvision):

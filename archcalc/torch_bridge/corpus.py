@@ -194,7 +194,7 @@ def _detector_checks(row, model, shape, graph, result):
         get_entry(row["model"])
     except Exception:
         return  # no twin in the zoo
-    size = tuple(graph.nodes["pipeline.transform"].layer.shape)
+    size = tuple(result["transform.batch_images"].output_shape)  # the padded image the backbone reads
     twin = archcalc.analyze(row["model"], input=size)
     caps = {}
     if "R" in twin.symbols:

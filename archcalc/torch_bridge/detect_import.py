@@ -290,8 +290,12 @@ class Detect:
         if roi is not None:
             net |= {f"roi_heads.{c}" for c, _ in roi.named_children()}
         self.network = net
-        self.roi_pools = {id(m) for m in module.modules()
-                          if isinstance(m, torchvision.ops.MultiScaleRoIAlign)}
+        from torchvision.models.detection.transform import GeneralizedRCNNTransform
+
+        #: parts recorded whole from their module hooks: id(module) -> what it is
+        self.parts = {id(m): "roi_pool" for m in module.modules() if isinstance(m, torchvision.ops.MultiScaleRoIAlign)}
+        if type(module.transform) is GeneralizedRCNNTransform:  # the stock transform (not a user's own)
+            self.parts[id(module.transform)] = "transform"
         self.depth = 0  # network modules on the stack
         self.stack: list = []
         self.importer_class = _importer_class()
@@ -330,6 +334,37 @@ class Detect:
             imp.keep.append(o)
         return True
 
+    def record(self, part, imp, mod, args, out, path, lname):
+        {"roi_pool": self.roi_pool, "transform": self.transform}[part](imp, mod, args, out, path, lname)
+
+    def transform(self, imp, mod, args, out, path, lname):
+        """torchvision's GeneralizedRCNNTransform on one image: normalize (a subtraction and a
+        division per element by per-channel constants), a bilinear resize to the size torch chose
+        (min_size / max_size, or fixed_size), then the zero padding of ``batch_images`` to a multiple
+        of ``size_divisible``. Sizes are the ones torch produced in this run."""
+        from .dispatch_import import _Skip
+
+        images = args[0]
+        x = images if hasattr(images, "dim") else (images[0] if len(images) == 1 else None)
+        if x is None or (hasattr(images, "dim") and (images.dim() != 4 or int(images.shape[0]) != 1)):
+            raise _Skip("the transform gets one image per run")
+        if x.dim() == 4:
+            imp.batched.add(id(x))
+        name = imp.value_of(x, path)
+        if x.dim() == 4:
+            imp.batched_nodes.add(name)
+        image_list = out[0]
+        rh, rw = (int(d) for d in image_list.image_sizes[0])
+        t = image_list.tensors
+        big_h, big_w = int(t.shape[-2]), int(t.shape[-1])
+        n = imp.emit(L.Pointwise("sub_scalar"), [name], None, imp.unique(lname + ".normalize.sub_mean"))
+        n = imp.emit(L.Pointwise("div_scalar"), [n], None, imp.unique(lname + ".normalize.div_std"))
+        n = imp.emit(L.Interpolate(size=(rh, rw), mode="bilinear", align_corners=False), [n], None,
+                     imp.unique(lname + ".resize"))
+        pad = (0, big_w - rw, 0, big_h - rh)
+        imp.classify(True, [t])
+        imp.emit(L.ZeroPad2d(pad) if any(pad) else L.Identity(), [n], t, imp.unique(lname + ".batch_images"))
+
     def roi_pool(self, imp, mod, args, out, path, lname):
         """torchvision's MultiScaleRoIAlign as one RoIAlign over the pyramid levels it reads (the
         level assignment per box is data-dependent; each box is pooled from one level)."""
@@ -342,6 +377,11 @@ class Detect:
 
     # the run
     def inputs(self, input_shapes, device):
+        from ..errors import InvalidValueError
+
+        if len(input_shapes) != 1:
+            raise InvalidValueError(f"{type(self.module).__name__} is a detector: give one image shape (C, H, W), "
+                                    f"got {len(input_shapes)} shapes")
         return input_batch(input_shapes, device)
 
     def modes(self):

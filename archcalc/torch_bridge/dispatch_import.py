@@ -193,8 +193,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     for p, m in module.named_modules():
         lay = module_layer(m) if type(m).__module__.startswith("torch.nn") and not list(m.children()) else None
         is_leaf[id(m)] = lay if (lay is not None and not isinstance(lay, str)) else None
-        if detect and id(m) in detect.roi_pools:
-            is_leaf[id(m)] = "roi_pool"
+        if detect and id(m) in detect.parts:
+            is_leaf[id(m)] = detect.parts[id(m)]  # a detector part recorded whole (detect_import)
     unsupported = imp.unsupported
     calls: dict = {}
 
@@ -223,8 +223,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         if inside_leaf[0]:
             return
         try:
-            if spec == "roi_pool":
-                detect.roi_pool(imp, mod, args, out, path, imp.unique(path))
+            if isinstance(spec, str):
+                detect.record(spec, imp, mod, args, out, path, imp.unique(path))
                 return
             ins = [a for a in args if isinstance(a, torch.Tensor)]
             if not ins:
