@@ -140,3 +140,38 @@ def test_ssd300_exact_or_refused_by_name(torch, torchvision):
 
     row = check("torchvision", "ssd300_vgg16", fvcore=False)
     assert row["status"] == "exact" or (row["status"] == "refused" and "linalg_vector_norm" in row["why"]), row
+
+
+def test_two_inputs_encoded_in_one_batch(torch):
+    """RAFT's pattern: both inputs through one encoder call (cat on the batch axis), split back with
+    chunk. Per sample that is a new leading axis of 2; the counts are torch's."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archcalc.torch_bridge import from_torch
+
+    nn = torch.nn
+
+    class Siamese(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16))
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, a, b):
+            if a.shape[1] != 8:  # control flow on a shape: fx cannot trace it, the fallback runs
+                raise ValueError(a.shape)
+            f = self.enc(torch.cat([a, b], dim=0))
+            fa, fb = torch.chunk(f, 2, dim=0)
+            return self.head(torch.cat([fa, fa - fb], dim=1))
+
+    with torch.device("meta"):
+        m = Siamese().eval()
+    g = from_torch(m, [(8,), (8,)])
+    assert g.tracer.startswith("dispatch")
+    r = archcalc.analyze(g)
+    assert r["cat"].output_shape == (2, 8) and r["enc.2"].output_shape == (2, 16)
+    assert [r[n].kind for n in ("split", "split_1")] == ["Select", "Select"]
+    assert r.totals["macs"] == 2 * (8 * 16 + 16 * 16) + 32 * 4  # the encoder on both inputs, the head once
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        m(torch.empty(1, 8, device="meta"), torch.empty(1, 8, device="meta"))
+    assert r.totals["macs"] == fc.get_total_flops() // 2

@@ -409,3 +409,44 @@ class Detect:
 def plan(module):
     """The detector hooks for ``module``, or None for any other model."""
     return Detect(module) if is_detector(module) else None
+
+
+# --- two inputs encoded in one batch (RAFT's feature encoder) ------------------------------------
+
+def batch_axis_cat(imp, seq, dim, out, name_of, lname) -> bool:
+    """``torch.cat([a, b], dim=0)`` of batched tensors (RAFT encodes both frames in one batch): per
+    sample, the pieces stack on a new leading axis (or a folded one grows); the axis then travels as
+    a folded batch (``B * k``). False when ``dim`` is not the batch axis of every piece."""
+    from .dispatch_import import BATCH
+
+    rank = seq[0].dim()
+    dim = dim + rank if dim < 0 else dim
+    if any(imp.batch_pos(t) != dim for t in seq):
+        return False
+    names = []
+    for t in seq:
+        n = name_of(t)
+        if int(t.shape[dim]) // BATCH == 1:  # one sample's tensor: a new axis of 1 to stack on
+            n = imp.add(L.Unsqueeze(dim), [n], imp.unique(lname + ".unsqueeze"))
+        names.append(n)
+    imp.emit(L.Concat(dim), names, out, imp.unique(lname))
+    return True
+
+
+def batch_axis_split(imp, x, dim, pieces, name_of, lname) -> bool:
+    """``torch.chunk(x, 2, dim=0)`` undoing :func:`batch_axis_cat`: each piece of ``k`` samples' worth
+    is a slice of the folded per-sample axis (a select when ``k`` is 1). Only shapes are read: the
+    pieces must be whole multiples of the batch. False when ``dim`` is not a folded batch axis."""
+    from .dispatch_import import BATCH
+
+    dim = dim + x.dim() if dim < 0 else dim
+    if imp.batch_pos(x) != dim or int(x.shape[dim]) // BATCH < 2 or \
+            any(int(p.shape[dim]) % BATCH for p in pieces):
+        return False
+    start = 0
+    for p in pieces:
+        k = int(p.shape[dim]) // BATCH
+        layer = L.Select(dim, start) if k == 1 else L.Slice(start, start + k, dim)
+        imp.emit(layer, [name_of(x)], p, imp.unique(lname))
+        start += k
+    return True

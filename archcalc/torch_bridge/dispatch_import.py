@@ -24,6 +24,7 @@ import contextlib
 from .. import layers as L
 from ..errors import ArchcalcError, UnsupportedLayerError
 from .fx_import import Importer, _Tensor
+from .detect_import import batch_axis_cat, batch_axis_split
 from .fx_map import batch_norm_layer, mha_layer, module_layer
 
 #: The batch size of the recording run: a prime no layer size is a multiple of in practice, so a
@@ -417,6 +418,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         if op in ("cat", "stack"):
             seq = args[0]
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            if op == "cat" and not detect and batch_axis_cat(imp, seq, dim, o, name_of, lname):
+                return  # two inputs encoded in one batch (RAFT)
             names = [name_of(t) for t in seq]
             if op == "stack":
                 ax = imp.ps_axis(o, dim)
@@ -455,6 +458,9 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             dim = (args[2] if len(args) > 2 else kwargs.get("dim", 0)) if op != "unbind" else (
                 args[1] if len(args) > 1 else 0)
             dim = dim if dim >= 0 else dim + rank_full
+            if op in ("split", "split_with_sizes", "chunk", "unsafe_split") and not detect and \
+                    batch_axis_split(imp, x, dim, outs, name_of, lname):
+                return
             ax = imp.ps_axis(x, dim)
             start = 0
             for piece in outs:
