@@ -175,3 +175,24 @@ def test_two_inputs_encoded_in_one_batch(torch):
     with FlopCounterMode(display=False) as fc, torch.no_grad():
         m(torch.empty(1, 8, device="meta"), torch.empty(1, 8, device="meta"))
     assert r.totals["macs"] == fc.get_total_flops() // 2
+
+
+def test_weights_used_in_the_pipeline_are_refused_by_name(torch, torchvision):
+    """A customised detector that does weighted work outside the network modules: not dropped into
+    the uncounted pipeline, refused by name."""
+    from archcalc.errors import UnsupportedLayerError
+    from archcalc.torch_bridge import from_torch
+
+    m = _tiny_maskrcnn(torch, torchvision)
+    base = type(m)
+
+    class Rescored(base):
+        def forward(self, images, targets=None):
+            out = base.forward(self, images, targets)
+            out[0]["scores"] = out[0]["scores"] * self.temperature
+            return out
+
+    m.__class__ = Rescored
+    m.temperature = torch.nn.Parameter(torch.ones(1, device="meta"))
+    with pytest.raises(UnsupportedLayerError, match=r"mul on weights .* detection pipeline"):
+        from_torch(m, (3, 48, 48))

@@ -195,6 +195,10 @@ _PIPELINE = {
     "": "postprocess: anchors, box decoding, top-k, score filter, NMS",
 }
 _ORDER = ["transform", "anchor_generator", "rpn", "roi_heads", ""]
+#: aten ops with multiply-accumulates: never part of the uncounted pipeline
+_MACS_OPS = {"convolution", "_convolution", "mm", "bmm", "addmm", "baddbmm", "matmul", "linear", "einsum",
+             "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention",
+             "_scaled_dot_product_flash_attention", "scaled_dot_product_attention"}
 
 
 def _importer_class():
@@ -317,11 +321,18 @@ class Detect:
         return top if top in _PIPELINE else ""
 
     # aten ops
-    def pipeline_op(self, imp, tensors, outs) -> bool:
+    def pipeline_op(self, imp, func_name, tensors, outs) -> bool:
         """Track an op outside the network modules (no layer is recorded); True when it was one."""
         if self.depth:
             imp.classify(any(id(t) in imp.batched for t in tensors), outs)
             return False
+        from .dispatch_import import _Skip
+
+        if func_name in _MACS_OPS or any(id(t) in imp.param_path or id(t) in imp.derived for t in tensors):
+            # work on weights outside the network modules this import knows (a customised detector):
+            # counting it as pipeline would drop it, so it is refused by name
+            raise _Skip(f"{func_name} on weights or with multiply-accumulates in the detection pipeline "
+                        f"({self.label() or 'the model'}), outside the network modules archcalc records")
         deps, labels = set(), {self.label()}
         for t in tensors:
             if id(t) in imp.names:

@@ -301,7 +301,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
         if not outs:
             return
-        if detect and detect.pipeline_op(imp, tens, outs):
+        if detect and detect.pipeline_op(imp, func.overloadpacket.__name__, tens, outs):
             return
         srcs = [source(t) for t in tens]
         if op in _FACTORIES:
