@@ -14,7 +14,7 @@ C = 8  # the tiny backbone's channels
 PRE, POST, DET = 50, 20, 7  # rpn pre/post NMS caps, detections per image
 
 
-def _tiny_maskrcnn(torch, torchvision):
+def _tiny_maskrcnn(torch, torchvision, post=POST, det=DET):
     """A Mask R-CNN with a one-conv backbone: a conv RPN head, score threshold (nonzero), NMS, top-k
     caps, RoIAlign on the kept boxes, a per-RoI conv mask head."""
     from torchvision.models.detection import MaskRCNN
@@ -30,7 +30,7 @@ def _tiny_maskrcnn(torch, torchvision):
         m = MaskRCNN(
             backbone, num_classes=None, min_size=64, max_size=64,
             rpn_anchor_generator=AnchorGenerator(sizes=((16, 32),), aspect_ratios=((0.5, 1.0),)),
-            rpn_pre_nms_top_n_test=PRE, rpn_post_nms_top_n_test=POST, box_detections_per_img=DET,
+            rpn_pre_nms_top_n_test=PRE, rpn_post_nms_top_n_test=post, box_detections_per_img=det,
             box_roi_pool=MultiScaleRoIAlign(["0"], 7, 2), box_head=TwoMLPHead(C * 7 * 7, 32),
             box_predictor=FastRCNNPredictor(32, 3),
             mask_roi_pool=MultiScaleRoIAlign(["0"], 14, 2), mask_head=MaskRCNNHeads(C, [C], 1),
@@ -80,6 +80,18 @@ def test_tiny_detector_transform_pads_to_the_size_divisor(torch, torchvision):
     assert r["transform.resize"].output_shape == (3, 45, 64)
     assert r["transform.batch_images"].kind == "ZeroPad2d" and r["transform.batch_images"].output_shape == (3, 64, 64)
     assert r.totals["macs"] == flop_counter_macs(m, [(3, 50, 70)])
+
+
+def test_tiny_detector_one_proposal_one_detection(torch, torchvision):
+    """R = D = 1: a stack of one RoI is (1, C, 7, 7), not a batch axis."""
+    from archcalc.torch_bridge import from_torch
+    from archcalc.torch_bridge.detect_import import flop_counter_macs
+
+    m = _tiny_maskrcnn(torch, torchvision, post=1, det=1)
+    r = archcalc.analyze(from_torch(m, (3, 48, 48)))
+    assert r["roi_heads.box_roi_pool"].output_shape == (1, C, 7, 7)
+    assert r["roi_heads.mask_predictor.mask_fcn_logits"].output_shape == (1, 3, 28, 28)
+    assert r.totals["macs"] == flop_counter_macs(m, [(3, 48, 48)])
 
 
 def test_detector_takes_one_image_shape(torch, torchvision):

@@ -56,6 +56,14 @@ def is_detector(module) -> bool:
     return isinstance(module, (D.generalized_rcnn.GeneralizedRCNN, D.retinanet.RetinaNet, D.fcos.FCOS, D.ssd.SSD))
 
 
+def short_caps(module) -> str:
+    """``R=1000, D=100`` (two-stage) or ``topk_candidates=1000, detections_per_img=300`` (one-stage)."""
+    rpn, roi = getattr(module, "rpn", None), getattr(module, "roi_heads", None)
+    if rpn is not None and roi is not None:
+        return f"R={rpn.post_nms_top_n()}, D={roi.detections_per_img}"
+    return ", ".join(f"{a}={getattr(module, a)}" for a in ("topk_candidates", "detections_per_img") if hasattr(module, a))
+
+
 def capacity_note(module) -> str:
     """The convention in words, with this model's caps."""
     caps = []
@@ -191,10 +199,9 @@ _PIPELINE = {
     "transform": "transform: normalize, resize, pad to the size divisor",
     "rpn": "rpn: anchors, box decoding, top-k, clipping, score filter, NMS",
     "roi_heads": "roi_heads: box decoding, score filter, NMS, top detections, mask/keypoint selection",
-    "anchor_generator": "anchors",
     "": "postprocess: anchors, box decoding, top-k, score filter, NMS",
 }
-_ORDER = ["transform", "anchor_generator", "rpn", "roi_heads", ""]
+_ORDER = ["transform", "rpn", "roi_heads", ""]  # a one-stage model's anchor_generator is under ""
 #: aten ops with multiply-accumulates: never part of the uncounted pipeline
 _MACS_OPS = {"convolution", "_convolution", "mm", "bmm", "addmm", "baddbmm", "matmul", "linear", "einsum",
              "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_efficient_attention",
@@ -216,6 +223,8 @@ def _importer_class():
             self.pdeps: dict = {}  # id(pipeline tensor) -> graph node names it was computed from
             self.plabel: dict = {}  # id(pipeline tensor) -> top-level module path that made it
             self.pnodes: dict = {}  # id(pipeline tensor) -> its Uncounted node
+            self.caps = ""  # " to the model's caps, R=1000, D=100" (set by Detect)
+            self.per_image: set = set()  # ids of tensors known not to carry the batch (RoI stacks)
 
         def batch_pos(self, t):
             return 0 if id(t) in self.batched else None
@@ -226,7 +235,7 @@ def _importer_class():
 
         def classify(self, ins_batched: bool, outs):
             for o in outs:
-                if ins_batched and o.dim() >= 1 and int(o.shape[0]) == 1:
+                if ins_batched and o.dim() >= 1 and int(o.shape[0]) == 1 and id(o) not in self.per_image:
                     self.batched.add(id(o))
                     self.keep.append(o)
 
@@ -248,7 +257,8 @@ def _importer_class():
                 labels = sorted(self.plabel.get(id(t), {""}), key=_ORDER.index)
                 what = "; ".join(_PIPELINE[k] for k in labels)
                 ins = sorted(self.pdeps[id(t)]) or ["input"]
-                name = self.add(L.Uncounted(f"detection pipeline ({what})", self.per_sample(t)), ins,
+                op = f"detection pipeline ({what}) [capacity: every candidate kept{self.caps}]"
+                name = self.add(L.Uncounted(op, self.per_sample(t)), ins,
                                 self.unique("pipeline." + (labels[-1] or "postprocess")))
                 if id(t) in self.batched:
                     self.batched_nodes.add(name)
@@ -302,7 +312,14 @@ class Detect:
             self.parts[id(module.transform)] = "transform"
         self.depth = 0  # network modules on the stack
         self.stack: list = []
-        self.importer_class = _importer_class()
+        cls, caps = _importer_class(), short_caps(module)
+
+        def importer(*args):
+            imp = cls(*args)
+            imp.caps = f" to the model's caps, {caps}" if caps else ""
+            return imp
+
+        self.importer_class = importer
 
     # module hooks
     def enter(self, path):
@@ -318,7 +335,7 @@ class Detect:
 
     def label(self):
         top = next((p for p in self.stack if p), "").split(".")[0]
-        return top if top in _PIPELINE else ""
+        return top if top in _ORDER else ""
 
     # aten ops
     def pipeline_op(self, imp, func_name, tensors, outs) -> bool:
@@ -384,6 +401,7 @@ class Detect:
         oh, ow = mod.output_size if isinstance(mod.output_size, (tuple, list)) else (mod.output_size,) * 2
         scale = mod.scales[0] if getattr(mod, "scales", None) else 1 / 16
         layer = L.RoIAlign((int(oh), int(ow)), int(out.shape[0]), int(mod.sampling_ratio), float(scale))
+        imp.per_image.add(id(out))  # (R, C, oh, ow) for this image, even when R is 1
         imp.emit(layer, ins, out, lname)
 
     # the run
