@@ -618,10 +618,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     finally:
         for h in handles:
             h.remove()
-    if detect:
-        return imp, detect.outputs(imp, out)
     outputs = []
     for t in tree_flatten(out)[0]:
         if isinstance(t, torch.Tensor) and id(t) in imp.names:
             outputs.append(imp.names[id(t)].name)
-    return imp, list(dict.fromkeys(outputs))
+    return imp, detect.outputs(imp, out) if detect else list(dict.fromkeys(outputs))
