@@ -61,7 +61,8 @@ def short_caps(module) -> str:
     rpn, roi = getattr(module, "rpn", None), getattr(module, "roi_heads", None)
     if rpn is not None and roi is not None:
         return f"R={rpn.post_nms_top_n()}, D={roi.detections_per_img}"
-    return ", ".join(f"{a}={getattr(module, a)}" for a in ("topk_candidates", "detections_per_img") if hasattr(module, a))
+    attrs = ("topk_candidates", "detections_per_img")
+    return ", ".join(f"{a}={getattr(module, a)}" for a in attrs if hasattr(module, a))
 
 
 def capacity_note(module) -> str:

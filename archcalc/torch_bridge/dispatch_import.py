@@ -15,6 +15,10 @@ Limits, by construction:
   of the batch on another axis is refused, as is every op whose archcalc rule does not reproduce
   the shape torch produced;
 - one path through ``forward``: the branches this input takes (``if x.shape[-1] > 224``) and no other.
+
+torchvision's detectors run with one image and their data-dependent filters forced to keep every
+candidate (:mod:`.detect_import`). Two inputs encoded in one batch (``torch.cat([a, b], dim=0)``,
+RAFT's frames) are a new per-sample axis of 2, split back by ``chunk``.
 """
 
 from __future__ import annotations

@@ -1156,7 +1156,9 @@ def from_torch(module, input_shape, name=None, allow_partial=False):
 
     torch.fx first (no forward runs; symbolic sizes stay symbolic); when fx cannot trace the
     module, one run on fake tensors (:mod:`.dispatch_import`; concrete sizes only; ``graph.tracer``
-    says which). Raises ``UnsupportedLayerError`` naming every op archcalc has no rule for, unless
+    says which). torchvision detectors go straight to the fallback, one image per run, under the
+    capacity convention of :mod:`.detect_import` (named in ``graph.tracer``). Raises
+    ``UnsupportedLayerError`` naming every op archcalc has no rule for, unless
     ``allow_partial``: then those ops are ``Uncounted`` nodes, listed in the totals' ``uncounted``.
     Raises ``ImportMismatchError`` if the graph's params differ from ``module.parameters()``."""
     shapes = _shapes_arg(input_shape)
