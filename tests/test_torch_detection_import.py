@@ -208,3 +208,29 @@ def test_weights_used_in_the_pipeline_are_refused_by_name(torch, torchvision):
     m.temperature = torch.nn.Parameter(torch.ones(1, device="meta"))
     with pytest.raises(UnsupportedLayerError, match=r"mul on weights .* detection pipeline"):
         from_torch(m, (3, 48, 48))
+
+
+def test_allow_partial_on_the_fallback_tracer_is_refused_not_silent(torch):
+    """The fallback tracer has no Uncounted node for an op it cannot map: with allow_partial the
+    op (and the conv reading its output) would vanish from the totals, so the import is refused."""
+    from archcalc.errors import UnsupportedLayerError
+    from archcalc.torch_bridge import from_torch
+
+    nn = torch.nn
+
+    class Warp(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2d(3, 8, 3), nn.Conv2d(8, 8, 3)
+
+        def forward(self, x):
+            if x.shape[1] != 3:  # control flow on a shape: the fallback runs
+                raise ValueError(x.shape)
+            y = self.a(x)
+            grid = torch.zeros(y.shape[0], 10, 10, 2, device=y.device)
+            return self.b(nn.functional.grid_sample(y, grid, align_corners=False))
+
+    with torch.device("meta"):
+        m = Warp()
+    with pytest.raises(UnsupportedLayerError, match="cannot list them as uncounted.*grid_sampler_2d"):
+        from_torch(m, (3, 16, 16), allow_partial=True)

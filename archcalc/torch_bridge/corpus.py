@@ -222,7 +222,8 @@ def table(rows) -> str:
             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         fv = {True: "=", False: "DIFFERS", None: "-"}[r.get("fvcore_ok")] if "fvcore_ok" in r else "not run"
-        out.append(f"| {r['source']} | {r['model']} | {r['status']} | {r.get('tracer', '')} | {r.get('seconds', '')} "
+        tracer = r.get("tracer", "").split(";")[0] + ("; capacity path" if r.get("forced_path") else "")
+        out.append(f"| {r['source']} | {r['model']} | {r['status']} | {tracer} | {r.get('seconds', '')} "
                    f"| {r.get('params', '')} | {r.get('macs', '')} | {r.get('flop_counter_macs', '')} | {fv} |")
     return "\n".join(out) + "\n"
 

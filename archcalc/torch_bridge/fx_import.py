@@ -1202,6 +1202,12 @@ def from_torch(module, input_shape, name=None, allow_partial=False):
     if imp.unsupported and getattr(imp, "shapes_lost", False):
         raise UnsupportedLayerError(f"{type(module).__name__}: shapes after an unsupported op are unknown "
                                     "(allow_partial needs concrete sizes): " + "; ".join(imp.unsupported))
+    if imp.unsupported and tracer.startswith("dispatch"):
+        # the fallback tracer keeps no Uncounted node for an op it cannot map: that op's work, and the
+        # work of what reads its output, would be missing from the totals without a line saying so
+        raise UnsupportedLayerError(f"{len(imp.unsupported)} op(s) in {type(module).__name__} have no archcalc rule "
+                                    "and the fallback tracer cannot list them as uncounted (allow_partial works "
+                                    "on torch.fx imports only): " + "; ".join(imp.unsupported))
     return finish(root, imp, outputs, tracer)
 
 
