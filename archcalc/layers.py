@@ -1401,6 +1401,7 @@ class Parameter(Layer):
 
     rf_inputs = 1
     reads_pixels = False  # its field: none; a join ignores it (analysis)
+    batch_free = True  # the same tensor for every sample: work on it alone is once per forward (analysis)
 
     def __post_init__(self):
         shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
@@ -1570,3 +1571,32 @@ class RMSNorm(Layer):
 
     def describe(self) -> str:
         return "over " + "x".join(map(str, self.normalized_shape))
+
+
+@dataclass(frozen=True)
+class Constant(Layer):
+    """A tensor ``forward`` creates from sizes alone (``torch.arange``, ``zeros``, ``ones``,
+    ``linspace``, ``eye``, ``full``, ``meshgrid``...): EdgeNeXt's and XCiT's position encodings,
+    a relative-coordinate grid. ``shape`` is its whole shape (it has no batch axis). No params,
+    no buffers, no work (filling it is not a multiply-accumulate). Like :class:`Parameter` it is
+    fed by the graph input only so the graph stays connected, and it is the same for every
+    sample: work on it alone is counted once per forward (analysis)."""
+
+    shape: tuple = ()
+    op: str = "constant"
+
+    rf_inputs = 1
+    reads_pixels = False
+    batch_free = True
+
+    def __post_init__(self):
+        shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
+        _set(self, "shape", tuple(V.positive_dim(self, "shape", d) for d in shape))  # () for a scalar
+        V.text(self, "op", self.op)
+
+    @property
+    def reuses_input(self) -> bool:
+        return True  # nothing the network's activations hold per sample
+
+    def describe(self) -> str:
+        return f"{self.op} (created in forward)"

@@ -152,6 +152,7 @@ SAVED_FOR_BACKWARD.update({
     "MatMul": ("input",),  # each operand is needed for the other's gradient
     "Einsum": ("input",),
     "Parameter": (),  # a parameter read by forward: a weight, not an activation
+    "Constant": (),  # torch.arange/zeros in forward: no gradient
     "Unreached": (),
     "Roll": (),  # backward rolls the gradient back: shapes only
     "Select": (),  # a view (its backward writes a zero input-sized gradient)
