@@ -1600,3 +1600,19 @@ class Constant(Layer):
 
     def describe(self) -> str:
         return f"{self.op} (created in forward)"
+
+
+@dataclass(frozen=True)
+class Index(Layer):
+    """``table[idx]`` / ``table[:, idx]`` (aten.index with one integer index tensor) along axis
+    ``dim`` of the first input: Swin's and LeViT's relative-position bias tables read through
+    an index buffer. Inputs: the table, then the index tensor; output ``table.shape[:dim] +
+    idx.shape + table.shape[dim + 1:]``. A gather: no arithmetic, a new tensor."""
+
+    dim: int = 0
+
+    def __post_init__(self):
+        V.nonneg_int(self, "dim", self.dim)
+
+    def describe(self) -> str:
+        return f"gather along axis {self.dim}"

@@ -153,6 +153,7 @@ SAVED_FOR_BACKWARD.update({
     "Einsum": ("input",),
     "Parameter": (),  # a parameter read by forward: a weight, not an activation
     "Constant": (),  # torch.arange/zeros in forward: no gradient
+    "Index": (),  # index_put of the gradient needs the index (a buffer, resident) and shapes only
     "Unreached": (),
     "Roll": (),  # backward rolls the gradient back: shapes only
     "Select": (),  # a view (its backward writes a zero input-sized gradient)

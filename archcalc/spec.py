@@ -854,6 +854,7 @@ def _kind_field_schemas() -> dict:
     out["Parameter", "path"] = {"type": "string", "maxLength": 256, "description": "module path; empty if unknown"}
     out["Uncounted", "op"] = {"type": "string", "minLength": 1, "maxLength": 256}
     out["Constant", "op"] = {"type": "string", "minLength": 1, "maxLength": 256}
+    out["Index", "dim"] = {"type": "integer", "minimum": 0}
     out["Unreached", "modules"] = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 256}}
     for field in ("dim", "index"):
         out["Select", field] = {"type": "integer"}
