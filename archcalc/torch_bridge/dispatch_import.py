@@ -480,9 +480,10 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 layer = L.Linear(int(b_.shape[1]), bias is not None)
                 emit(weighted(layer, [b_, bias], lname), [name_of(a_)])
                 return
-            if sa is None and sb is None or op in ("mm", "bmm") and (imp.replaying or sb is None):
+            if sa is None and sb is None or op in ("mm", "bmm"):
                 # two activations; batch-free work (a position-bias table times a weight); or a
-                # batch-free left operand times an activation (CSATv2's DCT basis, MViTv2's bias)
+                # batch-free operand times an activation (CSATv2's DCT basis on the left, MViTv2's
+                # relative-position table on the right of an einsum): the shape check guards it
                 if op in ("addmm", "baddbmm"):
                     raise _Skip(f"{op} of two activations plus a term")
                 emit(L.MatMul("bmm" if op == "bmm" else "matmul"), [name_of(a_), name_of(b_)])
