@@ -1494,6 +1494,7 @@ POINTWISE_OPS = {
     "pow": 1, "sqrt": 1, "rsqrt": 1, "exp": 1, "log": 1, "abs": 1, "clamp": 2, "clip": 2, "erf": 1,
     "reciprocal": 1, "square": 1, "sign": 1, "floor": 1, "ceil": 1, "round": 1, "invert": 1, "clamp_min": 1,
     "clamp_max": 1,
+    "sin": 1, "cos": 1,  # Fourier position encodings built in forward (XCiT, EdgeNeXt)
 }
 
 

@@ -41,6 +41,7 @@ _POINTWISE = {"neg": "neg", "sqrt": "sqrt", "rsqrt": "rsqrt", "exp": "exp", "log
               "clamp": "clamp", "clamp_": "clamp", "erf": "erf", "reciprocal": "reciprocal", "pow": "pow",
               "clamp_min": "clamp_min", "clamp_max": "clamp_max", "sign": "sign", "floor": "floor", "ceil": "ceil",
               "round": "round", "rsub": "rsub", "hardtanh": "clamp", "hardtanh_": "clamp"}
+_POINTWISE.update(sin="sin", cos="cos")  # Fourier position encodings built in forward (XCiT)
 
 
 _FACTORIES = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "empty_like", "full_like",
@@ -423,8 +424,18 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         srcs = [source(t) for t in tens]
         if op in _FACTORIES:
             srcs = []  # a new constant tensor (its argument only gives the dtype/device/shape)
-        if replay_path is None and all(s is not None for s in srcs):
-            if all(imp.batch_pos(o) is None for o in outs):
+        over_batch = any(imp.batch_pos(o) is not None for o in outs)
+        if over_batch and op in ("expand", "repeat") and srcs and srcs[0] is not None \
+                and id(tens[0]) in imp.recipes and replay_path is None:
+            # batch-free work copied over the batch (XCiT's position encoding, pos.repeat(B, 1, 1, 1)):
+            # built once, then read by every sample as a broadcast (torch's repeat copies it)
+            x = tens[0]
+            name = imp.emit(L.Expand(imp.per_sample(outs[0])), [imp.value_of(x, where())], outs[0],
+                            imp.unique(f"{where()}.{op}" if where() else op))
+            return
+        if replay_path is None and all(s is not None for s in srcs) and not (
+                over_batch and any(id(t) in imp.recipes for t in tens)):
+            if not over_batch:
                 # batch-free work: a recipe, built (and counted once per forward) when it is read
                 kind = "const" if op in _FACTORIES else "op"
                 for o in outs:
@@ -745,6 +756,18 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     finally:
         for h in handles:
             h.remove()
+    # batch-free work nobody read (or read only as computed weights) is still work torch did
+    for key, (recipe, _) in list(imp.recipes.items()):
+        if key in imp.full or not (recipe[0] == "module" or recipe[0] == "op" and recipe[1].overloadpacket.__name__
+                                   in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")):
+            continue
+        out = recipe[3] if recipe[0] == "module" else recipe[4]
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor) and id(t) == key:
+                try:
+                    imp.batch_free_node(t)
+                except (_Skip, ArchcalcError) as e:
+                    record_unsupported(f"{recipe[-1]}: batch-free work: {e}")
     outputs = []
     for t in tree_flatten(out)[0]:
         if isinstance(t, torch.Tensor) and id(t) in imp.names:
