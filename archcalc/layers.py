@@ -1585,22 +1585,29 @@ class Constant(Layer):
 
     shape: tuple = ()
     op: str = "constant"
+    #: made with the batch as its first axis (EdgeNeXt's ``torch.zeros((B, H, W))``): ``shape`` is
+    #: then per sample, and work on it is done for every sample
+    batched: bool = False
 
     rf_inputs = 1
     reads_pixels = False
-    batch_free = True
 
     def __post_init__(self):
         shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
         _set(self, "shape", tuple(V.positive_dim(self, "shape", d) for d in shape))  # () for a scalar
         V.text(self, "op", self.op)
+        V.boolean(self, "batched", self.batched)
+
+    @property
+    def batch_free(self) -> bool:  # the analysis counts work on a batch-free tensor once per forward
+        return not self.batched
 
     @property
     def reuses_input(self) -> bool:
         return True  # nothing the network's activations hold per sample
 
     def describe(self) -> str:
-        return f"{self.op} (created in forward)"
+        return f"{self.op} (created in forward{', per sample' if self.batched else ''})"
 
 
 @dataclass(frozen=True)
