@@ -44,6 +44,8 @@ _POINTWISE = {"neg": "neg", "sqrt": "sqrt", "rsqrt": "rsqrt", "exp": "exp", "log
 _POINTWISE.update(sin="sin", cos="cos")  # Fourier position encodings built in forward (XCiT)
 
 
+_MAC_OPS = ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")
+
 _FACTORIES = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "empty_like", "full_like",
               "rand_like", "randn_like", "new_empty_strided", "scalar_tensor", "arange", "zeros", "ones", "full",
               "empty", "empty_strided", "_local_scalar_dense", "linspace", "eye"}
@@ -127,7 +129,15 @@ class DispatchImporter(Importer):
         if self.replaying:  # an operand of batch-free work: the whole tensor
             return self.batch_free_node(t)
         if id(t) in self.recipes:  # batch-free work read by a batched op
-            return self.fit(t)
+            n = len(self.unsupported)
+            try:
+                return self.fit(t)
+            except _Skip:
+                if self.does_macs(t):
+                    raise
+                # no multiply-accumulate in it (Swin's shifted-window mask: zeros, slices filled,
+                # masked_fill): read as a tensor computed from constants, as parameters are
+                del self.unsupported[n:]
         if id(t) in self.param_path and id(t) not in self.derived:  # a parameter or buffer read directly
             self.derived[id(t)] = [(t, self.param_path[id(t)])]
             self.keep.append(t)
@@ -193,6 +203,24 @@ class DispatchImporter(Importer):
         if key not in self.full:
             raise _Skip("batch-free work archcalc could not rebuild")
         return self.full[key]
+
+    def does_macs(self, t, seen=None) -> bool:
+        """Whether building batch-free ``t`` runs a module or a multiply-accumulate op."""
+        seen = set() if seen is None else seen
+        entry = self.recipes.get(id(t))
+        if entry is None or id(t) in seen:
+            return False
+        seen.add(id(t))
+        recipe = entry[0]
+        if recipe[0] == "module" or recipe[0] == "op" and recipe[1].overloadpacket.__name__ in _MAC_OPS:
+            return True
+        if recipe[0] == "const":
+            return False
+        import torch
+        from torch.utils._pytree import tree_flatten
+
+        return any(self.does_macs(a, seen) for a in tree_flatten((recipe[2], recipe[3]))[0]
+                   if isinstance(a, torch.Tensor))
 
     def fit(self, t):
         """A batch-free tensor read by a batched op: its node, with a leading 1 dropped (it
