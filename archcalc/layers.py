@@ -1398,10 +1398,12 @@ class Parameter(Layer):
     role: str = "trainable"
     numel: int = 0
     path: str = ""
+    #: read after torch expanded it over the batch (a class token after ``.expand(B, -1, -1)``, a
+    #: tensor computed from ``torch.zeros((B, ...))``): work on it is then done for every sample
+    expanded: bool = False
 
     rf_inputs = 1
     reads_pixels = False  # its field: none; a join ignores it (analysis)
-    batch_free = True  # the same tensor for every sample: work on it alone is once per forward (analysis)
 
     def __post_init__(self):
         shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
@@ -1410,6 +1412,11 @@ class Parameter(Layer):
         V.nonneg_int(self, "numel", self.numel)
         if self.path != "":  # the module path, when the importer knows it
             V.text(self, "path", self.path)
+        V.boolean(self, "expanded", self.expanded)
+
+    @property
+    def batch_free(self) -> bool:  # the same tensor for every sample: work on it alone is once per forward
+        return not self.expanded
 
     @property
     def reuses_input(self) -> bool:

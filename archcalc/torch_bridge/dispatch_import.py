@@ -154,13 +154,14 @@ class DispatchImporter(Importer):
             srcs = self.derived[key]
             shape = tuple(int(d) for d in t.shape)
             batched = len(shape) >= 2 and shape[0] == 1
-            if self.batch_pos(t) is not None:  # expanded over the batch (ViT's class token)
+            expanded = self.batch_pos(t) is not None
+            if expanded:  # expanded over the batch (ViT's class token)
                 shape, batched = (1,) + self.per_sample(t), True
             real = [p for p, _ in srcs if isinstance(p, torch.nn.Parameter)]
             role = "buffer" if not real else ("trainable" if all(p.requires_grad for p in real) else "frozen")
             numel = sum(p.numel() for p in (real or [p for p, _ in srcs]) if id(p) not in self.param_owner)
             base = srcs[0][1] if srcs else "param"
-            node = self.add(L.Parameter(shape[1:] if batched else shape, role, numel, base), ["input"],
+            node = self.add(L.Parameter(shape[1:] if batched else shape, role, numel, base, expanded), ["input"],
                             self.unique(base))
             for p, _ in srcs:
                 self.param_owner.setdefault(id(p), node)

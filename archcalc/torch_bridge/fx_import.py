@@ -570,6 +570,19 @@ class Importer:
             self.batchless.add(name)
         return _Tensor(name, batched)
 
+    def align(self, t, other):
+        """``t`` as a broadcasting op with ``other`` reads it: a batch-free tensor whose leading axis
+        lines up with the batched operand's batch axis (a bias ``(1, heads, N, N)`` added to
+        attention ``(B, heads, N, N)``) loses that axis of size 1, as per-sample shapes have none."""
+        if t.batched or t.name not in self.batchless or not other.batched:
+            return t
+        shape = self.shapes[t.name]
+        if len(shape) == len(self.shapes[other.name]) + 1 and dims.is_concrete(shape[0]) and shape[0] == 1:
+            name = self.add(L.Squeeze((0,)), [t.name], self.unique(t.name + ".squeeze"))
+            self.batchless.add(name)
+            return _Tensor(name, False)
+        return t
+
     def _as_tensor(self, v):
         if isinstance(v, _Attr):
             return self.param_node(v)
@@ -653,7 +666,7 @@ class Importer:
             cls = binary[key]
             if ta is not None and tb is not None:
                 na, nb = self._as_tensor(ta), self._as_tensor(tb)
-                ins = [na.name, nb.name]
+                ins = [self.align(na, nb).name, self.align(nb, na).name]
                 if cls is L.Add:
                     return L.Add(inplace=fname.startswith("__i") or fname.endswith("_")), ins
                 return cls(), ins
