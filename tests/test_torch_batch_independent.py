@@ -185,3 +185,13 @@ def test_symbolic_sizes_and_batch_keep_the_once_per_forward_work_apart(torch):
     t = dims.coerce_dim("T")
     assert dims.same(r.totals["macs"], 8 * t)  # the projection of the T positions, once
     assert r.substitute(T=5, N=3).totals["macs"] == 5 * 8
+
+
+def test_memory_holds_one_per_forward_tensor_whatever_the_batch():
+    from archcalc.memory import inference_memory
+
+    g = _table_mlp_graph()
+    for batch in (1, 3):
+        held = inference_memory(archcalc.analyze(g, batch=batch)).sum_of_outputs_bytes
+        # fp32: the input and fc's output per sample, the MLP's (49, 8) output once
+        assert held == 4 * (batch * 16 * 8 + 49 * 8 + batch * 16 * 8)
