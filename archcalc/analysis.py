@@ -2,7 +2,12 @@
 
 Conventions (see also :mod:`archcalc.rules`):
 
-- per-layer ``macs``, ``flops`` and ``activations`` include the batch; ``params`` do not.
+- per-layer ``macs``, ``flops`` and ``activations`` include the batch; ``params`` do not. A layer
+  whose output does not depend on the input (:class:`~archcalc.layers.Parameter` and
+  :class:`~archcalc.layers.Constant` nodes, marked ``batch_free``, and every layer that reads only
+  such nodes) is computed once per forward whatever the batch, as torch does: its counts are not
+  multiplied by the batch and its record says ``per_forward`` (Swin V2's position-bias MLP on a
+  coordinate table, relative-position bias tables, position encodings built with ``torch.arange``).
 - ``activations`` counts the elements of every tensor the forward pass materialises: the input,
   then each layer's output unless the layer works in place or returns a view (in-place ReLU,
   Flatten, Dropout at inference). This is the cs231n tally's "memory" column.
@@ -296,6 +301,10 @@ class LayerRecord:
     #: archcalc.formula.Condition objects: the inputs for which this layer is valid (a branch join
     #: whose shapes agree for odd H only); empty when it is valid wherever its inputs are
     conditions: tuple = ()
+    #: True when the layer's output does not depend on the input (a parameter, a tensor created
+    #: inside forward, and work on those alone: Swin V2's position-bias MLP on its coordinate
+    #: table): torch computes it once per forward, so macs, flops and elements are not times batch
+    per_forward: bool = False
 
     def to_dict(self) -> dict:
         j = dims.to_json
@@ -313,6 +322,7 @@ class LayerRecord:
             "activations": j(self.activations),
             "receptive_field": self.receptive_field.to_dict(),
             "warnings": list(self.warnings),
+            **({"per_forward": True} if self.per_forward else {}),  # a key only then: other results keep their bytes
         }
 
 
@@ -601,6 +611,9 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
     shapes: dict = {}
     fields: dict = {}
     pixelless: set = set()  # nodes computed from parameter tensors alone
+    # nodes whose output does not depend on the input: batch-free sources (parameters, constants
+    # created in forward) and layers reading only such nodes; each is computed once per forward
+    once: set = set()
     records = []
     rules = _RULES
     prod, normalize = dims.prod, dims.normalize
@@ -671,8 +684,13 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
         output = cost.output
         shapes[name] = output
         fields[name] = rf
-        out_elems = normalize(batch * prod(output))
-        macs, flops = normalize(batch * cost.macs), normalize(batch * cost.flops)
+        per_forward = getattr(layer, "batch_free", False) or (
+            type(layer) is not Input and all(i in once for i in node.inputs))
+        if per_forward:
+            once.add(name)
+        n = 1 if per_forward else batch
+        out_elems = normalize(n * prod(output))
+        macs, flops = normalize(n * cost.macs), normalize(n * cost.flops)
         frozen = bool(prefixes) and name.startswith(prefixes)
         trainable = cost.params
         params = trainable + cost.frozen_params
@@ -682,7 +700,7 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
             name, layer.kind, layer, node.inputs, in_shapes, output, params,
             0 if frozen else trainable, cost.buffers, macs, flops,
             0 if layer.reuses_input else out_elems, out_elems, rf, cost.warnings, frozen,
-            valid_when,
+            valid_when, per_forward,
         ))
     dims.collected_conditions()
     name = model_name or (entry.name if entry else graph.name)

@@ -636,7 +636,10 @@ THOP.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
 _IMPORTED_ZERO = R("a parameter read or an uncalled module's parameters: no operation", **ZERO)
 _UNCOUNTED = Refused({}, "an op without an archcalc rule (imported with allow_partial): its count is unknown")
 for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, PTFLOPS, THOP):
-    _c.rules.update({"Parameter": _IMPORTED_ZERO, "Unreached": _IMPORTED_ZERO, "Uncounted": _UNCOUNTED})
+    _c.rules.update({"Parameter": _IMPORTED_ZERO, "Unreached": _IMPORTED_ZERO, "Uncounted": _UNCOUNTED,
+                     "Constant": R("a tensor created in forward (torch.arange, zeros): a fill, no operation", **ZERO),
+                     "Index": R("aten.index (a table read through an index tensor): a gather, no operation",
+                                **ZERO)})
 ARCHCALC.rules.update({"Uncounted": _UNCOUNTED})
 FVCORE.rules.update(_same(("BatchNorm1d[train]", "BatchNorm2d[train]", "BatchNorm3d[train]"),
                           R("batchnorm_flop_jit in training: norm_flop_counter = 4 per input element, 5 when affine",

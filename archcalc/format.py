@@ -63,6 +63,8 @@ def layer_rows(result, names=None) -> list:
             notes.append("frozen")
         if r.params and r.params != r.trainable_params and not r.frozen:
             notes.append("fixed weights")
+        if r.per_forward and not getattr(layer, "batch_free", False):
+            notes.append("once per forward")  # its input is the same for every sample (analysis)
         if r.warnings:
             notes.append("WARN: " + "; ".join(r.warnings))
         rows.append(LayerRow(r.name, r.kind, layer.describe(), _shape_of(r.output_shape, names),

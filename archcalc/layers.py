@@ -1398,6 +1398,9 @@ class Parameter(Layer):
     role: str = "trainable"
     numel: int = 0
     path: str = ""
+    #: read after torch expanded it over the batch (a class token after ``.expand(B, -1, -1)``, a
+    #: tensor computed from ``torch.zeros((B, ...))``): work on it is then done for every sample
+    expanded: bool = False
 
     rf_inputs = 1
     reads_pixels = False  # its field: none; a join ignores it (analysis)
@@ -1409,6 +1412,11 @@ class Parameter(Layer):
         V.nonneg_int(self, "numel", self.numel)
         if self.path != "":  # the module path, when the importer knows it
             V.text(self, "path", self.path)
+        V.boolean(self, "expanded", self.expanded)
+
+    @property
+    def batch_free(self) -> bool:  # the same tensor for every sample: work on it alone is once per forward
+        return not self.expanded
 
     @property
     def reuses_input(self) -> bool:
@@ -1493,6 +1501,7 @@ POINTWISE_OPS = {
     "pow": 1, "sqrt": 1, "rsqrt": 1, "exp": 1, "log": 1, "abs": 1, "clamp": 2, "clip": 2, "erf": 1,
     "reciprocal": 1, "square": 1, "sign": 1, "floor": 1, "ceil": 1, "round": 1, "invert": 1, "clamp_min": 1,
     "clamp_max": 1,
+    "sin": 1, "cos": 1,  # Fourier position encodings built in forward (XCiT, EdgeNeXt)
 }
 
 
@@ -1570,3 +1579,55 @@ class RMSNorm(Layer):
 
     def describe(self) -> str:
         return "over " + "x".join(map(str, self.normalized_shape))
+
+
+@dataclass(frozen=True)
+class Constant(Layer):
+    """A tensor ``forward`` creates from sizes alone (``torch.arange``, ``zeros``, ``ones``,
+    ``linspace``, ``eye``, ``full``, ``meshgrid``...): EdgeNeXt's and XCiT's position encodings,
+    a relative-coordinate grid. ``shape`` is its whole shape (it has no batch axis). No params,
+    no buffers, no work (filling it is not a multiply-accumulate). Like :class:`Parameter` it is
+    fed by the graph input only so the graph stays connected, and it is the same for every
+    sample: work on it alone is counted once per forward (analysis)."""
+
+    shape: tuple = ()
+    op: str = "constant"
+    #: made with the batch as its first axis (EdgeNeXt's ``torch.zeros((B, H, W))``): ``shape`` is
+    #: then per sample, and work on it is done for every sample
+    batched: bool = False
+
+    rf_inputs = 1
+    reads_pixels = False
+
+    def __post_init__(self):
+        shape = self.shape if isinstance(self.shape, (tuple, list)) else (self.shape,)
+        _set(self, "shape", tuple(V.positive_dim(self, "shape", d) for d in shape))  # () for a scalar
+        V.text(self, "op", self.op)
+        V.boolean(self, "batched", self.batched)
+
+    @property
+    def batch_free(self) -> bool:  # the analysis counts work on a batch-free tensor once per forward
+        return not self.batched
+
+    @property
+    def reuses_input(self) -> bool:
+        return True  # nothing the network's activations hold per sample
+
+    def describe(self) -> str:
+        return f"{self.op} (created in forward{', per sample' if self.batched else ''})"
+
+
+@dataclass(frozen=True)
+class Index(Layer):
+    """``table[idx]`` / ``table[:, idx]`` (aten.index with one integer index tensor) along axis
+    ``dim`` of the first input: Swin's and LeViT's relative-position bias tables read through
+    an index buffer. Inputs: the table, then the index tensor; output ``table.shape[:dim] +
+    idx.shape + table.shape[dim + 1:]``. A gather: no arithmetic, a new tensor."""
+
+    dim: int = 0
+
+    def __post_init__(self):
+        V.nonneg_int(self, "dim", self.dim)
+
+    def describe(self) -> str:
+        return f"gather along axis {self.dim}"

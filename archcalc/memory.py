@@ -152,6 +152,8 @@ SAVED_FOR_BACKWARD.update({
     "MatMul": ("input",),  # each operand is needed for the other's gradient
     "Einsum": ("input",),
     "Parameter": (),  # a parameter read by forward: a weight, not an activation
+    "Constant": (),  # torch.arange/zeros in forward: no gradient
+    "Index": (),  # index_put of the gradient needs the index (a buffer, resident) and shapes only
     "Unreached": (),
     "Roll": (),  # backward rolls the gradient back: shapes only
     "Select": (),  # a view (its backward writes a zero input-sized gradient)
@@ -396,6 +398,8 @@ class _Plan:
         self.records = execution_order(result.layers)
         self.index = {r.name: i for i, r in enumerate(self.records)}
         self.per_sample = []  # output elements per sample
+        # outputs that do not depend on the input (analysis: per_forward) are one tensor, not one per sample
+        self.once = {i for i, r in enumerate(self.records) if getattr(r, "per_forward", False)}
         self.storage = []  # storage id per record
         self.owner = {}  # storage id -> record index that allocated it
         for i, r in enumerate(self.records):
@@ -442,6 +446,10 @@ class _Plan:
                     s = self.storage[i]
                     self.last_use[s] = max(self.last_use[s], j)
 
+    def elements(self, i: int, batch: int) -> int:
+        """Elements of record ``i``'s output for the whole batch (once for a per-forward output)."""
+        return self.per_sample[i] if i in self.once else self.per_sample[i] * batch
+
 
 def _bytes_per(dtype: str) -> int:
     return DTYPE_BYTES[dtype]
@@ -470,7 +478,7 @@ def _setup(result, batch, dtype):
 def _forward_live(plan: _Plan, batch: int, bpe: int, keep_until_end: set, scratch: bool = True) -> list:
     """Activation bytes live while each layer runs forward (its scratch included)."""
     n = len(plan.records)
-    size = {s: plan.per_sample[s] * batch * bpe for s in plan.owner}
+    size = {s: plan.elements(s, batch) * bpe for s in plan.owner}
     delta = [0] * (n + 1)
     for s in plan.owner:
         start = -1 if s in plan.held and plan.records[s].kind == "Input" else s
@@ -480,7 +488,7 @@ def _forward_live(plan: _Plan, batch: int, bpe: int, keep_until_end: set, scratc
     live, running = [], 0
     for i, r in enumerate(plan.records):
         running += delta[i]
-        extra = FORWARD_SCRATCH.get(_kind(r), 0) * plan.per_sample[i] * batch if scratch else 0
+        extra = FORWARD_SCRATCH.get(_kind(r), 0) * plan.elements(i, batch) if scratch else 0
         if scratch and r.kind == "LocalResponseNorm":
             extra = _lrn_elements(r.layer, r.output_shape, training=False) * batch * bpe
         live.append(running + extra)
@@ -548,7 +556,7 @@ def _scratch(r, backend: str, batch: int, bpe: int, threads: int, input_requires
 def sum_of_outputs_bytes(result, batch=None, dtype=None) -> int:
     batch, dtype, bpe = _setup(result, batch, dtype)
     plan = _Plan(result, training=False)
-    return sum(plan.per_sample[s] for s in plan.owner) * batch * bpe
+    return sum(plan.elements(s, batch) for s in plan.owner) * bpe
 
 
 def inference_memory(result, batch=None, dtype=None, backend: str = "cpu", threads: int = 1) -> MemoryEstimate:
@@ -563,11 +571,11 @@ def inference_memory(result, batch=None, dtype=None, backend: str = "cpu", threa
     live = _forward_live(plan, batch, bpe, keep_until_end=set())
     weights = sum(_concrete(r.params, r.name) for r in plan.records) * bpe
     buffers = _buffer_bytes(plan.records, bpe)
-    input_bytes = sum(plan.per_sample[s] for s in plan.held if plan.records[s].kind == "Input") * batch * bpe
+    input_bytes = sum(plan.elements(s, batch) for s in plan.held if plan.records[s].kind == "Input") * bpe
     workspace = scratch.resident_bytes(backend, plan.records)
     layers = []
     for i, r in enumerate(plan.records):
-        out_b = plan.per_sample[i] * batch * bpe if plan.storage[i] == i else 0
+        out_b = plan.elements(i, batch) * bpe if plan.storage[i] == i else 0
         spike = _scratch(r, backend, batch, bpe, threads, False, dtype)[0]
         layers.append(LayerMemory(r.name, r.kind, out_b, live[i] - input_bytes, scratch_bytes=spike))
     at = max(range(len(live)), key=lambda i: live[i])
@@ -578,7 +586,7 @@ def inference_memory(result, batch=None, dtype=None, backend: str = "cpu", threa
     return MemoryEstimate(
         model=result.model, mode="inference", batch=batch, dtype=dtype, weight_bytes=weights,
         buffer_bytes=buffers, input_bytes=input_bytes,
-        sum_of_outputs_bytes=sum(plan.per_sample[s] for s in plan.owner) * batch * bpe,
+        sum_of_outputs_bytes=sum(plan.elements(s, batch) for s in plan.owner) * bpe,
         peak_bytes=resident + peak_act, peak_activation_bytes=peak_act,
         peak_layer=plan.records[at].name, peak_phase="forward", layers=layers,
         backend=backend, threads=threads, allocator_peak_bytes=alloc_peak,
@@ -647,7 +655,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                                         "training memory is not modelled for it")
 
     def full(i):  # bytes of record i's output tensor (whether or not it owns its storage)
-        return plan.per_sample[i] * batch * bpe
+        return plan.elements(i, batch) * bpe
 
     # --- what each recorded layer saves ------------------------------------------------------
     savers: dict = {}  # storage -> indices of layers saving it
@@ -668,7 +676,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
             elif item == "output":
                 savers.setdefault(plan.storage[i], []).append(i)
             elif item == "indices":
-                x += plan.per_sample[i] * batch * INDEX_BYTES
+                x += plan.elements(i, batch) * INDEX_BYTES
             elif item == "lrn":
                 x += _lrn_elements(r.layer, r.output_shape, training=True) * batch * bpe
             elif item == "input_copy":
@@ -682,7 +690,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 x += 2 * rows * batch * STAT_BYTES
         extras[i] = x
 
-    size = {s: plan.per_sample[s] * batch * bpe for s in plan.owner}
+    size = {s: plan.elements(s, batch) * bpe for s in plan.owner}
     weights = sum(_concrete(r.params, r.name) for r in recs) * bpe
     trainable = sum(_concrete(r.trainable_params, r.name) for r in recs)
     buffers = _buffer_bytes(recs, bpe)
@@ -860,7 +868,7 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
     return MemoryEstimate(
         model=result.model, mode="training", batch=batch, dtype=dtype, weight_bytes=weights,
         buffer_bytes=buffers, input_bytes=input_bytes,
-        sum_of_outputs_bytes=sum(plan.per_sample[s] for s in plan.owner) * batch * bpe,
+        sum_of_outputs_bytes=sum(plan.elements(s, batch) for s in plan.owner) * bpe,
         peak_bytes=resident + peak_act, peak_activation_bytes=peak_act, peak_layer=where, peak_phase=phase,
         layers=layers, optimizer=opt, foreach=foreach, gradient_bytes=grads_total,
         optimizer_state_bytes=opt_state, target_bytes=target_bytes, saved_bytes=saved_total,

@@ -849,10 +849,12 @@ def _kind_field_schemas() -> dict:
         out["MultiheadAttention", field] = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}
     # the torch importer's late kinds (its records of parameters, uncalled modules and ops without a rule, too)
     out["RMSNorm", "normalized_shape"] = _ints_schema((1, 8), 1)
-    for kind in ("Parameter", "Uncounted"):  # () for a scalar per sample
+    for kind in ("Parameter", "Uncounted", "Constant"):  # () for a scalar per sample
         out[kind, "shape"] = {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": 8}
     out["Parameter", "path"] = {"type": "string", "maxLength": 256, "description": "module path; empty if unknown"}
     out["Uncounted", "op"] = {"type": "string", "minLength": 1, "maxLength": 256}
+    out["Constant", "op"] = {"type": "string", "minLength": 1, "maxLength": 256}
+    out["Index", "dim"] = {"type": "integer", "minimum": 0}
     out["Unreached", "modules"] = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 256}}
     for field in ("dim", "index"):
         out["Select", field] = {"type": "integer"}

@@ -48,7 +48,10 @@ _POINTWISE = {"neg": "neg", "sqrt": "sqrt", "rsqrt": "rsqrt", "exp": "exp", "log
               "clamp": "clamp", "clamp_": "clamp", "erf": "erf", "reciprocal": "reciprocal", "pow": "pow",
               "clamp_min": "clamp_min", "clamp_max": "clamp_max", "sign": "sign", "floor": "floor", "ceil": "ceil",
               "round": "round", "rsub": "rsub", "hardtanh": "clamp", "hardtanh_": "clamp"}
+_POINTWISE.update(sin="sin", cos="cos")  # Fourier position encodings built in forward (XCiT)
 
+
+_MAC_OPS = ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")
 
 _FACTORIES = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "empty_like", "full_like",
               "rand_like", "randn_like", "new_empty_strided", "scalar_tensor", "arange", "zeros", "ones", "full",
@@ -77,6 +80,14 @@ class DispatchImporter(Importer):
         self.param_path = {}
         self.computed: set = set()  # ids of tensors computed from parameters by arithmetic (not views)
         self.modules_by_id = {}
+        # batch-free work (ops on parameters, buffers and tensors created in forward alone, whose
+        # output has no batch axis) is recorded as a recipe and built on first use as an operand,
+        # with the tensor's whole torch shape; the analysis counts it once per forward
+        self.recipes: dict = {}  # id(batch-free tensor) -> ("op"|"module"|"const", ...)
+        self.full: dict = {}  # id(batch-free tensor) -> its node (whole torch shape)
+        self.fitted: dict = {}  # id(batch-free tensor) -> its node as a batched op reads it
+        self.replaying = 0  # > 0 while a recipe is being built
+        self.replay = None  # set by import_dispatch: build one recipe's nodes
 
     # --- shapes ----------------------------------------------------------------------------
 
@@ -91,8 +102,8 @@ class DispatchImporter(Importer):
         """The shape without the batch: a folded batch (``B * k``) keeps ``k`` in its place."""
         shape = tuple(int(d) for d in t.shape)
         p = self.batch_pos(t)
-        if p is None:
-            return None  # no batch axis: a parameter-derived tensor
+        if p is None:  # no batch axis: a parameter-derived tensor (built whole while replaying)
+            return shape if self.replaying else None
         k = shape[p] // BATCH
         return shape[:p] + ((k,) if k > 1 else ()) + shape[p + 1:]
 
@@ -122,6 +133,18 @@ class DispatchImporter(Importer):
         v = self.names.get(id(t))
         if v is not None:
             return v.name
+        if self.replaying:  # an operand of batch-free work: the whole tensor
+            return self.batch_free_node(t)
+        if id(t) in self.recipes:  # batch-free work read by a batched op
+            n = len(self.unsupported)
+            try:
+                return self.fit(t)
+            except _Skip:
+                if self.does_macs(t):
+                    raise
+                # no multiply-accumulate in it (Swin's shifted-window mask: zeros, slices filled,
+                # masked_fill): read as a tensor computed from constants, as parameters are
+                del self.unsupported[n:]
         if id(t) in self.param_path and id(t) not in self.derived:  # a parameter or buffer read directly
             self.derived[id(t)] = [(t, self.param_path[id(t)])]
             self.keep.append(t)
@@ -138,13 +161,14 @@ class DispatchImporter(Importer):
             srcs = self.derived[key]
             shape = tuple(int(d) for d in t.shape)
             batched = len(shape) >= 2 and shape[0] == 1
-            if self.batch_pos(t) is not None:  # expanded over the batch (ViT's class token)
+            expanded = self.batch_pos(t) is not None
+            if expanded:  # expanded over the batch (ViT's class token)
                 shape, batched = (1,) + self.per_sample(t), True
             real = [p for p, _ in srcs if isinstance(p, torch.nn.Parameter)]
             role = "buffer" if not real else ("trainable" if all(p.requires_grad for p in real) else "frozen")
             numel = sum(p.numel() for p in (real or [p for p, _ in srcs]) if id(p) not in self.param_owner)
             base = srcs[0][1] if srcs else "param"
-            node = self.add(L.Parameter(shape[1:] if batched else shape, role, numel, base), ["input"],
+            node = self.add(L.Parameter(shape[1:] if batched else shape, role, numel, base, expanded), ["input"],
                             self.unique(base))
             for p, _ in srcs:
                 self.param_owner.setdefault(id(p), node)
@@ -153,6 +177,75 @@ class DispatchImporter(Importer):
                 self.batchless.add(node)
         name = self.attr_nodes[key]
         return _Tensor(name, name not in self.batchless)
+
+    def batch_free_node(self, t):
+        """The node of a tensor without a batch axis, with its whole torch shape: a parameter or
+        buffer read directly, a tensor created in forward (Constant), or batch-free work built
+        from its recipe on first use (so work whose result nobody reads is not built)."""
+        key = id(t)
+        if key in self.full:
+            return self.full[key]
+        recipe = self.recipes.get(key)
+        if recipe is None:
+            if key not in self.param_path:
+                raise _Skip("a tensor created inside forward by an op archcalc did not record is used as an operand")
+            import torch
+
+            role = "buffer"
+            if isinstance(t, torch.nn.Parameter):
+                role = "trainable" if t.requires_grad else "frozen"
+            numel = 0 if key in self.param_owner else t.numel()
+            path = self.param_path[key]
+            name = self.add(L.Parameter(tuple(int(d) for d in t.shape), role, numel, path), ["input"],
+                            self.unique(path))
+            self.param_owner.setdefault(key, name)
+            self.batchless.add(name)
+            self.full[key] = name
+            self.keep.append(t)
+            return name
+        self.replaying += 1
+        try:
+            self.replay(recipe)
+        finally:
+            self.replaying -= 1
+        if key not in self.full:
+            raise _Skip("batch-free work archcalc could not rebuild")
+        return self.full[key]
+
+    def does_macs(self, t, seen=None) -> bool:
+        """Whether building batch-free ``t`` runs a module or a multiply-accumulate op."""
+        seen = set() if seen is None else seen
+        entry = self.recipes.get(id(t))
+        if entry is None or id(t) in seen:
+            return False
+        seen.add(id(t))
+        recipe = entry[0]
+        if recipe[0] == "module" or recipe[0] == "op" and recipe[1].overloadpacket.__name__ in _MAC_OPS:
+            return True
+        if recipe[0] == "const":
+            return False
+        import torch
+        from torch.utils._pytree import tree_flatten
+
+        return any(self.does_macs(a, seen) for a in tree_flatten((recipe[2], recipe[3]))[0]
+                   if isinstance(a, torch.Tensor))
+
+    def fit(self, t):
+        """A batch-free tensor read by a batched op: its node, with a leading 1 dropped (it
+        broadcasts over the batch, which per-sample shapes leave out), as parameters are read."""
+        key = id(t)
+        if key not in self.fitted:
+            self.replaying += 1
+            try:
+                name = self.batch_free_node(t)
+            finally:
+                self.replaying -= 1
+            shape = self.shapes[name]
+            if len(shape) >= 2 and shape[0] == 1:
+                name = self.add(L.Squeeze((0,)), [name], self.unique(name + ".squeeze"))
+                self.batchless.add(name)
+            self.fitted[key] = name
+        return self.fitted[key]
 
     def shapes_for(self, names):
         return [self.shapes[n] for n in names]
@@ -227,6 +320,23 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         inside_leaf[0] -= 1
         if inside_leaf[0]:
             return
+        ins = [a for a in args if isinstance(a, torch.Tensor)]
+        outs = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
+        srcs = [source(a) for a in ins]
+        if ins and all(s is not None for s in srcs) and outs and all(imp.batch_pos(o) is None for o in outs):
+            # a module on batch-free tensors alone (Swin V2's position-bias MLP on its coordinate
+            # table): built when its output is read, counted once per forward
+            merged = [x for s in srcs for x in s] + [(p, f"{path}.{n}") for n, p in mod.named_parameters()]
+            for o in outs:
+                imp.derived[id(o)] = merged
+                imp.computed.add(id(o))
+                add_recipe(o, ("module", mod, args, out, path), ins)
+                imp.keep.append(o)
+            return
+        emit_module(mod, args, out, path)
+
+    def emit_module(mod, args, out, path):
+        spec = is_leaf.get(id(mod))
         try:
             if isinstance(spec, str):
                 detect.record(spec, imp, mod, args, out, path, imp.unique(path))
@@ -288,6 +398,60 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 record_unsupported(f"{where()} aten.{func.overloadpacket.__name__}: {type(e).__name__}: {e}")
             return out
 
+    def add_recipe(o, recipe, inputs):
+        """Record how batch-free ``o`` is computed; an op writing in place (or a module returning
+        its input) keeps the recipe of the value it read, to build that first."""
+        prev = imp.recipes.get(id(o)) if any(i is o for i in inputs) else None
+        imp.recipes[id(o)] = (recipe, prev)
+
+    def replay(entry):
+        """Build the nodes of one batch-free recipe (its inputs first, through value_of)."""
+        recipe, prev = entry
+        if prev is None:
+            build(recipe)
+            return
+        outs = [o for o in tree_flatten(recipe[-2] if recipe[0] != "module" else recipe[3])[0]
+                if isinstance(o, torch.Tensor)]
+        for o in outs:  # in place: the value it reads is the one before it
+            imp.recipes[id(o)] = prev
+        try:
+            build(recipe)
+        finally:
+            for o in outs:
+                imp.recipes[id(o)] = entry
+
+    def build(recipe):
+        kind = recipe[0]
+        if kind == "module":
+            _, mod, args, out, path = recipe
+            n_before = len(unsupported)
+            emit_module(mod, args, out, path)
+            if len(unsupported) > n_before:
+                raise _Skip(f"it reads {path}, which archcalc could not count")
+        else:
+            _, func, args, kwargs, out, path = recipe
+            op = func.overloadpacket.__name__
+            if kind == "const":
+                for o in [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]:
+                    name = imp.add(L.Constant(tuple(int(d) for d in o.shape), f"torch.{op}"), ["input"],
+                                   imp.unique(f"{path}.{op}" if path else op))
+                    imp.batchless.add(name)
+                    imp.full[id(o)] = name
+                return
+            try:
+                record(func, args, kwargs, out, replay_path=path)
+            except (_Skip, ArchcalcError) as e:
+                record_unsupported(f"{path + '.' if path else ''}{op} (aten.{op}): {e}")
+                raise _Skip(f"it reads {path + '.' if path else ''}{op}, which archcalc could not count") from None
+        for o in [o for o in tree_flatten(recipe[-2] if kind != "module" else recipe[3])[0]
+                  if isinstance(o, torch.Tensor)]:
+            v = imp.names.pop(id(o), None)
+            if v is not None:
+                imp.full[id(o)] = v.name
+                imp.batchless.add(v.name)
+
+    imp.replay = replay
+
     def source(t):
         """Parameters a tensor is computed from, or None if it depends on the input."""
         if id(t) in imp.names:
@@ -298,7 +462,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             return [(t, buffers[id(t)])]
         return imp.derived.get(id(t))
 
-    def record(func, args, kwargs, out):
+    def record(func, args, kwargs, out, replay_path=None):
         op = func.overloadpacket.__name__
         flat_args, _ = tree_flatten((args, kwargs))
         tens = [a for a in flat_args if isinstance(a, torch.Tensor)]
@@ -310,11 +474,26 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         srcs = [source(t) for t in tens]
         if op in _FACTORIES:
             srcs = []  # a new constant tensor (its argument only gives the dtype/device/shape)
-        if all(s is not None for s in srcs):
-            if op in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution") and any(srcs):
-                # multiply-accumulates on parameters alone (a relative-position MLP on a table): done
-                # once per forward whatever the batch, which per-sample counts cannot express
-                raise _Skip("multiply-accumulates on parameters alone (batch-independent work)")
+        over_batch = any(imp.batch_pos(o) is not None for o in outs)
+        if over_batch and op in ("expand", "repeat") and srcs and srcs[0] is not None \
+                and id(tens[0]) in imp.recipes and replay_path is None:
+            # batch-free work copied over the batch (XCiT's position encoding, pos.repeat(B, 1, 1, 1)):
+            # built once, then read by every sample as a broadcast (torch's repeat copies it)
+            x = tens[0]
+            name = imp.emit(L.Expand(imp.per_sample(outs[0])), [imp.value_of(x, where())], outs[0],
+                            imp.unique(f"{where()}.{op}" if where() else op))
+            return
+        if replay_path is None and all(s is not None for s in srcs) and not (
+                over_batch and any(id(t) in imp.recipes for t in tens)):
+            if not over_batch:
+                # batch-free work: a recipe, built (and counted once per forward) when it is read
+                kind = "const" if op in _FACTORIES else "op"
+                for o in outs:
+                    add_recipe(o, (kind, func, args, kwargs, out, where()), tens)
+            elif op in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution") and any(srcs):
+                # a parameter expanded over the batch, then multiplied: per-sample work on a tensor
+                # the graph holds as a parameter read, which cannot carry work
+                raise _Skip("multiply-accumulates on a parameter expanded over the batch")
             # computed from parameters/constants only (a transposed weight, a standardised kernel)
             merged = [x for s in srcs for x in s]
             view = op in ("t", "view", "_unsafe_view", "reshape", "permute", "transpose", "expand", "unsqueeze",
@@ -326,7 +505,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 if computed and merged:
                     imp.computed.add(id(o))
             return
-        path = where()
+        path = where() if replay_path is None else replay_path
         lname = imp.unique(f"{path}.{op.rstrip('_')}" if path else op.rstrip("_"))
         imp.used.discard(lname)
         x = tens[0]
@@ -362,7 +541,10 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 layer = L.Linear(int(b_.shape[1]), bias is not None)
                 emit(weighted(layer, [b_, bias], lname), [name_of(a_)])
                 return
-            if sa is None and sb is None:
+            if sa is None and sb is None or op in ("mm", "bmm"):
+                # two activations; batch-free work (a position-bias table times a weight); or a
+                # batch-free operand times an activation (CSATv2's DCT basis on the left, MViTv2's
+                # relative-position table on the right of an einsum): the shape check guards it
                 if op in ("addmm", "baddbmm"):
                     raise _Skip(f"{op} of two activations plus a term")
                 emit(L.MatMul("bmm" if op == "bmm" else "matmul"), [name_of(a_), name_of(b_)])
@@ -457,6 +639,14 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             return
         if op == "select":
             emit(L.Select(imp.ps_axis(x, args[1]), args[2]), [name_of(x)])
+            return
+        if op == "index":
+            # table[idx] / table[:, idx]: one integer index tensor (a relative-position bias table)
+            idx = [(d, t) for d, t in enumerate(args[1]) if t is not None]
+            if len(idx) != 1 or idx[0][1].dtype in (torch.bool, torch.uint8):
+                raise _Skip("indexing by several tensors or a mask")
+            (d, it), = idx
+            emit(L.Index(imp.ps_axis(x, d)), [name_of(x), name_of(it)])
             return
         if op in ("split", "split_with_sizes", "unbind", "chunk", "unsafe_split"):
             dim = (args[2] if len(args) > 2 else kwargs.get("dim", 0)) if op != "unbind" else (
@@ -622,6 +812,18 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     finally:
         for h in handles:
             h.remove()
+    # batch-free work nobody read (or read only as computed weights) is still work torch did
+    for key, (recipe, _) in list(imp.recipes.items()):
+        if key in imp.full or not (recipe[0] == "module" or recipe[0] == "op" and recipe[1].overloadpacket.__name__
+                                   in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")):
+            continue
+        out = recipe[3] if recipe[0] == "module" else recipe[4]
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor) and id(t) == key:
+                try:
+                    imp.batch_free_node(t)
+                except (_Skip, ArchcalcError) as e:
+                    record_unsupported(f"{recipe[-1]}: batch-free work: {e}")
     outputs = []
     for t in tree_flatten(out)[0]:
         if isinstance(t, torch.Tensor) and id(t) in imp.names:

@@ -156,6 +156,7 @@ class Importer:
         self.inputs_seen = 0
         self.param_total = 0  # params + frozen params of every layer added, from the rules
         self.batchless: set = set()  # node names whose torch axis 0 is not the batch
+        self.param_derived: set = set()  # nodes computed from parameters and constants alone
 
     # --- graph building ------------------------------------------------------------------
 
@@ -186,6 +187,9 @@ class Importer:
         except (TypeError, ValueError, ZeroDivisionError) as e:
             raise UnsupportedLayerError(f"layer {lname!r} ({layer.kind}): {e}") from None
         name = self.b.add(layer, *ins, name=lname)
+        if getattr(inner, "batch_free", False) or (isinstance(inner, L.Parameter) or ins != ["input"]) and \
+                all(i in self.param_derived for i in ins):
+            self.param_derived.add(name)
         self.shapes[name] = tuple(cost.output)
         self.param_total = dims.normalize(self.param_total + cost.params + cost.frozen_params)
         self.last_params = dims.normalize(cost.params + cost.frozen_params)
@@ -358,6 +362,8 @@ class Importer:
         if isinstance(layer, str):
             raise _Unsupported(layer)
         x = args[0] if args else None
+        if isinstance(x, _Attr):  # a module on a parameter or buffer (Swin V2's MLP on its coordinate table)
+            x = self.param_node(x)
         if not isinstance(x, _Tensor):
             raise _Unsupported("the first argument is not a tensor")
         ins = [x.name]
@@ -379,6 +385,9 @@ class Importer:
         lname = self.unique(path if k == 0 else f"{path}_{k}")
         layer = self.own_params(layer, mod, lname)
         out = _Tensor(self.add(layer, ins, lname))
+        if all(i in self.batchless for i in ins):  # batch-free in, batch-free out: once per forward
+            self.batchless.add(out.name)
+            out = _Tensor(out.name, x.batched)
         if isinstance(layer, L.MultiheadAttention) or isinstance(getattr(layer, "layer", None), L.MultiheadAttention):
             return _Pair(out)  # (attn_output, attn_weights)
         return out
@@ -496,6 +505,8 @@ class Importer:
             if args[1] != 0:  # an error only if something uses it (ViT discards the weights)
                 return _Dead(f"item {args[1]!r} of a (values, indices) or (output, weights) pair")
             return args[0].first
+        if not tensors and fname in _FACTORIES and node.op == "call_function":
+            return self.factory(node, fname, args, kwargs)
         if not tensors:
             return self.python_op(node, t, fname, args, kwargs)
         spec = self.map_function(node, t, fname, args, kwargs, tensors)
@@ -511,6 +522,66 @@ class Importer:
         if not batched:
             self.batchless.add(name)
         return _Tensor(name, batched)
+
+    def factory(self, node, fname, args, kwargs):
+        """``torch.arange``/``zeros``/``ones``/``full``/``linspace``/``eye`` on sizes: a Constant node
+        (no params, no work). Without the batch among its sizes it is batch-free: the analysis
+        counts work on it alone once per forward; ``torch.zeros((B, H, W))`` is made per sample."""
+        def size(v):
+            if isinstance(v, bool) or not (isinstance(v, int) or hasattr(v, "free_symbols") or isinstance(v, _Batch)):
+                raise _Unsupported(f"{fname} with a {type(v).__name__} size {v!r}")
+            return v
+
+        if fname == "arange":
+            bounds = list(args) or [kwargs.get("end")]
+            if "start" in kwargs or "step" in kwargs:
+                bounds = [kwargs.get("start", 0), kwargs.get("end", args[0] if args else None), kwargs.get("step", 1)]
+            start, end, step = (0, bounds[0], 1) if len(bounds) == 1 else (bounds + [1])[:3]
+            for v in (start, end, step):
+                if isinstance(v, _Batch):
+                    raise _Unsupported("arange over the batch size")
+                size(v)
+            if not (isinstance(step, int) and step > 0):
+                raise _Unsupported(f"arange with step {step!r} (a positive integer is supported)")
+            shape = (dims.ceildiv(dims.normalize(end - start), step),)
+        elif fname == "linspace":
+            shape = (size(args[2] if len(args) > 2 else kwargs.get("steps")),)
+        elif fname == "eye":
+            n = size(args[0] if args else kwargs.get("n"))
+            shape = (n, size(args[1] if len(args) > 1 else kwargs.get("m", n)))
+        else:  # zeros, ones, empty, full: sizes as arguments or one sequence
+            n_fill = 1 if fname == "full" else 0
+            sizes = args[0] if len(args) == 1 + n_fill and isinstance(args[0], (list, tuple)) else \
+                args[:len(args) - n_fill]
+            if not sizes and "size" in kwargs:
+                sizes = kwargs["size"]
+            shape = tuple(size(v) for v in sizes)
+        batched = bool(shape) and isinstance(shape[0], _Batch)
+        if batched:
+            shape = shape[1:]
+        if any(isinstance(v, _Batch) for v in shape):
+            raise _Unsupported(f"{fname} with the batch size in a per-sample axis")
+        try:
+            layer = L.Constant(tuple(shape), f"torch.{fname}", batched)
+        except ArchcalcError as e:
+            raise _Unsupported(str(e)) from None
+        name = self.add(layer, ["input"], self.unique(self.fn_name(node)))
+        if not batched:
+            self.batchless.add(name)
+        return _Tensor(name, batched)
+
+    def align(self, t, other):
+        """``t`` as a broadcasting op with ``other`` reads it: a batch-free tensor whose leading axis
+        lines up with the batched operand's batch axis (a bias ``(1, heads, N, N)`` added to
+        attention ``(B, heads, N, N)``) loses that axis of size 1, as per-sample shapes have none."""
+        if t.batched or t.name not in self.batchless or not other.batched:
+            return t
+        shape = self.shapes[t.name]
+        if len(shape) == len(self.shapes[other.name]) + 1 and dims.is_concrete(shape[0]) and shape[0] == 1:
+            name = self.add(L.Squeeze((0,)), [t.name], self.unique(t.name + ".squeeze"))
+            self.batchless.add(name)
+            return _Tensor(name, False)
+        return t
 
     def _as_tensor(self, v):
         if isinstance(v, _Attr):
@@ -595,7 +666,7 @@ class Importer:
             cls = binary[key]
             if ta is not None and tb is not None:
                 na, nb = self._as_tensor(ta), self._as_tensor(tb)
-                ins = [na.name, nb.name]
+                ins = [self.align(na, nb).name, self.align(nb, na).name]
                 if cls is L.Add:
                     return L.Add(inplace=fname.startswith("__i") or fname.endswith("_")), ins
                 return cls(), ins
@@ -675,6 +746,15 @@ class Importer:
                 target = args[1]
             self.batched_by_reshape = False
             layer = self.reshape(xt, list(target))
+            if xt.batched and xt.name in self.param_derived and target and not isinstance(target[0], _Batch):
+                try:
+                    rule_for(layer)(layer, [self.shapes[xt.name]])
+                except (ArchcalcError, TypeError, ValueError, ZeroDivisionError):
+                    # its leading 1 is no batch: Swin V2's coordinate table (1, 2h-1, 2w-1, 2) through
+                    # the position-bias MLP, then .view(-1, heads): read the whole tensor
+                    self.batched_by_reshape = False
+                    layer = self.reshape(_Tensor(xt.name, False), list(target))
+                    return layer, [xt.name], self.batched_by_reshape
             return layer, [xt.name], xt.batched or self.batched_by_reshape
         if fname == "flatten" and xt is not None:
             return self.flatten_layer(xt, arg(1, "start_dim", 0), arg(2, "end_dim", -1)), [xt.name]
@@ -734,8 +814,9 @@ class Importer:
             return self.getitem(node, xt, args[1])
         if fname in ("matmul", "bmm", "mm") or t is operator.matmul or fname == "__matmul__":
             a, b = (self._as_tensor(v) for v in args[:2])
-            if not (a.batched and b.batched):
-                raise _Unsupported("matmul with a parameter operand (use nn.Linear)")
+            if not (a.batched and b.batched) and fname != "bmm" and min(len(self.shapes[a.name]),
+                                                                      len(self.shapes[b.name])) < 2:
+                raise _Unsupported("matmul of a vector with a parameter operand")
             mode = "@" if t is operator.matmul or fname == "__matmul__" else ("bmm" if fname == "bmm" else "matmul")
             return L.MatMul(mode), [a.name, b.name]
         if fname == "einsum":
@@ -947,6 +1028,8 @@ class Importer:
     def getitem(self, node, xt, index):
         """``x[...]``: slices with step 1 on one axis (Slice), an int index (Select), None (Unsqueeze)."""
         idx = index if isinstance(index, tuple) else (index,)
+        if not xt.batched:  # a batch-free tensor (a bias table): every index reads a real axis
+            idx = (slice(None),) + idx
         if any(i is Ellipsis for i in idx):
             e = idx.index(Ellipsis)
             rank = len(self.shapes[xt.name]) + 1
@@ -968,6 +1051,14 @@ class Importer:
                 axis += 1
             elif isinstance(i, int):
                 ops.append(("select", axis, i))
+            elif isinstance(i, (_Tensor, _Attr)) and not any(o[0] == "index" for o in ops):
+                # table[idx] / table[:, idx] with one integer index tensor that is not per sample
+                # (a relative-position index buffer): a gather (Index)
+                it = self._as_tensor(i)
+                if it.batched or it.name not in self.batchless:
+                    raise _Unsupported(f"index by {i!r}, a tensor with a batch axis")
+                ops.append(("index", axis, it.name))
+                axis += len(self.shapes[it.name])
             else:
                 raise _Unsupported(f"index {i!r}")
         if not ops:
@@ -990,17 +1081,24 @@ class Importer:
                 layer = L.Slice(start, stop, ax)
             elif op[0] == "select":
                 layer = L.Select(op[1], op[2])
+            elif op[0] == "index":
+                layer = L.Index(op[1])
             else:
                 layer = L.Unsqueeze(op[1])
+            ins = [name, op[2]] if op[0] == "index" else [name]
             last = k == len(ops) - 1
             if last:
-                return layer, [name]
-            name = self.add(layer, [name], self.unique(base))
+                return layer, ins
+            name = self.add(layer, ins, self.unique(base))
         raise AssertionError("unreachable")
 
 
 class _Unsupported(Exception):
     pass
+
+
+#: functions that create a tensor from sizes alone (fx: call_function with no tensor argument)
+_FACTORIES = ("arange", "zeros", "ones", "empty", "full", "linspace", "eye")
 
 
 class _Dead:

@@ -1,0 +1,197 @@
+"""Work that does not depend on the batch (issue 14): torch computes it once per forward, so its
+MACs are not multiplied by the batch. Each pattern of the modern families is a tiny module, imported
+by both tracers (torch.fx and the fallback on fake tensors) and compared with torch at batch 1 and 3:
+params and buffers with the module's own, MACs with FlopCounterMode, the output shape with a run."""
+
+from __future__ import annotations
+
+import pytest
+
+import archcalc
+from archcalc import conventions as C
+from archcalc import dims
+from archcalc import layers as L
+from archcalc.graph import Builder
+
+# --- the engine: a hand-built graph --------------------------------------------------------------
+
+
+def _table_mlp_graph():
+    """A Linear on a (49, 2) coordinate table (once per forward) beside a Linear on the input."""
+    b = Builder("t", (16, 8))
+    coords = b.add(L.Constant((49, 2), "torch.arange"), b.input, name="coords")
+    b.add(L.Linear(8), coords, name="mlp")
+    b.add(L.Linear(8), b.input, name="fc")
+    return b.build()
+
+
+def test_batch_free_work_is_counted_once_per_forward():
+    g = _table_mlp_graph()
+    once, per_sample = 49 * 2 * 8, 16 * 8 * 8  # Linear(2->8) on 49 rows; Linear(8->8) on 16 rows
+    for batch in (1, 3):
+        r = archcalc.analyze(g, batch=batch)
+        assert r.totals["macs"] == once + batch * per_sample
+        assert r["mlp"].per_forward and r["coords"].per_forward and not r["fc"].per_forward
+        # one (49, 8) tensor whatever the batch, not one per sample
+        assert r["mlp"].activations == 49 * 8 and r["fc"].activations == batch * 16 * 8
+    r = archcalc.analyze(g, batch="N")
+    n = dims.coerce_dim("N")
+    assert dims.same(r.totals["macs"], once + n * per_sample)
+    assert dims.same(r.substitute(N=3).totals["macs"], once + 3 * per_sample)
+
+
+def test_once_per_forward_is_shown_in_the_table_and_json():
+    r = archcalc.analyze(_table_mlp_graph(), batch=2)
+    layers = {d["name"]: d for d in r.to_dict()["layers"]}
+    assert layers["mlp"]["per_forward"] is True and "per_forward" not in layers["fc"]
+    row = next(line for line in repr(r).splitlines() if line.startswith("mlp "))
+    assert "once per forward" in row
+    # conventions read the batch from the record, so they count it once too
+    assert C.count(r, "fvcore").by_layer["mlp"] == 49 * 2 * 8
+    assert C.count(r, "fvcore").by_layer["fc"] == 2 * 16 * 8 * 8
+
+
+def test_a_constant_is_checked_like_any_layer():
+    with pytest.raises(archcalc.errors.InvalidValueError, match="Constant.shape must be >= 1"):
+        L.Constant((0, 2))
+    with pytest.raises(archcalc.errors.InvalidTypeError, match="Constant.op must be text"):
+        L.Constant((2,), 3)
+    assert L.Constant((2,), "torch.zeros", batched=True).batch_free is False
+
+
+# --- tiny torch modules, both tracers --------------------------------------------------------------
+
+
+def _modules(torch):
+    nn = torch.nn
+
+    class SwinV2Bias(nn.Module):
+        """Swin V2: an MLP on a (1, 2w-1, 2w-1, 2) coordinate buffer, viewed as a bias table, read
+        through an index buffer and added to the attention logits."""
+
+        def __init__(self, w=3, heads=2, dim=8):
+            super().__init__()
+            self.heads, self.n = heads, w * w
+            self.register_buffer("coords", torch.randn(1, 2 * w - 1, 2 * w - 1, 2))
+            self.register_buffer("index", torch.randint(0, (2 * w - 1) ** 2, (w * w * w * w,)))
+            self.cpb_mlp = nn.Sequential(nn.Linear(2, 16), nn.ReLU(inplace=True), nn.Linear(16, heads, bias=False))
+            self.q = nn.Linear(dim, dim)
+
+        def forward(self, x):  # (B, n, dim)
+            table = self.cpb_mlp(self.coords).view(-1, self.heads)
+            bias = table[self.index.view(-1)].view(self.n, self.n, -1).permute(2, 0, 1).contiguous()
+            q = self.q(x).reshape(x.shape[0], self.n, self.heads, -1).permute(0, 2, 1, 3)
+            attn = q @ q.transpose(-2, -1)
+            return (attn + bias.unsqueeze(0)).softmax(-1)
+
+    class ArangePosition(nn.Module):
+        """A position encoding built with torch.arange inside forward, projected, added to x."""
+
+        def __init__(self, dim=8):
+            super().__init__()
+            self.proj = nn.Linear(1, dim)
+
+        def forward(self, x):  # (B, T, dim)
+            pos = torch.arange(x.shape[1], dtype=x.dtype, device=x.device).unsqueeze(-1)
+            return x + self.proj(pos)
+
+    class LevitBias(nn.Module):
+        """LeViT: a (heads, offsets) parameter read through an index buffer, added to attention."""
+
+        def __init__(self, n=9, heads=2, dim=8):
+            super().__init__()
+            self.heads, self.n = heads, n
+            self.attention_biases = nn.Parameter(torch.zeros(heads, 7))
+            self.register_buffer("attention_bias_idxs", torch.randint(0, 7, (n, n)))
+            self.q = nn.Linear(dim, dim)
+
+        def forward(self, x):  # (B, n, dim)
+            q = self.q(x).reshape(x.shape[0], self.n, self.heads, -1).permute(0, 2, 1, 3)
+            return q @ q.transpose(-2, -1) + self.attention_biases[:, self.attention_bias_idxs]
+
+    class BasisLeft(nn.Module):
+        """CSATv2's DCT stem: a parameter on the left of a matmul with the input (per sample), and
+        a product of two parameters (once per forward) added to it."""
+
+        def __init__(self):
+            super().__init__()
+            self.basis = nn.Parameter(torch.randn(16, 8))
+            self.a = nn.Parameter(torch.randn(16, 4))
+            self.b = nn.Parameter(torch.randn(4, 5))
+
+        def forward(self, x):  # (B, 8, 5)
+            return torch.matmul(self.basis, x) + self.a @ self.b
+
+    class ZerosPerSample(nn.Module):
+        """EdgeNeXt: torch.zeros((B, ...)) inside forward is made per sample, so a conv on it is
+        per-sample work (not once per forward)."""
+
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Conv2d(4, 6, 1)
+
+        def forward(self, x):  # (B, 6, H, W)
+            pos = torch.zeros((x.shape[0], 4, x.shape[2], x.shape[3]), device=x.device)
+            return x + self.proj(pos)
+
+    return {"swin_v2_bias": (SwinV2Bias, (9, 8)), "arange_position": (ArangePosition, (5, 8)),
+            "levit_bias": (LevitBias, (9, 8)), "basis_left": (BasisLeft, (8, 5)),
+            "zeros_per_sample": (ZerosPerSample, (6, 4, 4))}
+
+
+CASES = ("swin_v2_bias", "arange_position", "levit_bias", "basis_left", "zeros_per_sample")
+#: layers each case must count once per forward (MACs on batch-free tensors alone)
+ONCE = {"swin_v2_bias": 5 * 5 * (2 * 16 + 16 * 2), "arange_position": 5 * 1 * 8, "levit_bias": 0,
+        "basis_left": 16 * 4 * 5, "zeros_per_sample": 0}
+
+
+def _import(torch, module, shape, tracer):
+    from archcalc.torch_bridge.dispatch_import import import_dispatch
+    from archcalc.torch_bridge.fx_import import finish, import_fx
+
+    if tracer == "fx":
+        imp, outputs = import_fx(module, [shape], type(module).__name__)
+    else:
+        imp, outputs = import_dispatch(module, [shape], type(module).__name__)
+    assert imp.unsupported == []
+    return finish(module, imp, outputs, tracer)
+
+
+@pytest.mark.parametrize("tracer", ["fx", "dispatch"])
+@pytest.mark.parametrize("case", CASES)
+def test_batch_independent_work_against_torch(torch, case, tracer):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    cls, shape = _modules(torch)[case]
+    torch.manual_seed(0)
+    module = cls().eval()
+    graph = _import(torch, module, shape, tracer)
+    for batch in (1, 3):
+        r = archcalc.analyze(graph, batch=batch)
+        x = torch.randn(batch, *shape)
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            y = module(x)
+        assert r.totals["macs"] == fc.get_total_flops() // 2, batch
+        assert r.totals["params"] == sum(p.numel() for p in module.parameters())
+        assert r.totals["buffers"] == sum(b.numel() for b in module.buffers())
+        assert tuple(r.layers[-1].output_shape) == tuple(y.shape[1:])
+        assert sum(rec.macs for rec in r.layers if rec.per_forward) == ONCE[case]
+
+
+def test_symbolic_sizes_and_batch_keep_the_once_per_forward_work_apart(torch):
+    cls, _ = _modules(torch)["arange_position"]
+    graph = archcalc.from_torch(cls().eval(), ("T", 8))
+    r = archcalc.analyze(graph, batch="N")
+    t = dims.coerce_dim("T")
+    assert dims.same(r.totals["macs"], 8 * t)  # the projection of the T positions, once
+    assert r.substitute(T=5, N=3).totals["macs"] == 5 * 8
+
+
+def test_memory_holds_one_per_forward_tensor_whatever_the_batch():
+    from archcalc.memory import inference_memory
+
+    g = _table_mlp_graph()
+    for batch in (1, 3):
+        held = inference_memory(archcalc.analyze(g, batch=batch)).sum_of_outputs_bytes
+        # fp32: the input and fc's output per sample, the MLP's (49, 8) output once
+        assert held == 4 * (batch * 16 * 8 + 49 * 8 + batch * 16 * 8)
