@@ -170,6 +170,55 @@ class DispatchImporter(Importer):
         return name
 
 
+def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> bool:
+    """Issue 14's aten ops: Tensor.unfold, im2col, repeat, repeat_interleave, the vector norm and
+    addcmul. True when ``op`` was recorded."""
+    if op == "unfold":
+        emit(L.UnfoldAxis(imp.ps_axis(x, args[1]), int(args[2]), int(args[3])), [name_of(x)])
+        return True
+    if op == "im2col":
+        if rank_full != 4 or imp.batch_pos(x) != 0:
+            raise _Skip("im2col of an unbatched map")
+        emit(L.Unfold(*(_n(a, 2) for a in args[1:5])), [name_of(x)])
+        return True
+    if op == "repeat":
+        reps = [int(r) for r in args[1]]
+        p = imp.batch_pos(x)
+        lead = len(reps) - rank_full  # new leading axes
+        if p is None or lead or reps[p] != 1:
+            raise _Skip(f"repeat {reps} of {list(x.shape)} copies along the batch axis")
+        if int(x.shape[p]) // BATCH == 1:
+            reps = reps[:p] + reps[p + 1:]  # the batch axis is not a per-sample axis
+        emit(L.Repeat(tuple(reps)), [name_of(x)])
+        return True
+    if op == "repeat_interleave":
+        reps = args[1] if len(args) > 1 else kwargs.get("repeats")
+        dim = args[2] if len(args) > 2 else kwargs.get("dim")
+        if not isinstance(reps, int) or dim is None:
+            raise _Skip("repeat_interleave with a tensor of counts or without dim")
+        emit(L.RepeatInterleave(reps, imp.ps_axis(x, dim)), [name_of(x)])
+        return True
+    if op == "linalg_vector_norm":
+        ord_ = args[1] if len(args) > 1 else kwargs.get("ord", 2)
+        dim = args[2] if len(args) > 2 else kwargs.get("dim")
+        keep = bool(args[3] if len(args) > 3 else kwargs.get("keepdim", False))
+        if dim is None or ord_ not in (1, 2) or kwargs.get("dtype") is not None:
+            raise _Skip(f"vector norm ord={ord_} dim={dim}")
+        axes = tuple(imp.ps_axis(x, d) for d in (dim if isinstance(dim, (list, tuple)) else (dim,)))
+        emit(L.VectorNorm(axes, keep, float(ord_)), [name_of(x)])
+        return True
+    if op in ("addcmul", "addcmul_"):
+        # input + value * t1 * t2: torch's one kernel, archcalc's multiply then add
+        base, t1, t2 = args[0], args[1], args[2]
+        value = kwargs.get("value", 1)
+        prod = imp.add(L.Mul(), [name_of(t1), name_of(t2)], imp.unique(lname + ".mul"))
+        if value != 1:
+            prod = imp.add(L.Scale(float(value)), [prod], imp.unique(lname + ".scale"))
+        emit(L.Add(inplace=op.endswith("_")), [name_of(base), prod])
+        return True
+    return False
+
+
 def import_dispatch(module, input_shapes, name, allow_partial=False):
     """(importer, outputs) from one fake run of ``module``."""
     import torch
@@ -385,8 +434,9 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
                 if (kwargs.get("alpha", 1) != 1) or len(args) > 2:
                     raise _Skip(f"{op} with alpha")
-                if b.dim() == 0 and source(b) is not None:
-                    raise _Skip(f"{op} by a 0-d tensor")
+                if b.dim() == 0 and source(b) is not None and not source(b):
+                    raise _Skip(f"{op} by a 0-d tensor")  # a 0-d constant made in forward; a 0-d parameter
+                    # (NFNet's skipinit gain) is a Parameter node that broadcasts
                 emit(cls(), [name_of(a), name_of(b)])
                 return
             t = a if isinstance(a, torch.Tensor) else b
@@ -509,7 +559,14 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if not any(pad):
                 emit(L.Identity(), [name_of(x)])  # a zero pad (Swin's pad to whole windows when none is needed)
                 return
-            if len(pad) != 4 or rank_full != 4 or (op == "constant_pad_nd" and len(args) > 2 and args[2]):
+            if op == "constant_pad_nd" and (len(pad) != 4 or rank_full != 4 or min(pad) < 0
+                                            or (len(args) > 2 and args[2])):
+                # any axes, a fill value, negative amounts (a crop): the general constant pad
+                if len(pad) // 2 > rank_full - 1 - (imp.batch_pos(x) or 0):
+                    raise _Skip(f"{op} {pad} pads the batch axis")
+                emit(L.ConstantPad(pad, float(args[2]) if len(args) > 2 and args[2] else 0.0), [name_of(x)])
+                return
+            if len(pad) != 4 or rank_full != 4:
                 raise _Skip(f"{op} {pad}")
             cls = {"constant_pad_nd": L.ZeroPad2d, "reflection_pad2d": L.ReflectionPad2d,
                    "replication_pad2d": L.ReplicationPad2d}[op]
@@ -531,6 +588,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             return
         if op == "channel_shuffle" or op == "native_channel_shuffle":
             emit(L.ChannelShuffle(args[1]), [name_of(x)])
+            return
+        if _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname):
             return
         raise _Skip("")
 

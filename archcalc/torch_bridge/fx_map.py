@@ -105,7 +105,11 @@ def module_layer(mod):
         return ("softmax", mod.dim)
     if isinstance(mod, nn.ZeroPad2d):
         left, right, top, bottom = mod.padding
+        if min(mod.padding) < 0:  # a negative amount crops (timm's NASNet): the general constant pad
+            return L.ConstantPad((left, right, top, bottom))
         return L.ZeroPad2d((left, right, top, bottom))
+    if isinstance(mod, nn.Unfold):
+        return L.Unfold(int_pair(mod.kernel_size), int_pair(mod.dilation), int_pair(mod.padding), int_pair(mod.stride))
     if isinstance(mod, nn.ReflectionPad2d):
         return L.ReflectionPad2d(tuple(mod.padding))
     if isinstance(mod, nn.ReplicationPad2d):
