@@ -170,6 +170,17 @@ class DispatchImporter(Importer):
         return name
 
 
+def _per_item_if_folded(imp, layer, x):
+    """A fixed-rank module (conv, batch norm, pooling) run on a folded batch, ``(B * k, C, H, W)``
+    (TNT's pixel patches, Hiera's query pooling per window): its per-sample input is ``(k, C, H, W)``,
+    so it is the layer applied to each of the ``k`` items (params once, work ``k`` times)."""
+    from ..conventions import folds_items
+
+    if imp.batch_pos(x) == 0 and int(x.shape[0]) // BATCH > 1 and folds_items(L.PerItem(layer)):
+        return L.PerItem(layer)
+    return layer
+
+
 def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> bool:
     """Issue 14's aten ops: Tensor.unfold, im2col, repeat, repeat_interleave, the vector norm and
     addcmul. True when ``op`` was recorded."""
@@ -284,6 +295,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                     raise _Skip(kind)
             elif isinstance(spec, L.MaxUnpool2d):
                 in_names = [imp.value_of(a, path) for a in ins[:2]]
+            layer = _per_item_if_folded(imp, layer, x)
             k = calls.get(path, 0)
             calls[path] = k + 1
             lname = imp.unique(path if k == 0 else f"{path}_{k}")
