@@ -686,20 +686,25 @@ class PerItem(Layer):
 
 @dataclass(frozen=True)
 class LSTM(Layer):
-    """torch.nn.LSTM, one direction, ``num_layers`` stacked, on a (T, input_size) sequence; output
-    (T, hidden_size). torch keeps two bias vectors per layer (``bias_ih``, ``bias_hh``)."""
+    """torch.nn.LSTM, ``num_layers`` stacked, on a (T, input_size) sequence; output (T, hidden_size),
+    or (T, 2 * hidden_size) when ``bidirectional`` (a second LSTM reads the sequence backwards; the
+    two outputs are concatenated, and feed the next layer). torch keeps two bias vectors per layer
+    and direction (``bias_ih``, ``bias_hh``)."""
 
     hidden_size: int = 512
     num_layers: int = 1
     bias: bool = True
+    bidirectional: bool = False
 
     def __post_init__(self):
         _set(self, "hidden_size", V.positive_dim(self, "hidden_size", self.hidden_size))
         V.positive_int(self, "num_layers", self.num_layers)
         V.boolean(self, "bias", self.bias)
+        V.boolean(self, "bidirectional", self.bidirectional)
 
     def describe(self) -> str:
-        return f"h={self.hidden_size}" + (f" x{self.num_layers}" if self.num_layers != 1 else "")
+        return f"h={self.hidden_size}" + (f" x{self.num_layers}" if self.num_layers != 1 else "") + \
+            (" bidirectional" if self.bidirectional else "")
 
 
 @dataclass(frozen=True)
@@ -1690,3 +1695,24 @@ class VectorNorm(_Reduce):
 
     def describe(self) -> str:
         return f"L{self.ord:g} " + super().describe()
+
+
+@dataclass(frozen=True)
+class Fold(Layer):
+    """torch.nn.Fold / ``F.fold`` (col2im), the inverse of :class:`Unfold`: (C*kh*kw, L) columns
+    summed back into a (C, H, W) map of ``output_size`` (VOLO's outlook attention). Overlapping
+    block positions add up."""
+
+    output_size: IntOrPair = 1
+    kernel_size: IntOrPair = 1
+    dilation: IntOrPair = 1
+    padding: IntOrPair = 0
+    stride: IntOrPair = 1
+
+    def __post_init__(self):
+        _pairs(self, 1, "output_size", "kernel_size", "dilation", "stride")
+        _pairs(self, 0, "padding")
+
+    def describe(self) -> str:
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        return f"{kh}x{kw} s{sh} -> {self.output_size[0]}x{self.output_size[1]}"

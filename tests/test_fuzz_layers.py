@@ -58,6 +58,7 @@ KIND_VALID = {
     ("VectorNorm", "ord"): st.sampled_from([1.0, 2.0]),
     ("ConstantPad", "pad"): st.lists(st.integers(-1, 3), min_size=1, max_size=2).map(lambda xs: tuple(xs * 2)),
     ("Repeat", "repeats"): st.lists(st.integers(1, 3), min_size=1, max_size=4).map(tuple),
+    ("RepeatInterleave", "repeats"): st.integers(1, 3),
     ("Permute", "dims"): st.integers(1, 4).flatmap(lambda n: st.permutations(range(n))).map(tuple),
     ("Expand", "shape"): st.lists(st.one_of(st.integers(1, 6), st.just(-1)), min_size=1, max_size=4).map(tuple),
     ("Einsum", "equation"): st.sampled_from(["ij->ji", "ij->i", "ijk->kij", "i->i", "ijk->", "ij,jk->ik",

@@ -54,6 +54,17 @@ def test_im2col():
         cost(L.Unfold(3), (4, 9))
 
 
+def test_col2im_adds_the_column_elements_that_land_inside_the_map():
+    c = cost(L.Fold(7, 3, 1, 1, 2), (4 * 3 * 3, 4 * 4))  # VOLO: kernel 3, padding 1, stride 2 on 7x7
+    assert c.output == (4, 7, 7)
+    # per axis: 4 blocks x 3 offsets = 12 pairs; the first block's offset 0 falls in the leading
+    # padding (position -1), the last block's offset 2 in the trailing one (position 7)
+    assert c.flops == 4 * (4 * 3 - 2) * (4 * 3 - 2)
+    assert cost(L.Fold(4, 2, 1, 0, 2), (3 * 4, 4)).flops == 3 * 4 * 4  # no overlap, no padding: one add each
+    with pytest.raises(ShapeError, match="block columns"):
+        cost(L.Fold(7, 3, 1, 1, 2), (36, 15))
+
+
 def test_repeat_and_tile_counts():
     assert cost(L.Repeat((2, 1, 3)), (4, 5, 6)).output == (8, 5, 18)
     assert cost(L.Repeat((2, 1, 1, 1)), (4, 5, 6)).output == (2, 4, 5, 6)  # a new leading axis
@@ -91,11 +102,12 @@ def test_one_rule_for_ints_and_symbols():
 
 def test_every_convention_counts_the_copies_as_zero():
     b = Builder("copies", (4, 6, 6))
-    x = b.add(L.ConstantPad((1, 1)), b.input, name="pad")
+    x = b.add(L.Unfold(2, 1, 0, 2), b.input, name="im2col")
+    x = b.add(L.Fold(6, 2, 1, 0, 2), x, name="col2im")
+    x = b.add(L.ConstantPad((1, 1)), x, name="pad")
     x = b.add(L.Repeat((1, 2, 1)), x, name="rep")
     x = b.add(L.RepeatInterleave(2, 0), x, name="ri")
     x = b.add(L.VectorNorm((0,), True), x, name="norm")
-    x = b.add(L.Unfold(2, 1, 0, 2), x, name="im2col")
     r = archcalc.analyze(b.build())
     for name in C.OPERATION_CONVENTIONS:
         assert C.count(r, name).total == 0, name

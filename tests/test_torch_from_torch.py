@@ -25,7 +25,7 @@ NOT_IMPORTABLE: dict = {
     **{n: ("ImportMismatchError", _BUFFERS) for n in ("swin_t", "swin_s", "swin_b", "maxvit_t", "swin3d_t", "swin3d_s",
                                                        "swin3d_b")},
     **{n: ("UnsupportedLayerError", "cpb_mlp") for n in ("swin_v2_t", "swin_v2_s", "swin_v2_b")},
-    **{n: ("UnsupportedLayerError", "_unsqueeze|repeat_interleave") for n in ("mvit_v1_b", "mvit_v2_s")},
+    "mvit_v2_s": ("UnsupportedLayerError", "_unsqueeze"),
 }
 
 
@@ -48,7 +48,8 @@ def test_imported_torchvision_model_equals_zoo_model(torch, torchvision, name):
         return
     # aux heads run only in training: the eval-mode trace is the deployed net (aux_logits=False)
     deployed = {"aux_logits": False} if entry.kwargs.get("aux_logits") else {}
-    result = archcalc.analyze(from_torch(model, entry.input_shape, name=name))
+    graph = from_torch(model, entry.input_shape, name=name)
+    result = archcalc.analyze(graph)
     ours = result.totals
     zoo = archcalc.analyze(name, **deployed).totals
     # parameters of modules the eval-mode forward never calls are their own named lines
@@ -65,7 +66,10 @@ def test_imported_torchvision_model_equals_zoo_model(torch, torchvision, name):
     relu6 = sum(dims.prod(r.output_shape) for r in archcalc.analyze(name, **deployed).layers if r.kind == "ReLU6")
     swapped = relu6 if type(model).__name__ == "QuantizableMobileNetV2" else 0
     assert ours["flops"] == zoo["flops"] - swapped
-    assert ours["receptive_field"] == zoo["receptive_field"]
+    if graph.tracer.startswith("dispatch"):  # aten names the op that ends the field (a view, not a flatten)
+        assert ours["receptive_field"]._replace(why="", origin="") == zoo["receptive_field"]._replace(why="", origin="")
+    else:
+        assert ours["receptive_field"] == zoo["receptive_field"]
     # every torch parameter is accounted for (meta tensors: nothing was allocated)
     assert ours["params"] == sum(p.numel() for p in model.parameters())
     assert all(p.is_meta for p in model.parameters())

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.torch
 BATCH = 2
 
 
-def _torch_figures(torch, module, shape):
-    """(output shape without the batch, FlopCounterMode total per sample) of one CPU run."""
+def _torch_figures(torch, module, shape, device="cpu"):
+    """(output shape without the batch, FlopCounterMode total per sample) of one run."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    x = torch.randn(BATCH, *shape)
+    x = torch.randn(BATCH, *shape, device=device)
     with FlopCounterMode(display=False) as fc, torch.no_grad():
         out = module(x)
     total = fc.get_total_flops()
@@ -29,15 +29,15 @@ def _torch_figures(torch, module, shape):
     return tuple(out.shape[1:]), total // BATCH
 
 
-def _check(torch, module, shape, tracer="torch.fx", fvcore=True):
+def _check(torch, module, shape, tracer="torch.fx", fvcore=True, device="cpu"):
     """Import ``module`` with from_torch (which must pick ``tracer``) and with the fallback tracer,
-    and compare both with torch. Returns the from_torch analysis."""
+    and compare both with torch (run on ``device``). Returns the from_torch analysis."""
     from archcalc.torch_bridge import from_torch
     from archcalc.torch_bridge.dispatch_import import import_dispatch
     from archcalc.torch_bridge.fx_import import finish
 
-    module = module.eval()
-    out_shape, flop_counter = _torch_figures(torch, module, shape)
+    module = module.eval().to(device)
+    out_shape, flop_counter = _torch_figures(torch, module, shape, device)
     params = sum(p.numel() for p in module.parameters())
     buffers = sum(b.numel() for b in module.buffers())
     graph = from_torch(module, shape)
@@ -50,7 +50,8 @@ def _check(torch, module, shape, tracer="torch.fx", fvcore=True):
         assert r.layers[-1].output_shape == out_shape
         assert r.totals["params"] == params and r.totals["buffers"] == buffers
         assert 2 * r.totals["macs"] == flop_counter  # FlopCounterMode: 2 FLOPs per multiply-accumulate
-        assert C.count(r, "flop_counter").total == flop_counter
+        if device == "cpu":
+            assert C.count(r, "flop_counter").total == flop_counter
     if fvcore and graph.tracer == "torch.fx":
         fv = pytest.importorskip("fvcore.nn")
         import warnings
@@ -119,6 +120,28 @@ def test_im2col_module_and_function(torch):
 
     r = _check(torch, Im2col(), (4, 8, 8))
     assert r.totals["macs"] == 4 * 4 * (4 * 9) * 8  # L = 4 x 4 blocks
+
+
+def test_col2im_module_and_function(torch):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Outlook(nn.Module):  # VOLO's outlook attention folds overlapping windows back into a map
+        def __init__(self):
+            super().__init__()
+            self.unfold = nn.Unfold(3, padding=1, stride=2)
+            self.fold = nn.Fold((7, 7), 3, padding=1, stride=2)
+            self.conv = nn.Conv2d(4, 4, 1)
+
+        def forward(self, x):
+            cols = self.unfold(self.conv(x))
+            return self.fold(cols) + F.fold(cols, (7, 7), 3, padding=1, stride=2)
+
+    r = _check(torch, Outlook(), (4, 7, 7))
+    folds = [rec for rec in r.layers if rec.kind == "Fold"]
+    # the adds: folding columns of ones counts, at every position, the column elements landing there
+    landing = torch.nn.functional.fold(torch.ones(1, 4 * 9, 16), (7, 7), 3, padding=1, stride=2).sum()
+    assert len(folds) == 2 and folds[0].flops == int(landing) == 4 * 10 * 10
+    assert r.totals["macs"] == 7 * 7 * 4 * 4
 
 
 def test_repeat_tile_and_repeat_interleave(torch):
@@ -218,3 +241,60 @@ def test_fixed_rank_module_on_a_folded_batch_is_applied_per_item(torch):
     r = _check(torch, Patches(), (3, 8, 8), tracer="dispatch")
     assert r.totals["macs"] == 4 * (5 * 4 * 4 * 3 * 3 * 3)  # the conv on each of the 4 patches
     assert any(rec.kind == "PerItem(Conv2d)" for rec in r.layers)
+
+
+def test_bidirectional_lstm_whole_and_on_a_folded_batch(torch):
+    """nn.LSTM (batch first, stacked, bidirectional) is one layer: FlopCounterMode counts the gate
+    matmuls torch's LSTM decomposes into. Sequencer runs one on every row of the map, ``(B * H, W, C)``:
+    the fallback applies it per item."""
+    nn = torch.nn
+
+    class Rows(nn.Module):
+        def __init__(self, folded):
+            super().__init__()
+            self.folded = folded
+            self.rnn = nn.LSTM(6, 5, num_layers=2, batch_first=True, bidirectional=True)
+
+        def forward(self, x):  # (B, 4, 3, 6)
+            b = x.shape[0]
+            seq = x.reshape(-1, 3, 6) if self.folded else x.reshape(b, 12, 6)
+            out, _ = self.rnn(seq)
+            return out.reshape(b, 4, 3, 10) if self.folded else out
+
+    per_direction = 4 * (6 * 5 + 5 * 5) + 4 * (10 * 5 + 5 * 5)  # gate weights of layer 1, then layer 2
+    for folded, tracer, steps in ((False, "torch.fx", 12), (True, "dispatch", 4 * 3)):
+        # on meta tensors torch decomposes the LSTM into the matmuls FlopCounterMode counts (the
+        # fused CPU kernel has no formula), and the flop_counter convention refuses to guess which
+        r = _check(torch, Rows(folded), (4, 3, 6), tracer=tracer, fvcore=False, device="meta")
+        with pytest.raises(C.NotReproduced, match="mkldnn"):
+            C.count(r, "flop_counter")
+        assert r.totals["params"] == 2 * (per_direction + 2 * 2 * 4 * 5)  # two bias vectors per layer and direction
+        assert r.totals["macs"] == 2 * steps * per_direction
+
+
+def test_autocast_turned_off_for_the_meta_device(torch):
+    """EfficientViT runs its linear attention under ``autocast(device_type=v.device.type,
+    enabled=False)``: fx cannot trace the device type, and torch refuses autocast for 'meta' even to
+    turn it off; the fallback takes that no-op context as the CPU's, and only inside its run."""
+    nn = torch.nn
+    from archcalc.torch_bridge import from_torch
+
+    class Attn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = nn.Linear(8, 24)
+
+        def forward(self, x):  # (B, 5, 8)
+            q, k, v = self.qkv(x).chunk(3, dim=-1)
+            with torch.amp.autocast(device_type=v.device.type, enabled=False):
+                kv = k.float().transpose(-1, -2) @ v.float()
+                return q.float() @ kv
+
+    with torch.device("meta"):
+        m = Attn().eval()
+    graph = from_torch(m, (5, 8))
+    assert graph.tracer.startswith("dispatch")
+    assert archcalc.analyze(graph).totals["macs"] == 5 * 8 * 24 + 8 * 5 * 8 + 5 * 8 * 8  # qkv, k^T v, q (k^T v)
+    with pytest.raises(RuntimeError):
+        with torch.amp.autocast(device_type="meta", enabled=False):
+            pass

@@ -1,5 +1,5 @@
 """Copies and views that move elements without arithmetic (pad, Tensor.unfold, im2col, repeat,
-repeat_interleave), and the vector norm.
+repeat_interleave), col2im (which adds overlapping blocks), and the vector norm.
 
 None of the copies has a flop: torch's FlopCounterMode registers no formula for
 ``constant_pad_nd``, ``unfold``, ``im2col``, ``repeat`` or ``repeat_interleave``, and archcalc counts
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import dims
 from ..errors import ShapeError
-from ..layers import ConstantPad, Repeat, RepeatInterleave, Unfold, UnfoldAxis, VectorNorm
+from ..layers import ConstantPad, Fold, Repeat, RepeatInterleave, Unfold, UnfoldAxis, VectorNorm
 from . import Cost, Footprint, Unfollowed, register
 from ._broadcast import axis_index
 from ._window import expect_rank, format_shape, window_out
@@ -74,6 +74,42 @@ def unfold(layer: Unfold, inputs):
                        layer.dilation[1], False, "width", warnings)
     out = (dims.normalize(c * layer.kernel_size[0] * layer.kernel_size[1]), dims.normalize(oh * ow))
     return Cost(output=out, rf=_WINDOWS, warnings=warnings)
+
+
+def _landing(n, blocks, k, d, s, p):
+    """How many (kernel offset, block) pairs of one axis land inside an axis of ``n`` positions
+    (the rest fall in the padding): for offset ``i`` the blocks ``j`` with ``0 <= j*s - p + i*d < n``."""
+    total = 0
+    for i in range(k):  # k is a hyper-parameter, not a dimension
+        first = dims.smax(0, dims.ceildiv(p - i * d, s))
+        last = dims.smin(blocks - 1, dims.floordiv(n - 1 + p - i * d, s))
+        total = total + dims.smax(0, last - first + 1)
+    return dims.normalize(total)
+
+
+@register(Fold)
+def fold(layer: Fold, inputs):
+    """col2im: (C*kh*kw, L) -> (C, H, W) with ``L`` the block positions of ``output_size`` (torch
+    checks both). flops: one add per column element that lands inside the map (torch's kernel
+    accumulates each into a zeroed map; those in the padding are dropped)."""
+    expect_rank(inputs[0], 2, "(C*kh*kw, L)")
+    ckk, n_blocks = inputs[0]
+    (kh, kw), (h, w) = layer.kernel_size, layer.output_size
+    if dims.divides(ckk, kh * kw) is False:
+        raise ShapeError(f"Fold: {dims.format_dim(ckk)} columns rows are not a multiple of the kernel's {kh * kw}")
+    warnings: list = []
+    blocks = []
+    for axis, n in enumerate((h, w)):
+        b, _ = window_out(n, layer.kernel_size[axis], layer.stride[axis], layer.padding[axis], layer.padding[axis],
+                          layer.dilation[axis], False, ("height", "width")[axis], warnings)
+        blocks.append(b)
+    if dims.known_ne(n_blocks, blocks[0] * blocks[1]):
+        raise ShapeError(f"Fold to {h}x{w} needs {dims.format_dim(blocks[0] * blocks[1])} block columns, got "
+                         f"{dims.format_dim(n_blocks)}")
+    c = dims.exact_div(ckk, kh * kw)
+    land = [_landing(n, b, layer.kernel_size[a], layer.dilation[a], layer.stride[a], layer.padding[a])
+            for a, (n, b) in enumerate(zip((h, w), blocks))]
+    return Cost(output=(c, h, w), flops=dims.normalize(c * land[0] * land[1]), rf=_WINDOWS, warnings=warnings)
 
 
 @register(Repeat)

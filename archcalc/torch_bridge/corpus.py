@@ -22,6 +22,8 @@ import warnings
 TV_INPUTS = {
     "inception_v3": (3, 299, 299), "raft_large": [(3, 224, 224), (3, 224, 224)],
     "raft_small": [(3, 224, 224), (3, 224, 224)], "s3d": (3, 16, 224, 224),
+    # MViT's position embeddings are sized for 16 x 224 x 224 clips (torchvision's transforms)
+    "mvit_v1_b": (3, 16, 224, 224), "mvit_v2_s": (3, 16, 224, 224),
 }
 TV_VIDEO = (3, 16, 112, 112)
 #: Models with more parameters than this are not run through fvcore on the CPU (time on a shared host).
@@ -102,14 +104,16 @@ def _flop_counter_total(model, shape, device) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from .dispatch_import import meta_autocast_off  # EfficientViT turns autocast off for its device
+
     try:
-        with FlopCounterMode(display=False) as fc, torch.no_grad():
+        with FlopCounterMode(display=False) as fc, torch.no_grad(), meta_autocast_off():
             model(*_example(shape, device))
         return fc.get_total_flops()
     except (AssertionError, AttributeError):
         if device != "meta":
             raise
-    with FlopCounterMode(display=False) as fc, torch.enable_grad():
+    with FlopCounterMode(display=False) as fc, torch.enable_grad(), meta_autocast_off():
         model(*_example(shape, device))
     return fc.get_total_flops()
 

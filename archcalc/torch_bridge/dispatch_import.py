@@ -172,13 +172,69 @@ class DispatchImporter(Importer):
 
 def _per_item_if_folded(imp, layer, x):
     """A fixed-rank module (conv, batch norm, pooling) run on a folded batch, ``(B * k, C, H, W)``
-    (TNT's pixel patches, Hiera's query pooling per window): its per-sample input is ``(k, C, H, W)``,
-    so it is the layer applied to each of the ``k`` items (params once, work ``k`` times)."""
+    (TNT's pixel patches, Hiera's query pooling per window), or an LSTM on ``(B * k, T, F)``
+    (Sequencer's rows and columns): its per-sample input is ``(k, C, H, W)`` (``(k, T, F)``), so it
+    is the layer applied to each of the ``k`` items (params once, work ``k`` times)."""
     from ..conventions import folds_items
 
-    if imp.batch_pos(x) == 0 and int(x.shape[0]) // BATCH > 1 and folds_items(L.PerItem(layer)):
+    if imp.batch_pos(x) == 0 and int(x.shape[0]) // BATCH > 1 and (folds_items(L.PerItem(layer))
+                                                                    or isinstance(layer, L.LSTM)):
         return L.PerItem(layer)
     return layer
+
+
+class meta_autocast_off:
+    """A context in which ``torch.autocast(device_type="meta", enabled=False)`` works: torch refuses
+    autocast for the meta device ("unsupported scalarType") even to turn it off, and a model that
+    turns it off around a block for the device of its tensors (EfficientViT's linear attention:
+    ``autocast(device_type=v.device.type, enabled=False)``) could not run on meta tensors. Turning
+    autocast off where it is not on changes no op, so the device is taken as the CPU there. An
+    autocast that would turn on for meta is left to torch (and refused)."""
+
+    def __enter__(self):
+        from torch.amp import autocast_mode
+
+        cls = autocast_mode.autocast
+        self.cls, self.init = cls, cls.__init__
+        init = self.init
+
+        def patched(obj, device_type, *args, **kwargs):
+            enabled = kwargs.get("enabled", args[1] if len(args) > 1 else True)
+            if device_type == "meta" and enabled is False:
+                device_type = "cpu"
+            init(obj, device_type, *args, **kwargs)
+
+        cls.__init__ = patched
+        return self
+
+    def __exit__(self, *exc):
+        self.cls.__init__ = self.init
+        return False
+
+
+def _shape_only_lstms(module) -> list:
+    """Give each batch-first ``nn.LSTM`` of ``module`` a forward that returns empty tensors of the
+    shapes torch documents (output ``(N, T, D * hidden)``, ``h_n`` and ``c_n`` ``(D * layers, N,
+    hidden)``), for the recording run only. The LSTM is recorded whole from its hooks, and its own
+    forward on fake tensors dispatches some ten aten ops per time step (Sequencer2d: minutes);
+    tests/test_torch_ops14.py checks the rule's shapes against a real LSTM. Returns the patched
+    modules (their instance ``forward`` is deleted afterwards)."""
+    import torch.nn as nn
+
+    patched = []
+    for m in module.modules():
+        if type(m) is nn.LSTM and m.batch_first and not m.proj_size:
+            def forward(x, hx=None, _m=m):
+                if x.dim() != 3:  # an unbatched sequence: torch's own forward
+                    return type(_m).forward(_m, x, hx)
+                d = 2 if _m.bidirectional else 1
+                n, t = x.shape[0], x.shape[1]
+                state = x.new_empty((d * _m.num_layers, n, _m.hidden_size))
+                return x.new_empty((n, t, d * _m.hidden_size)), (state, state.clone())
+
+            m.forward = forward
+            patched.append(m)
+    return patched
 
 
 def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> bool:
@@ -191,6 +247,11 @@ def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> 
         if rank_full != 4 or imp.batch_pos(x) != 0:
             raise _Skip("im2col of an unbatched map")
         emit(L.Unfold(*(_n(a, 2) for a in args[1:5])), [name_of(x)])
+        return True
+    if op == "col2im":
+        if rank_full != 3 or imp.batch_pos(x) != 0:
+            raise _Skip("col2im of unbatched columns")
+        emit(L.Fold(*(_n(a, 2) for a in args[1:6])), [name_of(x)])
         return True
     if op == "repeat":
         reps = [int(r) for r in args[1]]
@@ -218,6 +279,8 @@ def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> 
         axes = tuple(imp.ps_axis(x, d) for d in (dim if isinstance(dim, (list, tuple)) else (dim,)))
         emit(L.VectorNorm(axes, keep, float(ord_)), [name_of(x)])
         return True
+    if op == "copy_":
+        raise _Skip("an in-place write into part of a tensor (x[...] += y, x[...] = y) is not modelled")
     if op in ("addcmul", "addcmul_"):
         # input + value * t1 * t2: torch's one kernel, archcalc's multiply then add
         base, t1, t2 = args[0], args[1], args[2]
@@ -405,6 +468,12 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if sa is None and sb is None:
                 if op in ("addmm", "baddbmm"):
                     raise _Skip(f"{op} of two activations plus a term")
+                emit(L.MatMul("bmm" if op == "bmm" else "matmul"), [name_of(a_), name_of(b_)])
+                return
+            if op in ("mm", "bmm"):
+                # one operand computed from parameters alone, the other from the input (an einsum with
+                # MViT v2's gathered relative-position tables): a matmul with a Parameter node; the
+                # emitted shape is checked against torch's
                 emit(L.MatMul("bmm" if op == "bmm" else "matmul"), [name_of(a_), name_of(b_)])
                 return
             raise _Skip(f"{op} with a parameter on the left")
@@ -644,6 +713,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     for m in module.modules():
         handles.append(m.register_forward_pre_hook(pre))
         handles.append(m.register_forward_hook(post))
+    patched = _shape_only_lstms(module)
     try:
         p0 = next(iter(module.parameters()), None)
         device = p0.device if p0 is not None else torch.device("cpu")
@@ -656,7 +726,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                     imp.b.add_input(input_shapes[i], f"input{i}")
                     imp.shapes[f"input{i}"] = tuple(input_shapes[i])
                     imp.used.add(f"input{i}")
-            with Recorder(), torch.no_grad():
+            with Recorder(), torch.no_grad(), meta_autocast_off():
                 out = module(*xs)
     except (_Skip, ArchcalcError):
         raise
@@ -666,6 +736,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     finally:
         for h in handles:
             h.remove()
+        for m in patched:
+            del m.forward  # the class's forward again
     outputs = []
     for t in tree_flatten(out)[0]:
         if isinstance(t, torch.Tensor) and id(t) in imp.names:

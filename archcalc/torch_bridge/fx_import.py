@@ -381,6 +381,8 @@ class Importer:
         out = _Tensor(self.add(layer, ins, lname))
         if isinstance(layer, L.MultiheadAttention) or isinstance(getattr(layer, "layer", None), L.MultiheadAttention):
             return _Pair(out)  # (attn_output, attn_weights)
+        if isinstance(layer, L.LSTM) or isinstance(getattr(layer, "layer", None), L.LSTM):
+            return _Pair(out)  # (output, (h_n, c_n)): the final states are not modelled
         return out
 
     def own_params(self, layer, mod, lname):
@@ -870,6 +872,14 @@ class Importer:
                 raise _Unsupported("F.unfold of a map that is not (N, C, H, W)")
             return L.Unfold(int_pair(arg(1, "kernel_size")), int_pair(arg(2, "dilation", 1)),
                             int_pair(arg(3, "padding", 0)), int_pair(arg(4, "stride", 1))), [xt.name]
+        if fname == "fold" and xt is not None:
+            if not xt.batched or len(self.shapes[xt.name]) != 2:
+                raise _Unsupported("F.fold of columns that are not (N, C*kh*kw, L)")
+            size = arg(1, "output_size")
+            if any(isinstance(v, (_Batch, _Opaque)) for v in (size if isinstance(size, (tuple, list)) else [size])):
+                raise _Unsupported(f"F.fold to {size!r}")
+            return L.Fold(int_pair(size), int_pair(arg(2, "kernel_size")), int_pair(arg(3, "dilation", 1)),
+                          int_pair(arg(4, "padding", 0)), int_pair(arg(5, "stride", 1))), [xt.name]
         if fname in ("repeat", "tile") and xt is not None:
             if len(args) == 2 and isinstance(args[1], (tuple, list)):
                 reps = list(args[1])  # x.repeat((2, 1)), torch.tile(x, (2, 1))
