@@ -298,3 +298,25 @@ def test_autocast_turned_off_for_the_meta_device(torch):
     with pytest.raises(RuntimeError):
         with torch.amp.autocast(device_type="meta", enabled=False):
             pass
+
+
+def test_repeat_of_the_batch_makes_a_folded_batch(torch):
+    """GCViT repeats its global query once per window, ``q.repeat(B_windows // B, 1, 1, 1)``: the
+    batch copied k times is a folded batch of k items per sample."""
+    nn = torch.nn
+
+    class GlobalQuery(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.AvgPool2d(2)
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, x):  # (B, 8, 4, 4): four 2x2 windows
+            b = x.shape[0]
+            win = x.reshape(b, 8, 2, 2, 2, 2).permute(0, 2, 4, 3, 5, 1).reshape(b * 4, 2, 2, 8)
+            q = self.pool(x).permute(0, 2, 3, 1).repeat(4, 1, 1, 1)  # (B * 4, 2, 2, 8)
+            return self.fc(win * q).reshape(b, 4 * 2 * 2 * 3)
+
+    r = _check(torch, GlobalQuery(), (8, 4, 4), tracer="dispatch")
+    assert r.totals["macs"] == 4 * 2 * 2 * 8 * 3  # the linear on 4 windows of 2 x 2 positions
+    assert any(rec.kind == "Repeat" and rec.output_shape == (4, 2, 2, 8) for rec in r.layers)

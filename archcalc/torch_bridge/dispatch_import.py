@@ -257,9 +257,14 @@ def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> 
         reps = [int(r) for r in args[1]]
         p = imp.batch_pos(x)
         lead = len(reps) - rank_full  # new leading axes
-        if p is None or lead or reps[p] != 1:
+        folded = p is not None and int(x.shape[p]) // BATCH > 1
+        if p == 0 and not lead and not folded and reps[0] > 1:
+            # the batch copied k times (GCViT's global query, one per window: B -> B * k): the
+            # result is a folded batch, k copies of each sample
+            pass
+        elif p is None or lead or reps[p] != 1:
             raise _Skip(f"repeat {reps} of {list(x.shape)} copies along the batch axis")
-        if int(x.shape[p]) // BATCH == 1:
+        elif not folded:
             reps = reps[:p] + reps[p + 1:]  # the batch axis is not a per-sample axis
         emit(L.Repeat(tuple(reps)), [name_of(x)])
         return True
