@@ -686,20 +686,25 @@ class PerItem(Layer):
 
 @dataclass(frozen=True)
 class LSTM(Layer):
-    """torch.nn.LSTM, one direction, ``num_layers`` stacked, on a (T, input_size) sequence; output
-    (T, hidden_size). torch keeps two bias vectors per layer (``bias_ih``, ``bias_hh``)."""
+    """torch.nn.LSTM, ``num_layers`` stacked, on a (T, input_size) sequence; output (T, hidden_size),
+    or (T, 2 * hidden_size) when ``bidirectional`` (a second LSTM reads the sequence backwards; the
+    two outputs are concatenated, and feed the next layer). torch keeps two bias vectors per layer
+    and direction (``bias_ih``, ``bias_hh``)."""
 
     hidden_size: int = 512
     num_layers: int = 1
     bias: bool = True
+    bidirectional: bool = False
 
     def __post_init__(self):
         _set(self, "hidden_size", V.positive_dim(self, "hidden_size", self.hidden_size))
         V.positive_int(self, "num_layers", self.num_layers)
         V.boolean(self, "bias", self.bias)
+        V.boolean(self, "bidirectional", self.bidirectional)
 
     def describe(self) -> str:
-        return f"h={self.hidden_size}" + (f" x{self.num_layers}" if self.num_layers != 1 else "")
+        return f"h={self.hidden_size}" + (f" x{self.num_layers}" if self.num_layers != 1 else "") + \
+            (" bidirectional" if self.bidirectional else "")
 
 
 @dataclass(frozen=True)
@@ -1631,3 +1636,142 @@ class Index(Layer):
 
     def describe(self) -> str:
         return f"gather along axis {self.dim}"
+# ---------------------------------------------------------------------------------------------
+# Issue 14 (ops without a rule before): padding of any axes, Tensor.unfold windows, im2col,
+# repeat/tile, repeat_interleave and vector norms. Copies and views count no flops.
+
+
+@dataclass(frozen=True)
+class ConstantPad(Layer):
+    """``F.pad(x, pad, value=v)`` in constant mode (``aten.constant_pad_nd``): ``pad`` holds
+    (before, after) pairs from the last per-sample axis backwards, as torch writes them; a negative
+    amount crops (timm's NASNet pads with ``ZeroPad2d((-1, 0, -1, 0))``). A copy, no flops."""
+
+    pad: tuple = (0, 0)
+    value: float = 0.0
+
+    def __post_init__(self):
+        pad = self.pad if isinstance(self.pad, (tuple, list)) else (self.pad,)
+        if not pad or len(pad) % 2:
+            raise InvalidValueError(f"ConstantPad.pad must hold (before, after) pairs, got {V.show(self.pad)}")
+        _set(self, "pad", tuple(V.any_int(self, "pad", p) for p in pad))
+        if self.value not in (float("inf"), float("-inf")):  # -inf: timm's 'same' padding before a max pool
+            V.number(self, "value", self.value)
+
+    def describe(self) -> str:
+        return "pad " + ",".join(map(str, self.pad)) + (f" value {self.value}" if self.value else "")
+
+
+@dataclass(frozen=True)
+class UnfoldAxis(Layer):
+    """``x.unfold(dim, size, step)`` (Tensor.unfold): the windows of length ``size`` every ``step``
+    positions along per-sample axis ``dim``, which becomes the window count, with a new last axis of
+    ``size`` (HaloNet's halo blocks). A view, no flops."""
+
+    dim: int = 0
+    size: int = 1
+    step: int = 1
+
+    def __post_init__(self):
+        V.any_int(self, "dim", self.dim)
+        V.positive_int(self, "size", self.size)
+        V.positive_int(self, "step", self.step)
+
+    @property
+    def reuses_input(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return f"axis {self.dim} windows {self.size} step {self.step}"
+
+
+@dataclass(frozen=True)
+class Unfold(Layer):
+    """torch.nn.Unfold / ``F.unfold`` (im2col): (C, H, W) -> (C*kh*kw, L), one column per sliding
+    block position (TNT's and VOLO's patch unfolding). A copy, no flops."""
+
+    kernel_size: IntOrPair = 1
+    dilation: IntOrPair = 1
+    padding: IntOrPair = 0
+    stride: IntOrPair = 1
+
+    def __post_init__(self):
+        _pairs(self, 1, "kernel_size", "dilation", "stride")
+        _pairs(self, 0, "padding")
+
+    def describe(self) -> str:
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        return f"{kh}x{kw} s{sh}" + (f" p{ph}" if ph or pw else "")
+
+
+@dataclass(frozen=True)
+class Repeat(Layer):
+    """``x.repeat(*repeats)`` / ``torch.tile`` on the per-sample axes: axis ``i`` (from the right,
+    new axes in front) is copied ``repeats[i]`` times. A copy, no flops."""
+
+    repeats: tuple = (1,)
+
+    def __post_init__(self):
+        reps = self.repeats if isinstance(self.repeats, (tuple, list)) else (self.repeats,)
+        if not reps:
+            raise InvalidValueError(f"Repeat.repeats must give at least one count, got {V.show(self.repeats)}")
+        _set(self, "repeats", tuple(V.positive_dim(self, "repeats", r) for r in reps))
+
+    def describe(self) -> str:
+        return "x" + ",".join(map(str, self.repeats))
+
+
+@dataclass(frozen=True)
+class RepeatInterleave(Layer):
+    """``torch.repeat_interleave(x, repeats, dim)`` with one count: each index of per-sample axis
+    ``dim`` repeated ``repeats`` times in place. A copy, no flops."""
+
+    repeats: int = 1
+    dim: int = 0
+
+    def __post_init__(self):
+        _set(self, "repeats", V.positive_dim(self, "repeats", self.repeats))
+        V.any_int(self, "dim", self.dim)
+
+    def describe(self) -> str:
+        return f"x{self.repeats} axis {self.dim}"
+
+
+@dataclass(frozen=True)
+class VectorNorm(_Reduce):
+    """``torch.linalg.vector_norm(x, ord, dim, keepdim)`` / ``x.norm(p, dim, keepdim)`` (ConvNeXt
+    v2's global response norm; ``F.normalize`` divides by it). ``ord`` 2 (Euclidean) or 1."""
+
+    dim: Any = None
+    keepdim: bool = False
+    ord: float = 2.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        V.number(self, "ord", self.ord)
+        if self.ord not in (1, 2):
+            raise InvalidValueError(f"VectorNorm.ord must be 1 or 2, got {V.show(self.ord)}")
+
+    def describe(self) -> str:
+        return f"L{self.ord:g} " + super().describe()
+
+
+@dataclass(frozen=True)
+class Fold(Layer):
+    """torch.nn.Fold / ``F.fold`` (col2im), the inverse of :class:`Unfold`: (C*kh*kw, L) columns
+    summed back into a (C, H, W) map of ``output_size`` (VOLO's outlook attention). Overlapping
+    block positions add up."""
+
+    output_size: IntOrPair = 1
+    kernel_size: IntOrPair = 1
+    dilation: IntOrPair = 1
+    padding: IntOrPair = 0
+    stride: IntOrPair = 1
+
+    def __post_init__(self):
+        _pairs(self, 1, "output_size", "kernel_size", "dilation", "stride")
+        _pairs(self, 0, "padding")
+
+    def describe(self) -> str:
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        return f"{kh}x{kw} s{sh} -> {self.output_size[0]}x{self.output_size[1]}"

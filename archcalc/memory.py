@@ -166,6 +166,12 @@ SAVED_FOR_BACKWARD.update({
     "GroupNorm": ("input", "row_stats"),
 })
 
+# Issue 14's copies and views: their backward scatters or sums the gradient back by shape (pad
+# slices it, unfold/im2col fold it, col2im unfolds it, repeat sums the copies). The vector norm's backward
+# (linalg_vector_norm_backward) reads its input and its result.
+SAVED_FOR_BACKWARD.update({"ConstantPad": (), "UnfoldAxis": (), "Unfold": (), "Fold": (), "Repeat": (), "RepeatInterleave": (),
+                           "VectorNorm": ("input", "output")})
+
 #: Rows a normalisation layer keeps a (mean, inverse std) pair for, per sample, from the layer and
 #: its output shape. Kept as fp32 (:data:`STAT_BYTES`), as torch's CUDA kernels do; its CPU kernels
 #: keep them in the parameters' dtype, so a bf16 model's figure is 4 bytes per row high there.

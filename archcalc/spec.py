@@ -861,6 +861,15 @@ def _kind_field_schemas() -> dict:
     out["Roll", "shifts"] = _ints_schema((1, 8))
     out["Roll", "dims"] = _AXES_SCHEMA
     out["Einsum", "equation"] = {"type": "string", "maxLength": 256, "pattern": r"^[A-Za-z ]*(,[A-Za-z ]*)*->[A-Za-z ]*$"}
+    # issue 14's copies and the vector norm
+    out["ConstantPad", "pad"] = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 16,
+                                 "description": "(before, after) pairs from the last axis backwards; negative crops"}
+    out["Repeat", "repeats"] = _ints_schema((1, 8), 1)
+    out["RepeatInterleave", "repeats"] = {"type": "integer", "minimum": 1}
+    out["UnfoldAxis", "dim"] = {"type": "integer"}
+    out["RepeatInterleave", "dim"] = {"type": "integer"}
+    out["VectorNorm", "dim"] = _NULLABLE_AXES_SCHEMA
+    out["VectorNorm", "ord"] = {"enum": [1, 2, 1.0, 2.0]}
     return out
 
 

@@ -54,7 +54,11 @@ _AXES = st.one_of(st.integers(-3, 2), st.lists(st.integers(-3, 2), min_size=1, m
 _SIZES = st.lists(st.integers(1, 6), min_size=1, max_size=3).map(tuple)
 #: Valid values of fields whose type depends on the kind (the new kinds' axes, shapes, equations).
 KIND_VALID = {
-    **{(k, "dim"): st.one_of(st.none(), _AXES) for k in ("Mean", "Sum", "Amax", "Squeeze")},
+    **{(k, "dim"): st.one_of(st.none(), _AXES) for k in ("Mean", "Sum", "Amax", "Squeeze", "VectorNorm")},
+    ("VectorNorm", "ord"): st.sampled_from([1.0, 2.0]),
+    ("ConstantPad", "pad"): st.lists(st.integers(-1, 3), min_size=1, max_size=2).map(lambda xs: tuple(xs * 2)),
+    ("Repeat", "repeats"): st.lists(st.integers(1, 3), min_size=1, max_size=4).map(tuple),
+    ("RepeatInterleave", "repeats"): st.integers(1, 3),
     ("Permute", "dims"): st.integers(1, 4).flatmap(lambda n: st.permutations(range(n))).map(tuple),
     ("Expand", "shape"): st.lists(st.one_of(st.integers(1, 6), st.just(-1)), min_size=1, max_size=4).map(tuple),
     ("Einsum", "equation"): st.sampled_from(["ij->ji", "ij->i", "ijk->kij", "i->i", "ijk->", "ij,jk->ik",

@@ -58,7 +58,11 @@ _AXES = st.one_of(st.integers(-3, 2), st.lists(st.integers(-3, 2), min_size=1, m
 _SIZES = st.lists(st.integers(1, 6), min_size=1, max_size=3)
 #: Valid spec values of fields whose type depends on the kind (the kinds for modern networks).
 KIND_VALUES = {
-    **{(k, "dim"): st.one_of(st.none(), _AXES) for k in ("Mean", "Sum", "Amax", "Squeeze")},
+    **{(k, "dim"): st.one_of(st.none(), _AXES) for k in ("Mean", "Sum", "Amax", "Squeeze", "VectorNorm")},
+    ("VectorNorm", "ord"): st.sampled_from([1, 2]),
+    ("ConstantPad", "pad"): st.lists(st.integers(-1, 3), min_size=1, max_size=2).map(lambda xs: xs * 2),
+    ("Repeat", "repeats"): st.lists(st.integers(1, 3), min_size=1, max_size=4),
+    ("RepeatInterleave", "repeats"): st.integers(1, 3),
     ("Permute", "dims"): st.integers(1, 4).flatmap(lambda n: st.permutations(range(n))),
     ("Expand", "shape"): st.lists(st.one_of(st.integers(1, 6), st.just(-1)), min_size=1, max_size=4),
     ("Einsum", "equation"): st.sampled_from(["ij->ji", "ij->i", "ijk->kij", "ij,jk->ik", "ijk,ikl->ijl"]),

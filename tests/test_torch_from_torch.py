@@ -22,10 +22,9 @@ def _twins():
 #: so that supporting one later shows up here. Every other twin imports with the zoo entry's totals.
 _BUFFERS = "buffer elements but module.buffers"  # relative-position index tables read by indexing
 NOT_IMPORTABLE: dict = {
-    # Swin V2's position-bias MLP is batch-free work now; its cosine attention (F.normalize) is not yet
     **{n: ("UnsupportedLayerError", "_get_relative_position_bias|linalg_vector_norm")
        for n in ("swin_v2_t", "swin_v2_s", "swin_v2_b")},
-    **{n: ("UnsupportedLayerError", "_unsqueeze|repeat_interleave") for n in ("mvit_v1_b", "mvit_v2_s")},
+    "mvit_v2_s": ("UnsupportedLayerError", "_unsqueeze"),
 }
 
 
@@ -48,7 +47,8 @@ def test_imported_torchvision_model_equals_zoo_model(torch, torchvision, name):
         return
     # aux heads run only in training: the eval-mode trace is the deployed net (aux_logits=False)
     deployed = {"aux_logits": False} if entry.kwargs.get("aux_logits") else {}
-    result = archcalc.analyze(from_torch(model, entry.input_shape, name=name))
+    graph = from_torch(model, entry.input_shape, name=name)
+    result = archcalc.analyze(graph)
     ours = result.totals
     zoo = archcalc.analyze(name, **deployed).totals
     # parameters of modules the eval-mode forward never calls are their own named lines
@@ -66,7 +66,9 @@ def test_imported_torchvision_model_equals_zoo_model(torch, torchvision, name):
     swapped = relu6 if type(model).__name__ == "QuantizableMobileNetV2" else 0
     assert ours["flops"] == zoo["flops"] - swapped
     rf, zoo_rf = ours["receptive_field"], zoo["receptive_field"]
-    if rf.mode == zoo_rf.mode == "undefined":
+    if graph.tracer.startswith("dispatch"):  # aten names the op that ends the field (a view, not a flatten)
+        assert rf._replace(why="", origin="") == zoo_rf._replace(why="", origin="")
+    elif rf.mode == zoo_rf.mode == "undefined":
         # the importer names a function call by its module and op (partition_op.view), the zoo by block
         assert rf.why.split(" (")[1:] == zoo_rf.why.split(" (")[1:]
     else:

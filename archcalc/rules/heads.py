@@ -162,10 +162,13 @@ LSTM_POINTWISE_OPS = 4 + 3 * 4 + 2 * 5 + 3 + 1
 def lstm(layer: LSTM, inputs):
     """torch.nn.LSTM on (T, input_size) -> (T, hidden_size); T may be symbolic.
 
-    - params per layer: ``4 * (in*h + h*h) + 2 * 4h`` (torch keeps ``bias_ih`` and ``bias_hh``);
-      ``in`` is ``input_size`` for the first layer and ``h`` for the others.
-    - macs: ``T * 4 * (in*h + h*h)`` per layer (the gate matmuls; biases are not MACs).
-    - flops: ``2 * macs + T * h * (30 + 8 if bias)`` per layer, see :data:`LSTM_POINTWISE_OPS`.
+    - params per layer and direction: ``4 * (in*h + h*h) + 2 * 4h`` (torch keeps ``bias_ih`` and
+      ``bias_hh``); ``in`` is ``input_size`` for the first layer and ``h`` (``2h`` bidirectional)
+      for the others.
+    - macs: ``T * 4 * (in*h + h*h)`` per layer and direction (the gate matmuls, as torch runs them:
+      the input projection of every step, then one recurrent product per step; biases are not MACs).
+    - flops: ``2 * macs + T * h * (30 + 8 if bias)`` per layer and direction, see
+      :data:`LSTM_POINTWISE_OPS`.
     """
     (shape,) = inputs
     if len(shape) != 2:
@@ -174,16 +177,17 @@ def lstm(layer: LSTM, inputs):
     h = layer.hidden_size
     if h < 1 or layer.num_layers < 1:
         raise ShapeError(f"hidden_size and num_layers must be >= 1, got {h} and {layer.num_layers}")
+    dirs = 2 if layer.bidirectional else 1
     params = macs = flops = 0
     for i in range(layer.num_layers):
-        fi = fin if i == 0 else h
+        fi = fin if i == 0 else dirs * h
         weights = dims.normalize(4 * (fi * h + h * h))
         bias = 8 * h if layer.bias else 0
-        params = dims.normalize(params + weights + bias)
+        params = dims.normalize(params + dirs * (weights + bias))
         step_macs = weights
-        macs = dims.normalize(macs + t * step_macs)
-        flops = dims.normalize(flops + t * (2 * step_macs + h * LSTM_POINTWISE_OPS + bias))
-    return Cost(output=(t, h), params=params, macs=macs, flops=flops)
+        macs = dims.normalize(macs + dirs * t * step_macs)
+        flops = dims.normalize(flops + dirs * t * (2 * step_macs + h * LSTM_POINTWISE_OPS + bias))
+    return Cost(output=(t, dims.normalize(dirs * h)), params=params, macs=macs, flops=flops)
 
 
 @register(Embedding)

@@ -270,6 +270,134 @@ class DispatchImporter(Importer):
         return name
 
 
+def _per_item_if_folded(imp, layer, x):
+    """A fixed-rank module (conv, batch norm, pooling) run on a folded batch, ``(B * k, C, H, W)``
+    (TNT's pixel patches, Hiera's query pooling per window), or an LSTM on ``(B * k, T, F)``
+    (Sequencer's rows and columns): its per-sample input is ``(k, C, H, W)`` (``(k, T, F)``), so it
+    is the layer applied to each of the ``k`` items (params once, work ``k`` times)."""
+    from ..conventions import folds_items
+
+    if imp.batch_pos(x) == 0 and int(x.shape[0]) // BATCH > 1 and (folds_items(L.PerItem(layer))
+                                                                    or isinstance(layer, L.LSTM)):
+        return L.PerItem(layer)
+    return layer
+
+
+class meta_autocast_off:
+    """A context in which ``torch.autocast(device_type="meta", enabled=False)`` works: torch refuses
+    autocast for the meta device ("unsupported scalarType") even to turn it off, and a model that
+    turns it off around a block for the device of its tensors (EfficientViT's linear attention:
+    ``autocast(device_type=v.device.type, enabled=False)``) could not run on meta tensors. Turning
+    autocast off where it is not on changes no op, so the device is taken as the CPU there. An
+    autocast that would turn on for meta is left to torch (and refused)."""
+
+    def __enter__(self):
+        from torch.amp import autocast_mode
+
+        cls = autocast_mode.autocast
+        self.cls, self.init = cls, cls.__init__
+        init = self.init
+
+        def patched(obj, device_type, *args, **kwargs):
+            enabled = kwargs.get("enabled", args[1] if len(args) > 1 else True)
+            if device_type == "meta" and enabled is False:
+                device_type = "cpu"
+            init(obj, device_type, *args, **kwargs)
+
+        cls.__init__ = patched
+        return self
+
+    def __exit__(self, *exc):
+        self.cls.__init__ = self.init
+        return False
+
+
+def _shape_only_lstms(module) -> list:
+    """Give each batch-first ``nn.LSTM`` of ``module`` a forward that returns empty tensors of the
+    shapes torch documents (output ``(N, T, D * hidden)``, ``h_n`` and ``c_n`` ``(D * layers, N,
+    hidden)``), for the recording run only. The LSTM is recorded whole from its hooks, and its own
+    forward on fake tensors dispatches some ten aten ops per time step (Sequencer2d: minutes);
+    tests/test_torch_ops14.py checks the rule's shapes against a real LSTM. Returns the patched
+    modules (their instance ``forward`` is deleted afterwards)."""
+    import torch.nn as nn
+
+    patched = []
+    for m in module.modules():
+        if type(m) is nn.LSTM and m.batch_first and not m.proj_size:
+            def forward(x, hx=None, _m=m):
+                if x.dim() != 3:  # an unbatched sequence: torch's own forward
+                    return type(_m).forward(_m, x, hx)
+                d = 2 if _m.bidirectional else 1
+                n, t = x.shape[0], x.shape[1]
+                state = x.new_empty((d * _m.num_layers, n, _m.hidden_size))
+                return x.new_empty((n, t, d * _m.hidden_size)), (state, state.clone())
+
+            m.forward = forward
+            patched.append(m)
+    return patched
+
+
+def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> bool:
+    """Issue 14's aten ops: Tensor.unfold, im2col, repeat, repeat_interleave, the vector norm and
+    addcmul. True when ``op`` was recorded."""
+    if op == "unfold":
+        emit(L.UnfoldAxis(imp.ps_axis(x, args[1]), int(args[2]), int(args[3])), [name_of(x)])
+        return True
+    if op == "im2col":
+        if rank_full != 4 or imp.batch_pos(x) != 0:
+            raise _Skip("im2col of an unbatched map")
+        emit(L.Unfold(*(_n(a, 2) for a in args[1:5])), [name_of(x)])
+        return True
+    if op == "col2im":
+        if rank_full != 3 or imp.batch_pos(x) != 0:
+            raise _Skip("col2im of unbatched columns")
+        emit(L.Fold(*(_n(a, 2) for a in args[1:6])), [name_of(x)])
+        return True
+    if op == "repeat":
+        reps = [int(r) for r in args[1]]
+        p = imp.batch_pos(x)
+        lead = len(reps) - rank_full  # new leading axes
+        folded = p is not None and int(x.shape[p]) // BATCH > 1
+        if p == 0 and not lead and not folded and reps[0] > 1:
+            # the batch copied k times (GCViT's global query, one per window: B -> B * k): the
+            # result is a folded batch, k copies of each sample
+            pass
+        elif p is None or lead or reps[p] != 1:
+            raise _Skip(f"repeat {reps} of {list(x.shape)} copies along the batch axis")
+        elif not folded:
+            reps = reps[:p] + reps[p + 1:]  # the batch axis is not a per-sample axis
+        emit(L.Repeat(tuple(reps)), [name_of(x)])
+        return True
+    if op == "repeat_interleave":
+        reps = args[1] if len(args) > 1 else kwargs.get("repeats")
+        dim = args[2] if len(args) > 2 else kwargs.get("dim")
+        if not isinstance(reps, int) or dim is None:
+            raise _Skip("repeat_interleave with a tensor of counts or without dim")
+        emit(L.RepeatInterleave(reps, imp.ps_axis(x, dim)), [name_of(x)])
+        return True
+    if op == "linalg_vector_norm":
+        ord_ = args[1] if len(args) > 1 else kwargs.get("ord", 2)
+        dim = args[2] if len(args) > 2 else kwargs.get("dim")
+        keep = bool(args[3] if len(args) > 3 else kwargs.get("keepdim", False))
+        if dim is None or ord_ not in (1, 2) or kwargs.get("dtype") is not None:
+            raise _Skip(f"vector norm ord={ord_} dim={dim}")
+        axes = tuple(imp.ps_axis(x, d) for d in (dim if isinstance(dim, (list, tuple)) else (dim,)))
+        emit(L.VectorNorm(axes, keep, float(ord_)), [name_of(x)])
+        return True
+    if op == "copy_":
+        raise _Skip("an in-place write into part of a tensor (x[...] += y, x[...] = y) is not modelled")
+    if op in ("addcmul", "addcmul_"):
+        # input + value * t1 * t2: torch's one kernel, archcalc's multiply then add
+        base, t1, t2 = args[0], args[1], args[2]
+        value = kwargs.get("value", 1)
+        prod = imp.add(L.Mul(), [name_of(t1), name_of(t2)], imp.unique(lname + ".mul"))
+        if value != 1:
+            prod = imp.add(L.Scale(float(value)), [prod], imp.unique(lname + ".scale"))
+        emit(L.Add(inplace=op.endswith("_")), [name_of(base), prod])
+        return True
+    return False
+
+
 def import_dispatch(module, input_shapes, name, allow_partial=False):
     """(importer, outputs) from one fake run of ``module``."""
     import torch
@@ -364,6 +492,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                     raise _Skip(kind)
             elif isinstance(spec, L.MaxUnpool2d):
                 in_names = [imp.value_of(a, path) for a in ins[:2]]
+            layer = _per_item_if_folded(imp, layer, x)
             k = calls.get(path, 0)
             calls[path] = k + 1
             lname = imp.unique(path if k == 0 else f"{path}_{k}")
@@ -549,6 +678,12 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                     raise _Skip(f"{op} of two activations plus a term")
                 emit(L.MatMul("bmm" if op == "bmm" else "matmul"), [name_of(a_), name_of(b_)])
                 return
+            if op in ("mm", "bmm"):
+                # one operand computed from parameters alone, the other from the input (an einsum with
+                # MViT v2's gathered relative-position tables): a matmul with a Parameter node; the
+                # emitted shape is checked against torch's
+                emit(L.MatMul("bmm" if op == "bmm" else "matmul"), [name_of(a_), name_of(b_)])
+                return
             raise _Skip(f"{op} with a parameter on the left")
         if op in ("native_batch_norm", "_native_batch_norm_legit_no_training", "_native_batch_norm_legit",
                   "_native_batch_norm_legit_functional", "batch_norm"):
@@ -588,8 +723,9 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
                 if (kwargs.get("alpha", 1) != 1) or len(args) > 2:
                     raise _Skip(f"{op} with alpha")
-                if b.dim() == 0 and source(b) is not None:
-                    raise _Skip(f"{op} by a 0-d tensor")
+                if b.dim() == 0 and source(b) is not None and not source(b):
+                    raise _Skip(f"{op} by a 0-d tensor")  # a 0-d constant made in forward; a 0-d parameter
+                    # (NFNet's skipinit gain) is a Parameter node that broadcasts
                 emit(cls(), [name_of(a), name_of(b)])
                 return
             t = a if isinstance(a, torch.Tensor) else b
@@ -725,7 +861,14 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if not any(pad):
                 emit(L.Identity(), [name_of(x)])  # a zero pad (Swin's pad to whole windows when none is needed)
                 return
-            if len(pad) != 4 or rank_full != 4 or (op == "constant_pad_nd" and len(args) > 2 and args[2]):
+            if op == "constant_pad_nd" and (len(pad) != 4 or rank_full != 4 or min(pad) < 0
+                                            or (len(args) > 2 and args[2])):
+                # any axes, a fill value, negative amounts (a crop): the general constant pad
+                if len(pad) // 2 > rank_full - 1 - (imp.batch_pos(x) or 0):
+                    raise _Skip(f"{op} {pad} pads the batch axis")
+                emit(L.ConstantPad(pad, float(args[2]) if len(args) > 2 and args[2] else 0.0), [name_of(x)])
+                return
+            if len(pad) != 4 or rank_full != 4:
                 raise _Skip(f"{op} {pad}")
             cls = {"constant_pad_nd": L.ZeroPad2d, "reflection_pad2d": L.ReflectionPad2d,
                    "replication_pad2d": L.ReplicationPad2d}[op]
@@ -747,6 +890,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             return
         if op == "channel_shuffle" or op == "native_channel_shuffle":
             emit(L.ChannelShuffle(args[1]), [name_of(x)])
+            return
+        if _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname):
             return
         raise _Skip("")
 
@@ -789,6 +934,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     for m in module.modules():
         handles.append(m.register_forward_pre_hook(pre))
         handles.append(m.register_forward_hook(post))
+    patched = _shape_only_lstms(module)
     try:
         p0 = next(iter(module.parameters()), None)
         device = p0.device if p0 is not None else torch.device("cpu")
@@ -802,7 +948,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                     imp.b.add_input(input_shapes[i], f"input{i}")
                     imp.shapes[f"input{i}"] = tuple(input_shapes[i])
                     imp.used.add(f"input{i}")
-            with detect.modes() if detect else contextlib.nullcontext(), Recorder(), torch.no_grad():
+            with detect.modes() if detect else contextlib.nullcontext(), Recorder(), torch.no_grad(), meta_autocast_off():
                 out = module(*xs)
     except (_Skip, ArchcalcError):
         raise
@@ -812,13 +958,15 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     finally:
         for h in handles:
             h.remove()
+        for m in patched:
+            del m.forward  # the class's forward again
     # batch-free work nobody read (or read only as computed weights) is still work torch did
     for key, (recipe, _) in list(imp.recipes.items()):
         if key in imp.full or not (recipe[0] == "module" or recipe[0] == "op" and recipe[1].overloadpacket.__name__
                                    in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")):
             continue
-        out = recipe[3] if recipe[0] == "module" else recipe[4]
-        for t in tree_flatten(out)[0]:
+        made = recipe[3] if recipe[0] == "module" else recipe[4]
+        for t in tree_flatten(made)[0]:
             if isinstance(t, torch.Tensor) and id(t) == key:
                 try:
                     imp.batch_free_node(t)

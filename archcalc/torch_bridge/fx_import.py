@@ -390,6 +390,8 @@ class Importer:
             out = _Tensor(out.name, x.batched)
         if isinstance(layer, L.MultiheadAttention) or isinstance(getattr(layer, "layer", None), L.MultiheadAttention):
             return _Pair(out)  # (attn_output, attn_weights)
+        if isinstance(layer, L.LSTM) or isinstance(getattr(layer, "layer", None), L.LSTM):
+            return _Pair(out)  # (output, (h_n, c_n)): the final states are not modelled
         return out
 
     def own_params(self, layer, mod, lname):
@@ -868,6 +870,11 @@ class Importer:
             pad, mode = tuple(arg(1, "pad")), arg(2, "mode", "constant")
             value = arg(3, "value", None)
             rank = len(self.shapes[xt.name])
+            if mode == "constant" and (len(pad) != 4 or rank != 3 or min(pad) < 0 or value):
+                # any axes, a fill value, negative amounts (a crop): the general constant pad
+                if len(pad) // 2 > rank:
+                    raise _Unsupported(f"pad {pad} reaches the batch axis")
+                return L.ConstantPad(pad, float(value or 0.0)), [xt.name]
             if len(pad) != 4 or rank != 3:
                 raise _Unsupported(f"pad {pad} on a rank-{rank} sample (archcalc pads (C, H, W) on H and W)")
             if mode == "constant" and not value:
@@ -931,7 +938,84 @@ class Importer:
             return self.weighted(node, layer, [w, bias], xt)
         if fname == "channel_shuffle" or fname == "native_channel_shuffle":
             return L.ChannelShuffle(arg(1, "groups")), [xt.name]
+        spec = self.map_ops14(node, t, fname, arg, args, kwargs, xt)
+        if spec is not None:
+            return spec
         raise _Unsupported("")
+
+    def map_ops14(self, node, t, fname, arg, args, kwargs, xt):
+        """Issue 14's ops: Tensor.unfold, F.unfold, repeat/tile, repeat_interleave, norms,
+        F.normalize and addcmul. A spec, or None (not one of them)."""
+        if fname == "unfold" and xt is not None:
+            if node.op == "call_method":  # Tensor.unfold(dim, size, step): windows along one axis
+                return L.UnfoldAxis(self.axis(xt, arg(1, "dimension")), arg(2, "size"), arg(3, "step")), [xt.name]
+            if not xt.batched or len(self.shapes[xt.name]) != 3:
+                raise _Unsupported("F.unfold of a map that is not (N, C, H, W)")
+            return L.Unfold(int_pair(arg(1, "kernel_size")), int_pair(arg(2, "dilation", 1)),
+                            int_pair(arg(3, "padding", 0)), int_pair(arg(4, "stride", 1))), [xt.name]
+        if fname == "fold" and xt is not None:
+            if not xt.batched or len(self.shapes[xt.name]) != 2:
+                raise _Unsupported("F.fold of columns that are not (N, C*kh*kw, L)")
+            size = arg(1, "output_size")
+            if any(isinstance(v, (_Batch, _Opaque)) for v in (size if isinstance(size, (tuple, list)) else [size])):
+                raise _Unsupported(f"F.fold to {size!r}")
+            return L.Fold(int_pair(size), int_pair(arg(2, "kernel_size")), int_pair(arg(3, "dilation", 1)),
+                          int_pair(arg(4, "padding", 0)), int_pair(arg(5, "stride", 1))), [xt.name]
+        if fname in ("repeat", "tile") and xt is not None:
+            if len(args) == 2 and isinstance(args[1], (tuple, list)):
+                reps = list(args[1])  # x.repeat((2, 1)), torch.tile(x, (2, 1))
+            elif len(args) >= 2:
+                reps = list(args[1:])  # x.repeat(2, 1)
+            else:
+                reps = list(kwargs.get("dims", kwargs.get("repeats", ())))
+            rank = len(self.shape_of(xt))
+            if fname == "tile" and len(reps) < rank:
+                reps = [1] * (rank - len(reps)) + reps  # torch.tile pads the counts with 1s on the left
+            if any(isinstance(r, (_Batch, _Opaque)) for r in reps):
+                raise _Unsupported(f"{fname} by the batch size")
+            if xt.batched:
+                if len(reps) != rank or reps[0] != 1:
+                    raise _Unsupported(f"{fname} {reps} copies along the batch axis")
+                reps = reps[1:]
+            return L.Repeat(tuple(reps)), [xt.name]
+        if fname == "repeat_interleave" and xt is not None:
+            reps, dim = arg(1, "repeats"), arg(2, "dim")
+            if not (isinstance(reps, int) or hasattr(reps, "free_symbols")) or dim is None:
+                raise _Unsupported("repeat_interleave with a tensor of counts or without dim")
+            return L.RepeatInterleave(reps, self.axis(xt, dim)), [xt.name]
+        if fname in ("norm", "vector_norm", "linalg_vector_norm") and xt is not None:
+            p = arg(1, "ord" if fname != "norm" else "p", 2)
+            dim, keep = arg(2, "dim"), bool(arg(3, "keepdim", False))
+            if p == "fro":
+                p = 2  # the Frobenius norm of the given axes is their 2-norm
+            if dim is None or p not in (1, 2) or kwargs.get("dtype") is not None:
+                raise _Unsupported(f"{fname}(p={p!r}, dim={dim!r})")
+            axes = tuple(self.axis(xt, d) for d in (dim if isinstance(dim, (list, tuple)) else (dim,)))
+            return L.VectorNorm(axes, keep, float(p)), [xt.name]
+        if fname == "normalize" and xt is not None:
+            # F.normalize: x / max(||x||_p, eps) along dim, as torch computes it (linalg_vector_norm,
+            # clamp_min, expand_as, div)
+            p, dim = arg(1, "p", 2.0), arg(2, "dim", 1)
+            if p not in (1, 2) or arg(4, "out") is not None:
+                raise _Unsupported(f"normalize(p={p!r})")
+            base = self.fn_name(node)
+            n = self.add(L.VectorNorm((self.axis(xt, dim),), True, float(p)), [xt.name], self.unique(base + ".norm"))
+            n = self.add(L.Pointwise("clamp_min"), [n], self.unique(base + ".clamp_min"))
+            return L.Div(), [xt.name, n]
+        if fname == "addcmul":
+            # input + value * t1 * t2: torch's one kernel, archcalc's multiply then add
+            ts = [self._as_tensor(v) for v in (arg(0, "input"), arg(1, "tensor1"), arg(2, "tensor2"))]
+            value = kwargs.get("value", 1)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise _Unsupported(f"addcmul with value {value!r}")
+            base = self.fn_name(node)
+            prod = self.add(L.Mul(), [ts[1].name, ts[2].name], self.unique(base + ".mul"))
+            if not (ts[1].batched or ts[2].batched):
+                self.batchless.add(prod)
+            if value != 1:
+                prod = self.add(L.Scale(float(value)), [prod], self.unique(base + ".scale"))
+            return L.Add(), [ts[0].name, prod]
+        return None
 
     def weighted(self, node, layer, tensors, xt):
         """A functional weight op (F.linear, F.conv2d, F.layer_norm...) on parameters read by

@@ -105,7 +105,14 @@ def module_layer(mod):
         return ("softmax", mod.dim)
     if isinstance(mod, nn.ZeroPad2d):
         left, right, top, bottom = mod.padding
+        if min(mod.padding) < 0:  # a negative amount crops (timm's NASNet): the general constant pad
+            return L.ConstantPad((left, right, top, bottom))
         return L.ZeroPad2d((left, right, top, bottom))
+    if isinstance(mod, nn.Unfold):
+        return L.Unfold(int_pair(mod.kernel_size), int_pair(mod.dilation), int_pair(mod.padding), int_pair(mod.stride))
+    if isinstance(mod, nn.Fold):
+        return L.Fold(int_pair(mod.output_size), int_pair(mod.kernel_size), int_pair(mod.dilation),
+                      int_pair(mod.padding), int_pair(mod.stride))
     if isinstance(mod, nn.ReflectionPad2d):
         return L.ReflectionPad2d(tuple(mod.padding))
     if isinstance(mod, nn.ReplicationPad2d):
@@ -117,6 +124,12 @@ def module_layer(mod):
     if isinstance(mod, nn.Upsample):
         return interpolate_layer(mod.size, mod.scale_factor, mod.mode, mod.align_corners,
                                  getattr(mod, "recompute_scale_factor", None))
+    if isinstance(mod, nn.LSTM):
+        if not mod.batch_first:
+            return "LSTM(batch_first=False): archcalc puts the batch first"
+        if mod.proj_size:
+            return f"LSTM(proj_size={mod.proj_size})"
+        return L.LSTM(mod.hidden_size, mod.num_layers, mod.bias, mod.bidirectional)
     if isinstance(mod, nn.MultiheadAttention):
         if not mod.batch_first:
             return "MultiheadAttention(batch_first=False): archcalc puts the batch first"
