@@ -20,10 +20,7 @@ def _twins():
 #: torch classes from_torch cannot import yet, and an op it names when refusing them.
 #: zoo twins the importer refuses today, by zoo name: (error, what the one-line refusal names). Asserted,
 #: so that supporting one later shows up here. Every other twin imports with the zoo entry's totals.
-_BUFFERS = "buffer elements but module.buffers"  # relative-position index tables read by indexing
 NOT_IMPORTABLE: dict = {
-    **{n: ("ImportMismatchError", _BUFFERS) for n in ("swin_t", "swin_s", "swin_b", "maxvit_t", "swin3d_t", "swin3d_s",
-                                                       "swin3d_b")},
     **{n: ("UnsupportedLayerError", "cpb_mlp") for n in ("swin_v2_t", "swin_v2_s", "swin_v2_b")},
     **{n: ("UnsupportedLayerError", "_unsqueeze|repeat_interleave") for n in ("mvit_v1_b", "mvit_v2_s")},
 }
@@ -65,7 +62,13 @@ def test_imported_torchvision_model_equals_zoo_model(torch, torchvision, name):
     relu6 = sum(dims.prod(r.output_shape) for r in archcalc.analyze(name, **deployed).layers if r.kind == "ReLU6")
     swapped = relu6 if type(model).__name__ == "QuantizableMobileNetV2" else 0
     assert ours["flops"] == zoo["flops"] - swapped
-    assert ours["receptive_field"] == zoo["receptive_field"]
+    rf, zoo_rf = ours["receptive_field"], zoo["receptive_field"]
+    if zoo_rf.mode == "undefined":
+        # the same layer stops the walk, for the same reason; its name is the module path here
+        # (window_attention.partition_op.view), the zoo's own name there (window_attention.partition)
+        assert rf.mode == "undefined" and rf.why.split(" ", 1)[1] == zoo_rf.why.split(" ", 1)[1], (rf, zoo_rf)
+        rf, zoo_rf = rf._replace(why="", origin=""), zoo_rf._replace(why="", origin="")
+    assert rf == zoo_rf
     # every torch parameter is accounted for (meta tensors: nothing was allocated)
     assert ours["params"] == sum(p.numel() for p in model.parameters())
     assert all(p.is_meta for p in model.parameters())

@@ -133,10 +133,17 @@ class DispatchImporter(Importer):
             batched = len(shape) >= 2 and shape[0] == 1
             if self.batch_pos(t) is not None:  # expanded over the batch (ViT's class token)
                 shape, batched = (1,) + self.per_sample(t), True
+            srcs = list({id(p): (p, pth) for p, pth in srcs}.values())  # a tensor read twice counts once
             real = [p for p, _ in srcs if isinstance(p, torch.nn.Parameter)]
             role = "buffer" if not real else ("trainable" if all(p.requires_grad for p in real) else "frozen")
             numel = sum(p.numel() for p in (real or [p for p, _ in srcs]) if id(p) not in self.param_owner)
             base = srcs[0][1] if srcs else "param"
+            if real:
+                # buffers it is computed from (Swin's relative-position index reading a bias table):
+                # each its own buffer line, counted once, so the buffers reconcile
+                for p, pth in srcs:
+                    if not isinstance(p, torch.nn.Parameter) and id(p) not in self.param_owner:
+                        self.buffer_node(p, pth)
             node = self.add(L.Parameter(shape[1:] if batched else shape, role, numel, base), ["input"],
                             self.unique(base))
             for p, _ in srcs:
@@ -146,6 +153,15 @@ class DispatchImporter(Importer):
                 self.batchless.add(node)
         name = self.attr_nodes[key]
         return _Tensor(name, name not in self.batchless)
+
+    def buffer_node(self, buf, path):
+        """A buffer read only to compute a parameter-derived tensor: a ``Parameter`` node of role
+        ``buffer`` (no work, not an operand), which owns it."""
+        shape = tuple(int(d) for d in buf.shape)
+        node = self.add(L.Parameter(shape, "buffer", buf.numel(), path), ["input"], self.unique(path or "buffer"))
+        self.batchless.add(node)
+        self.param_owner[id(buf)] = node
+        return node
 
     def shapes_for(self, names):
         return [self.shapes[n] for n in names]

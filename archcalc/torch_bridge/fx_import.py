@@ -553,6 +553,8 @@ class Importer:
             import math
 
             return getattr(math, fname)(args[0])
+        if node.op == "call_function" and _all_concrete((args, kwargs)):
+            return _evaluate_helper(fname, t, args, kwargs)
         raise _Unsupported(f"{fname} on non-tensor values")
 
     def part(self, node, parts: _Parts, idx):
@@ -787,6 +789,8 @@ class Importer:
             pad, mode = tuple(arg(1, "pad")), arg(2, "mode", "constant")
             value = arg(3, "value", None)
             rank = len(self.shapes[xt.name])
+            if all(isinstance(v, int) and v == 0 for v in pad) and 2 * rank >= len(pad):
+                return L.Identity(), [xt.name]  # nothing to pad (Swin3d's pad to whole patches when none is needed)
             if len(pad) != 4 or rank != 3:
                 raise _Unsupported(f"pad {pad} on a rank-{rank} sample (archcalc pads (C, H, W) on H and W)")
             if mode == "constant" and not value:
@@ -1001,6 +1005,38 @@ class Importer:
 
 class _Unsupported(Exception):
     pass
+
+
+def _all_concrete(v) -> bool:
+    """Plain Python values only (ints, floats, strings, None, containers of them): no batch size,
+    no symbolic size, no tensor, no opaque value."""
+    if isinstance(v, (list, tuple)):
+        return all(_all_concrete(x) for x in v)
+    if isinstance(v, dict):
+        return all(_all_concrete(x) for x in v.values())
+    return v is None or isinstance(v, (bool, int, float, str)) and not hasattr(v, "free_symbols")
+
+
+def _evaluate_helper(fname, t, args, kwargs):
+    """An fx-wrapped helper of the model's own code called on concrete shape values only
+    (torchvision's ``_compute_pad_size_3d((T, H, W), patch)``): calling it is what forward does.
+    Its result must be plain values too (it is shape arithmetic, not a tensor op)."""
+    def plain(v):  # fx hands lists over as immutable_list: the helper gets fresh plain containers
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(plain(x) for x in v)
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    try:
+        out = t(*plain(list(args)), **plain(dict(kwargs)))
+    except Exception as e:
+        raise _Unsupported(f"{fname} on non-tensor values raised {type(e).__name__}: {e}") from None
+    if not _all_concrete(out):
+        raise _Unsupported(f"{fname} on non-tensor values returned a {type(out).__name__}")
+    return out
 
 
 class _Dead:
