@@ -155,13 +155,11 @@ class DispatchImporter(Importer):
         return _Tensor(name, name not in self.batchless)
 
     def buffer_node(self, buf, path):
-        """A buffer read only to compute a parameter-derived tensor: a ``Parameter`` node of role
-        ``buffer`` (no work, not an operand), which owns it."""
-        shape = tuple(int(d) for d in buf.shape)
-        node = self.add(L.Parameter(shape, "buffer", buf.numel(), path), ["input"], self.unique(path or "buffer"))
-        self.batchless.add(node)
-        self.param_owner[id(buf)] = node
-        return node
+        """A buffer read to compute a parameter-derived tensor or as a fixed weight (a blur kernel):
+        a ``Parameter`` node of role ``buffer`` (no work), which owns it and counts it once."""
+        self.derived.setdefault(id(buf), [(buf, path)])
+        self.keep.append(buf)
+        return self.param_from(buf, path).name
 
     def shapes_for(self, names):
         return [self.shapes[n] for n in names]
@@ -384,6 +382,14 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             return
         if op == "native_group_norm":
             w, b, groups = args[1], args[2], args[6]
+            if (w is None) != (b is None):
+                # one affine tensor (timm's GroupNorm1NoBias: a weight, no bias): the affine rule's
+                # 2C would count a bias torch does not hold, so the tensor is counted once on its own
+                # Parameter node and the norm's work (affine: a scale, as fvcore counts it by the
+                # weight) is Shared with it
+                t = w if w is not None else b
+                emit(L.Shared(L.GroupNorm(groups, args[7], True), owner=name_of(t)), [name_of(x)])
+                return
             emit(weighted(L.GroupNorm(groups, args[7], w is not None), [w, b], lname), [name_of(x)])
             return
         if op in _ACTS:
@@ -577,6 +583,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 if id(p) not in imp.param_owner and id(p) in params:
                     imp.derived.setdefault(id(p), [(p, pth)])
                     imp.param_from(p, pth)
+                elif id(p) not in imp.param_owner and id(p) in buffers:
+                    imp.buffer_node(p, pth)  # BEiT's zero k_bias buffer concatenated into the qkv bias
         # the Parameter node counting the first source tensor owns the weights
         nodes = set(imp.attr_nodes.values())
         for t in present:

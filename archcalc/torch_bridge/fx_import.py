@@ -867,7 +867,11 @@ class Importer:
             for p in tensors:
                 if p is not None and isinstance(p.tensor, torch.nn.Parameter) and id(p.tensor) not in self.param_owner:
                     self.param_node(p)
-            return _Named(L.Shared(layer, owner=lname + " (buffer weights)"), lname), [xt.name]
+            # the buffer is a Parameter node of role buffer (counted once however many ops read it): it
+            # owns the weights the layer's work reads
+            fixed = [self.param_node(p).name for p in tensors if p is not None
+                     and not isinstance(p.tensor, torch.nn.Parameter)]
+            return _Named(L.Shared(layer, owner=fixed[0]), lname), [xt.name]
         present = [p for p in tensors if p is not None]
         owners = {self.param_owner.get(id(p.tensor)) for p in present}
         if present and None not in owners:
