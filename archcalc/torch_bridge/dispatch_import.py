@@ -271,6 +271,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     class Recorder(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
+            imp.read.update(id(a) for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor))
             out = func(*args, **kwargs)
             if inside_leaf[0]:
                 return out
@@ -370,8 +371,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             rank = rank_full - 1
             kind = {1: "BatchNorm1d", 2: "BatchNorm1d", 3: "BatchNorm2d", 4: "BatchNorm3d"}[rank]
             layer = batch_norm_layer(kind, 1e-5, 0.1, w is not None, rm is not None, training)
-            for buf in (args[3], args[4]) if len(args) > 4 else ():
-                if isinstance(buf, torch.Tensor):
+            for buf in ((args[3], args[4], imp.bn_counter(args[3])) if len(args) > 4 else ()):
+                if isinstance(buf, torch.Tensor):  # the statistics and the counter the rule counts
                     imp.param_owner.setdefault(id(buf), lname)
             emit(weighted(layer, [w, b], lname), [name_of(x)])
             return
