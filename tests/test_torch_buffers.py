@@ -21,6 +21,19 @@ import archcalc
 
 pytestmark = pytest.mark.torch
 
+
+def _pad_size(size, patch):
+    """Shape arithmetic kept as one fx node (torch.fx.wrap), like torchvision's _compute_pad_size_3d."""
+    return [(p - s % p) % p for s, p in zip(size, patch)]
+
+
+try:
+    import torch.fx
+
+    torch.fx.wrap("_pad_size")
+except ImportError:  # the tests below are skipped without torch
+    pass
+
 TRACERS = ["fx", "fallback"]
 
 
@@ -208,3 +221,33 @@ def test_a_group_norm_with_a_weight_and_no_bias_counts_the_weight(torch):
     r = _check(torch, m, (3, 8, 8), "fallback")  # fx refuses one affine tensor: the fallback counts it
     assert r.totals["params"] == 3 * c + c + c  # 1x1 conv with bias, the norm's weight only (not 2C)
     assert [x.kind for x in r.layers if "GroupNorm" in x.kind] == ["Shared(GroupNorm)"]
+
+
+def test_a_wrapped_shape_helper_on_concrete_sizes_is_evaluated(torch):
+    nn = torch.nn
+
+    class PatchEmbed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Conv2d(3, 8, 4, stride=4)
+
+        def forward(self, x):
+            _, _, h, w = x.size()
+            ph, pw = _pad_size((h, w), (4, 4))  # evaluated: the helper sees plain ints
+            return self.proj(nn.functional.pad(x, (0, pw, 0, ph)))
+
+    m = PatchEmbed()
+    r = _check(torch, m, (3, 14, 18), "fx")
+    assert r.layers[-1].output_shape == (8, 4, 5)  # padded to 16 x 20, then 4x4 patches
+    assert r.totals["macs"] == 4 * 5 * 8 * 3 * 4 * 4
+    sym = _symbolic(m)
+    assert "_pad_size" in sym  # a symbolic size stays a refusal naming the helper
+
+
+def _symbolic(m):
+    from archcalc.errors import UnsupportedLayerError
+    from archcalc.torch_bridge import from_torch
+
+    with pytest.raises(UnsupportedLayerError) as e:
+        from_torch(m, (3, "H", "W"))
+    return str(e.value)

@@ -584,8 +584,9 @@ class Importer:
             import math
 
             return getattr(math, fname)(args[0])
-        if node.op == "call_function" and _all_concrete((args, kwargs)):
-            return _evaluate_helper(fname, t, args, kwargs)
+        if node.op == "call_function" and _all_concrete((args, kwargs)) \
+                and not (getattr(t, "__module__", None) or "torch").startswith("torch"):
+            return _evaluate_helper(fname, t, args, kwargs)  # the model's own helper; torch's factories are not
         raise _Unsupported(f"{fname} on non-tensor values")
 
     def part(self, node, parts: _Parts, idx):
