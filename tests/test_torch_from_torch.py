@@ -20,7 +20,6 @@ def _twins():
 #: torch classes from_torch cannot import yet, and an op it names when refusing them.
 #: zoo twins the importer refuses today, by zoo name: (error, what the one-line refusal names). Asserted,
 #: so that supporting one later shows up here. Every other twin imports with the zoo entry's totals.
-_BUFFERS = "buffer elements but module.buffers"  # relative-position index tables read by indexing
 NOT_IMPORTABLE: dict = {
     **{n: ("UnsupportedLayerError", "_get_relative_position_bias|linalg_vector_norm")
        for n in ("swin_v2_t", "swin_v2_s", "swin_v2_b")},

@@ -164,10 +164,17 @@ class DispatchImporter(Importer):
             expanded = self.batch_pos(t) is not None
             if expanded:  # expanded over the batch (ViT's class token)
                 shape, batched = (1,) + self.per_sample(t), True
+            srcs = list({id(p): (p, pth) for p, pth in srcs}.values())  # a tensor read twice counts once
             real = [p for p, _ in srcs if isinstance(p, torch.nn.Parameter)]
             role = "buffer" if not real else ("trainable" if all(p.requires_grad for p in real) else "frozen")
             numel = sum(p.numel() for p in (real or [p for p, _ in srcs]) if id(p) not in self.param_owner)
             base = srcs[0][1] if srcs else "param"
+            if real:
+                # buffers it is computed from (Swin's relative-position index reading a bias table):
+                # each its own buffer line, counted once, so the buffers reconcile
+                for p, pth in srcs:
+                    if not isinstance(p, torch.nn.Parameter) and id(p) not in self.param_owner:
+                        self.buffer_node(p, pth)
             node = self.add(L.Parameter(shape[1:] if batched else shape, role, numel, base, expanded), ["input"],
                             self.unique(base))
             for p, _ in srcs:
@@ -246,6 +253,13 @@ class DispatchImporter(Importer):
                 self.batchless.add(name)
             self.fitted[key] = name
         return self.fitted[key]
+
+    def buffer_node(self, buf, path):
+        """A buffer read to compute a parameter-derived tensor or as a fixed weight (a blur kernel):
+        a ``Parameter`` node of role ``buffer`` (no work), which owns it and counts it once."""
+        self.derived.setdefault(id(buf), [(buf, path)])
+        self.keep.append(buf)
+        return self.param_from(buf, path).name
 
     def shapes_for(self, names):
         return [self.shapes[n] for n in names]
@@ -515,6 +529,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     class Recorder(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
+            imp.read.update(id(a) for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor))
             out = func(*args, **kwargs)
             if inside_leaf[0]:
                 return out
@@ -694,8 +709,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             rank = rank_full - 1
             kind = {1: "BatchNorm1d", 2: "BatchNorm1d", 3: "BatchNorm2d", 4: "BatchNorm3d"}[rank]
             layer = batch_norm_layer(kind, 1e-5, 0.1, w is not None, rm is not None, training)
-            for buf in (args[3], args[4]) if len(args) > 4 else ():
-                if isinstance(buf, torch.Tensor):
+            for buf in ((args[3], args[4], imp.bn_counter(args[3])) if len(args) > 4 else ()):
+                if isinstance(buf, torch.Tensor):  # the statistics and the counter the rule counts
                     imp.param_owner.setdefault(id(buf), lname)
             emit(weighted(layer, [w, b], lname), [name_of(x)])
             return
@@ -706,6 +721,14 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             return
         if op == "native_group_norm":
             w, b, groups = args[1], args[2], args[6]
+            if (w is None) != (b is None):
+                # one affine tensor (timm's GroupNorm1NoBias: a weight, no bias): the affine rule's
+                # 2C would count a bias torch does not hold, so the tensor is counted once on its own
+                # Parameter node and the norm's work (affine: a scale, as fvcore counts it by the
+                # weight) is Shared with it
+                t = w if w is not None else b
+                emit(L.Shared(L.GroupNorm(groups, args[7], True), owner=name_of(t)), [name_of(x)])
+                return
             emit(weighted(L.GroupNorm(groups, args[7], w is not None), [w, b], lname), [name_of(x)])
             return
         if op in _ACTS:
@@ -922,6 +945,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 if id(p) not in imp.param_owner and id(p) in params:
                     imp.derived.setdefault(id(p), [(p, pth)])
                     imp.param_from(p, pth)
+                elif id(p) not in imp.param_owner and id(p) in buffers:
+                    imp.buffer_node(p, pth)  # BEiT's zero k_bias buffer concatenated into the qkv bias
         # the Parameter node counting the first source tensor owns the weights
         nodes = set(imp.attr_nodes.values())
         for t in present:

@@ -157,6 +157,9 @@ class Importer:
         self.param_total = 0  # params + frozen params of every layer added, from the rules
         self.batchless: set = set()  # node names whose torch axis 0 is not the batch
         self.param_derived: set = set()  # nodes computed from parameters and constants alone
+        self.read: set = set()  # ids of the parameters/buffers forward reads (a buffer no op reads: Unreached)
+        self.module_buffers: dict = {}  # layer name -> the buffers of the module it was made from
+        self.layer_buffers: dict = {}  # layer name -> the buffers its rule counts
 
     # --- graph building ------------------------------------------------------------------
 
@@ -193,6 +196,7 @@ class Importer:
         self.shapes[name] = tuple(cost.output)
         self.param_total = dims.normalize(self.param_total + cost.params + cost.frozen_params)
         self.last_params = dims.normalize(cost.params + cost.frozen_params)
+        self.layer_buffers[name] = cost.buffers
         return name
 
     def tensor_input(self, v, scope=""):
@@ -214,8 +218,10 @@ class Importer:
             role = "buffer"
             if isinstance(t, torch.nn.Parameter):
                 role = "trainable" if t.requires_grad else "frozen"
-            # a tensor a module layer already counts is read again here: counted there, 0 here
-            numel = 0 if key in self.param_owner else t.numel()
+            # a tensor a module layer already counts is read again here: counted there, 0 here; a
+            # constant torch.fx folded while tracing (``_tensor_constant0``: a buffer's sin, an index
+            # table's view) is no tensor of the module: 0, its buffer is on its own line (finish)
+            numel = 0 if key in self.param_owner or key not in self.module_tensors() else t.numel()
             layer = L.Parameter(shape[1:] if batched else shape, role, numel, attr.path)
             name = self.add(layer, ["input"], self.unique(attr.path or "param"))
             self.attr_nodes[key] = name
@@ -224,6 +230,27 @@ class Importer:
             if isinstance(t, torch.nn.Parameter):
                 self.param_owner.setdefault(key, name)
         return _Tensor(self.attr_nodes[key], batched)
+
+    def bn_counter(self, running_mean):
+        """The ``num_batches_tracked`` buffer beside a running mean (a BatchNorm subclass calling
+        F.batch_norm, timm's BatchNormAct2d): the batch norm rule counts it (the ``+ 1`` of
+        ``2C + 1``), though eval mode never reads it. None when the module has none."""
+        if getattr(self, "_buffer_paths", None) is None:
+            self._buffer_paths = {id(b): n for n, b in self.module.named_buffers()}
+        path = self._buffer_paths.get(id(running_mean))
+        if path is None:
+            return None
+        owner = path.rpartition(".")[0]
+        try:
+            return self.module.get_buffer(f"{owner}.num_batches_tracked" if owner else "num_batches_tracked")
+        except AttributeError:
+            return None
+
+    def module_tensors(self) -> set:
+        """ids of the module's own parameters and buffers."""
+        if getattr(self, "_module_tensors", None) is None:
+            self._module_tensors = {id(t) for t in self.module.parameters()} | {id(t) for t in self.module.buffers()}
+        return self._module_tensors
 
     def axis(self, t: _Tensor, dim, what="dim"):
         """torch axis -> per-sample axis (negative stays negative)."""
@@ -339,6 +366,7 @@ class Importer:
             import torch
 
             if isinstance(obj, torch.Tensor):
+                self.read.add(id(obj))
                 return _Attr(obj, node.target)
             return obj
         args = self.value(node.args)
@@ -398,6 +426,9 @@ class Importer:
         """Count each parameter tensor once: a module called again, or one whose tensors another
         module already counted (tied weights), becomes Shared; parametrized tensors count as the
         real tensors torch holds (weight_norm's g and v)."""
+        bufs = list(mod.buffers())
+        if bufs:  # counted by the module's rule (BN's statistics) when the rule's count is theirs (finish)
+            self.module_buffers[lname] = bufs
         params = list(mod.parameters())
         if not params:
             return layer
@@ -626,6 +657,9 @@ class Importer:
             import math
 
             return getattr(math, fname)(args[0])
+        if node.op == "call_function" and _all_concrete((args, kwargs)) \
+                and not (getattr(t, "__module__", None) or "torch").startswith("torch"):
+            return _evaluate_helper(fname, t, args, kwargs)  # the model's own helper; torch's factories are not
         raise _Unsupported(f"{fname} on non-tensor values")
 
     def part(self, node, parts: _Parts, idx):
@@ -870,6 +904,8 @@ class Importer:
             pad, mode = tuple(arg(1, "pad")), arg(2, "mode", "constant")
             value = arg(3, "value", None)
             rank = len(self.shapes[xt.name])
+            if all(isinstance(v, int) and v == 0 for v in pad) and 2 * rank >= len(pad):
+                return L.Identity(), [xt.name]  # nothing to pad (Swin3d's pad to whole patches when none is needed)
             if mode == "constant" and (len(pad) != 4 or rank != 3 or min(pad) < 0 or value):
                 # any axes, a fill value, negative amounts (a crop): the general constant pad
                 if len(pad) // 2 > rank:
@@ -932,9 +968,9 @@ class Importer:
             eps = arg(7, "eps", 1e-5)
             layer = batch_norm_layer(name, eps if isinstance(eps, float) else 1e-5, arg(6, "momentum", 0.1),
                                      w is not None, rm is not None, bool(training) or rm is None)
-            for buf in (rm, rv):
+            for buf in (rm, rv, self.bn_counter(rm.tensor) if rm is not None else None):
                 if buf is not None:
-                    self.param_owner.setdefault(id(buf.tensor), "(buffer)")
+                    self.param_owner.setdefault(id(getattr(buf, "tensor", buf)), "(buffer)")
             return self.weighted(node, layer, [w, bias], xt)
         if fname == "channel_shuffle" or fname == "native_channel_shuffle":
             return L.ChannelShuffle(arg(1, "groups")), [xt.name]
@@ -1028,7 +1064,11 @@ class Importer:
             for p in tensors:
                 if p is not None and isinstance(p.tensor, torch.nn.Parameter) and id(p.tensor) not in self.param_owner:
                     self.param_node(p)
-            return _Named(L.Shared(layer, owner=lname + " (buffer weights)"), lname), [xt.name]
+            # the buffer is a Parameter node of role buffer (counted once however many ops read it): it
+            # owns the weights the layer's work reads
+            fixed = [self.param_node(p).name for p in tensors if p is not None
+                     and not isinstance(p.tensor, torch.nn.Parameter)]
+            return _Named(L.Shared(layer, owner=fixed[0]), lname), [xt.name]
         present = [p for p in tensors if p is not None]
         owners = {self.param_owner.get(id(p.tensor)) for p in present}
         if present and None not in owners:
@@ -1185,6 +1225,38 @@ class _Unsupported(Exception):
 _FACTORIES = ("arange", "zeros", "ones", "empty", "full", "linspace", "eye")
 
 
+def _all_concrete(v) -> bool:
+    """Plain Python values only (ints, floats, strings, None, containers of them): no batch size,
+    no symbolic size, no tensor, no opaque value."""
+    if isinstance(v, (list, tuple)):
+        return all(_all_concrete(x) for x in v)
+    if isinstance(v, dict):
+        return all(_all_concrete(x) for x in v.values())
+    return v is None or isinstance(v, (bool, int, float, str)) and not hasattr(v, "free_symbols")
+
+
+def _evaluate_helper(fname, t, args, kwargs):
+    """An fx-wrapped helper of the model's own code called on concrete shape values only
+    (torchvision's ``_compute_pad_size_3d((T, H, W), patch)``): calling it is what forward does.
+    Its result must be plain values too (it is shape arithmetic, not a tensor op)."""
+    def plain(v):  # fx hands lists over as immutable_list: the helper gets fresh plain containers
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(plain(x) for x in v)
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    try:
+        out = t(*plain(list(args)), **plain(dict(kwargs)))
+    except Exception as e:
+        raise _Unsupported(f"{fname} on non-tensor values raised {type(e).__name__}: {e}") from None
+    if not _all_concrete(out):
+        raise _Unsupported(f"{fname} on non-tensor values returned a {type(out).__name__}")
+    return out
+
+
 class _Dead:
     """The result of an unsupported op (the walk goes on to name every one)."""
 
@@ -1250,9 +1322,11 @@ def _is_leaf(module) -> bool:
     return fx.Tracer().is_leaf_module(module, "") and not list(module.children())
 
 
-def _unreached(module, accounted: set) -> list:
+def _unreached(module, accounted: set, read: set = frozenset()) -> list:
     """(path, trainable, frozen, buffers) for the largest modules none of whose parameters the
-    traced forward reached, then for loose parameters of partly reached modules."""
+    traced forward reached (with those of their buffers forward reads nowhere else), then for
+    loose parameters of partly reached modules, then for buffers forward never reads (registered
+    but unused: each on its own line, so the buffers reconcile). Each tensor is on one line."""
     out, covered = [], set()
     mods = list(module.named_modules())
     for path, mod in mods:
@@ -1262,14 +1336,20 @@ def _unreached(module, accounted: set) -> list:
         if ps and not any(id(p) in accounted for p in ps):
             covered.add(path)
             accounted.update(id(p) for p in ps)
+            bs = [b for b in mod.buffers() if id(b) not in accounted and id(b) not in read]
+            accounted.update(id(b) for b in bs)
             out.append((path, sum(p.numel() for p in ps if p.requires_grad),
-                        sum(p.numel() for p in ps if not p.requires_grad), sum(b.numel() for b in mod.buffers())))
+                        sum(p.numel() for p in ps if not p.requires_grad), sum(b.numel() for b in bs)))
     for path, mod in mods:
         for n, p in mod.named_parameters(recurse=False):
             if id(p) not in accounted:
                 accounted.add(id(p))
                 full = f"{path}.{n}" if path else n
                 out.append((full, p.numel() if p.requires_grad else 0, 0 if p.requires_grad else p.numel(), 0))
+    for full, b in module.named_buffers():  # unique tensors, first path
+        if id(b) not in accounted and id(b) not in read:
+            accounted.add(id(b))
+            out.append((full, 0, 0, b.numel()))
     return out
 
 
@@ -1309,7 +1389,12 @@ def import_fx(module, input_shapes, name, allow_partial=False):
 def finish(module, imp, outputs, tracer: str):
     """Unreached parameters, the reconciliation check, and the graph."""
     accounted = set(imp.param_owner)
-    for path, trainable, frozen, buffers in _unreached(module, accounted):
+    for lname, bufs in imp.module_buffers.items():
+        # a module layer whose rule counts exactly its module's buffers holds them; one whose rule
+        # counts none (a Conv2d with a mask registered on it) leaves them to the lines below
+        if dims.same(imp.layer_buffers.get(lname, 0), sum(b.numel() for b in bufs)):
+            accounted.update(id(b) for b in bufs)
+    for path, trainable, frozen, buffers in _unreached(module, accounted, imp.read):
         imp.add(L.Unreached(trainable, frozen, buffers, (path,)), ["input"], imp.unique(path))
     torch_params = sum(p.numel() for p in module.parameters())
     if not dims.same(imp.param_total, torch_params):
