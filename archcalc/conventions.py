@@ -727,8 +727,10 @@ PTFLOPS.rules.update({"Select": R("a view: no hook: 0", **ZERO),
                                                "the operators; which spelling ran is not recorded")})
 for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, THOP, PTFLOPS):
     _c.rules.update({"Roll": R("a cyclic shift (aten::roll): no handle, hook or flop formula: 0", **ZERO)})
-FVCORE.rules["RMSNorm"] = R("aten::rms_norm: no fvcore handle, 0", **ZERO)
-FLOP_COUNTER.rules["RMSNorm"] = R("no flop formula registered for rms_norm: 0", **ZERO)
-TORCHINFO.rules["RMSNorm"] = R("other modules with parameters: output_size[0] (batch) x params", batch_params=1)
-PTFLOPS.rules["RMSNorm"] = R("no module hook for nn.RMSNorm and F.rms_norm is not patched: 0", **ZERO)
-THOP.rules["RMSNorm"] = R("no thop hook for nn.RMSNorm: 0", **ZERO)
+# RMSNorm and the kinds added since carry their entries with their rule
+# (archcalc.rules.Traits): registration writes them into the tables above.
+
+
+# Kinds registered with Traits (archcalc.rules.register) write their entries into the tables above;
+# loading the rules here fills them whichever module is imported first.
+from . import rules as _rules  # noqa: E402,F401,I001

@@ -30,8 +30,8 @@ from ..layers import (
 )
 from . import Cost, Footprint, Unfollowed, register
 from ._window import expect_rank, format_shape, same_padding, window_out
-from .conv import _check_groups
-from .norm import _batchnorm
+from .conv import CONV_TRAITS, _check_groups
+from .norm import BATCH_NORM_TRAITS, _batchnorm
 from .pool import _adaptive_windows
 
 _AXES = {1: ("length",), 3: ("depth", "height", "width")}
@@ -55,7 +55,7 @@ def _spatial(layer, shape):
     return shape[0], shape[1:]
 
 
-@register(Conv1d, Conv3d)
+@register(Conv1d, Conv3d, traits=CONV_TRAITS)
 def conv_nd(layer, inputs):
     """1-d / 3-d convolution, same convention as Conv2d: params ``cout * cin/groups * prod(k)``
     (+ ``cout`` bias); macs one per weight per output position; flops ``2*macs`` + bias adds."""
@@ -83,7 +83,7 @@ def conv_nd(layer, inputs):
                 rf=_hw_footprint(layer, layer.kernel_size, layer.stride, leads, layer.dilation))
 
 
-@register(BatchNorm3d)
+@register(BatchNorm3d, traits=BATCH_NORM_TRAITS)
 def batch_norm3d(layer: BatchNorm3d, inputs):
     """Batch norm of a (C, D, H, W) input; same convention as BatchNorm2d."""
     expect_rank(inputs[0], 4, "(C, D, H, W)")
