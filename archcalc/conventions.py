@@ -256,6 +256,10 @@ class Convention:
 #: archcalc's own and torch's FlopCounterMode, which counts the same aten ops.
 ATEN_LEVEL = ("archcalc", "flop_counter")
 
+#: Tools whose count of an interpolation is not 0 (fvcore's upsample handles, ptflops' patched
+#: F.interpolate, thop's upsample hook): the ones a per-item interpolation stand-in misleads.
+COUNTS_INTERPOLATION = ("fvcore", "ptflops", "thop")
+
 #: Tools that count the ops computing a weight inside forward (fvcore: aten::batch_norm on a
 #: standardised kernel), so a layer with computed weights cannot be reproduced under them.
 WEIGHT_WORK_SEEN = ("fvcore",)
@@ -283,6 +287,14 @@ def _unshared(rec):
         inner = rec.layer.layer
         return replace(rec, layer=inner, kind=inner.kind), rec.layer.owner.endswith("(computed weights)")
     return rec, False
+
+
+def _interpolates_per_item(layer) -> bool:
+    while type(layer).__name__ == "PerItem":
+        layer = layer.layer
+        if type(layer).__name__ == "Interpolate":
+            return True
+    return False
 
 
 def folds_items(layer) -> bool:
@@ -338,6 +350,12 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     for rec in result.layers:
         if rec.kind == "Input":
             continue
+        if conv.name in COUNTS_INTERPOLATION and _interpolates_per_item(rec.layer):
+            raise NotReproduced(f"layer {rec.name!r} ({rec.kind}): an interpolation applied per item of a leading "
+                                "axis (the zoo's stand-in for RAFT's grid_sample lookups and its per-iteration "
+                                f"upsampling); torch runs grid_sample or an upsample on a reshaped batch, which "
+                                f"{conv.name} counts by an op this graph does not spell, so archcalc does not "
+                                "reproduce its total")
         rec, computed = _unshared(rec)
         if computed and conv.name in WEIGHT_WORK_SEEN:
             raise NotReproduced(f"layer {rec.name!r}: its weights are computed in forward (weight "
