@@ -33,10 +33,14 @@ def _small_input(name):
     own = get_entry(name).input_shape
     for side in (64, 96, 128, 160, 192):
         try:
-            archcalc.analyze(name, input=(own[0], side, side))
-            return (own[0], side, side)
+            r = archcalc.analyze(name, input=(own[0], side, side))
         except ArchcalcError:
             continue
+        if any(getattr(x.layer, "size", None) is not None for x in r.layers if x.kind == "Interpolate"):
+            # a resize to a size fixed when the graph was built (torchvision's segmentation heads resize
+            # to the input's size): another input needs another graph, so keep the model's own
+            return tuple(own)
+        return (own[0], side, side)
     return tuple(own)
 
 
