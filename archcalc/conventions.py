@@ -300,12 +300,10 @@ def _interpolates_per_item(layer) -> bool:
 def folds_items(layer) -> bool:
     """True for a ``PerItem`` whose inner module takes a fixed rank (conv, batch norm, pooling):
     torch runs it on ``(batch * items, C, *spatial)``."""
-    import re
+    from .rules import traits_of
 
     inner = getattr(layer, "layer", None)
-    return (type(layer).__name__ == "PerItem" and inner is not None and re.fullmatch(
-        r"(Conv|ConvTranspose|BatchNorm|MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool)[123]d", inner.kind)
-        is not None)
+    return type(layer).__name__ == "PerItem" and inner is not None and traits_of(inner).fixed_rank
 
 
 def rule_key(rec) -> str:

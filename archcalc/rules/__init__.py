@@ -61,6 +61,9 @@ class Traits:
     composite_elements: Optional[Callable] = None
     #: output-sized maps a composite backward holds at once (measured)
     backward_maps: int = 0
+    #: a torch module of fixed rank ``(N, C, *spatial)`` (conv, batch norm, pooling): applied per item
+    #: (``PerItem``), torch runs it on the items folded into the batch, which is what tools see
+    fixed_rank: bool = False
 
 
 #: Traits for the memory tables, by field: (table name, how the field becomes the table's entry)

@@ -39,7 +39,7 @@ def weight_and_bias(layer, params):
 
 
 #: conv kinds: a weight and an optional bias (optimizer counters and step temporaries per tensor)
-CONV_TRAITS = Traits(param_tensors=weight_and_bias)
+CONV_TRAITS = Traits(param_tensors=weight_and_bias, fixed_rank=True)
 
 
 @register(Conv2d, traits=CONV_TRAITS)

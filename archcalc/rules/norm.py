@@ -21,7 +21,8 @@ def _batchnorm(layer, shape, channels):
 
 
 #: batch norms: gamma and beta are two tensors of C; the buffers hold torch's int64 num_batches_tracked
-BATCH_NORM_TRAITS = Traits(param_tensors=lambda layer, params: (params // 2, params // 2), counts_batches=True)
+BATCH_NORM_TRAITS = Traits(param_tensors=lambda layer, params: (params // 2, params // 2), counts_batches=True,
+                           fixed_rank=True)
 
 
 @register(BatchNorm2d, traits=BATCH_NORM_TRAITS)
