@@ -166,3 +166,15 @@ def test_old_style_entries_still_count(registry_snapshot):
     r = archcalc.analyze(b.build())
     assert C.count(r, "fvcore").total == 0
     assert M.training_memory(r).layers[-1].saved == ()
+
+
+@pytest.mark.parametrize("layer, folds", [
+    (L.Conv3d(4, 3), True), (L.BatchNorm1d(), True), (L.TrainingBatchNorm2d(1e-5, 0.1, True, True), True),
+    (L.MaxPool1d(2), True), (L.AdaptiveAvgPool3d(1), True), (L.AvgPool2d(2), True),
+    (L.Linear(4), False), (L.LayerNorm((4,)), False), (L.GlobalAvgPool2d(), False), (L.Interpolate(size=(4, 4)), False),
+])
+def test_a_per_item_layer_folds_by_its_fixed_rank_trait(layer, folds):
+    """torch runs a fixed-rank module (N, C, *spatial) applied per item on the items folded into the
+    batch; a Linear or a norm over the last axis maps over the leading axes as they are."""
+    assert traits_of(layer).fixed_rank is folds
+    assert C.folds_items(L.PerItem(layer)) is folds
