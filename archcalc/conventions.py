@@ -130,6 +130,17 @@ def _mha_activations(rec):
     return dims.normalize(_batch(rec) * n)
 
 
+def _ptflops_mha_hook(rec):
+    # ptflops multihead_attention_counter_hook, written out (kdim/vdim are the key/value inputs' widths)
+    layer, L, E, S, kd, vd = _mha_dims(rec)
+    h = layer.num_heads
+    n = L * E + L * E * E + S * kd * kd + S * vd * vd
+    if layer.bias:
+        n = n + (L + 2 * S) * E
+    n = n + h * (L * S * dims.floordiv(E, h) + L * S + L * S * dims.floordiv(vd, h)) + L * vd * (vd + 1)
+    return dims.normalize(_batch(rec) * n)
+
+
 def _thop_adaptive_avg_nd(rec):
     # thop count_adap_avgpool for any rank: int((prod(in_spatial / out_spatial) + 1) * out_numel)
     ins, outs = rec.input_shapes[0][1:], rec.output_shape[1:]
@@ -190,6 +201,7 @@ TERMS: dict[str, Callable] = {
     "thop_adaptive_avg_nd": _thop_adaptive_avg_nd,
     "fvcore_einsum": _fvcore_einsum,
     "mha_activations": _mha_activations,
+    "ptflops_mha_hook": _ptflops_mha_hook,
 }
 
 
@@ -681,8 +693,14 @@ PTFLOPS.rules.update({
                                                     "b.shape[-1]", matmul_lhs_x_n=1)),
     "MatMul[@]": R("the @ operator (Tensor.__matmul__) is not patched: 0", **ZERO),
     "MatMul[@]()": R("the @ operator (Tensor.__matmul__) is not patched: 0", **ZERO),
-    **_same(_MHA, Refused({}, "ptflops' MultiheadAttention hook plus the patched F.linear calls of torch's slow "
-                              "path (taken or not at run time) were not measured; archcalc does not reproduce it")),
+    "MultiheadAttention[no_weights]": R("multihead_attention_counter_hook (q scaling, q/k/v projections as "
+                                        "len x dim x dim, biases, per head QK^T + softmax + AV, the output "
+                                        "projection with its bias); F.linear is not patched and the core runs "
+                                        "in scaled_dot_product_attention, unpatched: the hook alone",
+                                        ptflops_mha_hook=1),
+    "MultiheadAttention[need_weights]": Refused({}, "ptflops' MultiheadAttention hook, plus torch.bmm and F.softmax "
+                                                   "when torch takes its slow path (grad enabled), not on the fast "
+                                                   "path (no_grad): which one ran is not recorded"),
     **_same(_VIEWS + _REDUCE + _PADS + ("Einsum", "ScaledDotProductAttention", "Sub", "Div", "Mish"),
             R("no module hook and no patched function: 0", **ZERO)),
 })
