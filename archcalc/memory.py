@@ -939,6 +939,9 @@ def fit_batch(result, budget: int, train: bool = False, optimizer: str = "sgd", 
     return Fit(lo, budget, peak(lo), peak(hi), headroom, usable)
 
 
-# Kinds registered with Traits (archcalc.rules.register) write their entries into the tables above;
-# loading the rules here fills them whichever module is imported first.
-from . import rules as _rules  # noqa: E402,F401,I001
+# Kinds registered with Traits (archcalc.rules.register) write their entries into the tables above,
+# whichever module is imported first.
+_TABLES_READY = True
+from . import rules as _rules  # noqa: E402,I001
+
+_rules.fill_memory_tables()

@@ -39,7 +39,7 @@ def registry_snapshot():
     tables = {name: getattr(M, name) for name in set(rules._MEMORY_TABLES.values())}
     saved = {name: (set(t) if isinstance(t, set) else dict(t)) for name, t in tables.items()}
     conv_rules = {name: dict(c.rules) for name, c in C.CONVENTIONS.items()}
-    rule_map, trait_map = dict(rules._RULES), dict(rules._TRAITS)
+    rule_map, trait_map, written = dict(rules._RULES), dict(rules._TRAITS), set(rules._MEMORY_WRITTEN)
     yield
     for name, t in tables.items():
         t.clear()
@@ -51,6 +51,8 @@ def registry_snapshot():
     rules._RULES.update(rule_map)
     rules._TRAITS.clear()
     rules._TRAITS.update(trait_map)
+    rules._MEMORY_WRITTEN.clear()
+    rules._MEMORY_WRITTEN.update(written)
 
 
 def _probe_traits(**extra):

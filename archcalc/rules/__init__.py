@@ -86,24 +86,45 @@ def kind_name(cls: type) -> str:
     return getattr(cls, "kind_name", cls.__name__)
 
 
-def _declare(cls: type, traits: Traits) -> None:
-    from .. import conventions as C
-    from .. import memory as M
+_MEMORY_WRITTEN: set = set()  # classes whose memory traits are in archcalc.memory's tables
 
+
+def _write_memory(cls: type, traits: Traits) -> None:
+    """Put a class's memory traits into archcalc.memory's tables, once. The memory module is not
+    imported for this (it stays out of light start-ups such as the pytest plugin's): when it is not
+    loaded yet, it calls :func:`fill_memory_tables` itself once its tables exist."""
+    import sys
+
+    memory = sys.modules.get(__name__.rsplit(".", 1)[0] + ".memory")
+    if cls in _MEMORY_WRITTEN or not getattr(memory, "_TABLES_READY", False):
+        return
     kind = kind_name(cls)
-    if cls in _TRAITS:
-        raise RuntimeError(f"traits for {cls.__name__} are already registered")
     for fld, table_name in _MEMORY_TABLES.items():
         value = getattr(traits, fld)
         if value in (None, False, 0):
             continue
-        table = getattr(M, table_name)
+        table = getattr(memory, table_name)
         if kind in table:
             raise RuntimeError(f"{kind}: memory.{table_name} already has an entry; declare it in one place")
         if isinstance(table, set):
             table.add(kind)
         else:
             table[kind] = value
+    _MEMORY_WRITTEN.add(cls)
+
+
+def fill_memory_tables() -> None:
+    for cls, traits in list(_TRAITS.items()):
+        _write_memory(cls, traits)
+
+
+def _declare(cls: type, traits: Traits) -> None:
+    from .. import conventions as C
+
+    kind = kind_name(cls)
+    if cls in _TRAITS:
+        raise RuntimeError(f"traits for {cls.__name__} are already registered")
+    _write_memory(cls, traits)
     for conv_name, rules in traits.conventions.items():
         conv = C.CONVENTIONS[conv_name]
         for key, rule in rules.items():
