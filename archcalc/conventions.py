@@ -88,6 +88,10 @@ def _macs_unless_text_padding(rec):
     return 0 if isinstance(getattr(rec.layer, "padding", 0), str) else rec.macs
 
 
+def _out_unless_text_padding(rec):
+    return 0 if isinstance(getattr(rec.layer, "padding", 0), str) else rec.output_elements
+
+
 def _out_2d(rec):
     # fvcore handles aten::upsample_nearest2d / upsample_bilinear2d only (a (C, H, W) sample)
     return rec.output_elements if len(rec.output_shape) == 3 else 0
@@ -111,6 +115,32 @@ def _mha_projection_macs(rec):
     return dims.normalize(_batch(rec) * (L * E * E + S * kd * E + S * vd * E + L * E * E))
 
 
+def _mha_activations(rec):
+    # fvcore's ActivationCountAnalysis on F.multi_head_attention_forward (torch's slow path under the
+    # jit trace): the output elements of the q/k/v projections (one packed aten::linear for self-attention,
+    # the same elements) and of out_proj; with need_weights also those of the two aten::bmm (the
+    # (heads, L, S) scores and the (heads, L, E/heads) weighted values)
+    layer, L, E, S, _, _ = _mha_dims(rec)
+    if layer.add_bias_kv:
+        raise NotReproduced(f"layer {rec.name!r} (MultiheadAttention): add_bias_kv lengthens the keys after the "
+                            "projections; fvcore's activation count for it was not read")
+    n = 2 * L * E + 2 * S * E
+    if layer.need_weights:
+        n = n + layer.num_heads * L * S + L * E
+    return dims.normalize(_batch(rec) * n)
+
+
+def _ptflops_mha_hook(rec):
+    # ptflops multihead_attention_counter_hook, written out (kdim/vdim are the key/value inputs' widths)
+    layer, L, E, S, kd, vd = _mha_dims(rec)
+    h = layer.num_heads
+    n = L * E + L * E * E + S * kd * kd + S * vd * vd
+    if layer.bias:
+        n = n + (L + 2 * S) * E
+    n = n + h * (L * S * dims.floordiv(E, h) + L * S + L * S * dims.floordiv(vd, h)) + L * vd * (vd + 1)
+    return dims.normalize(_batch(rec) * n)
+
+
 def _thop_adaptive_avg_nd(rec):
     # thop count_adap_avgpool for any rank: int((prod(in_spatial / out_spatial) + 1) * out_numel)
     ins, outs = rec.input_shapes[0][1:], rec.output_shape[1:]
@@ -121,6 +151,34 @@ def _thop_adaptive_avg_nd(rec):
             k *= i / o
         return int((k + 1) * n)
     return dims.normalize((dims.exact_div(dims.prod(ins), dims.prod(outs)) + 1) * n)
+
+
+def _fvcore_einsum(rec):
+    # fvcore's einsum_flop_jit on torch's equation (the batch letter leading every operand, as
+    # from_torch requires and the zoo writes): after renaming the letters a, b, c... by first
+    # appearance, "abc,abd->acd" and "abc,adc->adb" count n*c*t*p, the multiply-accumulates.
+    # Any other equation asks numpy.einsum_path(optimize="optimal") and parses its printed
+    # "Optimized FLOP count: %.3e" (cost + 1, cost = product of every letter's size x (1, +1 when a
+    # letter is summed away), one step for one or two operands), then floor(x / 2).
+    lhs, out = rec.layer.equation.split("->")
+    terms = lhs.split(",")
+    size = {}
+    for t, shape in zip(terms, rec.input_shapes):
+        size.update(zip(t, shape))
+    product = dims.normalize(_batch(rec) * dims.prod(size.values()))
+    if not dims.is_concrete(product):
+        raise NotReproduced(f"layer {rec.name!r} (Einsum): fvcore rounds its einsum count to 4 significant "
+                            "digits, which archcalc reproduces for concrete sizes only")
+    batch = next(c for c in "ZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in rec.layer.equation)
+    eq = ",".join(batch + t for t in terms) + "->" + batch + out
+    order = {}
+    for c in eq:
+        if c.isalpha():
+            order.setdefault(c, chr(97 + len(order)))
+    if "".join(order.get(c, c) for c in eq) in ("abc,abd->acd", "abc,adc->adb"):
+        return product
+    summed = bool(set(lhs.replace(",", "")) - set(out))
+    return int(float(f"{product * (1 + summed) + 1:.3e}") // 2)
 
 
 #: Quantities a rule may add up, each read from an archcalc LayerRecord (batch included).
@@ -137,9 +195,13 @@ TERMS: dict[str, Callable] = {
     "rows": _rows,
     "out_2d": _out_2d,
     "macs_unless_text_padding": _macs_unless_text_padding,
+    "out_unless_text_padding": _out_unless_text_padding,
     "matmul_lhs_x_n": _matmul_lhs_x_n,
     "mha_projection_macs": _mha_projection_macs,
     "thop_adaptive_avg_nd": _thop_adaptive_avg_nd,
+    "fvcore_einsum": _fvcore_einsum,
+    "mha_activations": _mha_activations,
+    "ptflops_mha_hook": _ptflops_mha_hook,
 }
 
 
@@ -206,6 +268,10 @@ class Convention:
 #: archcalc's own and torch's FlopCounterMode, which counts the same aten ops.
 ATEN_LEVEL = ("archcalc", "flop_counter")
 
+#: Tools whose count of an interpolation is not 0 (fvcore's upsample handles, ptflops' patched
+#: F.interpolate, thop's upsample hook): the ones a per-item interpolation stand-in misleads.
+COUNTS_INTERPOLATION = ("fvcore", "ptflops", "thop")
+
 #: Tools that count the ops computing a weight inside forward (fvcore: aten::batch_norm on a
 #: standardised kernel), so a layer with computed weights cannot be reproduced under them.
 WEIGHT_WORK_SEEN = ("fvcore",)
@@ -235,15 +301,21 @@ def _unshared(rec):
     return rec, False
 
 
+def _interpolates_per_item(layer) -> bool:
+    while type(layer).__name__ == "PerItem":
+        layer = layer.layer
+        if type(layer).__name__ == "Interpolate":
+            return True
+    return False
+
+
 def folds_items(layer) -> bool:
     """True for a ``PerItem`` whose inner module takes a fixed rank (conv, batch norm, pooling):
     torch runs it on ``(batch * items, C, *spatial)``."""
-    import re
+    from .rules import traits_of
 
     inner = getattr(layer, "layer", None)
-    return (type(layer).__name__ == "PerItem" and inner is not None and re.fullmatch(
-        r"(Conv|ConvTranspose|BatchNorm|MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool)[123]d", inner.kind)
-        is not None)
+    return type(layer).__name__ == "PerItem" and inner is not None and traits_of(inner).fixed_rank
 
 
 def rule_key(rec) -> str:
@@ -288,6 +360,12 @@ def count(result, convention: "str | Convention", functional=None) -> Convention
     for rec in result.layers:
         if rec.kind == "Input":
             continue
+        if conv.name in COUNTS_INTERPOLATION and _interpolates_per_item(rec.layer):
+            raise NotReproduced(f"layer {rec.name!r} ({rec.kind}): an interpolation applied per item of a leading "
+                                "axis (the zoo's stand-in for RAFT's grid_sample lookups and its per-iteration "
+                                f"upsampling); torch runs grid_sample or an upsample on a reshaped batch, which "
+                                f"{conv.name} counts by an op this graph does not spell, so archcalc does not "
+                                "reproduce its total")
         rec, computed = _unshared(rec)
         if computed and conv.name in WEIGHT_WORK_SEEN:
             raise NotReproduced(f"layer {rec.name!r}: its weights are computed in forward (weight "
@@ -502,10 +580,33 @@ THOP = Convention(
 #: fvcore's ActivationCountAnalysis: output elements of conv / linear / matmul ops only.
 FVCORE_ACTIVATIONS = Convention(
     "fvcore_activations", "fvcore.nn.ActivationCountAnalysis(model, x).total()", "elements",
-    rules={**_same(("Conv2d", "ConvTranspose2d", "Linear"),
-                   R("generic_activation_jit: output elements of conv/addmm/linear/matmul", out=1))},
+    rules={**_same(("ConvTranspose2d", "Linear", "MatMul[matmul]", "MatMul[bmm]", "MatMul[@]", "Einsum"),
+                   R("generic_activation_jit: output elements of conv/addmm/linear/matmul/bmm/einsum", out=1)),
+           **_same(("Conv1d", "Conv2d", "Conv3d"),
+                   R("generic_activation_jit: output elements of aten::_convolution; a padding='same'/'valid' "
+                     "conv runs aten::_convolution_mode, which has no handle (0)", out_unless_text_padding=1)),
+           **_same(("MultiheadAttention[need_weights]", "MultiheadAttention[no_weights]"),
+                   R("generic_activation_jit on the aten::linear projections (and, with need_weights, the two "
+                     "aten::bmm of the attention core): their output elements", mha_activations=1))},
     default=R("ActivationCountAnalysis only handles conv/linear/matmul ops: 0", **ZERO),
 )
+
+#: fvcore's operator names (``FlopCountAnalysis.by_operator``) -> the rule keys whose fvcore count
+#: lands on them. Operators sharing a tuple are checked together: MultiheadAttention runs
+#: aten::linear and aten::bmm, a zoo Einsum may be a matmul in torch (MViT's relative positions).
+_FVCORE_MATRIX = ("Linear", "MatMul[matmul]", "MatMul[bmm]", "MatMul[@]", "Einsum",
+                  "MultiheadAttention[need_weights]", "MultiheadAttention[no_weights]")
+FVCORE_OPERATORS = {
+    "conv": ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d"),
+    **{op: _FVCORE_MATRIX for op in ("linear", "addmm", "matmul", "mm", "bmm", "einsum")},
+    "batch_norm": ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BatchNorm1d[train]", "BatchNorm2d[train]",
+                   "BatchNorm3d[train]"),
+    "layer_norm": ("LayerNorm", "LayerNorm2d"),
+    "group_norm": ("GroupNorm",),
+    "adaptive_avg_pool2d": ("AdaptiveAvgPool2d", "GlobalAvgPool2d"),
+    "upsample_nearest2d": ("Upsample[nearest]", "Interpolate[nearest]"),
+    "upsample_bilinear2d": ("Upsample[bilinear]", "Interpolate[bilinear]"),
+}
 
 #: Conventions for a count of operations, by name (the tool each mirrors).
 CONVENTIONS = {c.name: c for c in (ARCHCALC, FVCORE, TORCHINFO, FLOP_COUNTER, PTFLOPS, THOP, FVCORE_ACTIVATIONS)}
@@ -534,7 +635,9 @@ FVCORE.rules.update({
     **_same(_NORMS, R("aten::layer_norm / aten::group_norm: norm_flop_counter = 4 per input element, 5 when affine",
                       **{"in": 4, "affine_in": 1})),
     **_same(_MATMUL, R("aten::matmul / aten::bmm: prod(a.shape) * b.shape[-1]", matmul_lhs_x_n=1)),
-    "Einsum": R("aten::einsum: numpy's optimal contraction flops / 2 = one per multiply-accumulate", macs=1),
+    "Einsum": R("aten::einsum: floor(numpy einsum_path's 'Optimized FLOP count' / 2), a count printed to 4 "
+                "significant digits (2 x MACs + 1 for a contraction), parsed back; abc,abd->acd and "
+                "abc,adc->adb are exact MACs", fvcore_einsum=1),
     "MultiheadAttention[need_weights]": R("F.multi_head_attention_forward under the jit trace: aten::linear "
                                           "projections and the two aten::bmm of the attention core", macs=1),
     "MultiheadAttention[no_weights]": R("aten::linear projections count; the core runs in "
@@ -574,8 +677,10 @@ TORCHINFO.rules.update({
 
 PTFLOPS.rules.update({
     **_same(("Conv1d", "Conv3d"), R("module hook: MACs + bias (one add per output element)", macs=1, bias_out=1)),
-    **_same(("BatchNorm3d", "LayerNorm", "GroupNorm"),
-            R("bn hook (also for LayerNorm/GroupNorm): input elements, x2 when affine", **{"in": 1, "affine_in": 1})),
+    **_same(("BatchNorm3d", "GroupNorm"),
+            R("bn hook (also for GroupNorm): input elements, x2 when affine", **{"in": 1, "affine_in": 1})),
+    "LayerNorm": R("bn hook: input elements; it doubles them only when the module has an 'affine' attribute, "
+                   "and nn.LayerNorm's is 'elementwise_affine': x1", **{"in": 1}),
     "LayerNorm2d": R("a LayerNorm subclass: ptflops maps exact types only, and F.layer_norm is not patched: 0", **ZERO),
     **_same(_POOLS_ND, R("pool hook counts input elements, and the patched F.*pool* it calls counts them again",
                          **{"in": 2})),
@@ -588,8 +693,14 @@ PTFLOPS.rules.update({
                                                     "b.shape[-1]", matmul_lhs_x_n=1)),
     "MatMul[@]": R("the @ operator (Tensor.__matmul__) is not patched: 0", **ZERO),
     "MatMul[@]()": R("the @ operator (Tensor.__matmul__) is not patched: 0", **ZERO),
-    **_same(_MHA, Refused({}, "ptflops' MultiheadAttention hook plus the patched F.linear calls of torch's slow "
-                              "path (taken or not at run time) were not measured; archcalc does not reproduce it")),
+    "MultiheadAttention[no_weights]": R("multihead_attention_counter_hook (q scaling, q/k/v projections as "
+                                        "len x dim x dim, biases, per head QK^T + softmax + AV, the output "
+                                        "projection with its bias); F.linear is not patched and the core runs "
+                                        "in scaled_dot_product_attention, unpatched: the hook alone",
+                                        ptflops_mha_hook=1),
+    "MultiheadAttention[need_weights]": Refused({}, "ptflops' MultiheadAttention hook, plus torch.bmm and F.softmax "
+                                                   "when torch takes its slow path (grad enabled), not on the fast "
+                                                   "path (no_grad): which one ran is not recorded"),
     **_same(_VIEWS + _REDUCE + _PADS + ("Einsum", "ScaledDotProductAttention", "Sub", "Div", "Mish"),
             R("no module hook and no patched function: 0", **ZERO)),
 })
@@ -653,12 +764,6 @@ PTFLOPS.rules.update({"Select": R("a view: no hook: 0", **ZERO),
                                                "the operators; which spelling ran is not recorded")})
 for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, THOP, PTFLOPS):
     _c.rules.update({"Roll": R("a cyclic shift (aten::roll): no handle, hook or flop formula: 0", **ZERO)})
-FVCORE.rules["RMSNorm"] = R("aten::rms_norm: no fvcore handle, 0", **ZERO)
-FLOP_COUNTER.rules["RMSNorm"] = R("no flop formula registered for rms_norm: 0", **ZERO)
-TORCHINFO.rules["RMSNorm"] = R("other modules with parameters: output_size[0] (batch) x params", batch_params=1)
-PTFLOPS.rules["RMSNorm"] = R("no module hook for nn.RMSNorm and F.rms_norm is not patched: 0", **ZERO)
-THOP.rules["RMSNorm"] = R("no thop hook for nn.RMSNorm: 0", **ZERO)
-
 # Issue 14's copies, views and the vector norm (archcalc.layers: ConstantPad, UnfoldAxis, Unfold,
 # Repeat, RepeatInterleave, VectorNorm), read from the same tool versions.
 _COPY_KINDS = ("ConstantPad", "UnfoldAxis", "Unfold", "Fold", "Repeat", "RepeatInterleave")
@@ -683,3 +788,11 @@ THOP.rules.update(_same(_COPY_KINDS + ("VectorNorm",),
 FLOP_COUNTER.rules["LSTM"] = Refused({}, "FlopCounterMode counts torch's decomposition of aten.lstm (an addmm/mm per "
                                             "step: 2 per multiply-accumulate) on meta tensors, and nothing for the "
                                             "fused CPU (mkldnn) or cuDNN kernels; archcalc does not guess which ran")
+
+# RMSNorm and the kinds added since carry their entries with their rule
+# (archcalc.rules.Traits): registration writes them into the tables above.
+
+
+# Kinds registered with Traits (archcalc.rules.register) write their entries into the tables above;
+# loading the rules here fills them whichever module is imported first.
+from . import rules as _rules  # noqa: E402,F401,I001

@@ -186,7 +186,7 @@ STAT_ROWS = {
 TRAINING_UNSUPPORTED = {"L2Norm", "LSTM", "Embedding", "RoIAlign", "RoIPool", "PSRoIPool"}
 #: layer/group norm keep per-row statistics (not per channel); attention keeps composite internals;
 #: max-unpool keeps int64 indices that are a graph input: not measured yet, refused for training.
-TRAINING_UNSUPPORTED |= {"ScaledDotProductAttention", "MultiheadAttention", "MaxUnpool2d", "Uncounted", "RMSNorm",
+TRAINING_UNSUPPORTED |= {"ScaledDotProductAttention", "MultiheadAttention", "MaxUnpool2d", "Uncounted",
                          "Pointwise"}  # pow/exp/sqrt save different tensors: not modelled per op
 
 #: In-place variants that differentiate from their result instead (torch's ``elu_``, ``leaky_relu_``).
@@ -212,20 +212,17 @@ ACCUMULATE_IN_PLACE = True
 FORWARD_SCRATCH = {"MaxPool2d": INDEX_BYTES, "AdaptiveMaxPool2d": INDEX_BYTES, "GlobalMaxPool2d": INDEX_BYTES}
 
 
-def _lrn_elements(layer, shape, training: bool):
-    """Elements torch's composite ``F.local_response_norm`` holds besides its input and output.
+def _traits(layer):
+    """The traits registered with the layer's rule (:class:`archcalc.rules.Traits`)."""
+    from .rules import traits_of
 
-    It computes ``sq = x*x``, pads it across channels (``C + size - 1`` maps), ``avg_pool3d``s that
-    to ``avg`` and evaluates ``avg.mul(alpha).add(k).pow(beta)`` with ``avg`` still held by its
-    variable, then ``x / div``. Inference: the larger of ``sq`` + padded and three maps during the
-    chained expression, less the output map the model already counts. Training: ``avg_pool3d``
-    saves the padded squares, ``pow`` its input and the division its divisor (padded + 2 maps)."""
-    c = shape[0]
-    rest = dims.prod(shape[1:])
-    padded = (c + layer.size - 1) * rest
-    if training:
-        return padded + 2 * c * rest
-    return dims.smax(padded + c * rest, 3 * c * rest) - c * rest
+    return traits_of(layer)
+
+
+def _lrn_elements(layer, shape, training: bool):
+    """Elements a torch composite (``F.local_response_norm``) holds besides its input and output:
+    the ``composite_elements`` trait registered with the layer's rule (archcalc/rules/norm.py)."""
+    return _traits(layer).composite_elements(layer, shape, training)
 
 #: Kinds that are views at inference but materialise a new output when training (dropout).
 TRAINING_MATERIALISES = {"Dropout"}
@@ -465,7 +462,7 @@ def _buffer_bytes(records, bpe: int) -> int:
     total = 0
     for r in records:
         b = _concrete(r.buffers, f"the buffers of {r.name}")
-        if r.kind.startswith("BatchNorm") and getattr(r.layer, "track_running_stats", False) and b:
+        if _traits(r.layer).counts_batches and getattr(r.layer, "track_running_stats", False) and b:
             total += (b - 1) * bpe + 8  # num_batches_tracked is an int64 scalar
         else:
             total += b * bpe
@@ -495,7 +492,7 @@ def _forward_live(plan: _Plan, batch: int, bpe: int, keep_until_end: set, scratc
     for i, r in enumerate(plan.records):
         running += delta[i]
         extra = FORWARD_SCRATCH.get(_kind(r), 0) * plan.elements(i, batch) if scratch else 0
-        if scratch and r.kind == "LocalResponseNorm":
+        if scratch and _traits(r.layer).composite_elements is not None:
             extra = _lrn_elements(r.layer, r.output_shape, training=False) * batch * bpe
         live.append(running + extra)
     return live
@@ -507,24 +504,17 @@ def _largest_tensor(r) -> int:
     p = _concrete(r.trainable_params, f"the params of {r.name}")
     if not p:
         return 0
-    if r.kind in ("Conv2d", "ConvTranspose2d", "Conv1d", "Conv3d"):
-        return p - (r.layer.out_channels if r.layer.bias else 0)
-    if r.kind == "Linear":
-        return p - (r.layer.out_features if r.layer.bias else 0)
-    if r.kind.startswith("BatchNorm"):
-        return p // 2
-    return p
+    split = _traits(r.layer).param_tensors
+    return max(split(r.layer, p)) if split else p
 
 
 def _param_tensors(r) -> int:
     """How many trainable parameter tensors a layer has (weight, bias, gamma, beta)."""
-    if not _concrete(r.trainable_params, r.name):
+    p = _concrete(r.trainable_params, r.name)
+    if not p:
         return 0
-    if r.kind in ("Conv2d", "ConvTranspose2d", "Conv1d", "Conv3d", "Linear"):
-        return 2 if r.layer.bias else 1
-    if r.kind.startswith("BatchNorm"):
-        return 2
-    return 1
+    split = _traits(r.layer).param_tensors
+    return len(split(r.layer, p)) if split else 1
 
 
 def _inner_layer(r):
@@ -805,11 +795,9 @@ def training_memory(result, optimizer: str = "sgd", batch=None, dtype=None, fore
                 contributions.append((j, None, True))
                 new_bytes += full(j)
         wgrad_bytes = _concrete(r.trainable_params, r.name) * bpe
-        if r.kind == "LocalResponseNorm":
-            # torch's composite backward (division, pow, avg_pool3d, mul) holds several map-sized
-            # temporaries at once: 3 maps, measured (exact for (C, size) = (8, 5), (16, 3), (8, 7), (4, 9)
-            # in tests/test_memory_measure.py), not derived op by op
-            new_bytes += 3 * full(i)
+        # a composite backward (LRN's: division, pow, avg_pool3d, mul) holds several map-sized
+        # temporaries at once: the ``backward_maps`` trait registered with the rule, measured
+        new_bytes += _traits(r.layer).backward_maps * full(i)
         at_node = current() + new_bytes + wgrad_bytes
         if at_node > peak_b[0]:
             peak_b = (at_node, r.name)
@@ -963,3 +951,11 @@ def fit_batch(result, budget: int, train: bool = False, optimizer: str = "sgd", 
         else:
             hi = mid
     return Fit(lo, budget, peak(lo), peak(hi), headroom, usable)
+
+
+# Kinds registered with Traits (archcalc.rules.register) write their entries into the tables above,
+# whichever module is imported first.
+_TABLES_READY = True
+from . import rules as _rules  # noqa: E402,I001
+
+_rules.fill_memory_tables()

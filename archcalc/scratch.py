@@ -375,6 +375,6 @@ _register_cuda()
 
 def resident_bytes(backend: str, records) -> int:
     """Library workspaces a backend keeps for the whole run (cuBLAS's, once a matmul has run)."""
-    if backend == "cuda" and any(type(r.layer).__name__ in ("Linear",) for r in records):
+    if backend == "cuda" and any(_RULES.get(("cuda", type(r.layer).__name__)) is _linear_cuda for r in records):
         return CUBLAS_WORKSPACE_BYTES
     return 0

@@ -178,7 +178,7 @@ def _peak_rows(result) -> tuple:
         row = dict(running)
         kind = memory._kind(r)
         scratch = memory.FORWARD_SCRATCH.get(kind, 0) * per_sample[i]
-        if r.kind == "LocalResponseNorm":
+        if memory._traits(r.layer).composite_elements is not None:
             scratch = memory._lrn_elements(real[r.name].layer, real[r.name].output_shape, training=False) * bpe
         if not (dims.is_concrete(scratch) and scratch == 0):
             bump(row, poly(dims.normalize(scratch)), 1)

@@ -23,17 +23,148 @@ from ..errors import UnsupportedLayerError
 _RULES: dict[type, Callable] = {}
 
 
-def register(*kinds: type):
-    """Register the rule for one or more layer classes. Registering a kind twice is an error."""
+@dataclass(frozen=True)
+class Traits:
+    """What a layer kind needs besides its cost rule, declared with the rule so that a kind cannot
+    be half-added: ``@register(LayerNorm, traits=Traits(saved=..., conventions={...}))``.
+
+    Registration writes each table-kept field into the table that reads it, under the kind's name
+    (``kind_name`` or the class name): :data:`archcalc.memory.SAVED_FOR_BACKWARD` and its siblings,
+    each :class:`archcalc.conventions.Convention`'s rules. A key already in a table is an error (one
+    place per kind). Kinds that predate this write those tables directly; both ways are read alike.
+    The per-class fields (``param_tensors`` ...) are read through :func:`traits_of`, which follows the
+    class's bases (TrainingBatchNorm2d has BatchNorm2d's)."""
+
+    #: memory.SAVED_FOR_BACKWARD: what autograd keeps for backward (``input``, ``output``, ``stats``...)
+    saved: Optional[tuple] = None
+    #: memory.TRAINING_UNSUPPORTED: training estimates refuse the kind (what it keeps was not measured)
+    training_refused: bool = False
+    #: memory.SAVED_FOR_BACKWARD_INPLACE: what the in-place variant keeps instead
+    saved_inplace: Optional[tuple] = None
+    #: memory.GRAD_PASSTHROUGH: backward hands the gradient on without allocating
+    grad_passthrough: bool = False
+    #: memory.STAT_ROWS: (layer, output shape) -> normalised rows per sample (a mean and an inverse std each)
+    stat_rows: Optional[Callable] = None
+    #: memory.FORWARD_SCRATCH: bytes per output element the forward allocates and frees (max-pool indices)
+    forward_scratch: int = 0
+    #: memory.TRAINING_MATERIALISES: a view at inference, a new tensor in training (dropout)
+    materialises_in_training: bool = False
+    #: conventions: convention name -> {rule key: conventions.Rule} (``"Kind"``, ``"Kind[mode]"``, ``"Kind()"``)
+    conventions: dict = field(default_factory=dict)
+    #: (layer, trainable params) -> the sizes of its parameter tensors, weight first (optimizer step
+    #: temporaries, per-tensor counters); None: one tensor
+    param_tensors: Optional[Callable] = None
+    #: buffers include torch's int64 ``num_batches_tracked`` scalar when ``track_running_stats``
+    counts_batches: bool = False
+    #: (layer, output shape, training) -> elements a torch composite holds besides input and output
+    #: while the layer runs (forward scratch at inference, saved intermediates in training)
+    composite_elements: Optional[Callable] = None
+    #: output-sized maps a composite backward holds at once (measured)
+    backward_maps: int = 0
+    #: a torch module of fixed rank ``(N, C, *spatial)`` (conv, batch norm, pooling): applied per item
+    #: (``PerItem``), torch runs it on the items folded into the batch, which is what tools see
+    fixed_rank: bool = False
+
+
+#: Traits for the memory tables, by field: (table name, how the field becomes the table's entry)
+_MEMORY_TABLES = {
+    "saved": "SAVED_FOR_BACKWARD", "saved_inplace": "SAVED_FOR_BACKWARD_INPLACE", "stat_rows": "STAT_ROWS",
+    "forward_scratch": "FORWARD_SCRATCH", "training_refused": "TRAINING_UNSUPPORTED",
+    "grad_passthrough": "GRAD_PASSTHROUGH", "materialises_in_training": "TRAINING_MATERIALISES",
+}
+
+_TRAITS: dict[type, Traits] = {}
+NO_TRAITS = Traits()
+
+
+def _key_kind(key: str) -> str:
+    """The kind a convention rule key is for: ``"Interpolate[bilinear]()"`` -> ``"Interpolate"``."""
+    return key.split("[")[0].removesuffix("()")
+
+
+def kind_name(cls: type) -> str:
+    return getattr(cls, "kind_name", cls.__name__)
+
+
+_MEMORY_WRITTEN: set = set()  # classes whose memory traits are in archcalc.memory's tables
+
+
+def _write_memory(cls: type, traits: Traits) -> None:
+    """Put a class's memory traits into archcalc.memory's tables, once. The memory module is not
+    imported for this (it stays out of light start-ups such as the pytest plugin's): when it is not
+    loaded yet, it calls :func:`fill_memory_tables` itself once its tables exist."""
+    import sys
+
+    memory = sys.modules.get(__name__.rsplit(".", 1)[0] + ".memory")
+    if cls in _MEMORY_WRITTEN or not getattr(memory, "_TABLES_READY", False):
+        return
+    kind = kind_name(cls)
+    for fld, table_name in _MEMORY_TABLES.items():
+        value = getattr(traits, fld)
+        if value in (None, False, 0):
+            continue
+        table = getattr(memory, table_name)
+        if kind in table:
+            raise RuntimeError(f"{kind}: memory.{table_name} already has an entry; declare it in one place")
+        if isinstance(table, set):
+            table.add(kind)
+        else:
+            table[kind] = value
+    _MEMORY_WRITTEN.add(cls)
+
+
+def fill_memory_tables() -> None:
+    for cls, traits in list(_TRAITS.items()):
+        _write_memory(cls, traits)
+
+
+def _declare(cls: type, traits: Traits) -> None:
+    from .. import conventions as C
+
+    kind = kind_name(cls)
+    if cls in _TRAITS:
+        raise RuntimeError(f"traits for {cls.__name__} are already registered")
+    _write_memory(cls, traits)
+    for conv_name, rules in traits.conventions.items():
+        conv = C.CONVENTIONS[conv_name]
+        for key, rule in rules.items():
+            if _key_kind(key) != kind:
+                continue  # a key for another of the classes registered together
+            if key in conv.rules:
+                raise RuntimeError(f"{kind}: convention {conv_name!r} already has a rule for {key!r}; "
+                                   "declare it in one place")
+            conv.rules[key] = rule
+    _TRAITS[cls] = traits
+
+
+def register(*kinds: type, traits: Optional[Traits] = None):
+    """Register the rule for one or more layer classes, with what the kinds need besides it
+    (:class:`Traits`). Registering a kind twice is an error."""
 
     def deco(fn):
+        if traits is not None:
+            names = {kind_name(k) for k in kinds}
+            stray = [key for rules in traits.conventions.values() for key in rules if _key_kind(key) not in names]
+            if stray:
+                raise RuntimeError(f"convention keys {stray} name none of the kinds registered ({sorted(names)})")
         for k in kinds:
             if k in _RULES:
                 raise RuntimeError(f"a rule for {k.__name__} is already registered ({_RULES[k].__name__})")
             _RULES[k] = fn
+            if traits is not None:
+                _declare(k, traits)
         return fn
 
     return deco
+
+
+def traits_of(layer) -> Traits:
+    """The traits declared for a layer (or class) or the nearest of its bases; :data:`NO_TRAITS` if none."""
+    cls = layer if isinstance(layer, type) else type(layer)
+    for c in cls.__mro__:
+        if c in _TRAITS:
+            return _TRAITS[c]
+    return NO_TRAITS
 
 
 def rule_for(layer) -> Callable:

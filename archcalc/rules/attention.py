@@ -18,7 +18,7 @@ from ..layers import (
     RMSNorm,
     ScaledDotProductAttention,
 )
-from . import Cost, Mixes, Unfollowed, register
+from . import Cost, Mixes, Traits, Unfollowed, register
 from ._broadcast import broadcast
 from ._window import expect_rank, format_shape
 
@@ -198,7 +198,22 @@ def multihead_attention(layer: MultiheadAttention, inputs):
                 flops=dims.normalize(2 * macs + bias_adds + 4 * scores), rf=_SEQUENCE)
 
 
-@register(RMSNorm)
+def _rms_norm_traits():
+    from ..conventions import ZERO, R
+
+    return Traits(
+        training_refused=True,  # what rms_norm saves for backward was not measured
+        conventions={
+            "fvcore": {"RMSNorm": R("aten::rms_norm: no fvcore handle, 0", **ZERO)},
+            "flop_counter": {"RMSNorm": R("no flop formula registered for rms_norm: 0", **ZERO)},
+            "torchinfo": {"RMSNorm": R("other modules with parameters: output_size[0] (batch) x params",
+                                       batch_params=1)},
+            "ptflops": {"RMSNorm": R("no module hook for nn.RMSNorm and F.rms_norm is not patched: 0", **ZERO)},
+            "thop": {"RMSNorm": R("no thop hook for nn.RMSNorm: 0", **ZERO)},
+        })
+
+
+@register(RMSNorm, traits=_rms_norm_traits())
 def rms_norm(layer: RMSNorm, inputs):
     """RMS norm over the trailing ``normalized_shape`` axes: params ``prod(normalized_shape)`` with
     an affine weight. flops per element 3 (square, accumulate, scale) + 1 with the weight; per group

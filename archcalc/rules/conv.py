@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import dims
 from ..errors import ShapeError
 from ..layers import Conv2d, ConvTranspose2d
-from . import Cost, Footprint, register
+from . import Cost, Footprint, Traits, register
 from ._window import expect_rank, same_padding, window_out
 
 
@@ -33,7 +33,16 @@ def _conv_padding(layer: Conv2d, h, w):
     return ph, ph, pw, pw
 
 
-@register(Conv2d)
+def weight_and_bias(layer, params):
+    """A conv's parameter tensors: the weight, then a bias of one per output channel."""
+    return (params - layer.out_channels, layer.out_channels) if layer.bias else (params,)
+
+
+#: conv kinds: a weight and an optional bias (optimizer counters and step temporaries per tensor)
+CONV_TRAITS = Traits(param_tensors=weight_and_bias, fixed_rank=True)
+
+
+@register(Conv2d, traits=CONV_TRAITS)
 def conv2d(layer: Conv2d, inputs):
     """Dense, grouped, depthwise, dilated or sparse-table 2-D convolution.
 
@@ -75,7 +84,7 @@ def conv2d(layer: Conv2d, inputs):
     )
 
 
-@register(ConvTranspose2d)
+@register(ConvTranspose2d, traits=CONV_TRAITS)
 def conv_transpose2d(layer: ConvTranspose2d, inputs):
     """Transposed ("fractionally strided") convolution.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import dims
 from ..errors import ShapeError
 from ..layers import RBF, Linear
-from . import Cost, Mixes, register
+from . import Cost, Mixes, Traits, register
 from ._window import format_shape
 
 
@@ -18,7 +18,8 @@ def _features(shape, kind):
     return shape[-1], dims.prod(shape[:-1])
 
 
-@register(Linear)
+@register(Linear, traits=Traits(param_tensors=lambda layer, params: (
+    (params - layer.out_features, layer.out_features) if layer.bias else (params,))))
 def linear(layer: Linear, inputs):
     """``y = x W^T + b`` on the last axis.
 

@@ -13,7 +13,10 @@ from ..layers import (
     MaxPool2d,
     Subsample2d,
 )
-from . import Cost, Footprint, register
+from . import Cost, Footprint, Traits, register
+
+#: pooling modules take (N, C, *spatial): a PerItem pool runs on the items folded into the batch
+POOL_TRAITS = Traits(fixed_rank=True)
 from ._window import expect_rank, window_out
 
 
@@ -31,7 +34,7 @@ def _pooled(layer, shape, dilation=(1, 1), ceil_mode=False, padding=(0, 0)):
     return (c, ho, wo), dims.normalize(c * ho * wo), fp, warnings
 
 
-@register(MaxPool2d)
+@register(MaxPool2d, traits=POOL_TRAITS)
 def max_pool2d(layer: MaxPool2d, inputs):
     """Max pooling. flops: ``k*k - 1`` comparisons per output element."""
     out, n, fp, warnings = _pooled(layer, inputs[0], layer.dilation, layer.ceil_mode, layer.padding)
@@ -39,7 +42,7 @@ def max_pool2d(layer: MaxPool2d, inputs):
     return Cost(output=out, flops=dims.normalize(n * (kh * kw - 1)), rf=fp, warnings=warnings)
 
 
-@register(AvgPool2d)
+@register(AvgPool2d, traits=POOL_TRAITS)
 def avg_pool2d(layer: AvgPool2d, inputs):
     """Average pooling. flops: ``k*k - 1`` adds + 1 divide = ``k*k`` per output element (also with
     ``count_include_pad=False``, where only the divisor changes)."""
@@ -87,7 +90,7 @@ def _adaptive(layer, shape):
     return (c, oh, ow), dims.normalize(c * sum_h * sum_w), dims.normalize(c * oh * ow), fp
 
 
-@register(AdaptiveAvgPool2d)
+@register(AdaptiveAvgPool2d, traits=POOL_TRAITS)
 def adaptive_avg_pool2d(layer: AdaptiveAvgPool2d, inputs):
     """Adaptive average pooling with torch's exact windows. flops: window size (``size - 1`` adds +
     1 divide) summed over outputs. Receptive field uses the widest window and the mean step. An
@@ -96,7 +99,7 @@ def adaptive_avg_pool2d(layer: AdaptiveAvgPool2d, inputs):
     return Cost(output=out, flops=window_elems, rf=fp)
 
 
-@register(AdaptiveMaxPool2d)
+@register(AdaptiveMaxPool2d, traits=POOL_TRAITS)
 def adaptive_max_pool2d(layer: AdaptiveMaxPool2d, inputs):
     """Adaptive max pooling: ``window - 1`` comparisons per output."""
     out, window_elems, n_out, fp = _adaptive(layer, inputs[0])

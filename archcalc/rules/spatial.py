@@ -30,9 +30,9 @@ from ..layers import (
 )
 from . import Cost, Footprint, Unfollowed, register
 from ._window import expect_rank, format_shape, same_padding, window_out
-from .conv import _check_groups
-from .norm import _batchnorm
-from .pool import _adaptive_windows
+from .conv import CONV_TRAITS, _check_groups
+from .norm import BATCH_NORM_TRAITS, _batchnorm
+from .pool import POOL_TRAITS, _adaptive_windows
 
 _AXES = {1: ("length",), 3: ("depth", "height", "width")}
 #: 1-d and 3-d windows: the receptive-field walk follows (H, W) windows only
@@ -55,7 +55,7 @@ def _spatial(layer, shape):
     return shape[0], shape[1:]
 
 
-@register(Conv1d, Conv3d)
+@register(Conv1d, Conv3d, traits=CONV_TRAITS)
 def conv_nd(layer, inputs):
     """1-d / 3-d convolution, same convention as Conv2d: params ``cout * cin/groups * prod(k)``
     (+ ``cout`` bias); macs one per weight per output position; flops ``2*macs`` + bias adds."""
@@ -83,7 +83,7 @@ def conv_nd(layer, inputs):
                 rf=_hw_footprint(layer, layer.kernel_size, layer.stride, leads, layer.dilation))
 
 
-@register(BatchNorm3d)
+@register(BatchNorm3d, traits=BATCH_NORM_TRAITS)
 def batch_norm3d(layer: BatchNorm3d, inputs):
     """Batch norm of a (C, D, H, W) input; same convention as BatchNorm2d."""
     expect_rank(inputs[0], 4, "(C, D, H, W)")
@@ -104,14 +104,14 @@ def _pooled_nd(layer, shape, dilation):
     return (c, *out), dims.normalize(c * dims.prod(out)), warnings, fp
 
 
-@register(MaxPool1d, MaxPool3d)
+@register(MaxPool1d, MaxPool3d, traits=POOL_TRAITS)
 def max_pool_nd(layer, inputs):
     """Max pooling: ``prod(k) - 1`` comparisons per output element."""
     out, n, warnings, fp = _pooled_nd(layer, inputs[0], layer.dilation)
     return Cost(output=out, flops=dims.normalize(n * (dims.prod(layer.kernel_size) - 1)), warnings=warnings, rf=fp)
 
 
-@register(AvgPool1d, AvgPool3d)
+@register(AvgPool1d, AvgPool3d, traits=POOL_TRAITS)
 def avg_pool_nd(layer, inputs):
     """Average pooling: ``prod(k) - 1`` adds + 1 divide per output element."""
     if layer.spatial == 3:  # torch's avg_pool3d (only it) also wants each unpadded axis >= the kernel
@@ -133,14 +133,14 @@ def _adaptive_nd(layer, shape):
     return (c, *layer.output_size), dims.normalize(c * window), dims.normalize(c * dims.prod(layer.output_size)), fp
 
 
-@register(AdaptiveAvgPool1d, AdaptiveAvgPool3d)
+@register(AdaptiveAvgPool1d, AdaptiveAvgPool3d, traits=POOL_TRAITS)
 def adaptive_avg_pool_nd(layer, inputs):
     """Adaptive average pooling with torch's windows: flops = the window sizes summed over outputs."""
     out, window_elems, _, fp = _adaptive_nd(layer, inputs[0])
     return Cost(output=out, flops=window_elems, rf=fp)
 
 
-@register(AdaptiveMaxPool1d, AdaptiveMaxPool3d)
+@register(AdaptiveMaxPool1d, AdaptiveMaxPool3d, traits=POOL_TRAITS)
 def adaptive_max_pool_nd(layer, inputs):
     """Adaptive max pooling: ``window - 1`` comparisons per output."""
     out, window_elems, n_out, fp = _adaptive_nd(layer, inputs[0])

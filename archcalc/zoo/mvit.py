@@ -32,7 +32,7 @@ from __future__ import annotations
 from ..graph import Builder
 from ..layers import (
     Activation, Add, Concat, Conv3d, Dropout, Einsum, Flatten, Identity, LayerNorm, LearnedTensor, Linear, MatMul,
-    MaxPool3d, PerItem, Reshape, Scale, Slice, Softmax, Transpose,
+    MaxPool3d, PerItem, Permute, Reshape, Scale, Slice, Softmax, Transpose,
 )
 from . import Published, register_model
 
@@ -78,7 +78,14 @@ def _rel_pos(b, a, q, s, heads, hd, q_thw, k_thw, tables):
     rt = b.add(LearnedTensor((qt, kt, hd), "value", stored=0), rq, name=f"{a}.rel_pos_t")
     eh = b.add(Einsum("ythwc,hkc->ythwk"), rq, rh, name=f"{a}.rel_h")
     ew = b.add(Einsum("ythwc,wkc->ythwk"), rq, rw, name=f"{a}.rel_w")
-    et = b.add(Einsum("ythwc,tkc->ythwk"), rq, rt, name=f"{a}.rel_t")  # torch: a matmul, the same MACs
+    # torch: r_q.permute(2, 0, 1, 3, 4, 5).reshape(q_t, B*H*q_h*q_w, dim) @ Rt.transpose(1, 2), a matmul
+    # (fvcore counts it exactly, ptflops patches torch.matmul; the einsums above are rounded / unpatched)
+    rqt = b.add(Permute((1, 0, 2, 3, 4)), rq, name=f"{a}.rel_q_t")
+    rqt = b.add(Reshape((qt, heads * qh * qw, hd)), rqt, name=f"{a}.rel_q_t_flat")
+    rtt = b.add(Transpose(1, 2), rt, name=f"{a}.rel_pos_t_t")
+    et = b.add(MatMul(), rqt, rtt, name=f"{a}.rel_t")
+    et = b.add(Reshape((qt, heads, qh, qw, kt)), et, name=f"{a}.rel_t_grid")
+    et = b.add(Permute((1, 0, 2, 3, 4)), et, name=f"{a}.rel_t_heads")
     eh = b.add(Reshape((heads, qt, qh, qw, 1, kh, 1)), eh, name=f"{a}.rel_h_b")
     ew = b.add(Reshape((heads, qt, qh, qw, 1, 1, kw)), ew, name=f"{a}.rel_w_b")
     et = b.add(Reshape((heads, qt, qh, qw, kt, 1, 1)), et, name=f"{a}.rel_t_b")

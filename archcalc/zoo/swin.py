@@ -104,7 +104,7 @@ def _window_attention_v2(b, x, p, side, c, heads, w, shift):
         norm = b.add(Sum(-1, keepdim=True), sq, name=f"{p}.{s}_norm")
         normed.append(b.add(Div(), z, norm, name=f"{p}.{s}_normalize"))
     kt = b.add(Transpose(-2, -1), normed[1], name=f"{p}.k_t")
-    a = b.add(MatMul(), normed[0], kt, name=f"{p}.scores")
+    a = b.add(MatMul("@"), normed[0], kt, name=f"{p}.scores")  # torchvision: F.normalize(q) @ F.normalize(k).T
     a = b.add(LearnedTensor((heads, 1, 1), "mul"), a, name=p)  # logit_scale
     a = b.add(Add(), a, bias, name=f"{p}.bias_add")
     if shift:

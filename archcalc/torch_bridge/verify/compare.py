@@ -305,14 +305,7 @@ def verify(model_name: str, device: Optional[str] = None, tools=None, batch: int
     return v
 
 
-#: fvcore's operator names (FlopCountAnalysis.by_operator) -> the archcalc rule keys they cover.
-FVCORE_OPERATORS = {
-    "conv": ("Conv2d", "ConvTranspose2d"),
-    "linear": ("Linear",), "addmm": ("Linear",), "matmul": ("Linear",),
-    "batch_norm": ("BatchNorm2d", "BatchNorm1d"),
-    "adaptive_avg_pool2d": ("AdaptiveAvgPool2d", "GlobalAvgPool2d"),
-    "upsample_nearest2d": ("Upsample[nearest]",), "upsample_bilinear2d": ("Upsample[bilinear]",),
-}
+FVCORE_OPERATORS = conv.FVCORE_OPERATORS  # the table lives beside the fvcore convention
 
 
 def _check_fvcore_operators(by_operator: dict, by_kind: dict) -> list:
