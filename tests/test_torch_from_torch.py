@@ -21,8 +21,6 @@ def _twins():
 #: zoo twins the importer refuses today, by zoo name: (error, what the one-line refusal names). Asserted,
 #: so that supporting one later shows up here. Every other twin imports with the zoo entry's totals.
 NOT_IMPORTABLE: dict = {
-    **{n: ("UnsupportedLayerError", "_get_relative_position_bias|linalg_vector_norm")
-       for n in ("swin_v2_t", "swin_v2_s", "swin_v2_b")},
     "mvit_v2_s": ("UnsupportedLayerError", "_unsqueeze"),
 }
 

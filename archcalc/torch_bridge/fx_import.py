@@ -222,13 +222,25 @@ class Importer:
             # constant torch.fx folded while tracing (``_tensor_constant0``: a buffer's sin, an index
             # table's view) is no tensor of the module: 0, its buffer is on its own line (finish)
             numel = 0 if key in self.param_owner or key not in self.module_tensors() else t.numel()
-            layer = L.Parameter(shape[1:] if batched else shape, role, numel, attr.path)
-            name = self.add(layer, ["input"], self.unique(attr.path or "param"))
+            path, base = attr.path, t._base
+            if key not in self.module_tensors() and base is not None and id(base) in self.module_tensors():
+                # fx folded a view of a module tensor into a constant (MaxViT's
+                # ``relative_position_index.view(-1)`` as ``_tensor_constant0``): the view reads that
+                # tensor, which this line holds, once
+                path = self.tensor_paths().get(id(base), path)
+                numel = 0 if id(base) in self.param_owner else base.numel()
+                if isinstance(base, torch.nn.Parameter):
+                    role = "trainable" if base.requires_grad else "frozen"
+                self.param_owner.setdefault(id(base), None)
+            layer = L.Parameter(shape[1:] if batched else shape, role, numel, path)
+            name = self.add(layer, ["input"], self.unique(path or "param"))
             self.attr_nodes[key] = name
             if not batched:
                 self.batchless.add(name)
             if isinstance(t, torch.nn.Parameter):
                 self.param_owner.setdefault(key, name)
+            if base is not None and self.param_owner.get(id(base), name) is None:
+                self.param_owner[id(base)] = name
         return _Tensor(self.attr_nodes[key], batched)
 
     def bn_counter(self, running_mean):
@@ -245,6 +257,14 @@ class Importer:
             return self.module.get_buffer(f"{owner}.num_batches_tracked" if owner else "num_batches_tracked")
         except AttributeError:
             return None
+
+    def tensor_paths(self) -> dict:
+        """id -> path of the module's own parameters and buffers (the first path of a shared one)."""
+        if getattr(self, "_tensor_paths", None) is None:
+            self._tensor_paths = {}
+            for n, t in list(self.module.named_parameters()) + list(self.module.named_buffers()):
+                self._tensor_paths.setdefault(id(t), n)
+        return self._tensor_paths
 
     def module_tensors(self) -> set:
         """ids of the module's own parameters and buffers."""
@@ -367,6 +387,8 @@ class Importer:
 
             if isinstance(obj, torch.Tensor):
                 self.read.add(id(obj))
+                if obj._base is not None:  # a constant fx folded from a module tensor's view (an index table)
+                    self.read.add(id(obj._base))
                 return _Attr(obj, node.target)
             return obj
         args = self.value(node.args)

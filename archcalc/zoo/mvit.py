@@ -32,7 +32,7 @@ from __future__ import annotations
 from ..graph import Builder
 from ..layers import (
     Activation, Add, Concat, Conv3d, Dropout, Einsum, Flatten, Identity, LayerNorm, LearnedTensor, Linear, MatMul,
-    MaxPool3d, PerItem, Permute, Reshape, Scale, Slice, Softmax, Transpose,
+    MaxPool3d, Parameter, PerItem, Permute, Reshape, Scale, Slice, Softmax, Transpose,
 )
 from . import Published, register_model
 
@@ -180,11 +180,19 @@ def mvit(name, input_shape, v2=False, num_classes=400, dropout=0.5):
         x = b.add(LearnedTensor((1, c0), "prepend"), x, name="pos_encoding")
     else:
         x = b.add(LearnedTensor((1, c0), "prepend", stored=0), x, name="pos_encoding.cat")
-        n = 1 + thw[0] * thw[1] * thw[2]
-        # PositionalEncoding's parameters: class token (C), spatial (H*W x C), temporal (T x C), class
-        # position (C); their sum is added to the tokens (the class token is prepended above)
-        held = c0 + thw[1] * thw[2] * c0 + thw[0] * c0 + c0
-        x = b.add(LearnedTensor((n, c0), "add", stored=held), x, name="pos_encoding")
+        t, hw = thw[0], thw[1] * thw[2]
+        # PositionalEncoding: repeat_interleave(temporal_pos (T x C), H*W) += spatial_pos (H*W x C)
+        # expanded over T, then cat(class_pos (C), that): built from parameters alone, once per forward
+        # (T*H*W*C adds whatever the batch), then added in place to the tokens. The module's parameters
+        # (class token, spatial, temporal, class position) are all on its line, the last
+        tp = b.add(Parameter((t * hw, c0), numel=0, path="pos_encoding.temporal_pos"), b.input,
+                   name="pos_encoding.temporal_pos")
+        sp = b.add(Parameter((t * hw, c0), numel=0, path="pos_encoding.spatial_pos"), b.input,
+                   name="pos_encoding.spatial_pos")
+        pos = b.add(Add(inplace=True), [tp, sp], name="pos_encoding.pos_add")
+        held = c0 + hw * c0 + t * c0 + c0
+        # the sum is the tensor the LearnedTensor adds (its second input orders it before the add)
+        x = b.add(LearnedTensor((1 + t * hw, c0), "add", stored=held), [x, pos], name="pos_encoding")
     for i, (heads, cin, cout, stride_q, stride_kv) in enumerate(blocks):
         x, thw = _block(b, x, f"blocks.{i}", heads, cin, cout, stride_q, stride_kv, thw, v2)
     x = b.add(LayerNorm((blocks[-1][2],), eps=1e-6), x, name="norm")

@@ -27,7 +27,7 @@ from ..errors import ShapeError
 from ..graph import Builder
 from ..layers import (
     Activation, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Add, Conv2d, Conv3d, Div, Dropout, Flatten, Identity, LayerNorm,
-    LearnedTensor, Linear, Mul, Sum,
+    LearnedTensor, Linear, Parameter, Pointwise, VectorNorm,
     MatMul, PerItem, Permute, Reshape, Scale, Slice, Softmax, Transpose,
 )
 from . import Published, register_model
@@ -99,13 +99,18 @@ def _window_attention_v2(b, x, p, side, c, heads, w, shift):
     q, k, v = (b.add(Reshape((n, heads, t, hd)), b.add(Slice(i, i + 1, axis=0), qkv, name=f"{p}.{s}_slice"),
                      name=f"{p}.{s}") for i, s in enumerate("qkv"))
     normed = []
-    for s, z in (("q", q), ("k", k)):  # F.normalize(z, dim=-1): square, sum, divide
-        sq = b.add(Mul(), z, z, name=f"{p}.{s}_square")
-        norm = b.add(Sum(-1, keepdim=True), sq, name=f"{p}.{s}_norm")
+    for s, z in (("q", q), ("k", k)):  # F.normalize(z, dim=-1): z / max(||z||_2, eps), the norm per row
+        norm = b.add(VectorNorm(-1, keepdim=True), z, name=f"{p}.{s}_norm")
+        norm = b.add(Pointwise("clamp_min"), norm, name=f"{p}.{s}_norm_eps")
         normed.append(b.add(Div(), z, norm, name=f"{p}.{s}_normalize"))
     kt = b.add(Transpose(-2, -1), normed[1], name=f"{p}.k_t")
     a = b.add(MatMul("@"), normed[0], kt, name=f"{p}.scores")  # torchvision: F.normalize(q) @ F.normalize(k).T
-    a = b.add(LearnedTensor((heads, 1, 1), "mul"), a, name=p)  # logit_scale
+    # logit_scale: exp(clamp(logit_scale, max=log(100))) on the parameter alone, once per forward,
+    # then the scores times it (the parameter is held by this line, the attention module's own)
+    ls = b.add(Parameter((heads, 1, 1), numel=0, path=f"{p}.logit_scale"), b.input, name=f"{p}.logit_scale")
+    ls = b.add(Pointwise("clamp"), ls, name=f"{p}.logit_scale_clamp")
+    ls = b.add(Pointwise("exp"), ls, name=f"{p}.logit_scale_exp")
+    a = b.add(LearnedTensor((heads, 1, 1), "mul"), [a, ls], name=p)
     a = b.add(Add(), a, bias, name=f"{p}.bias_add")
     if shift:
         a = b.add(LearnedTensor((n, 1, t, t), "add", stored=0), a, name=f"{p}.shift_mask")
@@ -217,8 +222,9 @@ for _s, (_params, _gmacs) in _TV.items():
 # attention with a learned per-head logit scale, a log-spaced continuous relative position bias from a
 # 2-layer MLP) with the Swin-T/S/B sizes and 8x8 windows, as torchvision.models.swin_v2_t/s/b build them
 # (PatchMergingV2: reduction, then LayerNorm). Registered at 256x256, the weights' crop. Counting notes:
-# F.normalize of q and k is counted as a square, a sum and a divide per element (its per-row square
-# root and eps clamp are not counted); the position-bias MLP, its gather, ``16 * sigmoid`` and the
+# F.normalize of q and k is counted as torch runs it (a vector norm per row, its eps clamp, a divide
+# per element), as is exp(clamp(logit_scale)) on the parameter alone (once per forward); the
+# position-bias MLP, its gather, ``16 * sigmoid`` and the
 # ``exp(clamp(logit_scale))`` run once per forward in torch, independent of the batch: archcalc counts
 # the MLP and the sigmoid per sample, exact at batch 1 (the published figure), N times at batch N.
 _TV2 = {"t": (28_351_570, 5.94), "s": (49_737_442, 11.546), "b": (87_930_848, 20.325)}
