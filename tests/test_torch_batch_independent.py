@@ -134,14 +134,27 @@ def _modules(torch):
             pos = torch.zeros((x.shape[0], 4, x.shape[2], x.shape[3]), device=x.device)
             return x + self.proj(pos)
 
-    return {"swin_v2_bias": (SwinV2Bias, (9, 8)), "arange_position": (ArangePosition, (5, 8)),
+    class FourierConv(nn.Module):
+        """XCiT: sinusoids of torch.arange positions, a 1x1 conv on (1, C, H, W) once per forward,
+        added to the input."""
+
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Conv2d(4, 6, 1)
+
+        def forward(self, x):  # (B, 6, H, W)
+            h, w = x.shape[2], x.shape[3]
+            pos = torch.arange(4 * h * w, dtype=x.dtype, device=x.device).view(1, 4, h, w).sin()
+            return x + self.proj(pos)
+
+    return {"fourier_conv": (FourierConv, (6, 4, 4)), "swin_v2_bias": (SwinV2Bias, (9, 8)), "arange_position": (ArangePosition, (5, 8)),
             "levit_bias": (LevitBias, (9, 8)), "basis_left": (BasisLeft, (8, 5)),
             "zeros_per_sample": (ZerosPerSample, (6, 4, 4))}
 
 
-CASES = ("swin_v2_bias", "arange_position", "levit_bias", "basis_left", "zeros_per_sample")
+CASES = ("fourier_conv", "swin_v2_bias", "arange_position", "levit_bias", "basis_left", "zeros_per_sample")
 #: layers each case must count once per forward (MACs on batch-free tensors alone)
-ONCE = {"swin_v2_bias": 5 * 5 * (2 * 16 + 16 * 2), "arange_position": 5 * 1 * 8, "levit_bias": 0,
+ONCE = {"fourier_conv": 6 * 4 * 4 * 4, "swin_v2_bias": 5 * 5 * (2 * 16 + 16 * 2), "arange_position": 5 * 1 * 8, "levit_bias": 0,
         "basis_left": 16 * 4 * 5, "zeros_per_sample": 0}
 
 

@@ -384,10 +384,19 @@ class Importer:
         self.calls[path] = k + 1
         lname = self.unique(path if k == 0 else f"{path}_{k}")
         layer = self.own_params(layer, mod, lname)
+        lead_one = x.name in self.batchless and not x.batched and len(self.shapes[x.name]) >= 2 and \
+            dims.is_concrete(self.shapes[x.name][0]) and self.shapes[x.name][0] == 1 and \
+            _FIXED_RANK.fullmatch(type(mod).__name__) is not None
+        if lead_one:  # a conv on batch-free (1, C, H, W) work: the 1 is the module's batch axis
+            ins = [self.add(L.Squeeze((0,)), ins[:1], self.unique(x.name + ".squeeze"))] + ins[1:]
+            self.batchless.add(ins[0])
         out = _Tensor(self.add(layer, ins, lname))
         if all(i in self.batchless for i in ins):  # batch-free in, batch-free out: once per forward
             self.batchless.add(out.name)
             out = _Tensor(out.name, x.batched)
+            if lead_one:
+                out = _Tensor(self.add(L.Unsqueeze(0), [out.name], self.unique(lname + ".unsqueeze")), False)
+                self.batchless.add(out.name)
         if isinstance(layer, L.MultiheadAttention) or isinstance(getattr(layer, "layer", None), L.MultiheadAttention):
             return _Pair(out)  # (attn_output, attn_weights)
         return out
@@ -680,7 +689,7 @@ class Importer:
         if fname in ("rsub", "__rsub__", "__radd__", "__rmul__", "__rtruediv__", "neg", "__neg__", "pow", "__pow__",
                      "sqrt", "rsqrt", "exp", "log", "abs", "clamp", "clamp_", "clip", "erf", "reciprocal",
                      "square", "sign", "floor", "ceil", "round", "__invert__", "neg_", "exp_", "clamp_min",
-                     "clamp_max"):
+                     "clamp_max", "sin", "cos"):
             if len(tensors) != 1 or not isinstance(x, (_Tensor, _Attr)):
                 raise _Unsupported(f"{fname} of several tensors")
             op = fname.strip("_")
@@ -1096,6 +1105,10 @@ class Importer:
 class _Unsupported(Exception):
     pass
 
+
+#: module classes that take a fixed rank with a leading batch axis (torch's (N, C, *spatial))
+_FIXED_RANK = re.compile(r"(Conv|ConvTranspose|BatchNorm|InstanceNorm|MaxPool|AvgPool|AdaptiveAvgPool|"
+                         r"AdaptiveMaxPool|LPPool|FractionalMaxPool)[123]d")
 
 #: functions that create a tensor from sizes alone (fx: call_function with no tensor argument)
 _FACTORIES = ("arange", "zeros", "ones", "empty", "full", "linspace", "eye")
