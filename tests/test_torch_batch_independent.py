@@ -208,3 +208,33 @@ def test_memory_holds_one_per_forward_tensor_whatever_the_batch():
         held = inference_memory(archcalc.analyze(g, batch=batch)).sum_of_outputs_bytes
         # fp32: the input and fc's output per sample, the MLP's (49, 8) output once
         assert held == 4 * (batch * 16 * 8 + 49 * 8 + batch * 16 * 8)
+
+
+#: real models whose relative-position bias (an MLP on a coordinate table, a gathered bias table)
+#: is batch-independent work; with issue 14's other branches merged, swin_v2_t/s/b, timm's
+#: swinv2_base_window8_256, edgenext_base, xcit_large_24_p8_224, levit_128, samvit_base_patch16
+#: and lambda_resnet26rpt_256 join them (they also need F.normalize, repeat, constant pads and
+#: index buffers reconciled)
+MODELS = [("torchvision", "maxvit_t"), ("timm", "maxvit_base_tf_224"), ("timm", "maxxvit_rmlp_nano_rw_256")]
+
+
+@pytest.mark.heavy  # whole models on the meta device, twice each: run by hand (-m heavy)
+@pytest.mark.parametrize("source,name", MODELS)
+def test_models_with_batch_independent_work_are_exact_at_batch_1_and_3(torch, source, name):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if source == "timm":
+        pytest.importorskip("timm")
+    from archcalc.torch_bridge.corpus import build
+
+    model, shape = build(source, name, "meta")
+    graph = archcalc.from_torch(model, shape, name=name)
+    for batch in (1, 3):
+        r = archcalc.analyze(graph, batch=batch)
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            model(torch.zeros((batch, *shape), device="meta"))
+        assert r.totals["macs"] == fc.get_total_flops() // 2, batch
+        assert r.totals["params"] == sum(p.numel() for p in model.parameters())
+        assert r.totals["buffers"] == sum(b.numel() for b in model.buffers())
+    # its bias tables are built once per forward (a gather, an einsum with lookup tensors, an MLP)
+    assert any(rec.per_forward and rec.kind not in ("Parameter", "Constant") for rec in r.layers)
