@@ -478,8 +478,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             # batch-free work copied over the batch (XCiT's position encoding, pos.repeat(B, 1, 1, 1)):
             # built once, then read by every sample as a broadcast (torch's repeat copies it)
             x = tens[0]
-            name = imp.emit(L.Expand(imp.per_sample(outs[0])), [imp.value_of(x, where())], outs[0],
-                            imp.unique(f"{where()}.{op}" if where() else op))
+            imp.emit(L.Expand(imp.per_sample(outs[0])), [imp.value_of(x, where())], outs[0],
+                     imp.unique(f"{where()}.{op}" if where() else op))
             return
         if replay_path is None and all(s is not None for s in srcs) and not (
                 over_batch and any(id(t) in imp.recipes for t in tens)):
@@ -488,7 +488,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 kind = "const" if op in _FACTORIES else "op"
                 for o in outs:
                     add_recipe(o, (kind, func, args, kwargs, out, where()), tens)
-            elif op in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution") and any(srcs):
+            elif op in _MAC_OPS and any(srcs):
                 # a parameter expanded over the batch, then multiplied: per-sample work on a tensor
                 # the graph holds as a parameter read, which cannot carry work
                 raise _Skip("multiply-accumulates on a parameter expanded over the batch")
@@ -807,7 +807,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     # batch-free work nobody read (or read only as computed weights) is still work torch did
     for key, (recipe, _) in list(imp.recipes.items()):
         if key in imp.full or not (recipe[0] == "module" or recipe[0] == "op" and recipe[1].overloadpacket.__name__
-                                   in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")):
+                                   in _MAC_OPS):
             continue
         out = recipe[3] if recipe[0] == "module" else recipe[4]
         for t in tree_flatten(out)[0]:

@@ -187,8 +187,7 @@ class Importer:
         except (TypeError, ValueError, ZeroDivisionError) as e:
             raise UnsupportedLayerError(f"layer {lname!r} ({layer.kind}): {e}") from None
         name = self.b.add(layer, *ins, name=lname)
-        if getattr(inner, "batch_free", False) or (isinstance(inner, L.Parameter) or ins != ["input"]) and \
-                all(i in self.param_derived for i in ins):
+        if getattr(inner, "batch_free", False) or all(i in self.param_derived for i in ins):
             self.param_derived.add(name)
         self.shapes[name] = tuple(cost.output)
         self.param_total = dims.normalize(self.param_total + cost.params + cost.frozen_params)
