@@ -147,15 +147,18 @@ def _modules(torch):
             pos = torch.arange(4 * h * w, dtype=x.dtype, device=x.device).view(1, 4, h, w).sin()
             return x + self.proj(pos)
 
-    return {"fourier_conv": (FourierConv, (6, 4, 4)), "swin_v2_bias": (SwinV2Bias, (9, 8)), "arange_position": (ArangePosition, (5, 8)),
-            "levit_bias": (LevitBias, (9, 8)), "basis_left": (BasisLeft, (8, 5)),
-            "zeros_per_sample": (ZerosPerSample, (6, 4, 4))}
+    return {"fourier_conv": (FourierConv, (6, 4, 4)), "swin_v2_bias": (SwinV2Bias, (9, 8)),
+            "arange_position": (ArangePosition, (5, 8)), "levit_bias": (LevitBias, (9, 8)),
+            "basis_left": (BasisLeft, (8, 5)), "zeros_per_sample": (ZerosPerSample, (6, 4, 4))}
 
 
 CASES = ("fourier_conv", "swin_v2_bias", "arange_position", "levit_bias", "basis_left", "zeros_per_sample")
 #: layers each case must count once per forward (MACs on batch-free tensors alone)
-ONCE = {"fourier_conv": 6 * 4 * 4 * 4, "swin_v2_bias": 5 * 5 * (2 * 16 + 16 * 2), "arange_position": 5 * 1 * 8, "levit_bias": 0,
-        "basis_left": 16 * 4 * 5, "zeros_per_sample": 0}
+ONCE = {"fourier_conv": 6 * 4 * 4 * 4,  # the 1x1 conv 4 -> 6 on the 4x4 Fourier features
+        "swin_v2_bias": 5 * 5 * (2 * 16 + 16 * 2),  # the MLP 2 -> 16 -> 2 on the 5x5 coordinate table
+        "arange_position": 5 * 1 * 8,  # Linear(1 -> 8) on the 5 positions
+        "levit_bias": 0, "basis_left": 16 * 4 * 5,  # a @ b, (16, 4) @ (4, 5)
+        "zeros_per_sample": 0}  # a conv on zeros((B, ...)) is per-sample work
 
 
 def _import(torch, module, shape, tracer):
