@@ -147,18 +147,31 @@ def _modules(torch):
             pos = torch.arange(4 * h * w, dtype=x.dtype, device=x.device).view(1, 4, h, w).sin()
             return x + self.proj(pos)
 
-    return {"fourier_conv": (FourierConv, (6, 4, 4)), "swin_v2_bias": (SwinV2Bias, (9, 8)),
+    class ExpandedToken(nn.Module):
+        """A class token expanded over the batch and then projected: torch projects it for every
+        sample, so that work is per sample although it reads a parameter alone."""
+
+        def __init__(self):
+            super().__init__()
+            self.cls_token = nn.Parameter(torch.randn(1, 1, 8))
+            self.proj = nn.Linear(8, 8)
+
+        def forward(self, x):  # (B, T, 8)
+            return torch.cat((self.proj(self.cls_token.expand(x.shape[0], -1, -1)), x), dim=1)
+
+    return {"expanded_token": (ExpandedToken, (5, 8)), "fourier_conv": (FourierConv, (6, 4, 4)), "swin_v2_bias": (SwinV2Bias, (9, 8)),
             "arange_position": (ArangePosition, (5, 8)), "levit_bias": (LevitBias, (9, 8)),
             "basis_left": (BasisLeft, (8, 5)), "zeros_per_sample": (ZerosPerSample, (6, 4, 4))}
 
 
-CASES = ("fourier_conv", "swin_v2_bias", "arange_position", "levit_bias", "basis_left", "zeros_per_sample")
+CASES = ("expanded_token", "fourier_conv", "swin_v2_bias", "arange_position", "levit_bias", "basis_left", "zeros_per_sample")
 #: layers each case must count once per forward (MACs on batch-free tensors alone)
 ONCE = {"fourier_conv": 6 * 4 * 4 * 4,  # the 1x1 conv 4 -> 6 on the 4x4 Fourier features
         "swin_v2_bias": 5 * 5 * (2 * 16 + 16 * 2),  # the MLP 2 -> 16 -> 2 on the 5x5 coordinate table
         "arange_position": 5 * 1 * 8,  # Linear(1 -> 8) on the 5 positions
         "levit_bias": 0, "basis_left": 16 * 4 * 5,  # a @ b, (16, 4) @ (4, 5)
-        "zeros_per_sample": 0}  # a conv on zeros((B, ...)) is per-sample work
+        "zeros_per_sample": 0,  # a conv on zeros((B, ...)) is per-sample work
+        "expanded_token": 0}  # the projection of the token expanded over the batch too
 
 
 def _import(torch, module, shape, tracer):
@@ -185,7 +198,7 @@ def test_batch_independent_work_against_torch(torch, case, tracer):
     for batch in (1, 3):
         r = archcalc.analyze(graph, batch=batch)
         x = torch.randn(batch, *shape)
-        with FlopCounterMode(display=False) as fc, torch.no_grad():
+        with FlopCounterMode(display=False) as fc:  # (no_grad trips its module tracker on expand)
             y = module(x)
         assert r.totals["macs"] == fc.get_total_flops() // 2, batch
         assert r.totals["params"] == sum(p.numel() for p in module.parameters())

@@ -478,7 +478,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             # batch-free work copied over the batch (XCiT's position encoding, pos.repeat(B, 1, 1, 1)):
             # built once, then read by every sample as a broadcast (torch's repeat copies it)
             x = tens[0]
-            imp.emit(L.Expand(imp.per_sample(outs[0])), [imp.value_of(x, where())], outs[0],
+            imp.emit(L.Expand(imp.per_sample(outs[0]), over_batch=True), [imp.value_of(x, where())], outs[0],
                      imp.unique(f"{where()}.{op}" if where() else op))
             return
         if replay_path is None and all(s is not None for s in srcs) and not (

@@ -788,6 +788,9 @@ class Importer:
             else:
                 target = list(args[1:]) if len(args) > 2 or isinstance(args[1], int) or isinstance(args[1], _Batch) \
                     else list(args[1])
+            # a batch-free tensor broadcast over the batch (cls_token.expand(B, -1, -1)): per sample from here
+            to_batch = bool(target) and isinstance(target[0], _Batch)
+            over_batch = to_batch and xt.name in self.param_derived
             if xt.batched or (target and isinstance(target[0], _Batch)):
                 if not target or not (isinstance(target[0], _Batch) or target[0] == -1 or target[0] == 1 and False):
                     if not (target and (isinstance(target[0], _Batch) or target[0] == -1)):
@@ -795,7 +798,7 @@ class Importer:
                 target = target[1:]
             if any(isinstance(d, _Batch) for d in target):
                 raise _Unsupported("expand with the batch size in a per-sample axis")
-            return L.Expand(tuple(target)), [xt.name]
+            return L.Expand(tuple(target), over_batch), [xt.name], xt.batched or to_batch
         if fname in ("contiguous", "clone", "detach", "to", "type_as", "float", "requires_grad_"):
             if fname == "to" and any(isinstance(a, (_Tensor,)) for a in args[1:]):
                 pass
