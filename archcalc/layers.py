@@ -968,9 +968,13 @@ class Squeeze(Layer):
 
 @dataclass(frozen=True)
 class Expand(Layer):
-    """``x.expand(*sizes)`` to a per-sample ``shape`` (``-1`` keeps an axis): a view, stride 0."""
+    """``x.expand(*sizes)`` to a per-sample ``shape`` (``-1`` keeps an axis): a view, stride 0.
+    ``over_batch``: the input does not depend on the sample (a parameter, work on parameters alone)
+    and torch expands it over the batch (``cls_token.expand(B, -1, -1)``): work on the result is
+    then done for every sample, not once per forward (analysis)."""
 
     shape: tuple
+    over_batch: bool = False
 
     def __post_init__(self):
         if not isinstance(self.shape, (tuple, list)) or not self.shape:
@@ -978,6 +982,7 @@ class Expand(Layer):
                                    f"got {V.show(self.shape)}")
         _set(self, "shape", tuple(-1 if V.is_int(d) and d == -1 else V.positive_dim(self, "shape", d)
                                   for d in self.shape))
+        V.boolean(self, "over_batch", self.over_batch)
 
     @property
     def reuses_input(self) -> bool:

@@ -79,6 +79,7 @@ KIND_VALID = {
     ("Roll", "dims"): st.integers(-3, 2),
     ("Parameter", "shape"): st.lists(st.integers(1, 6), max_size=3).map(tuple),
     ("Uncounted", "shape"): st.lists(st.integers(1, 6), max_size=3).map(tuple),
+    ("Constant", "shape"): st.lists(st.integers(1, 6), max_size=3).map(tuple),
     ("Unreached", "modules"): st.lists(st.sampled_from(["aux1", "aux.fc"]), max_size=2).map(tuple),
     ("Interpolate", "size"): st.one_of(st.integers(1, 8), st.lists(st.integers(1, 8), min_size=1, max_size=3).map(tuple)),
     ("Interpolate", "scale_factor"): st.one_of(st.floats(0.25, 3), st.integers(1, 3),
@@ -209,7 +210,7 @@ def _check_sizes(r):
         # a reduction, squeeze, select or einsum over every per-sample axis leaves a scalar per sample (torch: (N,))
         scalar_ok = isinstance(rec.layer, (L._Reduce, L.Squeeze, L.Einsum, L.Select)) and not getattr(rec.layer, "keepdim", False)
         # the importer's records: a scalar parameter or op output per sample, or (Unreached) no output at all
-        scalar_ok = scalar_ok or isinstance(rec.layer, (L.Parameter, L.Uncounted, L.Unreached))
+        scalar_ok = scalar_ok or isinstance(rec.layer, (L.Parameter, L.Uncounted, L.Unreached, L.Constant))
         assert (rec.output_shape or scalar_ok) and all(type(d) is int and d >= 1 for d in rec.output_shape), (rec.name, rec.output_shape)
         for figure in (rec.params, rec.trainable_params, rec.buffers, rec.macs, rec.flops, rec.activations):
             assert type(figure) is int and figure >= 0, (rec.name, figure)

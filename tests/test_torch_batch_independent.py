@@ -134,15 +134,44 @@ def _modules(torch):
             pos = torch.zeros((x.shape[0], 4, x.shape[2], x.shape[3]), device=x.device)
             return x + self.proj(pos)
 
-    return {"swin_v2_bias": (SwinV2Bias, (9, 8)), "arange_position": (ArangePosition, (5, 8)),
-            "levit_bias": (LevitBias, (9, 8)), "basis_left": (BasisLeft, (8, 5)),
-            "zeros_per_sample": (ZerosPerSample, (6, 4, 4))}
+    class FourierConv(nn.Module):
+        """XCiT: sinusoids of torch.arange positions, a 1x1 conv on (1, C, H, W) once per forward,
+        added to the input."""
+
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Conv2d(4, 6, 1)
+
+        def forward(self, x):  # (B, 6, H, W)
+            h, w = x.shape[2], x.shape[3]
+            pos = torch.arange(4 * h * w, dtype=x.dtype, device=x.device).view(1, 4, h, w).sin()
+            return x + self.proj(pos)
+
+    class ExpandedToken(nn.Module):
+        """A class token expanded over the batch and then projected: torch projects it for every
+        sample, so that work is per sample although it reads a parameter alone."""
+
+        def __init__(self):
+            super().__init__()
+            self.cls_token = nn.Parameter(torch.randn(1, 1, 8))
+            self.proj = nn.Linear(8, 8)
+
+        def forward(self, x):  # (B, T, 8)
+            return torch.cat((self.proj(self.cls_token.expand(x.shape[0], -1, -1)), x), dim=1)
+
+    return {"expanded_token": (ExpandedToken, (5, 8)), "fourier_conv": (FourierConv, (6, 4, 4)), "swin_v2_bias": (SwinV2Bias, (9, 8)),
+            "arange_position": (ArangePosition, (5, 8)), "levit_bias": (LevitBias, (9, 8)),
+            "basis_left": (BasisLeft, (8, 5)), "zeros_per_sample": (ZerosPerSample, (6, 4, 4))}
 
 
-CASES = ("swin_v2_bias", "arange_position", "levit_bias", "basis_left", "zeros_per_sample")
+CASES = ("expanded_token", "fourier_conv", "swin_v2_bias", "arange_position", "levit_bias", "basis_left", "zeros_per_sample")
 #: layers each case must count once per forward (MACs on batch-free tensors alone)
-ONCE = {"swin_v2_bias": 5 * 5 * (2 * 16 + 16 * 2), "arange_position": 5 * 1 * 8, "levit_bias": 0,
-        "basis_left": 16 * 4 * 5, "zeros_per_sample": 0}
+ONCE = {"fourier_conv": 6 * 4 * 4 * 4,  # the 1x1 conv 4 -> 6 on the 4x4 Fourier features
+        "swin_v2_bias": 5 * 5 * (2 * 16 + 16 * 2),  # the MLP 2 -> 16 -> 2 on the 5x5 coordinate table
+        "arange_position": 5 * 1 * 8,  # Linear(1 -> 8) on the 5 positions
+        "levit_bias": 0, "basis_left": 16 * 4 * 5,  # a @ b, (16, 4) @ (4, 5)
+        "zeros_per_sample": 0,  # a conv on zeros((B, ...)) is per-sample work
+        "expanded_token": 0}  # the projection of the token expanded over the batch too
 
 
 def _import(torch, module, shape, tracer):
@@ -169,7 +198,7 @@ def test_batch_independent_work_against_torch(torch, case, tracer):
     for batch in (1, 3):
         r = archcalc.analyze(graph, batch=batch)
         x = torch.randn(batch, *shape)
-        with FlopCounterMode(display=False) as fc, torch.no_grad():
+        with FlopCounterMode(display=False) as fc:  # (no_grad trips its module tracker on expand)
             y = module(x)
         assert r.totals["macs"] == fc.get_total_flops() // 2, batch
         assert r.totals["params"] == sum(p.numel() for p in module.parameters())
@@ -195,3 +224,33 @@ def test_memory_holds_one_per_forward_tensor_whatever_the_batch():
         held = inference_memory(archcalc.analyze(g, batch=batch)).sum_of_outputs_bytes
         # fp32: the input and fc's output per sample, the MLP's (49, 8) output once
         assert held == 4 * (batch * 16 * 8 + 49 * 8 + batch * 16 * 8)
+
+
+#: real models whose relative-position bias (an MLP on a coordinate table, a gathered bias table)
+#: is batch-independent work; with issue 14's other branches merged, swin_v2_t/s/b, timm's
+#: swinv2_base_window8_256, edgenext_base, xcit_large_24_p8_224, levit_128, samvit_base_patch16
+#: and lambda_resnet26rpt_256 join them (they also need F.normalize, repeat, constant pads and
+#: index buffers reconciled)
+MODELS = [("torchvision", "maxvit_t"), ("timm", "maxvit_base_tf_224"), ("timm", "maxxvit_rmlp_nano_rw_256")]
+
+
+@pytest.mark.heavy  # whole models on the meta device, twice each: run by hand (-m heavy)
+@pytest.mark.parametrize("source,name", MODELS)
+def test_models_with_batch_independent_work_are_exact_at_batch_1_and_3(torch, source, name):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if source == "timm":
+        pytest.importorskip("timm")
+    from archcalc.torch_bridge.corpus import build
+
+    model, shape = build(source, name, "meta")
+    graph = archcalc.from_torch(model, shape, name=name)
+    for batch in (1, 3):
+        r = archcalc.analyze(graph, batch=batch)
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            model(torch.zeros((batch, *shape), device="meta"))
+        assert r.totals["macs"] == fc.get_total_flops() // 2, batch
+        assert r.totals["params"] == sum(p.numel() for p in model.parameters())
+        assert r.totals["buffers"] == sum(b.numel() for b in model.buffers())
+    # its bias tables are built once per forward (a gather, an einsum with lookup tensors, an MLP)
+    assert any(rec.per_forward and rec.kind not in ("Parameter", "Constant") for rec in r.layers)

@@ -24,6 +24,7 @@ RAFT's frames) are a new per-sample axis of 2, split back by ``chunk``.
 from __future__ import annotations
 
 import contextlib
+import re
 
 from .. import layers as L
 from ..errors import ArchcalcError, UnsupportedLayerError
@@ -51,11 +52,16 @@ _POINTWISE = {"neg": "neg", "sqrt": "sqrt", "rsqrt": "rsqrt", "exp": "exp", "log
 _POINTWISE.update(sin="sin", cos="cos")  # Fourier position encodings built in forward (XCiT)
 
 
+#: module classes that take a fixed rank with a leading batch axis (torch's (N, C, *spatial))
+_FIXED_RANK = re.compile(r"(Conv|ConvTranspose|BatchNorm|InstanceNorm|MaxPool|AvgPool|AdaptiveAvgPool|"
+                         r"AdaptiveMaxPool|LPPool|FractionalMaxPool)[123]d")
+
 _MAC_OPS = ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")
 
 _FACTORIES = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "empty_like", "full_like",
               "rand_like", "randn_like", "new_empty_strided", "scalar_tensor", "arange", "zeros", "ones", "full",
               "empty", "empty_strided", "_local_scalar_dense", "linspace", "eye"}
+_FACTORIES |= {"lift_fresh", "lift", "lift_fresh_copy"}  # torch.tensor([...]) data made in forward (CSATv2)
 
 
 def _n(v, n):
@@ -489,6 +495,12 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             x = ins[0]
             layer = spec
             in_names = [imp.value_of(x, path)]
+            # a conv/norm/pool module on batch-free work (XCiT's projection of its Fourier features,
+            # (1, C, H, W)): its leading 1 is the module's batch axis, not a per-sample axis
+            lead_one = imp.replaying and x.dim() >= 2 and int(x.shape[0]) == 1 and _FIXED_RANK.fullmatch(
+                type(mod).__name__) is not None
+            if lead_one:
+                in_names = [imp.add(L.Squeeze((0,)), in_names, imp.unique(in_names[0] + ".squeeze"))]
             if isinstance(spec, tuple):
                 kind = spec[0]
                 if kind == "flatten":
@@ -515,13 +527,18 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if not isinstance(layer, L.Shared):
                 # the rule reads channels from the per-sample layout; a module applied to a folded
                 # batch (LeViT's BatchNorm1d on x.flatten(0, 1)) would be read wrongly: check first
-                probe = imp.shapes_for([imp.value_of(i, path) if isinstance(i, torch.Tensor) else i
+                probe = imp.shapes_for(in_names[:1] if lead_one else
+                                       [imp.value_of(i, path) if isinstance(i, torch.Tensor) else i
                                         for i in ins[:1]])
                 want = sum(p.numel() for p in mod.parameters())
                 got = imp.rule_params(layer, probe + [imp.shapes[n] for n in in_names[1:]])
                 if got != want:
                     raise _Skip(f"archcalc's {layer.kind} rule gives {got} params on this layout, the module "
                                 f"has {want}")
+            if lead_one:  # back to the whole shape, checked against torch's
+                inner = imp.add(layer, in_names, lname)
+                imp.emit(L.Unsqueeze(0), [inner], o, imp.unique(lname + ".unsqueeze"))
+                return
             imp.emit(layer, in_names, o, lname)
         except (_Skip, ArchcalcError) as e:
             record_unsupported(f"{path} ({type(mod).__name__}): {e}")
@@ -577,7 +594,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             op = func.overloadpacket.__name__
             if kind == "const":
                 for o in [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]:
-                    name = imp.add(L.Constant(tuple(int(d) for d in o.shape), f"torch.{op}"), ["input"],
+                    made = "torch.tensor" if op.startswith("lift") else f"torch.{op}"
+                    name = imp.add(L.Constant(tuple(int(d) for d in o.shape), made), ["input"],
                                    imp.unique(f"{path}.{op}" if path else op))
                     imp.batchless.add(name)
                     imp.full[id(o)] = name
@@ -624,8 +642,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             # batch-free work copied over the batch (XCiT's position encoding, pos.repeat(B, 1, 1, 1)):
             # built once, then read by every sample as a broadcast (torch's repeat copies it)
             x = tens[0]
-            name = imp.emit(L.Expand(imp.per_sample(outs[0])), [imp.value_of(x, where())], outs[0],
-                            imp.unique(f"{where()}.{op}" if where() else op))
+            imp.emit(L.Expand(imp.per_sample(outs[0]), over_batch=True), [imp.value_of(x, where())], outs[0],
+                     imp.unique(f"{where()}.{op}" if where() else op))
             return
         if replay_path is None and all(s is not None for s in srcs) and not (
                 over_batch and any(id(t) in imp.recipes for t in tens)):
@@ -634,7 +652,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
                 kind = "const" if op in _FACTORIES else "op"
                 for o in outs:
                     add_recipe(o, (kind, func, args, kwargs, out, where()), tens)
-            elif op in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution") and any(srcs):
+            elif op in _MAC_OPS and any(srcs):
                 # a parameter expanded over the batch, then multiplied: per-sample work on a tensor
                 # the graph holds as a parameter read, which cannot carry work
                 raise _Skip("multiply-accumulates on a parameter expanded over the batch")
@@ -988,7 +1006,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
     # batch-free work nobody read (or read only as computed weights) is still work torch did
     for key, (recipe, _) in list(imp.recipes.items()):
         if key in imp.full or not (recipe[0] == "module" or recipe[0] == "op" and recipe[1].overloadpacket.__name__
-                                   in ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")):
+                                   in _MAC_OPS):
             continue
         made = recipe[3] if recipe[0] == "module" else recipe[4]
         for t in tree_flatten(made)[0]:

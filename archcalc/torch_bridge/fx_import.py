@@ -190,8 +190,7 @@ class Importer:
         except (TypeError, ValueError, ZeroDivisionError) as e:
             raise UnsupportedLayerError(f"layer {lname!r} ({layer.kind}): {e}") from None
         name = self.b.add(layer, *ins, name=lname)
-        if getattr(inner, "batch_free", False) or (isinstance(inner, L.Parameter) or ins != ["input"]) and \
-                all(i in self.param_derived for i in ins):
+        if getattr(inner, "batch_free", False) or all(i in self.param_derived for i in ins):
             self.param_derived.add(name)
         self.shapes[name] = tuple(cost.output)
         self.param_total = dims.normalize(self.param_total + cost.params + cost.frozen_params)
@@ -434,10 +433,19 @@ class Importer:
         self.calls[path] = k + 1
         lname = self.unique(path if k == 0 else f"{path}_{k}")
         layer = self.own_params(layer, mod, lname)
+        lead_one = x.name in self.batchless and not x.batched and len(self.shapes[x.name]) >= 2 and \
+            dims.is_concrete(self.shapes[x.name][0]) and self.shapes[x.name][0] == 1 and \
+            _FIXED_RANK.fullmatch(type(mod).__name__) is not None
+        if lead_one:  # a conv on batch-free (1, C, H, W) work: the 1 is the module's batch axis
+            ins = [self.add(L.Squeeze((0,)), ins[:1], self.unique(x.name + ".squeeze"))] + ins[1:]
+            self.batchless.add(ins[0])
         out = _Tensor(self.add(layer, ins, lname))
         if all(i in self.batchless for i in ins):  # batch-free in, batch-free out: once per forward
             self.batchless.add(out.name)
             out = _Tensor(out.name, x.batched)
+            if lead_one:
+                out = _Tensor(self.add(L.Unsqueeze(0), [out.name], self.unique(lname + ".unsqueeze")), False)
+                self.batchless.add(out.name)
         if isinstance(layer, L.MultiheadAttention) or isinstance(getattr(layer, "layer", None), L.MultiheadAttention):
             return _Pair(out)  # (attn_output, attn_weights)
         if isinstance(layer, L.LSTM) or isinstance(getattr(layer, "layer", None), L.LSTM):
@@ -738,7 +746,7 @@ class Importer:
         if fname in ("rsub", "__rsub__", "__radd__", "__rmul__", "__rtruediv__", "neg", "__neg__", "pow", "__pow__",
                      "sqrt", "rsqrt", "exp", "log", "abs", "clamp", "clamp_", "clip", "erf", "reciprocal",
                      "square", "sign", "floor", "ceil", "round", "__invert__", "neg_", "exp_", "clamp_min",
-                     "clamp_max"):
+                     "clamp_max", "sin", "cos"):
             if len(tensors) != 1 or not isinstance(x, (_Tensor, _Attr)):
                 raise _Unsupported(f"{fname} of several tensors")
             op = fname.strip("_")
@@ -838,6 +846,9 @@ class Importer:
             else:
                 target = list(args[1:]) if len(args) > 2 or isinstance(args[1], int) or isinstance(args[1], _Batch) \
                     else list(args[1])
+            # a batch-free tensor broadcast over the batch (cls_token.expand(B, -1, -1)): per sample from here
+            to_batch = bool(target) and isinstance(target[0], _Batch)
+            over_batch = to_batch and xt.name in self.param_derived
             if xt.batched or (target and isinstance(target[0], _Batch)):
                 if not target or not (isinstance(target[0], _Batch) or target[0] == -1 or target[0] == 1 and False):
                     if not (target and (isinstance(target[0], _Batch) or target[0] == -1)):
@@ -845,7 +856,7 @@ class Importer:
                 target = target[1:]
             if any(isinstance(d, _Batch) for d in target):
                 raise _Unsupported("expand with the batch size in a per-sample axis")
-            return L.Expand(tuple(target)), [xt.name]
+            return L.Expand(tuple(target), over_batch), [xt.name], xt.batched or to_batch
         if fname in ("contiguous", "clone", "detach", "to", "type_as", "float", "requires_grad_"):
             if fname == "to" and any(isinstance(a, (_Tensor,)) for a in args[1:]):
                 pass
@@ -1242,6 +1253,10 @@ class Importer:
 class _Unsupported(Exception):
     pass
 
+
+#: module classes that take a fixed rank with a leading batch axis (torch's (N, C, *spatial))
+_FIXED_RANK = re.compile(r"(Conv|ConvTranspose|BatchNorm|InstanceNorm|MaxPool|AvgPool|AdaptiveAvgPool|"
+                         r"AdaptiveMaxPool|LPPool|FractionalMaxPool)[123]d")
 
 #: functions that create a tensor from sizes alone (fx: call_function with no tensor argument)
 _FACTORIES = ("arange", "zeros", "ones", "empty", "full", "linspace", "eye")
