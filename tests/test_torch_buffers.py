@@ -251,3 +251,22 @@ def _symbolic(m):
     with pytest.raises(UnsupportedLayerError) as e:
         from_torch(m, (3, "H", "W"))
     return str(e.value)
+
+
+def test_a_buffer_read_into_nothing_counted_is_refused_by_name(torch):
+    from archcalc.torch_bridge import from_torch
+    from archcalc.torch_bridge.fx_import import ImportMismatchError
+
+    def body(self, x):
+        self.scale * 2  # read, and the value dropped: no counted op holds the buffer
+        return self.fc(x)
+
+    class Net(_make(torch, body, "fallback")):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("scale", torch.ones(3))
+            self.fc = torch.nn.Linear(4, 2)
+
+    with pytest.raises(ImportMismatchError, match=r"holds 0 buffer elements but module.buffers\(\) holds 3 "
+                                                  r"\(read, held by no layer: scale\)"):
+        from_torch(Net(), (4,))

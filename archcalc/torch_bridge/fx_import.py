@@ -1447,10 +1447,13 @@ def finish(module, imp, outputs, tracer: str):
     torch_buffers = sum(b.numel() for b in module.buffers())
     got = analyze(graph).totals["buffers"]
     if not dims.same(got, torch_buffers):
+        lost = [n for n, b in module.named_buffers() if id(b) not in accounted]
+        named = f" (read, held by no layer: {', '.join(lost[:4])}{', ...' if len(lost) > 4 else ''})" if lost else ""
         raise ImportMismatchError(
             f"imported {type(module).__name__} holds {dims.format_dim(got)} buffer elements but "
-            f"module.buffers() holds {torch_buffers}: a buffer read outside a recorded layer (an index "
-            f"table, say) has no node; nothing was guessed")
+            f"module.buffers() holds {torch_buffers}{named}: a buffer read outside a recorded layer (an index "
+            f"table, say) has no node, or a layer's rule counts buffers its module does not hold; nothing "
+            f"was guessed")
     return graph
 
 
