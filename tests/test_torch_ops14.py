@@ -320,3 +320,30 @@ def test_repeat_of_the_batch_makes_a_folded_batch(torch):
     r = _check(torch, GlobalQuery(), (8, 4, 4), tracer="dispatch")
     assert r.totals["macs"] == 4 * 2 * 2 * 8 * 3  # the linear on 4 windows of 2 x 2 positions
     assert any(rec.kind == "Repeat" and rec.output_shape == (4, 2, 2, 8) for rec in r.layers)
+
+
+def test_writes_into_slices(torch):
+    """MViT adds its shortcut to all but the class token in place, ``x[:, :, 1:, :] += s[:, :, 1:, :]``,
+    and writes relative positions into a block of the scores, ``attn[:, :, 1:, 1:] = ...``: the
+    fallback makes the written tensor a new node (slice_scatter) that later reads see."""
+    nn = torch.nn
+
+    class Writes(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(6, 6)
+
+        def forward(self, x):  # (B, 2, 5, 6)
+            s = self.fc(x)
+            x = x * 1.0
+            x[:, :, 1:, :] += s[:, :, 1:, :]
+            attn = x @ x.transpose(-1, -2)  # (B, 2, 5, 5)
+            attn[:, :, 1:, 1:] = attn[:, :, 1:, 1:] + 1.0
+            return self.fc(attn.softmax(-1) @ x)
+
+    r = _check(torch, Writes(), (2, 5, 6), tracer="dispatch")
+    scatters = [rec for rec in r.layers if rec.kind == "SliceScatter"]
+    # one per sliced axis, innermost first: attn[:, :, 1:][:, :, :, 1:] is written into attn[:, :, 1:]
+    assert [rec.output_shape for rec in scatters] == [(2, 5, 6), (2, 4, 5), (2, 5, 5)]
+    assert r.totals["macs"] == 2 * 5 * 6 * 6 + 2 * (5 * 6 * 5 + 5 * 5 * 6)
+    assert sum(rec.flops for rec in r.layers if rec.kind == "Add") == 2 * 4 * 6  # the in-place add of 4 rows
