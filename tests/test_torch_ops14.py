@@ -347,3 +347,24 @@ def test_writes_into_slices(torch):
     assert [rec.output_shape for rec in scatters] == [(2, 5, 6), (2, 4, 5), (2, 5, 5)]
     assert r.totals["macs"] == 2 * (2 * 5 * 6 * 6) + 2 * (5 * 6 * 5 + 5 * 5 * 6)  # two linears, two matmuls
     assert sum(rec.flops for rec in r.layers if rec.kind == "Add") == 2 * 4 * 6  # the in-place add of 4 rows
+
+
+#: Corpus models that issue 14's ops made exact (each pattern above has its tiny test): run by hand
+#: with ``-m heavy`` (whole models, meta device, FlopCounterMode; fvcore live where fx imports them).
+OPS14_MODELS = [("timm", n) for n in (
+    "botnet26t_256", "sebotnet33ts_256", "eca_botnext26ts_256", "halonet26t", "halo2botnet50ts_256", "haloregnetz_b",
+    "lamhalobotnet50ts_256", "sehalonet33ts", "nasnetalarge", "pnasnet5large", "dm_nfnet_f0", "resmlp_12_224",
+    "swiftformer_l1", "convnextv2_atto", "hieradet_small", "sam2_hiera_base_plus", "volo_d1_224", "tnt_b_patch16_224",
+    "coat_lite_medium", "efficientvit_b0", "sequencer2d_l", "pit_b_224", "cait_m36_384", "samvit_base_patch16",
+    "mvitv2_base")] + [("torchvision", "mvit_v1_b"), ("torchvision", "mvit_v2_s")]
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("source,name", OPS14_MODELS)
+def test_corpus_models_made_exact(torch, source, name):
+    pytest.importorskip(source)
+    from archcalc.torch_bridge.corpus import check
+
+    row = check(source, name)
+    assert row["status"] == "exact" and row["params_ok"] and row["macs_ok"], row
+    assert row.get("fvcore_ok") is not False, row
