@@ -368,3 +368,29 @@ def test_corpus_models_made_exact(torch, source, name):
     row = check(source, name)
     assert row["status"] == "exact" and row["params_ok"] and row["macs_ok"], row
     assert row.get("fvcore_ok") is not False, row
+
+
+def test_symbolic_sizes_through_the_new_ops(torch):
+    """torch.fx keeps H and W symbolic through pad, unfold, repeat, norm and im2col: the formula,
+    evaluated, is the concrete import."""
+    nn, F = torch.nn, torch.nn.functional
+    from archcalc.torch_bridge import from_torch
+
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+            self.unfold = nn.Unfold(2, stride=2)
+
+        def forward(self, x):
+            x = self.conv(F.pad(x, (0, 1, 1, 0)).repeat(1, 1, 2, 1))
+            g = x.norm(p=2, dim=(2, 3), keepdim=True)
+            return self.unfold(x * g).sum(-1).reshape(-1, 4, 4).sum(-1) + x.unfold(2, 2, 2).mean((2, 3, 4))
+
+    with torch.device("meta"):
+        m = Mixed().eval()
+    sym = archcalc.analyze(from_torch(m, (4, "H", "W")))
+    assert sym.symbols == ["H", "W"] and sym.graph.tracer == "torch.fx"
+    concrete = archcalc.analyze(from_torch(m, (4, 7, 9)))
+    assert sym.substitute(H=7, W=9).totals == concrete.totals
+    assert concrete.totals["macs"] == 4 * (2 * (7 + 1)) * (9 + 1) * 4 * 9  # the conv on the padded, repeated map

@@ -880,7 +880,7 @@ class Importer:
                 raise _Unsupported(f"F.fold to {size!r}")
             return L.Fold(int_pair(size), int_pair(arg(2, "kernel_size")), int_pair(arg(3, "dilation", 1)),
                           int_pair(arg(4, "padding", 0)), int_pair(arg(5, "stride", 1))), [xt.name]
-        if fname in ("repeat", "tile") and xt is not None:
+        if fname in ("repeat", "tile") and xt is not None and (node.op == "call_method" or fname == "tile"):
             if len(args) == 2 and isinstance(args[1], (tuple, list)):
                 reps = list(args[1])  # x.repeat((2, 1)), torch.tile(x, (2, 1))
             elif len(args) >= 2:
@@ -892,6 +892,8 @@ class Importer:
                 reps = [1] * (rank - len(reps)) + reps  # torch.tile pads the counts with 1s on the left
             if any(isinstance(r, (_Batch, _Opaque)) for r in reps):
                 raise _Unsupported(f"{fname} by the batch size")
+            if not all(isinstance(r, int) or hasattr(r, "free_symbols") for r in reps):
+                raise _Unsupported(f"{fname} {reps!r}")
             if xt.batched:
                 if len(reps) != rank or reps[0] != 1:
                     raise _Unsupported(f"{fname} {reps} copies along the batch axis")
