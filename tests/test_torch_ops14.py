@@ -175,16 +175,18 @@ def test_norm_normalize_and_addcmul(torch):
             self.alpha = nn.Parameter(torch.ones(6))  # ResMLP's Affine
             self.beta = nn.Parameter(torch.zeros(6))
             self.fc = nn.Linear(6, 6)
+            self.w_g = nn.Parameter(torch.ones(6, 1))  # SwiftFormer's global query weights
 
         def forward(self, x):  # (B, 5, 6)
             x = torch.addcmul(self.beta, self.alpha, x)
+            x = x * (x @ self.w_g)  # a parameter on the right of a matmul
             g = x.norm(p=2, dim=1, keepdim=True)  # ConvNeXt v2's GRN
             x = x * (g / (g.mean(dim=-1, keepdim=True) + 1e-6))
             x = x + torch.linalg.vector_norm(x, 2, dim=-1, keepdim=True)
             return self.fc(F.normalize(x, dim=-1))  # SwiftFormer
 
     r = _check(torch, Norms(), (5, 6))
-    assert r.totals["macs"] == 5 * 6 * 6
+    assert r.totals["macs"] == 5 * 6 * 1 + 5 * 6 * 6  # x @ w_g, then the linear
     norms = [rec for rec in r.layers if rec.kind == "VectorNorm"]
     assert len(norms) == 3 and norms[0].flops == 2 * 5 * 6  # a square and an add (or sqrt) per element
 

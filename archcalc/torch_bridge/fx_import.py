@@ -736,7 +736,9 @@ class Importer:
             return self.getitem(node, xt, args[1])
         if fname in ("matmul", "bmm", "mm") or t is operator.matmul or fname == "__matmul__":
             a, b = (self._as_tensor(v) for v in args[:2])
-            if not (a.batched and b.batched):
+            if not a.batched or (not b.batched and len(self.shapes[b.name]) < 2):
+                # a parameter on the right (SwiftFormer's ``query @ self.w_g``) broadcasts over the
+                # batch like any leading axis; one on the left would put the batch in the middle
                 raise _Unsupported("matmul with a parameter operand (use nn.Linear)")
             mode = "@" if t is operator.matmul or fname == "__matmul__" else ("bmm" if fname == "bmm" else "matmul")
             return L.MatMul(mode), [a.name, b.name]
