@@ -358,7 +358,7 @@ OPS14_MODELS = [("timm", n) for n in (
     "lamhalobotnet50ts_256", "sehalonet33ts", "nasnetalarge", "pnasnet5large", "dm_nfnet_f0", "resmlp_12_224",
     "swiftformer_l1", "convnextv2_atto", "hieradet_small", "sam2_hiera_base_plus", "volo_d1_224", "tnt_b_patch16_224",
     "coat_lite_medium", "efficientvit_b0", "sequencer2d_l", "pit_b_224", "cait_m36_384", "samvit_base_patch16",
-    "mvitv2_base")] + [("torchvision", "mvit_v1_b"), ("torchvision", "mvit_v2_s")]
+    "mvitv2_base", "edgenext_base")] + [("torchvision", "mvit_v1_b"), ("torchvision", "mvit_v2_s")]
 
 
 @pytest.mark.heavy

@@ -265,8 +265,8 @@ def _record_slice_write(imp, dst, src, name_of) -> bool:
 
 
 def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> bool:
-    """Issue 14's aten ops: Tensor.unfold, im2col, repeat, repeat_interleave, the vector norm and
-    addcmul. True when ``op`` was recorded."""
+    """Issue 14's aten ops: Tensor.unfold, im2col, col2im, repeat, repeat_interleave, the vector
+    norm, a write into a slice (copy_) and addcmul. True when ``op`` was recorded."""
     if op == "unfold":
         emit(L.UnfoldAxis(imp.ps_axis(x, args[1]), int(args[2]), int(args[3])), [name_of(x)])
         return True

@@ -865,7 +865,7 @@ class Importer:
         raise _Unsupported("")
 
     def map_ops14(self, node, t, fname, arg, args, kwargs, xt):
-        """Issue 14's ops: Tensor.unfold, F.unfold, repeat/tile, repeat_interleave, norms,
+        """Issue 14's ops: Tensor.unfold, F.unfold, F.fold, repeat/tile, repeat_interleave, norms,
         F.normalize and addcmul. A spec, or None (not one of them)."""
         if fname == "unfold" and xt is not None:
             if node.op == "call_method":  # Tensor.unfold(dim, size, step): windows along one axis
@@ -922,8 +922,11 @@ class Importer:
             if p not in (1, 2) or arg(4, "out") is not None:
                 raise _Unsupported(f"normalize(p={p!r})")
             base = self.fn_name(node)
-            n = self.add(L.VectorNorm((self.axis(xt, dim),), True, float(p)), [xt.name], self.unique(base + ".norm"))
-            n = self.add(L.Pointwise("clamp_min"), [n], self.unique(base + ".clamp_min"))
+            norm = self.add(L.VectorNorm((self.axis(xt, dim),), True, float(p)), [xt.name],
+                            self.unique(base + ".norm"))
+            n = self.add(L.Pointwise("clamp_min"), [norm], self.unique(base + ".clamp_min"))
+            if not xt.batched:
+                self.batchless.update((norm, n))
             return L.Div(), [xt.name, n]
         if fname == "addcmul":
             # input + value * t1 * t2: torch's one kernel, archcalc's multiply then add
@@ -932,12 +935,12 @@ class Importer:
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise _Unsupported(f"addcmul with value {value!r}")
             base = self.fn_name(node)
-            prod = self.add(L.Mul(), [ts[1].name, ts[2].name], self.unique(base + ".mul"))
-            if not (ts[1].batched or ts[2].batched):
-                self.batchless.add(prod)
+            nodes = [self.add(L.Mul(), [ts[1].name, ts[2].name], self.unique(base + ".mul"))]
             if value != 1:
-                prod = self.add(L.Scale(float(value)), [prod], self.unique(base + ".scale"))
-            return L.Add(), [ts[0].name, prod]
+                nodes.append(self.add(L.Scale(float(value)), [nodes[-1]], self.unique(base + ".scale")))
+            if not (ts[1].batched or ts[2].batched):
+                self.batchless.update(nodes)
+            return L.Add(), [ts[0].name, nodes[-1]]
         return None
 
     def weighted(self, node, layer, tensors, xt):
