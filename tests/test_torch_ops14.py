@@ -180,6 +180,7 @@ def test_norm_normalize_and_addcmul(torch):
         def forward(self, x):  # (B, 5, 6)
             x = torch.addcmul(self.beta, self.alpha, x)
             x = x * (x @ self.w_g)  # a parameter on the right of a matmul
+            x = torch.addcmul(x, x, x, value=0.5)  # x + 0.5 * x * x
             g = x.norm(p=2, dim=1, keepdim=True)  # ConvNeXt v2's GRN
             x = x * (g / (g.mean(dim=-1, keepdim=True) + 1e-6))
             x = x + torch.linalg.vector_norm(x, 2, dim=-1, keepdim=True)
@@ -187,6 +188,7 @@ def test_norm_normalize_and_addcmul(torch):
 
     r = _check(torch, Norms(), (5, 6))
     assert r.totals["macs"] == 5 * 6 * 1 + 5 * 6 * 6  # x @ w_g, then the linear
+    assert any(rec.kind == "Scale" for rec in r.layers)  # addcmul's value
     norms = [rec for rec in r.layers if rec.kind == "VectorNorm"]
     assert len(norms) == 3 and norms[0].flops == 2 * 5 * 6  # a square and an add (or sqrt) per element
 
