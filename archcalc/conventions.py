@@ -766,10 +766,10 @@ for _c in (FVCORE, FLOP_COUNTER, TORCHINFO, THOP, PTFLOPS):
     _c.rules.update({"Roll": R("a cyclic shift (aten::roll): no handle, hook or flop formula: 0", **ZERO)})
 # Issue 14's copies, views and the vector norm (archcalc.layers: ConstantPad, UnfoldAxis, Unfold,
 # Repeat, RepeatInterleave, VectorNorm), read from the same tool versions.
-_COPY_KINDS = ("ConstantPad", "UnfoldAxis", "Unfold", "Fold", "Repeat", "RepeatInterleave")
+_COPY_KINDS = ("ConstantPad", "UnfoldAxis", "Unfold", "Fold", "Repeat", "RepeatInterleave", "SliceScatter")
 FVCORE.rules.update({
-    **_same(_COPY_KINDS, R("aten::constant_pad_nd / unfold / im2col / col2im / repeat / repeat_interleave: views "
-                           "or no handle, 0", **ZERO)),
+    **_same(_COPY_KINDS, R("aten::constant_pad_nd / unfold / im2col / col2im / repeat / repeat_interleave / copy_: "
+                           "views, ignored or no handle, 0", **ZERO)),
     "VectorNorm": R("aten::linalg_vector_norm / aten::norm: no fvcore handle, 0", **ZERO),
 })
 FLOP_COUNTER.rules.update(_same(_COPY_KINDS + ("VectorNorm",),

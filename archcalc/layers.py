@@ -1780,3 +1780,33 @@ class Fold(Layer):
     def describe(self) -> str:
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         return f"{kh}x{kw} s{sh} -> {self.output_size[0]}x{self.output_size[1]}"
+
+
+@dataclass(frozen=True)
+class SliceScatter(Layer):
+    """``x[..., start:stop:step, ...] = src`` along per-sample ``axis`` (``torch.slice_scatter``;
+    torch writes ``src`` into a view of ``x`` in place: ``x[:, :, 1:] += y`` in MViT's residual,
+    ``attn[:, :, 1:, 1:] = attn[...] + rel_pos``). Inputs (x, src); the output is x's shape. A copy,
+    no flops. Receptive field: followed through x only (the written positions read src)."""
+
+    start: int = 0
+    stop: Optional[int] = None
+    axis: int = 0
+    step: int = 1
+
+    rf_inputs = 1
+
+    def __post_init__(self):
+        _set(self, "start", V.nonneg_dim(self, "start", self.start))
+        if self.stop is not None:
+            _set(self, "stop", V.positive_dim(self, "stop", self.stop))
+        V.any_int(self, "axis", self.axis)
+        V.positive_int(self, "step", self.step)
+
+    @property
+    def reuses_input(self) -> bool:
+        return True  # written into x's storage
+
+    def describe(self) -> str:
+        step = f":{self.step}" if self.step != 1 else ""
+        return f"[{self.start}:{'' if self.stop is None else self.stop}{step}] = src, axis {self.axis}"

@@ -167,9 +167,10 @@ SAVED_FOR_BACKWARD.update({
 })
 
 # Issue 14's copies and views: their backward scatters or sums the gradient back by shape (pad
-# slices it, unfold/im2col fold it, col2im unfolds it, repeat sums the copies). The vector norm's backward
+# slices it, unfold/im2col fold it, col2im unfolds it, repeat sums the copies, slice_scatter splits it). The vector norm's backward
 # (linalg_vector_norm_backward) reads its input and its result.
 SAVED_FOR_BACKWARD.update({"ConstantPad": (), "UnfoldAxis": (), "Unfold": (), "Fold": (), "Repeat": (), "RepeatInterleave": (),
+                           "SliceScatter": (),
                            "VectorNorm": ("input", "output")})
 
 #: Rows a normalisation layer keeps a (mean, inverse std) pair for, per sample, from the layer and

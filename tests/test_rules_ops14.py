@@ -75,6 +75,13 @@ def test_repeat_and_tile_counts():
     assert cost(L.RepeatInterleave(3, -1), (4, 5)).output == (4, 15)
 
 
+def test_slice_scatter_writes_src_into_a_slice():
+    c = cost(L.SliceScatter(1, None, 1), (2, 5, 6), (2, 4, 6))  # x[:, 1:] = src
+    assert c.output == (2, 5, 6) and c.flops == 0
+    with pytest.raises(ShapeError, match="does not fill"):
+        cost(L.SliceScatter(1, None, 1), (2, 5, 6), (2, 5, 6))
+
+
 def test_vector_norm_flops():
     c = cost(L.VectorNorm((1, 2), True), (4, 5, 6))
     assert c.output == (4, 1, 1)

@@ -175,16 +175,20 @@ def test_norm_normalize_and_addcmul(torch):
             self.alpha = nn.Parameter(torch.ones(6))  # ResMLP's Affine
             self.beta = nn.Parameter(torch.zeros(6))
             self.fc = nn.Linear(6, 6)
+            self.w_g = nn.Parameter(torch.ones(6, 1))  # SwiftFormer's global query weights
 
         def forward(self, x):  # (B, 5, 6)
             x = torch.addcmul(self.beta, self.alpha, x)
+            x = x * (x @ self.w_g)  # a parameter on the right of a matmul
+            x = torch.addcmul(x, x, x, value=0.5)  # x + 0.5 * x * x
             g = x.norm(p=2, dim=1, keepdim=True)  # ConvNeXt v2's GRN
             x = x * (g / (g.mean(dim=-1, keepdim=True) + 1e-6))
             x = x + torch.linalg.vector_norm(x, 2, dim=-1, keepdim=True)
             return self.fc(F.normalize(x, dim=-1))  # SwiftFormer
 
     r = _check(torch, Norms(), (5, 6))
-    assert r.totals["macs"] == 5 * 6 * 6
+    assert r.totals["macs"] == 5 * 6 * 1 + 5 * 6 * 6  # x @ w_g, then the linear
+    assert any(rec.kind == "Scale" for rec in r.layers)  # addcmul's value
     norms = [rec for rec in r.layers if rec.kind == "VectorNorm"]
     assert len(norms) == 3 and norms[0].flops == 2 * 5 * 6  # a square and an add (or sqrt) per element
 
@@ -320,3 +324,77 @@ def test_repeat_of_the_batch_makes_a_folded_batch(torch):
     r = _check(torch, GlobalQuery(), (8, 4, 4), tracer="dispatch")
     assert r.totals["macs"] == 4 * 2 * 2 * 8 * 3  # the linear on 4 windows of 2 x 2 positions
     assert any(rec.kind == "Repeat" and rec.output_shape == (4, 2, 2, 8) for rec in r.layers)
+
+
+def test_writes_into_slices(torch):
+    """MViT adds its shortcut to all but the class token in place, ``x[:, :, 1:, :] += s[:, :, 1:, :]``,
+    and writes relative positions into a block of the scores, ``attn[:, :, 1:, 1:] = ...``: the
+    fallback makes the written tensor a new node (slice_scatter) that later reads see."""
+    nn = torch.nn
+
+    class Writes(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(6, 6)
+
+        def forward(self, x):  # (B, 2, 5, 6)
+            s = self.fc(x)
+            x = x * 1.0
+            x[:, :, 1:, :] += s[:, :, 1:, :]
+            attn = x @ x.transpose(-1, -2)  # (B, 2, 5, 5)
+            attn[:, :, 1:, 1:] = attn[:, :, 1:, 1:] + 1.0
+            return self.fc(attn.softmax(-1) @ x)
+
+    r = _check(torch, Writes(), (2, 5, 6), tracer="dispatch")
+    scatters = [rec for rec in r.layers if rec.kind == "SliceScatter"]
+    # one per sliced axis, innermost first: attn[:, :, 1:][:, :, :, 1:] is written into attn[:, :, 1:]
+    assert [rec.output_shape for rec in scatters] == [(2, 5, 6), (2, 4, 5), (2, 5, 5)]
+    assert r.totals["macs"] == 2 * (2 * 5 * 6 * 6) + 2 * (5 * 6 * 5 + 5 * 5 * 6)  # two linears, two matmuls
+    assert sum(rec.flops for rec in r.layers if rec.kind == "Add") == 2 * 4 * 6  # the in-place add of 4 rows
+
+
+#: Corpus models that issue 14's ops made exact (each pattern above has its tiny test): run by hand
+#: with ``-m heavy`` (whole models, meta device, FlopCounterMode; fvcore live where fx imports them).
+OPS14_MODELS = [("timm", n) for n in (
+    "botnet26t_256", "sebotnet33ts_256", "eca_botnext26ts_256", "halonet26t", "halo2botnet50ts_256", "haloregnetz_b",
+    "lamhalobotnet50ts_256", "sehalonet33ts", "nasnetalarge", "pnasnet5large", "dm_nfnet_f0", "resmlp_12_224",
+    "swiftformer_l1", "convnextv2_atto", "hieradet_small", "sam2_hiera_base_plus", "volo_d1_224", "tnt_b_patch16_224",
+    "coat_lite_medium", "efficientvit_b0", "sequencer2d_l", "pit_b_224", "cait_m36_384", "samvit_base_patch16",
+    "mvitv2_base", "edgenext_base")] + [("torchvision", "mvit_v1_b"), ("torchvision", "mvit_v2_s")]
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("source,name", OPS14_MODELS)
+def test_corpus_models_made_exact(torch, source, name):
+    pytest.importorskip(source)
+    from archcalc.torch_bridge.corpus import check
+
+    row = check(source, name)
+    assert row["status"] == "exact" and row["params_ok"] and row["macs_ok"], row
+    assert row.get("fvcore_ok") is not False, row
+
+
+def test_symbolic_sizes_through_the_new_ops(torch):
+    """torch.fx keeps H and W symbolic through pad, unfold, repeat, norm and im2col: the formula,
+    evaluated, is the concrete import."""
+    nn, F = torch.nn, torch.nn.functional
+    from archcalc.torch_bridge import from_torch
+
+    class Mixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+            self.unfold = nn.Unfold(2, stride=2)
+
+        def forward(self, x):
+            x = self.conv(F.pad(x, (0, 1, 1, 0)).repeat(1, 1, 2, 1))
+            g = x.norm(p=2, dim=(2, 3), keepdim=True)
+            return self.unfold(x * g).sum(-1).reshape(-1, 4, 4).sum(-1) + x.unfold(2, 2, 2).mean((2, 3, 4))
+
+    with torch.device("meta"):
+        m = Mixed().eval()
+    sym = archcalc.analyze(from_torch(m, (4, "H", "W")))
+    assert sym.symbols == ["H", "W"] and sym.graph.tracer == "torch.fx"
+    concrete = archcalc.analyze(from_torch(m, (4, 7, 9)))
+    assert sym.substitute(H=7, W=9).totals == concrete.totals
+    assert concrete.totals["macs"] == 4 * (2 * (7 + 1)) * (9 + 1) * 4 * 9  # the conv on the padded, repeated map

@@ -1,5 +1,5 @@
 """Copies and views that move elements without arithmetic (pad, Tensor.unfold, im2col, repeat,
-repeat_interleave), col2im (which adds overlapping blocks), and the vector norm.
+repeat_interleave, slice_scatter), col2im (which adds overlapping blocks), and the vector norm.
 
 None of the copies has a flop: torch's FlopCounterMode registers no formula for
 ``constant_pad_nd``, ``unfold``, ``im2col``, ``repeat`` or ``repeat_interleave``, and archcalc counts
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from .. import dims
 from ..errors import ShapeError
-from ..layers import ConstantPad, Fold, Repeat, RepeatInterleave, Unfold, UnfoldAxis, VectorNorm
+from ..layers import ConstantPad, Fold, Repeat, RepeatInterleave, Slice, SliceScatter, Unfold, UnfoldAxis, VectorNorm
 from . import Cost, Footprint, Unfollowed, register
 from ._broadcast import axis_index
 from ._window import expect_rank, format_shape, window_out
+from .shape import slice_
 from .views import _reduced
 
 
@@ -135,6 +136,20 @@ def repeat_interleave(layer: RepeatInterleave, inputs):
     a = axis_index(layer.dim, len(shape), "RepeatInterleave")
     shape[a] = dims.normalize(shape[a] * layer.repeats)
     return Cost(output=tuple(shape), rf=_COPIES)
+
+
+@register(SliceScatter)
+def slice_scatter(layer: SliceScatter, inputs):
+    """``src`` written into the slice of ``x``: the output is x's shape; ``src`` must have the
+    slice's shape. A copy, no flops."""
+    if len(inputs) != 2:
+        raise ShapeError(f"SliceScatter takes x and src, got {len(inputs)} input(s)")
+    x, src = inputs
+    want = slice_(Slice(layer.start, layer.stop, layer.axis, layer.step), [x]).output
+    if len(want) != len(src) or any(dims.known_ne(a, b) for a, b in zip(want, src)):
+        raise ShapeError(f"SliceScatter: src {format_shape(src)} does not fill the slice {format_shape(want)} "
+                         f"of {format_shape(x)}")
+    return Cost(output=tuple(x))
 
 
 @register(VectorNorm)

@@ -85,6 +85,7 @@ class DispatchImporter(Importer):
         self.keep: list = []  # keep recorded tensors alive so ids stay unique
         self.param_path = {}
         self.computed: set = set()  # ids of tensors computed from parameters by arithmetic (not views)
+        self.slice_of: dict = {}  # id(view) -> (the tensor sliced, the Slice layer): x[...] = y writes through
         self.modules_by_id = {}
         # batch-free work (ops on parameters, buffers and tensors created in forward alone, whose
         # output has no batch axis) is recorded as a recipe and built on first use as an operand,
@@ -357,9 +358,35 @@ def _shape_only_lstms(module) -> list:
     return patched
 
 
+def _record_slice_write(imp, dst, src, name_of) -> bool:
+    """``dst.copy_(src)`` where ``dst`` is a chain of slices of a tensor ``x`` (``x[:, :, 1:] = y``,
+    ``x[:, :, 1:] += y``): ``x`` becomes x with ``src`` written in, one SliceScatter per slice, from
+    the innermost out; later reads of ``x`` see the new node. A write of a whole tensor
+    (``x[:, :, 0:] = y``, whose slices torch skips) makes ``x`` read ``y``. A write into any other
+    view is refused."""
+    chain, t = [], dst
+    while id(t) in imp.slice_of:
+        parent, layer = imp.slice_of[id(t)]
+        chain.append((parent, layer))
+        t = parent
+    if not chain:
+        if id(dst) in imp.names and tuple(dst.shape) == tuple(src.shape):
+            imp.emit(L.Identity(), [name_of(src)], dst, imp.unique(imp.names[id(dst)].name + ".copy"))
+            return True
+        raise _Skip("an in-place write into a view that is not a slice (x[...] = y) is not modelled")
+    node = name_of(src)
+    for parent, sl in chain:
+        base = name_of(parent)
+        node = imp.add(L.SliceScatter(sl.start, sl.stop, sl.axis, sl.step), [base, node],
+                       imp.unique(base + ".slice_scatter"))
+    root = chain[-1][0]
+    imp.names[id(root)] = _Tensor(node)
+    return True
+
+
 def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> bool:
-    """Issue 14's aten ops: Tensor.unfold, im2col, repeat, repeat_interleave, the vector norm and
-    addcmul. True when ``op`` was recorded."""
+    """Issue 14's aten ops: Tensor.unfold, im2col, col2im, repeat, repeat_interleave, the vector
+    norm, a write into a slice (copy_) and addcmul. True when ``op`` was recorded."""
     if op == "unfold":
         emit(L.UnfoldAxis(imp.ps_axis(x, args[1]), int(args[2]), int(args[3])), [name_of(x)])
         return True
@@ -405,7 +432,7 @@ def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> 
         emit(L.VectorNorm(axes, keep, float(ord_)), [name_of(x)])
         return True
     if op == "copy_":
-        raise _Skip("an in-place write into part of a tensor (x[...] += y, x[...] = y) is not modelled")
+        return _record_slice_write(imp, args[0], args[1], name_of)
     if op in ("addcmul", "addcmul_"):
         # input + value * t1 * t2: torch's one kernel, archcalc's multiply then add
         base, t1, t2 = args[0], args[1], args[2]
@@ -805,6 +832,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             dim = dim if dim >= 0 else dim + rank_full
             if tuple(o.shape) == tuple(x.shape):
                 emit(L.Identity(), [name_of(x)])
+                imp.slice_of[id(o)] = (x, L.Slice(0, None, imp.ps_axis(x, dim)))  # x[:, :] = y writes all of x
                 return
             start = args[2] if len(args) > 2 and args[2] is not None else 0
             stop = args[3] if len(args) > 3 and args[3] is not None else None
@@ -812,7 +840,9 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             size = int(x.shape[dim])
             start = start + size if start < 0 else start
             stop = None if stop is None or stop >= size else (stop + size if stop < 0 else stop)
-            emit(L.Slice(min(start, size), stop, imp.ps_axis(x, dim), step), [name_of(x)])
+            sl = L.Slice(min(start, size), stop, imp.ps_axis(x, dim), step)
+            emit(sl, [name_of(x)])
+            imp.slice_of[id(o)] = (x, sl)  # for a later write into this view (copy_)
             return
         if op == "select":
             emit(L.Select(imp.ps_axis(x, args[1]), args[2]), [name_of(x)])

@@ -1013,7 +1013,7 @@ class Importer:
         raise _Unsupported("")
 
     def map_ops14(self, node, t, fname, arg, args, kwargs, xt):
-        """Issue 14's ops: Tensor.unfold, F.unfold, repeat/tile, repeat_interleave, norms,
+        """Issue 14's ops: Tensor.unfold, F.unfold, F.fold, repeat/tile, repeat_interleave, norms,
         F.normalize and addcmul. A spec, or None (not one of them)."""
         if fname == "unfold" and xt is not None:
             if node.op == "call_method":  # Tensor.unfold(dim, size, step): windows along one axis
@@ -1030,7 +1030,7 @@ class Importer:
                 raise _Unsupported(f"F.fold to {size!r}")
             return L.Fold(int_pair(size), int_pair(arg(2, "kernel_size")), int_pair(arg(3, "dilation", 1)),
                           int_pair(arg(4, "padding", 0)), int_pair(arg(5, "stride", 1))), [xt.name]
-        if fname in ("repeat", "tile") and xt is not None:
+        if fname in ("repeat", "tile") and xt is not None and (node.op == "call_method" or fname == "tile"):
             if len(args) == 2 and isinstance(args[1], (tuple, list)):
                 reps = list(args[1])  # x.repeat((2, 1)), torch.tile(x, (2, 1))
             elif len(args) >= 2:
@@ -1042,6 +1042,8 @@ class Importer:
                 reps = [1] * (rank - len(reps)) + reps  # torch.tile pads the counts with 1s on the left
             if any(isinstance(r, (_Batch, _Opaque)) for r in reps):
                 raise _Unsupported(f"{fname} by the batch size")
+            if not all(isinstance(r, int) or hasattr(r, "free_symbols") for r in reps):
+                raise _Unsupported(f"{fname} {reps!r}")
             if xt.batched:
                 if len(reps) != rank or reps[0] != 1:
                     raise _Unsupported(f"{fname} {reps} copies along the batch axis")
@@ -1068,8 +1070,11 @@ class Importer:
             if p not in (1, 2) or arg(4, "out") is not None:
                 raise _Unsupported(f"normalize(p={p!r})")
             base = self.fn_name(node)
-            n = self.add(L.VectorNorm((self.axis(xt, dim),), True, float(p)), [xt.name], self.unique(base + ".norm"))
-            n = self.add(L.Pointwise("clamp_min"), [n], self.unique(base + ".clamp_min"))
+            norm = self.add(L.VectorNorm((self.axis(xt, dim),), True, float(p)), [xt.name],
+                            self.unique(base + ".norm"))
+            n = self.add(L.Pointwise("clamp_min"), [norm], self.unique(base + ".clamp_min"))
+            if not xt.batched:
+                self.batchless.update((norm, n))
             return L.Div(), [xt.name, n]
         if fname == "addcmul":
             # input + value * t1 * t2: torch's one kernel, archcalc's multiply then add
@@ -1078,12 +1083,12 @@ class Importer:
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise _Unsupported(f"addcmul with value {value!r}")
             base = self.fn_name(node)
-            prod = self.add(L.Mul(), [ts[1].name, ts[2].name], self.unique(base + ".mul"))
-            if not (ts[1].batched or ts[2].batched):
-                self.batchless.add(prod)
+            nodes = [self.add(L.Mul(), [ts[1].name, ts[2].name], self.unique(base + ".mul"))]
             if value != 1:
-                prod = self.add(L.Scale(float(value)), [prod], self.unique(base + ".scale"))
-            return L.Add(), [ts[0].name, prod]
+                nodes.append(self.add(L.Scale(float(value)), [nodes[-1]], self.unique(base + ".scale")))
+            if not (ts[1].batched or ts[2].batched):
+                self.batchless.update(nodes)
+            return L.Add(), [ts[0].name, nodes[-1]]
         return None
 
     def weighted(self, node, layer, tensors, xt):
