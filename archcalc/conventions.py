@@ -320,6 +320,9 @@ def folds_items(layer) -> bool:
 
 def rule_key(rec) -> str:
     mode = getattr(rec.layer, "mode", None)
+    call = getattr(rec.layer, "call", "functional")  # Softmax computed as a Tensor method or torch.softmax
+    if isinstance(call, str) and call != "functional":
+        mode = call
     return f"{rec.kind}[{mode}]" if isinstance(mode, str) else rec.kind
 
 
@@ -741,6 +744,15 @@ PTFLOPS.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
                            R("operators, indexing and torch.cat are not patched, no module hook: 0", **ZERO)))
 THOP.rules.update(_same(_LEARNED_ELEMENTWISE + _LEARNED_COPY,
                         R("functional op, invisible to module hooks: 0", **ZERO)))
+
+# Softmax called as x.softmax(dim) or torch.softmax (archcalc.layers.Softmax.mode): no module runs it,
+# and ptflops patches F.softmax only.
+_SOFTMAX_UNPATCHED = ("Softmax[method]", "Softmax[torch]")
+PTFLOPS.rules.update(_same(_SOFTMAX_UNPATCHED + tuple(k + "()" for k in _SOFTMAX_UNPATCHED),
+                           R("x.softmax / torch.softmax: ptflops patches F.softmax only, and no module hook runs: 0",
+                             **ZERO)))
+for _c in (THOP, TORCHINFO):
+    _c.rules.update(_same(_SOFTMAX_UNPATCHED, R("a Tensor method or torch.softmax call: no module, no hook: 0", **ZERO)))
 
 # Kinds the torch importer emits (archcalc.layers.Parameter, Unreached, Uncounted) and training-mode
 # batch norm (kind "BatchNorm2d", rule key "BatchNorm2d[train]").

@@ -457,10 +457,20 @@ class Dropout(Layer):
 
 @dataclass(frozen=True)
 class Softmax(Layer):
+    """Softmax along ``dim``. ``call`` records how torch computes it where no ``nn.Softmax`` module
+    does: ``"functional"`` (``F.softmax``, the default), ``"method"`` (``x.softmax(dim)``) or
+    ``"torch"`` (``torch.softmax``): the same work, but counters that patch functions see only
+    ``F.softmax`` (archcalc.conventions keys the other two as ``Softmax[method]`` / ``Softmax[torch]``)."""
+
     dim: int = -1
+    call: str = "functional"
+
+    #: the text values of each text field (the spec loader and JSON Schema read them here)
+    choices = {"call": ("functional", "method", "torch")}
 
     def __post_init__(self):
         V.any_int(self, "dim", self.dim)
+        V.one_of(self, "call", self.call, self.choices["call"])
 
 
 @dataclass(frozen=True)

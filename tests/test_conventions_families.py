@@ -46,6 +46,9 @@ MEASURED = {
     "swin_t": {"fvcore": 4_509_232_128},
     "vit_b_32": {"fvcore": 4_367_906_304, "ptflops": 4_418_839_336},
     "maxvit_t": {"fvcore": 5_608_201_264, "ptflops": 5_483_328_960},
+    # attn.softmax(dim=-1), a Tensor method ptflops does not patch (zoo: Softmax(call="method"))
+    "mvit_v1_b": {"fvcore": 70_803_884_928, "ptflops": 70_896_008_272},
+    "mvit_v2_s": {"fvcore": 64_456_924_584, "ptflops": 64_323_830_320},
 }
 
 

@@ -195,6 +195,36 @@ def test_modern_kinds_match_fvcore_and_ptflops(torch, case):
         assert got["ptflops"][0] == got["ptflops"][1], got
 
 
+@pytest.mark.parametrize("call", ["functional", "method", "torch"])
+def test_softmax_spelling_under_ptflops(torch, call):
+    """ptflops patches F.softmax only: the same softmax written x.softmax(-1) or torch.softmax counts
+    0 (archcalc's Softmax(call=...) says which one torch runs)."""
+    import archcalc
+    from archcalc import conventions as C
+    from archcalc import layers as L
+    from archcalc.graph import Builder
+    from archcalc.torch_bridge.tools import ptflops_counts
+
+    nn, F = torch.nn, torch.nn.functional
+    spell = {"functional": lambda y: F.softmax(y, dim=-1), "method": lambda y: y.softmax(dim=-1),
+             "torch": lambda y: torch.softmax(y, dim=-1)}[call]
+
+    class Scores(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x):
+            return spell(self.fc(x))
+
+    b = Builder("s", (3, 8))
+    b.add(L.Linear(5), b.input, name="fc")
+    b.add(L.Softmax(-1, call), "fc", name="softmax")
+    ours = C.count(archcalc.analyze(b.build()), "ptflops", functional={"softmax"}).total
+    live = ptflops_counts(Scores().eval(), (3, 8)).total
+    assert ours == live == 3 * 8 * 5 + 3 * 5 + (3 * 5 if call == "functional" else 0)  # MACs, bias, softmax input
+
+
 def test_fvcore_einsum_rounding_is_numpys():
     """The fvcore convention's einsum count, written out: numpy prints the optimal path's cost + 1
     with 4 significant digits and fvcore halves what it parses back."""

@@ -28,7 +28,8 @@ for name in zoo.names():
         except ArchcalcError as e:
             row[c + ":lines"] = f"{type(e).__name__}: {e}"
     modes = [("inf-cpu", dict(train=False)), ("inf-cuda", dict(train=False, backend="cuda")),
-             ("train-sgd", dict(train=True)), ("train-adam-cuda", dict(train=True, optimizer="adam", backend="cuda", foreach=True)),
+             ("train-sgd", dict(train=True)),
+             ("train-adam-cuda", dict(train=True, optimizer="adam", backend="cuda", foreach=True)),
              ("train-momentum-bf16", dict(train=True, optimizer="sgd-momentum", dtype="bf16"))]
     for mode, kw in modes:
         try:

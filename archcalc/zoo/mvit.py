@@ -124,7 +124,7 @@ def _block(b, x, p, heads, cin, cout, stride_q, stride_kv, thw, v2=False):
         size = max(thw[1:])
         spatial = 2 * max(size // stride_q[1], size // stride_kv[1]) - 1
         s = _rel_pos(b, a, q, s, heads, hd, out_thw, k_thw, (2 * thw[0] - 1, spatial, spatial))
-    s = b.add(Softmax(-1), s, name=f"{a}.softmax")
+    s = b.add(Softmax(-1, "method"), s, name=f"{a}.softmax")  # torchvision: attn.softmax(dim=-1)
     y = b.add(MatMul(), s, v, name=f"{a}.weighted")
     if v2:  # residual_pool: x[:, :, 1:] += q[:, :, 1:] (the class token excluded)
         cls = b.add(Slice(0, 1, axis=1), y, name=f"{a}.weighted_cls")

@@ -204,7 +204,7 @@ def raft(name, input_shape, size="large", num_flow_updates: "Dim" = 12):
         mk = b.add(_it(Conv2d(8 * 8 * 9, 1)), mk, name="mask_predictor.conv")
         mk = b.add(Scale(0.25), mk, name="mask_predictor.multiplier")
         mk = b.add(Reshape((n, 1, 9, 8, 8, h, w)), mk, name="upsample.mask")
-        mk = b.add(Softmax(2), mk, name="upsample.softmax")
+        mk = b.add(Softmax(2, "torch"), mk, name="upsample.softmax")  # torchvision: torch.softmax(up_mask, dim=2)
         fl8 = b.add(Scale(8), flow, name="upsample.scale")
         fl8 = b.add(Reshape((n, 2, 1, 1, 1, h, w)), fl8, name="upsample.flow")
         fl8 = b.add(Expand((n, 2, 9, 1, 1, h, w)), fl8, name="upsample.unfold")  # F.unfold(3x3): a copy
