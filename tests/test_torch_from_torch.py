@@ -24,10 +24,11 @@ NOT_IMPORTABLE: dict = {
 }
 
 
-#: Twins imported by the fallback tracer whose element adds differ from the zoo's: the zoo's MViT v2
-#: relative-position term adds rel_h + rel_w at the full (t, h, w) key size, where torch broadcasts
-#: that first add over (1, h, w); the import records torch's adds as they run.
-ADDS_FROM_TORCH = {"mvit_v2_s"}
+#: Twins whose import also counts index arithmetic torch runs once per forward on tensors it builds
+#: with ``torch.arange`` (MViT v2's relative distances: ``q_coords * q_ratio - k_coords * k_ratio +
+#: offset``), which the zoo entry, built from the paper's tables, does not model: their adds are
+#: checked against torch's own, and the rest equals the zoo's once that per-forward work is set aside.
+INDEX_ARITHMETIC = {"mvit_v2_s"}
 
 
 def _torch_add_elements(torch, model, shape) -> int:
@@ -85,14 +86,18 @@ def test_imported_torchvision_model_equals_zoo_model(torch, torchvision, name):
     # elementwise FLOPs are lower than its float twin's by one op per ReLU6 output element
     relu6 = sum(dims.prod(r.output_shape) for r in archcalc.analyze(name, **deployed).layers if r.kind == "ReLU6")
     swapped = relu6 if type(model).__name__ == "QuantizableMobileNetV2" else 0
-    if name in ADDS_FROM_TORCH:
-        # the element adds are checked against torch's own, the rest of the flops against the zoo
+    if name in INDEX_ARITHMETIC:
         def adds(res):
             return sum(r.flops for r in res.layers if r.kind == "Add")
 
+        def per_forward(res):  # built from arange tables alone: no multiply-accumulates
+            assert not any(r.macs for r in res.layers if r.per_forward)
+            return sum(r.flops for r in res.layers if r.per_forward)
+
         zoo_result = archcalc.analyze(name, **deployed)
-        assert adds(result) == _torch_add_elements(torch, model, entry.input_shape)
-        assert ours["flops"] - adds(result) == zoo["flops"] - adds(zoo_result)
+        assert adds(result) == adds(zoo_result) == _torch_add_elements(torch, model, entry.input_shape)
+        assert per_forward(result) > 0
+        assert ours["flops"] - per_forward(result) == zoo["flops"] - per_forward(zoo_result)
     else:
         assert ours["flops"] == zoo["flops"] - swapped
     rf, zoo_rf = ours["receptive_field"], zoo["receptive_field"]
