@@ -57,3 +57,23 @@ def test_corpus(torch, source, name):
     row = check(source, name)
     # "unchecked": imported with params right, but FlopCounterMode itself failed on the model
     assert row["status"] in ("exact", "unchecked", "refused", "not built"), row
+
+
+#: made exact by buffer/parameter accounting (issue 14): index tables read by indexing, a zero bias
+#: buffer in a computed qkv bias, blur-pool kernels held as buffers, a rope buffer read twice, a
+#: weight-only GroupNorm. Each is asserted exact, not just "not wrong".
+BUFFER_ACCOUNTING = [("torchvision", n) for n in ("swin_s", "swin_b", "maxvit_t")] + [
+    ("timm", n) for n in ("beitv2_base_patch16_224", "coatnet_0_224", "coatnext_nano_rw_224", "efficientformer_l1",
+                          "efficientformerv2_l", "maxxvitv2_nano_rw_256", "swin_base_patch4_window7_224",
+                          "tiny_vit_5m_224", "vit_7b_patch16_dinov3", "poolformerv2_m36", "densenetblur121d",
+                          "resnetblur18", "tresnet_l")]
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("source,name", BUFFER_ACCOUNTING)
+def test_buffer_accounting_models_are_exact(torch, torchvision, source, name):
+    if source == "timm":
+        pytest.importorskip("timm")
+    from archcalc.torch_bridge.corpus import check
+
+    _assert_exact(check(source, name, fvcore=False))
