@@ -57,6 +57,7 @@ KIND_VALID = {
     **{(k, "dim"): st.one_of(st.none(), _AXES) for k in ("Mean", "Sum", "Amax", "Squeeze", "VectorNorm")},
     ("VectorNorm", "ord"): st.sampled_from([1.0, 2.0]),
     ("ConstantPad", "pad"): st.lists(st.integers(-1, 3), min_size=1, max_size=2).map(lambda xs: tuple(xs * 2)),
+    ("ConstantPad", "value"): st.one_of(st.floats(-4, 4), st.sampled_from(["-inf", "inf"])),
     ("Repeat", "repeats"): st.lists(st.integers(1, 3), min_size=1, max_size=4).map(tuple),
     ("RepeatInterleave", "repeats"): st.integers(1, 3),
     ("Permute", "dims"): st.integers(1, 4).flatmap(lambda n: st.permutations(range(n))).map(tuple),
@@ -401,7 +402,7 @@ def _modern_twin(torch, layer, shape):
         eq = ",".join("Z" + t for t in lhs.split(",")) + "->Z" + out  # Z: the batch letter
         return (lambda x: torch.einsum(eq, *[x] * (lhs.count(",") + 1))), None
     elif k == "ConstantPad":
-        return (lambda x: F.pad(x, layer.pad, value=layer.value)), None
+        return (lambda x: F.pad(x, layer.pad, value=float(layer.value))), None
     elif k == "UnfoldAxis":
         return (lambda x: x.unfold(_ax(layer.dim), layer.size, layer.step)), None
     elif k == "Unfold":
