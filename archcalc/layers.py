@@ -1660,17 +1660,23 @@ class Index(Layer):
 class ConstantPad(Layer):
     """``F.pad(x, pad, value=v)`` in constant mode (``aten.constant_pad_nd``): ``pad`` holds
     (before, after) pairs from the last per-sample axis backwards, as torch writes them; a negative
-    amount crops (timm's NASNet pads with ``ZeroPad2d((-1, 0, -1, 0))``). A copy, no flops."""
+    amount crops (timm's NASNet pads with ``ZeroPad2d((-1, 0, -1, 0))``). ``value``: the fill, a
+    number or ``"-inf"`` / ``"inf"`` (timm's 'same' padding before a max pool fills with -inf; text,
+    so that a spec stays plain JSON). A copy, no flops."""
 
     pad: tuple = (0, 0)
-    value: float = 0.0
+    value: Any = 0.0
 
     def __post_init__(self):
         pad = self.pad if isinstance(self.pad, (tuple, list)) else (self.pad,)
         if not pad or len(pad) % 2:
             raise InvalidValueError(f"ConstantPad.pad must hold (before, after) pairs, got {V.show(self.pad)}")
         _set(self, "pad", tuple(V.any_int(self, "pad", p) for p in pad))
-        if self.value not in (float("inf"), float("-inf")):  # -inf: timm's 'same' padding before a max pool
+        if isinstance(self.value, str):
+            V.one_of(self, "value", self.value, ("-inf", "inf"))
+        elif isinstance(self.value, float) and self.value in (float("inf"), float("-inf")):
+            _set(self, "value", "-inf" if self.value < 0 else "inf")
+        else:
             V.number(self, "value", self.value)
 
     def describe(self) -> str:

@@ -864,6 +864,8 @@ def _kind_field_schemas() -> dict:
     # issue 14's copies and the vector norm
     out["ConstantPad", "pad"] = {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 16,
                                  "description": "(before, after) pairs from the last axis backwards; negative crops"}
+    out["ConstantPad", "value"] = {"anyOf": [{"type": "number"}, {"enum": ["-inf", "inf"]}],
+                                   "description": "the fill: a number, or -inf / inf as text"}
     out["Repeat", "repeats"] = _ints_schema((1, 8), 1)
     out["RepeatInterleave", "repeats"] = {"type": "integer", "minimum": 1}
     out["UnfoldAxis", "dim"] = {"type": "integer"}

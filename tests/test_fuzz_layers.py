@@ -57,6 +57,7 @@ KIND_VALID = {
     **{(k, "dim"): st.one_of(st.none(), _AXES) for k in ("Mean", "Sum", "Amax", "Squeeze", "VectorNorm")},
     ("VectorNorm", "ord"): st.sampled_from([1.0, 2.0]),
     ("ConstantPad", "pad"): st.lists(st.integers(-1, 3), min_size=1, max_size=2).map(lambda xs: tuple(xs * 2)),
+    ("ConstantPad", "value"): st.one_of(st.floats(-4, 4), st.sampled_from(["-inf", "inf"])),
     ("Repeat", "repeats"): st.lists(st.integers(1, 3), min_size=1, max_size=4).map(tuple),
     ("RepeatInterleave", "repeats"): st.integers(1, 3),
     ("Permute", "dims"): st.integers(1, 4).flatmap(lambda n: st.permutations(range(n))).map(tuple),
@@ -279,7 +280,8 @@ def _twin(torch, layer, shape):
         m = nn.Embedding(layer.num_embeddings, layer.embedding_dim)
         return (lambda x: m(torch.zeros(x.shape, dtype=torch.long))), m
     elif k == "LSTM":
-        m = nn.LSTM(shape[-1], layer.hidden_size, layer.num_layers, layer.bias, batch_first=True)
+        m = nn.LSTM(shape[-1], layer.hidden_size, layer.num_layers, layer.bias, batch_first=True,
+                    bidirectional=layer.bidirectional)
         return (lambda x: m(x)[0]), m
     elif k == "Reshape":
         return (lambda x: x.reshape(x.shape[0], *layer.shape)), None
@@ -400,6 +402,23 @@ def _modern_twin(torch, layer, shape):
         lhs, out = layer.equation.split("->")
         eq = ",".join("Z" + t for t in lhs.split(",")) + "->Z" + out  # Z: the batch letter
         return (lambda x: torch.einsum(eq, *[x] * (lhs.count(",") + 1))), None
+    elif k == "ConstantPad":
+        return (lambda x: F.pad(x, layer.pad, value=float(layer.value))), None
+    elif k == "UnfoldAxis":
+        return (lambda x: x.unfold(_ax(layer.dim), layer.size, layer.step)), None
+    elif k == "Unfold":
+        return (lambda x: F.unfold(x, layer.kernel_size, layer.dilation, layer.padding, layer.stride)), None
+    elif k == "Fold":
+        return (lambda x: F.fold(x, layer.output_size, layer.kernel_size, layer.dilation, layer.padding,
+                                 layer.stride)), None
+    elif k == "Repeat":  # new axes go in front of the per-sample axes, behind the batch
+        lead = (1,) * (len(layer.repeats) - len(shape))
+        return (lambda x: x.reshape(x.shape[0], *lead, *x.shape[1:]).repeat(1, *layer.repeats)), None
+    elif k == "RepeatInterleave":
+        return (lambda x: torch.repeat_interleave(x, layer.repeats, dim=_ax(layer.dim))), None
+    elif k == "VectorNorm":
+        axes = tuple(range(1, len(shape) + 1)) if layer.dim is None else tuple(_ax(d) for d in layer.dim)
+        return (lambda x: torch.linalg.vector_norm(x, layer.ord, axes, layer.keepdim)), None
     elif k == "MaxUnpool2d":
         m = nn.MaxUnpool2d(layer.kernel_size, layer.stride, layer.padding)
         size = None if layer.output_size is None else list(layer.output_size)
@@ -421,7 +440,9 @@ TWIN_KINDS = [k for k in KINDS if k in {
     "Flatten", "Interpolate", "LearnedTensor", "MultiheadAttention", "MatMul", "Sub", "Div",
     "ScaledDotProductAttention", "Einsum", "MaxUnpool2d",
     # the torch importer's late kinds
-    "RMSNorm", "Select", "Roll"}]
+    "RMSNorm", "Select", "Roll",
+    # issue 14's copies and the vector norm
+    "ConstantPad", "UnfoldAxis", "Unfold", "Fold", "Repeat", "RepeatInterleave", "VectorNorm"}]
 #: Per-sample input ranks a kind takes (others: any of 1, 2, 3).
 RANKS = {"Embedding": (1,), "LSTM": (2,), "BatchNorm1d": (1, 2), "Linear": (1, 2),
          **{k: (2,) for k in ("Conv1d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d",
@@ -429,10 +450,11 @@ RANKS = {"Embedding": (1,), "LSTM": (2,), "BatchNorm1d": (1, 2), "Linear": (1, 2
          **{k: (4,) for k in ("Conv3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d",
                               "BatchNorm3d")},
          "Interpolate": (2, 3, 4), "GroupNorm": (2, 3, 4), "Mean": (1, 2, 3, 4), "Permute": (1, 2, 3, 4),
-         "MatMul": (2, 3), "ScaledDotProductAttention": (2, 3), "Einsum": (1, 2, 3)}
+         "MatMul": (2, 3), "ScaledDotProductAttention": (2, 3), "Einsum": (1, 2, 3), "Fold": (2,),
+         "VectorNorm": (1, 2, 3, 4)}
 RANK3 = {"Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d",
          "BatchNorm2d", "LocalResponseNorm", "Upsample", "ZeroPad2d", "ChannelShuffle", "GlobalAvgPool2d",
-         "GlobalMaxPool2d", "ReflectionPad2d", "ReplicationPad2d", "LayerNorm2d", "MaxUnpool2d"}
+         "GlobalMaxPool2d", "ReflectionPad2d", "ReplicationPad2d", "LayerNorm2d", "MaxUnpool2d", "Unfold"}
 SHAPE_OF_RANK = {1: st.tuples(st.integers(1, 12)),
                  2: st.tuples(st.integers(1, 6), st.integers(1, 8)),
                  3: st.tuples(st.integers(1, 8), st.integers(1, 12), st.integers(1, 12)),

@@ -61,6 +61,7 @@ KIND_VALUES = {
     **{(k, "dim"): st.one_of(st.none(), _AXES) for k in ("Mean", "Sum", "Amax", "Squeeze", "VectorNorm")},
     ("VectorNorm", "ord"): st.sampled_from([1, 2]),
     ("ConstantPad", "pad"): st.lists(st.integers(-1, 3), min_size=1, max_size=2).map(lambda xs: xs * 2),
+    ("ConstantPad", "value"): st.one_of(st.floats(-4, 4), st.sampled_from(["-inf", "inf"])),
     ("Repeat", "repeats"): st.lists(st.integers(1, 3), min_size=1, max_size=4),
     ("RepeatInterleave", "repeats"): st.integers(1, 3),
     ("Permute", "dims"): st.integers(1, 4).flatmap(lambda n: st.permutations(range(n))),

@@ -25,7 +25,7 @@ def test_constant_pad_pads_from_the_last_axis_and_crops_with_negatives():
     assert c.output == (4 + 1, 5 + 2, 6 + 2)
     c = cost(L.ConstantPad((-1, 0, -1, 0)), (4, 5, 6))  # NASNet's ZeroPad2d((-1, 0, -1, 0)): a crop
     assert c.output == (4, 5 - 1, 6 - 1)
-    assert L.ConstantPad((1, 1), float("-inf")).value == float("-inf")  # 'same' padding before a max pool
+    assert L.ConstantPad((1, 1), float("-inf")).value == "-inf"  # 'same' padding before a max pool, as text
 
 
 def test_constant_pad_refusals():
@@ -126,3 +126,15 @@ def test_bad_fields_are_one_line_typed_errors():
         with pytest.raises(ArchcalcError) as e:
             make()
         assert isinstance(e.value, (InvalidTypeError, InvalidValueError)) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_a_minus_inf_fill_round_trips_through_a_spec(fmt):
+    from archcalc.spec import dumps_spec, loads_spec
+
+    b = Builder("same_pool", (3, 8, 8))
+    x = b.add(L.ConstantPad((1, 1, 1, 1), float("-inf")), b.input, name="pad")
+    b.add(L.MaxPool2d(3, 1), x, name="pool")
+    g = b.build()
+    text = dumps_spec(g, fmt)
+    assert "Infinity" not in text and loads_spec(text, fmt).nodes == g.nodes

@@ -344,7 +344,7 @@ def _shape_only_lstms(module) -> list:
 
     patched = []
     for m in module.modules():
-        if type(m) is nn.LSTM and m.batch_first and not m.proj_size:
+        if type(m) is nn.LSTM and m.batch_first and not m.proj_size and "forward" not in vars(m):
             def forward(x, hx=None, _m=m):
                 if x.dim() != 3:  # an unbatched sequence: torch's own forward
                     return type(_m).forward(_m, x, hx)
