@@ -223,6 +223,10 @@ def test_softmax_spelling_under_ptflops(torch, call):
     ours = C.count(archcalc.analyze(b.build()), "ptflops", functional={"softmax"}).total
     live = ptflops_counts(Scores().eval(), (3, 8)).total
     assert ours == live == 3 * 8 * 5 + 3 * 5 + (3 * 5 if call == "functional" else 0)  # MACs, bias, softmax input
+    # from_torch records the spelling it traced
+    from archcalc.torch_bridge.verify import compare_module
+
+    assert compare_module(torch.nn.Sequential(Scores()).eval(), (3, 8), tools=["ptflops"])["ptflops"] == (live, live)
 
 
 def test_fvcore_einsum_rounding_is_numpys():

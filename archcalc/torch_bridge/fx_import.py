@@ -773,7 +773,10 @@ class Importer:
             dim = arg(1, "dim")
             if dim is None:
                 raise _Unsupported("softmax without dim")
-            return L.Softmax(self.axis(xt, dim)), [xt.name]
+            # how it was called matters to counters that patch F.softmax only (ptflops)
+            call = "method" if node.op == "call_method" else (
+                "functional" if getattr(t, "__module__", "") == "torch.nn.functional" else "torch")
+            return L.Softmax(self.axis(xt, dim), call), [xt.name]
         if fname in ("mean", "sum", "amax", "max") and xt is not None:
             dim = arg(1, "dim")
             keep = bool(arg(2, "keepdim", False))
