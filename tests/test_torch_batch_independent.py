@@ -254,3 +254,31 @@ def test_models_with_batch_independent_work_are_exact_at_batch_1_and_3(torch, so
         assert r.totals["buffers"] == sum(b.numel() for b in model.buffers())
     # its bias tables are built once per forward (a gather, an einsum with lookup tensors, an MLP)
     assert any(rec.per_forward and rec.kind not in ("Parameter", "Constant") for rec in r.layers)
+
+
+def test_a_slice_written_in_place_reads_its_source(torch):
+    """MViTv2: relative-position terms (queries times a parameter table) added into a slice of the
+    attention logits in place (x[:, i:, j:] = ...); fx cannot trace the write, the fallback can."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    nn = torch.nn
+
+    class SliceWrite(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rel = nn.Parameter(torch.randn(4, 4))
+            self.q = nn.Linear(4, 4)
+
+        def forward(self, x):  # (B, 5, 4)
+            q = self.q(x)
+            attn = q @ q.transpose(-2, -1)
+            attn[:, 1:, 1:] = attn[:, 1:, 1:] + q[:, 1:] @ self.rel
+            return attn.softmax(-1)
+
+    module = SliceWrite().eval()
+    graph = archcalc.from_torch(module, (5, 4))
+    for batch in (1, 3):
+        r = archcalc.analyze(graph, batch=batch)
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            module(torch.randn(batch, 5, 4))
+        assert r.totals["macs"] == fc.get_total_flops() // 2 == batch * (5 * 4 * 4 + 5 * 5 * 4 + 4 * 4 * 4)
