@@ -282,3 +282,18 @@ def test_a_slice_written_in_place_reads_its_source(torch):
         with FlopCounterMode(display=False) as fc, torch.no_grad():
             module(torch.randn(batch, 5, 4))
         assert r.totals["macs"] == fc.get_total_flops() // 2 == batch * (5 * 4 * 4 + 5 * 5 * 4 + 4 * 4 * 4)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_fvcore_sizes_a_parameter_left_of_a_matmul_without_the_batch(torch, batch):
+    """fvcore's matmul counts prod(a.shape) * b.shape[-1]: a parameter on the left has no batch, so
+    its count does not grow with the batch (the work does: archcalc's MACs); the product of two
+    parameters is once per forward in both."""
+    fvcore = pytest.importorskip("fvcore.nn")
+    cls, shape = _modules(torch)["basis_left"]
+    module = cls().eval()
+    r = archcalc.analyze(archcalc.from_torch(module, shape), batch=batch)
+    live = fvcore.FlopCountAnalysis(module, (torch.randn(batch, *shape),))
+    live.unsupported_ops_warnings(False)
+    assert C.count(r, "fvcore").total == live.total() == 16 * 8 * 5 + 16 * 4 * 5
+    assert r.totals["macs"] == batch * 16 * 8 * 5 + 16 * 4 * 5
