@@ -222,8 +222,9 @@ def test_memory_holds_one_per_forward_tensor_whatever_the_batch():
     g = _table_mlp_graph()
     for batch in (1, 3):
         held = inference_memory(archcalc.analyze(g, batch=batch)).sum_of_outputs_bytes
-        # fp32: the input and fc's output per sample, the MLP's (49, 8) output once
-        assert held == 4 * (batch * 16 * 8 + 49 * 8 + batch * 16 * 8)
+        # fp32: the input and fc's output per sample; the (49, 2) constant and the MLP's (49, 8)
+        # output once
+        assert held == 4 * (batch * 16 * 8 + 49 * 2 + 49 * 8 + batch * 16 * 8)
 
 
 #: real models whose relative-position bias (an MLP on a coordinate table, a gathered bias table)
