@@ -305,6 +305,10 @@ class LayerRecord:
     #: inside forward, and work on those alone: Swin V2's position-bias MLP on its coordinate
     #: table): torch computes it once per forward, so macs, flops and elements are not times batch
     per_forward: bool = False
+    #: the positions of the inputs that are computed once per forward, when the layer itself is
+    #: not (a parameter on the left of a matmul with the input): tools that size work from the
+    #: operands' shapes (fvcore's matmul) see that operand without the batch
+    free_inputs: tuple = ()
 
     def to_dict(self) -> dict:
         j = dims.to_json
@@ -690,6 +694,7 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
         if per_forward:
             once.add(name)
         n = 1 if per_forward else batch
+        free = () if per_forward or not once else tuple(k for k, i in enumerate(node.inputs) if i in once)
         out_elems = normalize(n * prod(output))
         macs, flops = normalize(n * cost.macs), normalize(n * cost.flops)
         frozen = bool(prefixes) and name.startswith(prefixes)
@@ -701,7 +706,7 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
             name, layer.kind, layer, node.inputs, in_shapes, output, params,
             0 if frozen else trainable, cost.buffers, macs, flops,
             0 if layer.reuses_input else out_elems, out_elems, rf, cost.warnings, frozen,
-            valid_when, per_forward,
+            valid_when, per_forward, free,
         ))
     dims.collected_conditions()
     name = model_name or (entry.name if entry else graph.name)

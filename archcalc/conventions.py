@@ -98,8 +98,10 @@ def _out_2d(rec):
 
 
 def _matmul_lhs_x_n(rec):
-    # fvcore's matmul_flop_jit and ptflops' matmul hook: prod(a.shape) * b.shape[-1] (batch included)
-    return dims.normalize(_in(rec) * rec.input_shapes[1][-1])
+    # fvcore's matmul_flop_jit and ptflops' matmul hook: prod(a.shape) * b.shape[-1] (batch included,
+    # unless a is a parameter-derived tensor without one: a basis on the left of the input)
+    lhs = _per_sample_in(rec) if 0 in getattr(rec, "free_inputs", ()) else _in(rec)
+    return dims.normalize(lhs * rec.input_shapes[1][-1])
 
 
 def _mha_dims(rec):

@@ -1603,12 +1603,13 @@ class RMSNorm(Layer):
 
 @dataclass(frozen=True)
 class Constant(Layer):
-    """A tensor ``forward`` creates from sizes alone (``torch.arange``, ``zeros``, ``ones``,
-    ``linspace``, ``eye``, ``full``, ``meshgrid``...): EdgeNeXt's and XCiT's position encodings,
-    a relative-coordinate grid. ``shape`` is its whole shape (it has no batch axis). No params,
-    no buffers, no work (filling it is not a multiply-accumulate). Like :class:`Parameter` it is
-    fed by the graph input only so the graph stays connected, and it is the same for every
-    sample: work on it alone is counted once per forward (analysis)."""
+    """A tensor ``forward`` creates from sizes or data alone (``torch.arange``, ``zeros``, ``ones``,
+    ``linspace``, ``eye``, ``full``, ``torch.tensor``): EdgeNeXt's and XCiT's position encodings,
+    a relative-coordinate grid, Swin's shifted-window mask. ``shape`` is its whole shape (it has no
+    batch axis) unless ``batched``. No params, no buffers, no work (a fill is not a multiply-
+    accumulate); a new tensor. Like :class:`Parameter` it is fed by the graph input only so the
+    graph stays connected, and it is the same for every sample: work on it alone is counted once
+    per forward (analysis)."""
 
     shape: tuple = ()
     op: str = "constant"
@@ -1628,10 +1629,6 @@ class Constant(Layer):
     @property
     def batch_free(self) -> bool:  # the analysis counts work on a batch-free tensor once per forward
         return not self.batched
-
-    @property
-    def reuses_input(self) -> bool:
-        return True  # nothing the network's activations hold per sample
 
     def describe(self) -> str:
         return f"{self.op} (created in forward{', per sample' if self.batched else ''})"

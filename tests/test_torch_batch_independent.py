@@ -222,8 +222,9 @@ def test_memory_holds_one_per_forward_tensor_whatever_the_batch():
     g = _table_mlp_graph()
     for batch in (1, 3):
         held = inference_memory(archcalc.analyze(g, batch=batch)).sum_of_outputs_bytes
-        # fp32: the input and fc's output per sample, the MLP's (49, 8) output once
-        assert held == 4 * (batch * 16 * 8 + 49 * 8 + batch * 16 * 8)
+        # fp32: the input and fc's output per sample; the (49, 2) constant and the MLP's (49, 8)
+        # output once
+        assert held == 4 * (batch * 16 * 8 + 49 * 2 + 49 * 8 + batch * 16 * 8)
 
 
 #: real models whose relative-position bias (an MLP on a coordinate table, a gathered bias table)
@@ -254,3 +255,46 @@ def test_models_with_batch_independent_work_are_exact_at_batch_1_and_3(torch, so
         assert r.totals["buffers"] == sum(b.numel() for b in model.buffers())
     # its bias tables are built once per forward (a gather, an einsum with lookup tensors, an MLP)
     assert any(rec.per_forward and rec.kind not in ("Parameter", "Constant") for rec in r.layers)
+
+
+def test_a_slice_written_in_place_reads_its_source(torch):
+    """MViTv2: relative-position terms (queries times a parameter table) added into a slice of the
+    attention logits in place (x[:, i:, j:] = ...); fx cannot trace the write, the fallback can."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    nn = torch.nn
+
+    class SliceWrite(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rel = nn.Parameter(torch.randn(4, 4))
+            self.q = nn.Linear(4, 4)
+
+        def forward(self, x):  # (B, 5, 4)
+            q = self.q(x)
+            attn = q @ q.transpose(-2, -1)
+            attn[:, 1:, 1:] = attn[:, 1:, 1:] + q[:, 1:] @ self.rel
+            return attn.softmax(-1)
+
+    module = SliceWrite().eval()
+    graph = archcalc.from_torch(module, (5, 4))
+    for batch in (1, 3):
+        r = archcalc.analyze(graph, batch=batch)
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            module(torch.randn(batch, 5, 4))
+        assert r.totals["macs"] == fc.get_total_flops() // 2 == batch * (5 * 4 * 4 + 5 * 5 * 4 + 4 * 4 * 4)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_fvcore_sizes_a_parameter_left_of_a_matmul_without_the_batch(torch, batch):
+    """fvcore's matmul counts prod(a.shape) * b.shape[-1]: a parameter on the left has no batch, so
+    its count does not grow with the batch (the work does: archcalc's MACs); the product of two
+    parameters is once per forward in both."""
+    fvcore = pytest.importorskip("fvcore.nn")
+    cls, shape = _modules(torch)["basis_left"]
+    module = cls().eval()
+    r = archcalc.analyze(archcalc.from_torch(module, shape), batch=batch)
+    live = fvcore.FlopCountAnalysis(module, (torch.randn(batch, *shape),))
+    live.unsupported_ops_warnings(False)
+    assert C.count(r, "fvcore").total == live.total() == 16 * 8 * 5 + 16 * 4 * 5
+    assert r.totals["macs"] == batch * 16 * 8 * 5 + 16 * 4 * 5
