@@ -409,6 +409,11 @@ def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> 
             # the batch copied k times (GCViT's global query, one per window: B -> B * k): the
             # result is a folded batch, k copies of each sample
             pass
+        elif p is None and imp.replaying:
+            # batch-free work being rebuilt with its whole shape (XCiT's position encoding copied
+            # before it is expanded over the batch): every axis is its own
+            emit(L.Repeat(tuple(reps)), [name_of(x)])
+            return True
         elif p is None or lead or reps[p] != 1:
             raise _Skip(f"repeat {reps} of {list(x.shape)} copies along the batch axis")
         elif not folded:
