@@ -56,6 +56,9 @@ _MAC_OPS = ("mm", "bmm", "addmm", "baddbmm", "convolution", "_convolution")
 _FACTORIES = {"new_zeros", "new_ones", "new_full", "new_empty", "zeros_like", "ones_like", "empty_like", "full_like",
               "rand_like", "randn_like", "new_empty_strided", "scalar_tensor", "arange", "zeros", "ones", "full",
               "empty", "empty_strided", "_local_scalar_dense", "linspace", "eye"}
+# torch.tensor(v) in forward (RAFT's torch.tensor(num_channels)): a real tensor lifted into the fake
+# run, a constant like the factories' (its value is data, not work)
+_FACTORIES |= {"lift_fresh", "lift_fresh_copy"}
 
 
 def _n(v, n):
@@ -412,6 +415,27 @@ def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> 
     return False
 
 
+#: aten.grid_sampler_2d's integer codes (torch.nn.functional.grid_sample's GRID_SAMPLE_* tables)
+_GRID_MODES = {0: "bilinear", 1: "nearest", 2: "bicubic"}
+_GRID_PADDING = {0: "zeros", 1: "border", 2: "reflection"}
+
+
+def _record_grid_sample(imp, op, args, x, emit, name_of) -> bool:
+    """``F.grid_sample`` (aten.grid_sampler_2d: input, grid, mode, padding mode, align_corners): a
+    GridSample of the map at the grid's points, per item on a folded batch (RAFT's correlation
+    lookups: ``(B * h * w, 1, H, W)`` read at ``(B * h * w, 9, 9, 2)``). True when recorded."""
+    if op != "grid_sampler_2d":
+        return False
+    grid, mode, padding, corners = args[1], int(args[2]), int(args[3]), bool(args[4])
+    if mode not in _GRID_MODES or padding not in _GRID_PADDING:
+        raise _Skip(f"grid_sampler_2d mode {mode} padding {padding}")
+    if imp.batch_pos(x) != 0 or imp.batch_pos(grid) != 0 or int(x.shape[0]) != int(grid.shape[0]):
+        raise _Skip(f"grid_sampler_2d of {list(x.shape)} at {list(grid.shape)}: map and grid not batched alike")
+    layer = _per_item_if_folded(imp, L.GridSample(_GRID_MODES[mode], _GRID_PADDING[padding], corners), x)
+    emit(layer, [name_of(x), name_of(grid)])
+    return True
+
+
 def import_dispatch(module, input_shapes, name, allow_partial=False):
     """(importer, outputs) from one fake run of ``module``."""
     import torch
@@ -746,7 +770,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
                 if (kwargs.get("alpha", 1) != 1) or len(args) > 2:
                     raise _Skip(f"{op} with alpha")
-                if b.dim() == 0 and source(b) is not None and not source(b):
+                if b.dim() == 0 and source(b) is not None and not source(b) and id(b) not in imp.recipes:
                     raise _Skip(f"{op} by a 0-d tensor")  # a 0-d constant made in forward; a 0-d parameter
                     # (NFNet's skipinit gain) is a Parameter node that broadcasts
                 emit(cls(), [name_of(a), name_of(b)])
@@ -851,7 +875,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             d = args[4] if len(args) > 4 else 1
             cm = bool(args[5]) if len(args) > 5 else False
             cls = {1: L.MaxPool1d, 2: L.MaxPool2d, 3: L.MaxPool3d}[n]
-            emit(cls(_n(k, n), _n(s, n), _n(p, n), _n(d, n), cm), [name_of(x)])
+            emit(_per_item_if_folded(imp, cls(_n(k, n), _n(s, n), _n(p, n), _n(d, n), cm), x), [name_of(x)])
             return
         if op in ("avg_pool2d", "avg_pool3d"):
             n = 3 if "3d" in op else 2
@@ -863,7 +887,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if len(args) > 6 and args[6] is not None:
                 raise _Skip("avg_pool with divisor_override")
             cls = {2: L.AvgPool2d, 3: L.AvgPool3d}[n]
-            emit(cls(_n(k, n), _n(s, n), _n(p, n), cm, cip), [name_of(x)])
+            # on a folded batch (RAFT's correlation pyramid, (B * h * w, 1, h, w)): per item
+            emit(_per_item_if_folded(imp, cls(_n(k, n), _n(s, n), _n(p, n), cm, cip), x), [name_of(x)])
             return
         if op in ("_adaptive_avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_max_pool2d"):
             cls = {"_adaptive_avg_pool2d": L.AdaptiveAvgPool2d, "adaptive_avg_pool2d": L.AdaptiveAvgPool2d,
@@ -915,6 +940,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             emit(L.ChannelShuffle(args[1]), [name_of(x)])
             return
         if _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname):
+            return
+        if _record_grid_sample(imp, op, args, x, emit, name_of):
             return
         raise _Skip("")
 
