@@ -436,6 +436,29 @@ def _record_grid_sample(imp, op, args, x, emit, name_of) -> bool:
     return True
 
 
+def _record_instance_norm(imp, args, x, o, running_mean, training, name_of, lname, weighted) -> bool:
+    """F.instance_norm as torch runs it: batch norm in training mode on the batch viewed as one
+    sample, ``(1, B * C, H, W)``, with the affine weight and bias repeated B times. Per sample that
+    is an InstanceNorm2d of the (C, H, W) map (on a folded batch, ``(k * C, H, W)``: the same
+    per-channel work, the weights still C each, counted on their Parameter nodes); True when
+    recorded. (An ``nn.InstanceNorm2d`` module is recorded whole from its hooks instead.)"""
+    if not training or running_mean is not None or int(x.shape[0]) != 1 or imp.batch_pos(x) != 1:
+        return False
+    if x.dim() != 4:
+        raise _Skip(f"instance norm of a {x.dim() - 2}-d map (archcalc has InstanceNorm2d)")
+    w, b = args[1], args[2]
+    if (w is None) != (b is None):
+        raise _Skip("instance norm with one affine tensor")
+    chw = tuple(imp.shapes[name_of(x)])[1:]
+    flat = imp.add(L.Reshape(chw), [name_of(x)], imp.unique(lname + ".view"))
+    eps = float(args[-1])  # native_batch_norm(..., momentum, eps); its no_stats overload ends with eps too
+    layer = weighted(L.InstanceNorm2d(eps, w is not None), [w, b], lname) if w is not None \
+        else L.InstanceNorm2d(eps)
+    normed = imp.add(layer, [flat], imp.unique(lname))
+    imp.emit(L.Reshape((1,) + chw), [normed], o, imp.unique(lname + ".view"))
+    return True
+
+
 def import_dispatch(module, input_shapes, name, allow_partial=False):
     """(importer, outputs) from one fake run of ``module``."""
     import torch
@@ -730,6 +753,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             rm = args[3] if len(args) > 3 and isinstance(args[3], torch.Tensor) else None
             training = op in ("_native_batch_norm_legit", "_native_batch_norm_legit_functional") or \
                 (op == "native_batch_norm" and bool(args[5]))
+            if _record_instance_norm(imp, args, x, o, rm, training, name_of, lname, weighted):
+                return
             rank = rank_full - 1
             kind = {1: "BatchNorm1d", 2: "BatchNorm1d", 3: "BatchNorm2d", 4: "BatchNorm3d"}[rank]
             layer = batch_norm_layer(kind, 1e-5, 0.1, w is not None, rm is not None, training)
