@@ -332,3 +332,20 @@ def test_raft_is_exact(torch, torchvision, name):
     assert row["status"] == "exact", row
     assert row["params_ok"] and row["macs_ok"], row
     assert row.get("fvcore_ok") is not False, row
+
+
+@pytest.mark.torch
+def test_raft_small_imports_as_the_zoo_builds_it(torch, torchvision):
+    """raft_small at the zoo's 2 x 3x512x512 (12 iterations), end to end through the fallback
+    tracer: params equal torch's unique parameters, and params, buffers and MACs equal the zoo's
+    independent construction (which reproduces torchvision's published 47.655 GFLOPS). The
+    FlopCounterMode check of the whole model is the heavy row below."""
+    with torch.device("meta"):
+        model = torchvision.models.optical_flow.raft_small(weights=None).eval()
+    graph = archcalc.from_torch(model, [(3, 512, 512), (3, 512, 512)])
+    assert graph.tracer.startswith("dispatch")
+    ours = archcalc.analyze(graph).totals
+    zoo = archcalc.analyze("raft_small").totals
+    assert ours["params"] == sum(p.numel() for p in model.parameters()) == zoo["params"]
+    assert ours["buffers"] == zoo["buffers"] == 0
+    assert ours["macs"] == zoo["macs"] == 47_655_157_760
