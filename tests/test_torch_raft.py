@@ -175,6 +175,22 @@ def _modules(torch):
                 centroids = centroids / 2
             return self.head(torch.cat(out, dim=-1).permute(0, 3, 1, 2).contiguous())
 
+    class FoldedPools(nn.Module):
+        """Pooling functions on a folded batch, (B * C, 1, H, W), as RAFT pools its correlation
+        volume, and on an unbatched-style (B * C, H, W) view, whose leading axis torch takes as
+        the channels; then a conv on the result."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(6, 5, 3)
+
+        def forward(self, x):
+            b, c, h, w = x.shape
+            one = x.reshape(b * c, 1, h, w)
+            y = F.avg_pool2d(one, 2, stride=2) + F.max_pool2d(one, 2)
+            z = F.max_pool2d(x.reshape(b * c, h, w), 2)
+            return self.conv(torch.cat([y.reshape(b, c, h // 2, w // 2), z.reshape(b, c, h // 2, w // 2)], 1))
+
     class ConvexUpsample(nn.Module):
         """RAFT large's flow upsampling: a predicted mask viewed (B, 1, 9, f, f, h, w), softmax over
         the 9 neighbours, F.unfold of the scaled flow, a weighted sum, permute and reshape."""
@@ -205,6 +221,7 @@ def _modules(torch):
         "grid_sample_bicubic_reflection": (lambda: Sampler("bicubic", "reflection", True), [(3, 9, 10), (4, 6, 2)]),
         "corr_lookup": (CorrLookup, [(3, 6, 8), (3, 6, 8)]),
         "convex_upsample": (ConvexUpsample, [(4, 5, 6)]),
+        "folded_pools": (FoldedPools, [(3, 8, 10)]),
     }
 
 
@@ -212,7 +229,7 @@ def _modules(torch):
 #: folded tensor send the others to the fallback); every case is also imported by the fallback
 FX_CASES = ("instance_norm", "instance_norm_affine", "instance_norm_functional_affine", "grid_sample", "grid_sample_nearest_border",
             "grid_sample_bicubic_reflection")
-CASES = FX_CASES + ("two_frames", "two_frames_functional_affine", "corr_lookup", "convex_upsample")
+CASES = FX_CASES + ("two_frames", "two_frames_functional_affine", "corr_lookup", "convex_upsample", "folded_pools")
 
 
 def _import(module, shapes, tracer):
@@ -258,6 +275,8 @@ def test_raft_patterns_against_torch(torch, case, tracer):
         assert any("InstanceNorm2d" in k for k in kinds)  # alone, per item or Shared with its weights
     if "grid_sample" in case or case == "corr_lookup":
         assert any("GridSample" in k for k in kinds)
+    if case == "folded_pools":
+        assert {"PerItem(AvgPool2d)", "PerItem(MaxPool2d)", "MaxPool2d"} <= kinds
 
 
 @pytest.mark.torch

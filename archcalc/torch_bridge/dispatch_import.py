@@ -415,6 +415,13 @@ def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> 
     return False
 
 
+def _pool_per_item(imp, layer, x, n):
+    """A pooling op on a folded batch, ``(B * k, C, *spatial)`` (RAFT's correlation pyramid,
+    ``(B * h * w, 1, h, w)``): per item. An unbatched ``(C, *spatial)`` call (``n + 1`` axes, torch
+    allows it) keeps its leading axis as the channels."""
+    return _per_item_if_folded(imp, layer, x) if x.dim() == n + 2 else layer
+
+
 #: aten.grid_sampler_2d's integer codes (torch.nn.functional.grid_sample's GRID_SAMPLE_* tables)
 _GRID_MODES = {0: "bilinear", 1: "nearest", 2: "bicubic"}
 _GRID_PADDING = {0: "zeros", 1: "border", 2: "reflection"}
@@ -900,7 +907,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             d = args[4] if len(args) > 4 else 1
             cm = bool(args[5]) if len(args) > 5 else False
             cls = {1: L.MaxPool1d, 2: L.MaxPool2d, 3: L.MaxPool3d}[n]
-            emit(_per_item_if_folded(imp, cls(_n(k, n), _n(s, n), _n(p, n), _n(d, n), cm), x), [name_of(x)])
+            emit(_pool_per_item(imp, cls(_n(k, n), _n(s, n), _n(p, n), _n(d, n), cm), x, n), [name_of(x)])
             return
         if op in ("avg_pool2d", "avg_pool3d"):
             n = 3 if "3d" in op else 2
@@ -912,8 +919,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if len(args) > 6 and args[6] is not None:
                 raise _Skip("avg_pool with divisor_override")
             cls = {2: L.AvgPool2d, 3: L.AvgPool3d}[n]
-            # on a folded batch (RAFT's correlation pyramid, (B * h * w, 1, h, w)): per item
-            emit(_per_item_if_folded(imp, cls(_n(k, n), _n(s, n), _n(p, n), cm, cip), x), [name_of(x)])
+            emit(_pool_per_item(imp, cls(_n(k, n), _n(s, n), _n(p, n), cm, cip), x, n), [name_of(x)])
             return
         if op in ("_adaptive_avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_max_pool2d"):
             cls = {"_adaptive_avg_pool2d": L.AdaptiveAvgPool2d, "adaptive_avg_pool2d": L.AdaptiveAvgPool2d,
