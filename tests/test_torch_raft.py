@@ -301,15 +301,19 @@ def test_fx_imports_and_fvcore_agrees(torch, case):
 
 
 @pytest.mark.torch
-def test_ptflops_and_thop_on_instance_norm(torch):
-    """Both count nn.InstanceNorm2d through their norm hooks (ptflops: input elements, x2 affine;
-    thop: 2 per element, x2 affine); the module here is conv and norm only."""
+def test_ptflops_thop_and_torchinfo_on_instance_norm(torch):
+    """ptflops and thop count nn.InstanceNorm2d through their norm hooks (ptflops: input elements,
+    x2 affine; thop: 2 per element, x2 affine), torchinfo as any module with parameters (batch x
+    params); the module here is conv and norm only."""
     nn = torch.nn
     ptflops = pytest.importorskip("ptflops")
     thop = pytest.importorskip("thop")
+    torchinfo = pytest.importorskip("torchinfo")
     for affine in (False, True):
         module = nn.Sequential(nn.Conv2d(3, 8, 3), nn.InstanceNorm2d(8, affine=affine)).eval()
         r = archcalc.analyze(archcalc.from_torch(module, (3, 10, 10)))
+        summary = torchinfo.summary(module, input_size=(2, 3, 10, 10), verbose=0)
+        assert C.count(archcalc.analyze(r.graph, batch=2), "torchinfo").total == summary.total_mult_adds, affine
         macs, _ = ptflops.get_model_complexity_info(module, (3, 10, 10), as_strings=False,
                                                     print_per_layer_stat=False, verbose=False)
         assert C.count(r, "ptflops").total == macs, affine
