@@ -225,11 +225,11 @@ def _modules(torch):
     }
 
 
-#: cases torch.fx traces (shape arithmetic in forward, a cat along the batch, ``.shape[-2:]`` of a
-#: folded tensor send the others to the fallback); every case is also imported by the fallback
-FX_CASES = ("instance_norm", "instance_norm_affine", "instance_norm_functional_affine", "grid_sample", "grid_sample_nearest_border",
-            "grid_sample_bicubic_reflection")
-CASES = FX_CASES + ("two_frames", "two_frames_functional_affine", "corr_lookup", "convex_upsample", "folded_pools")
+#: cases torch.fx traces (a cat along the batch and the batch folded into another size send the
+#: others to the fallback, as in RAFT); every case is also imported by the fallback
+FX_CASES = ("instance_norm", "instance_norm_affine", "instance_norm_functional_affine", "grid_sample",
+            "grid_sample_nearest_border", "grid_sample_bicubic_reflection", "convex_upsample")
+CASES = FX_CASES + ("two_frames", "two_frames_functional_affine", "corr_lookup", "folded_pools")
 
 
 def _import(module, shapes, tracer):
@@ -250,17 +250,17 @@ def _inputs(torch, shapes, batch):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("tracer", ["fx", "dispatch"])
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case,tracer", [(c, t) for c in CASES for t in (("fx", "dispatch") if c in FX_CASES
+                                                                         else ("dispatch",))])
 def test_raft_patterns_against_torch(torch, case, tracer):
     from torch.utils.flop_counter import FlopCounterMode
 
-    if tracer == "fx" and case not in FX_CASES:
-        pytest.skip("torch.fx does not trace this pattern; the fallback tracer imports it")
     make, shapes = _modules(torch)[case]
     torch.manual_seed(0)
     module = make().eval()
     graph = _import(module, shapes, tracer)
+    if case not in FX_CASES:  # from_torch falls back to the fake-tensor run, as it does for RAFT
+        assert archcalc.from_torch(module, shapes if len(shapes) > 1 else shapes[0]).tracer.startswith("dispatch")
     for batch in (1, 3):
         r = archcalc.analyze(graph, batch=batch)
         with FlopCounterMode(display=False) as fc, torch.no_grad():
