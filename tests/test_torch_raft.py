@@ -372,3 +372,19 @@ def test_raft_small_imports_as_the_zoo_builds_it(torch, torchvision):
     assert ours["params"] == sum(p.numel() for p in model.parameters()) == zoo["params"]
     assert ours["buffers"] == zoo["buffers"] == 0
     assert ours["macs"] == zoo["macs"] == 47_655_157_760
+
+
+@pytest.mark.torch
+def test_fx_keeps_formulas_through_grid_sample_and_instance_norm(torch):
+    """torch.fx keeps H and W symbolic through both kinds: the sampled map has the grid's size."""
+    make, _ = _modules(torch)["grid_sample"]
+    r = archcalc.analyze(archcalc.from_torch(make().eval(), [(3, "H", "W"), (4, 6, 2)]))
+    h, w = dims.coerce_dim("H"), dims.coerce_dim("W")
+    assert r.layers[-1].output_shape == (2, 4, 6)
+    # the 3x3 conv on the (H, W) map, then the 1x1 head on the 4 x 6 sampled points
+    assert dims.same(r.totals["macs"], (h - 2) * (w - 2) * 5 * 3 * 9 + 4 * 6 * 2 * 5)
+    assert r.substitute(H=9, W=10).totals["macs"] == 7 * 8 * 5 * 27 + 4 * 6 * 10
+    make, _ = _modules(torch)["instance_norm_affine"]
+    r = archcalc.analyze(archcalc.from_torch(make().eval(), (3, "H", "W")))
+    norm = next(rec for rec in r.layers if rec.kind == "InstanceNorm2d")
+    assert norm.params == 2 * 8 and dims.same(norm.flops, 8 * h * w * 7 + 4 * 8)
