@@ -685,7 +685,8 @@ def analyze(model, input=None, batch=1, dtype: Optional[str] = None, freeze: Seq
         shapes[name] = output
         fields[name] = rf
         per_forward = getattr(layer, "batch_free", False) or (
-            type(layer) is not Input and all(i in once for i in node.inputs))
+            type(layer) is not Input and all(i in once for i in node.inputs)
+            and not getattr(layer, "per_sample", False))  # a batch-free tensor copied over the batch
         if per_forward:
             once.add(name)
         n = 1 if per_forward else batch

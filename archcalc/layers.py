@@ -968,9 +968,15 @@ class Squeeze(Layer):
 
 @dataclass(frozen=True)
 class Expand(Layer):
-    """``x.expand(*sizes)`` to a per-sample ``shape`` (``-1`` keeps an axis): a view, stride 0."""
+    """``x.expand(*sizes)`` to a per-sample ``shape`` (``-1`` keeps an axis): a view, stride 0.
+
+    ``over_batch``: a tensor without a batch axis (made in forward from constants or parameters)
+    copied for every sample (``coords[None].repeat(B, 1, 1, 1)``, RAFT's coordinate grids): the
+    output is per-sample data, so work on it is done for every sample even when nothing else the
+    sample holds is mixed in (the analysis does not count it once per forward)."""
 
     shape: tuple
+    over_batch: bool = False
 
     def __post_init__(self):
         if not isinstance(self.shape, (tuple, list)) or not self.shape:
@@ -978,6 +984,11 @@ class Expand(Layer):
                                    f"got {V.show(self.shape)}")
         _set(self, "shape", tuple(-1 if V.is_int(d) and d == -1 else V.positive_dim(self, "shape", d)
                                   for d in self.shape))
+        V.boolean(self, "over_batch", self.over_batch)
+
+    @property
+    def per_sample(self) -> bool:  # analysis: never once per forward, whatever its input
+        return self.over_batch
 
     @property
     def reuses_input(self) -> bool:

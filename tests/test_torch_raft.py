@@ -191,6 +191,23 @@ def _modules(torch):
             z = F.max_pool2d(x.reshape(b * c, h, w), 2)
             return self.conv(torch.cat([y.reshape(b, c, h // 2, w // 2), z.reshape(b, c, h // 2, w // 2)], 1))
 
+    class CoordsFlow(nn.Module):
+        """RAFT's first iteration: two coordinate grids (arange, meshgrid, stack, [None], repeated
+        over the batch), their difference into a conv before anything of the sample is mixed in:
+        torch runs that conv for every sample."""
+
+        def __init__(self):
+            super().__init__()
+            self.convflow = nn.Conv2d(2, 6, 3, padding=1)
+            self.conv = nn.Conv2d(3, 6, 1)
+
+        def forward(self, x):
+            b, _, h, w = x.shape
+            ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+            coords0 = torch.stack([xs, ys], dim=0).float()[None].repeat(b, 1, 1, 1).to(x.device)
+            coords1 = torch.stack([xs, ys], dim=0).float()[None].repeat(b, 1, 1, 1).to(x.device)
+            return self.conv(x) + self.convflow(coords1 - coords0)
+
     class ConvexUpsample(nn.Module):
         """RAFT large's flow upsampling: a predicted mask viewed (B, 1, 9, f, f, h, w), softmax over
         the 9 neighbours, F.unfold of the scaled flow, a weighted sum, permute and reshape."""
@@ -222,6 +239,7 @@ def _modules(torch):
         "corr_lookup": (CorrLookup, [(3, 6, 8), (3, 6, 8)]),
         "convex_upsample": (ConvexUpsample, [(4, 5, 6)]),
         "folded_pools": (FoldedPools, [(3, 8, 10)]),
+        "coords_flow": (CoordsFlow, [(3, 5, 7)]),
     }
 
 
@@ -229,7 +247,7 @@ def _modules(torch):
 #: others to the fallback, as in RAFT); every case is also imported by the fallback
 FX_CASES = ("instance_norm", "instance_norm_affine", "instance_norm_functional_affine", "grid_sample",
             "grid_sample_nearest_border", "grid_sample_bicubic_reflection", "convex_upsample")
-CASES = FX_CASES + ("two_frames", "two_frames_functional_affine", "corr_lookup", "folded_pools")
+CASES = FX_CASES + ("two_frames", "two_frames_functional_affine", "corr_lookup", "folded_pools", "coords_flow")
 
 
 def _import(module, shapes, tracer):

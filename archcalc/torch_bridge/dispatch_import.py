@@ -676,10 +676,11 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         if over_batch and op in ("expand", "repeat") and srcs and srcs[0] is not None \
                 and id(tens[0]) in imp.recipes and replay_path is None:
             # batch-free work copied over the batch (XCiT's position encoding, pos.repeat(B, 1, 1, 1)):
-            # built once, then read by every sample as a broadcast (torch's repeat copies it)
+            # built once, then read by every sample as a broadcast (torch's repeat copies it); work on
+            # the copies alone is per sample (RAFT's first flow, coords1 - coords0, into a conv)
             x = tens[0]
-            name = imp.emit(L.Expand(imp.per_sample(outs[0])), [imp.value_of(x, where())], outs[0],
-                            imp.unique(f"{where()}.{op}" if where() else op))
+            name = imp.emit(L.Expand(imp.per_sample(outs[0]), over_batch=True), [imp.value_of(x, where())],
+                            outs[0], imp.unique(f"{where()}.{op}" if where() else op))
             return
         if replay_path is None and all(s is not None for s in srcs) and not (
                 over_batch and any(id(t) in imp.recipes for t in tens)):
