@@ -367,12 +367,22 @@ def test_corr_lookup_counts_the_correlation_per_sample(torch):
 @pytest.mark.heavy  # about 20 s each here (a fake run of 12 refinement iterations, FlopCounterMode on meta)
 @pytest.mark.parametrize("name", ["raft_small", "raft_large"])
 def test_raft_is_exact(torch, torchvision, name):
-    from archcalc.torch_bridge.corpus import check
+    """The corpus row (batch 1), then batch 2 against FlopCounterMode on the meta device: the
+    correlation volume and the first flow (two coordinate grids repeated over the batch) are per
+    sample, the coordinate and neighbourhood grids themselves once per forward."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archcalc.torch_bridge.corpus import build, check
 
     row = check("torchvision", name)
     assert row["status"] == "exact", row
     assert row["params_ok"] and row["macs_ok"], row
     assert row.get("fvcore_ok") is not False, row
+    model, shapes = build("torchvision", name, "meta")
+    r = archcalc.analyze(archcalc.from_torch(model, shapes), batch=2)
+    with FlopCounterMode(display=False) as fc, torch.no_grad():
+        model(*[torch.zeros((2, *s), device="meta") for s in shapes])
+    assert r.totals["macs"] == fc.get_total_flops() // 2
 
 
 @pytest.mark.torch
