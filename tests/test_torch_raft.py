@@ -416,3 +416,28 @@ def test_fx_keeps_formulas_through_grid_sample_and_instance_norm(torch):
     r = archcalc.analyze(archcalc.from_torch(make().eval(), (3, "H", "W")))
     norm = next(rec for rec in r.layers if rec.kind == "InstanceNorm2d")
     assert norm.params == 2 * 8 and dims.same(norm.flops, 8 * h * w * 7 + 4 * 8)
+
+
+@pytest.mark.torch
+def test_training_memory_keeps_what_torch_saves(torch):
+    """What autograd keeps for backward, read with saved_tensors_hooks: instance norm its input and
+    a mean and an inverse std per channel of each sample (also per item on two frames), grid_sample
+    its map and its grid."""
+    from archcalc.memory import STAT_BYTES, training_memory
+
+    F = torch.nn.functional
+    saved = []
+    x, g = torch.randn(2, 4, 6, 6, requires_grad=True), torch.rand(2, 3, 5, 2, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(tuple(t.shape)) or t, lambda t: t):
+        F.grid_sample(F.instance_norm(x), g, align_corners=True)
+    assert sorted(saved) == sorted([(1, 8, 6, 6), (8,), (8,), (2, 4, 6, 6), (2, 3, 5, 2)])
+    b = Builder("t", (2, 4, 6, 6))
+    c = b.add(L.PerItem(L.Conv2d(4, 1)), b.input, name="conv")  # so that the norm's input needs a gradient
+    n = b.add(L.PerItem(L.InstanceNorm2d()), c, name="norm")
+    grid = b.add_input((2, 3, 5, 2), "grid")
+    b.add(L.PerItem(L.GridSample(align_corners=True)), n, grid, name="sample")
+    layers = {rec.name: rec for rec in training_memory(archcalc.analyze(b.build(), batch=3)).layers}
+    assert layers["norm"].saved == ("input", "row_stats") and layers["sample"].saved == ("input",)
+    # the conv's fp32 output, first kept by the norm, and its stat rows: 2 items x 4 channels per
+    # sample, a mean and an inverse std each, batch 3
+    assert layers["norm"].saved_bytes == 3 * 2 * 4 * 6 * 6 * 4 + 3 * 2 * 4 * 2 * STAT_BYTES

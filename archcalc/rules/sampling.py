@@ -25,9 +25,10 @@ _INSTANCE_NORM_CONVENTIONS = {
 }
 
 #: instance norm: torch's batch norm in training mode on the (1, N*C, H, W) view saves the input and
-#: a mean and an inverse std per channel of each sample (the stat rows); it takes (N, C, H, W), so
-#: applied per item it runs on the items folded into the batch
-INSTANCE_NORM_TRAITS = Traits(saved=("input", "row_stats"), stat_rows=lambda layer, shape: shape[0],
+#: a mean and an inverse std per channel of each sample (the stat rows: every axis but H and W, so
+#: that a per-item output (k, C, H, W) has k * C); it takes (N, C, H, W), so applied per item it
+#: runs on the items folded into the batch
+INSTANCE_NORM_TRAITS = Traits(saved=("input", "row_stats"), stat_rows=lambda layer, shape: dims.prod(shape[:-2]),
                               param_tensors=lambda layer, params: (params // 2, params // 2), fixed_rank=True,
                               conventions=_INSTANCE_NORM_CONVENTIONS)
 
