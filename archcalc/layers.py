@@ -1823,3 +1823,46 @@ class SliceScatter(Layer):
     def describe(self) -> str:
         step = f":{self.step}" if self.step != 1 else ""
         return f"[{self.start}:{'' if self.stop is None else self.stop}{step}] = src, axis {self.axis}"
+
+
+@dataclass(frozen=True)
+class InstanceNorm2d(Layer):
+    """torch.nn.InstanceNorm2d without running statistics: each channel of each sample normalised
+    over its positions (GroupNorm with one group per channel); a per-channel weight and bias when
+    ``affine``. With ``track_running_stats`` torch keeps buffers and uses them at inference: not
+    this kind (the importer refuses it by name)."""
+
+    eps: float = 1e-5
+    affine: bool = False
+
+    def __post_init__(self):
+        V.number(self, "eps", self.eps, 0, low_open=True)
+        V.boolean(self, "affine", self.affine)
+
+    def describe(self) -> str:
+        return "affine" if self.affine else ""
+
+
+#: F.grid_sample modes (torch's interpolation_mode): flops per output element as Interpolate's
+GRID_SAMPLE_OPS = {"nearest": 0, "bilinear": 7, "bicubic": 31}
+
+
+@dataclass(frozen=True)
+class GridSample(Layer):
+    """``F.grid_sample`` of a (C, H, W) map at the (Hg, Wg) points of a (Hg, Wg, 2) grid of
+    normalised (x, y) coordinates: output (C, Hg, Wg), each value interpolated from the map
+    (RAFT's correlation lookups). No parameters."""
+
+    mode: str = "bilinear"
+    padding_mode: str = "zeros"
+    align_corners: bool = False
+
+    choices = {"mode": tuple(GRID_SAMPLE_OPS), "padding_mode": ("zeros", "border", "reflection")}
+
+    def __post_init__(self):
+        V.one_of(self, "mode", self.mode, self.choices["mode"])
+        V.one_of(self, "padding_mode", self.padding_mode, self.choices["padding_mode"])
+        V.boolean(self, "align_corners", self.align_corners)
+
+    def describe(self) -> str:
+        return self.mode + (" corners" if self.align_corners else "")

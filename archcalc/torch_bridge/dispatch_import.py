@@ -450,6 +450,57 @@ def _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname) -> 
     return False
 
 
+def _pool_per_item(imp, layer, x, n):
+    """A pooling op on a folded batch, ``(B * k, C, *spatial)`` (RAFT's correlation pyramid,
+    ``(B * h * w, 1, h, w)``): per item. An unbatched ``(C, *spatial)`` call (``n + 1`` axes, torch
+    allows it) keeps its leading axis as the channels."""
+    return _per_item_if_folded(imp, layer, x) if x.dim() == n + 2 else layer
+
+
+#: aten.grid_sampler_2d's integer codes (torch.nn.functional.grid_sample's GRID_SAMPLE_* tables)
+_GRID_MODES = {0: "bilinear", 1: "nearest", 2: "bicubic"}
+_GRID_PADDING = {0: "zeros", 1: "border", 2: "reflection"}
+
+
+def _record_grid_sample(imp, op, args, x, emit, name_of) -> bool:
+    """``F.grid_sample`` (aten.grid_sampler_2d: input, grid, mode, padding mode, align_corners): a
+    GridSample of the map at the grid's points, per item on a folded batch (RAFT's correlation
+    lookups: ``(B * h * w, 1, H, W)`` read at ``(B * h * w, 9, 9, 2)``). True when recorded."""
+    if op != "grid_sampler_2d":
+        return False
+    grid, mode, padding, corners = args[1], int(args[2]), int(args[3]), bool(args[4])
+    if mode not in _GRID_MODES or padding not in _GRID_PADDING:
+        raise _Skip(f"grid_sampler_2d mode {mode} padding {padding}")
+    if imp.batch_pos(x) != 0 or imp.batch_pos(grid) != 0 or int(x.shape[0]) != int(grid.shape[0]):
+        raise _Skip(f"grid_sampler_2d of {list(x.shape)} at {list(grid.shape)}: map and grid not batched alike")
+    layer = _per_item_if_folded(imp, L.GridSample(_GRID_MODES[mode], _GRID_PADDING[padding], corners), x)
+    emit(layer, [name_of(x), name_of(grid)])
+    return True
+
+
+def _record_instance_norm(imp, args, x, o, running_mean, training, name_of, lname, weighted) -> bool:
+    """F.instance_norm as torch runs it: batch norm in training mode on the batch viewed as one
+    sample, ``(1, B * C, H, W)``, with the affine weight and bias repeated B times. Per sample that
+    is an InstanceNorm2d of the (C, H, W) map (on a folded batch, ``(k * C, H, W)``: the same
+    per-channel work, the weights still C each, counted on their Parameter nodes); True when
+    recorded. (An ``nn.InstanceNorm2d`` module is recorded whole from its hooks instead.)"""
+    if not training or running_mean is not None or int(x.shape[0]) != 1 or imp.batch_pos(x) != 1:
+        return False
+    if x.dim() != 4:
+        raise _Skip(f"instance norm of a {x.dim() - 2}-d map (archcalc has InstanceNorm2d)")
+    w, b = args[1], args[2]
+    if (w is None) != (b is None):
+        raise _Skip("instance norm with one affine tensor")
+    chw = tuple(imp.shapes[name_of(x)])[1:]
+    flat = imp.add(L.Reshape(chw), [name_of(x)], imp.unique(lname + ".view"))
+    eps = float(args[-1])  # native_batch_norm(..., momentum, eps); its no_stats overload ends with eps too
+    layer = weighted(L.InstanceNorm2d(eps, w is not None), [w, b], lname) if w is not None \
+        else L.InstanceNorm2d(eps)
+    normed = imp.add(layer, [flat], imp.unique(lname))
+    imp.emit(L.Reshape((1,) + chw), [normed], o, imp.unique(lname + ".view"))
+    return True
+
+
 def import_dispatch(module, input_shapes, name, allow_partial=False):
     """(importer, outputs) from one fake run of ``module``."""
     import torch
@@ -672,7 +723,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         if over_batch and op in ("expand", "repeat") and srcs and srcs[0] is not None \
                 and id(tens[0]) in imp.recipes and replay_path is None:
             # batch-free work copied over the batch (XCiT's position encoding, pos.repeat(B, 1, 1, 1)):
-            # built once, then read by every sample as a broadcast (torch's repeat copies it)
+            # built once, then read by every sample as a broadcast (torch's repeat copies it); work on
+            # the copies alone is per sample (RAFT's first flow, coords1 - coords0, into a conv)
             x = tens[0]
             imp.emit(L.Expand(imp.per_sample(outs[0]), over_batch=True), [imp.value_of(x, where())], outs[0],
                      imp.unique(f"{where()}.{op}" if where() else op))
@@ -756,6 +808,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             rm = args[3] if len(args) > 3 and isinstance(args[3], torch.Tensor) else None
             training = op in ("_native_batch_norm_legit", "_native_batch_norm_legit_functional") or \
                 (op == "native_batch_norm" and bool(args[5]))
+            if _record_instance_norm(imp, args, x, o, rm, training, name_of, lname, weighted):
+                return
             rank = rank_full - 1
             kind = {1: "BatchNorm1d", 2: "BatchNorm1d", 3: "BatchNorm2d", 4: "BatchNorm3d"}[rank]
             layer = batch_norm_layer(kind, 1e-5, 0.1, w is not None, rm is not None, training)
@@ -796,7 +850,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
                 if (kwargs.get("alpha", 1) != 1) or len(args) > 2:
                     raise _Skip(f"{op} with alpha")
-                if b.dim() == 0 and source(b) is not None and not source(b):
+                if b.dim() == 0 and source(b) is not None and not source(b) and id(b) not in imp.recipes:
                     raise _Skip(f"{op} by a 0-d tensor")  # a 0-d constant made in forward; a 0-d parameter
                     # (NFNet's skipinit gain) is a Parameter node that broadcasts
                 emit(cls(), [name_of(a), name_of(b)])
@@ -909,7 +963,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             d = args[4] if len(args) > 4 else 1
             cm = bool(args[5]) if len(args) > 5 else False
             cls = {1: L.MaxPool1d, 2: L.MaxPool2d, 3: L.MaxPool3d}[n]
-            emit(cls(_n(k, n), _n(s, n), _n(p, n), _n(d, n), cm), [name_of(x)])
+            emit(_pool_per_item(imp, cls(_n(k, n), _n(s, n), _n(p, n), _n(d, n), cm), x, n), [name_of(x)])
             return
         if op in ("avg_pool2d", "avg_pool3d"):
             n = 3 if "3d" in op else 2
@@ -921,7 +975,7 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             if len(args) > 6 and args[6] is not None:
                 raise _Skip("avg_pool with divisor_override")
             cls = {2: L.AvgPool2d, 3: L.AvgPool3d}[n]
-            emit(cls(_n(k, n), _n(s, n), _n(p, n), cm, cip), [name_of(x)])
+            emit(_pool_per_item(imp, cls(_n(k, n), _n(s, n), _n(p, n), cm, cip), x, n), [name_of(x)])
             return
         if op in ("_adaptive_avg_pool2d", "adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_max_pool2d"):
             cls = {"_adaptive_avg_pool2d": L.AdaptiveAvgPool2d, "adaptive_avg_pool2d": L.AdaptiveAvgPool2d,
@@ -973,6 +1027,8 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
             emit(L.ChannelShuffle(args[1]), [name_of(x)])
             return
         if _record_ops14(imp, op, args, kwargs, x, rank_full, emit, name_of, lname):
+            return
+        if _record_grid_sample(imp, op, args, x, emit, name_of):
             return
         raise _Skip("")
 

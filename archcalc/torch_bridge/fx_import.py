@@ -1013,7 +1013,34 @@ class Importer:
         spec = self.map_ops14(node, t, fname, arg, args, kwargs, xt)
         if spec is not None:
             return spec
+        spec = self.map_sampling(node, fname, arg, xt)
+        if spec is not None:
+            return spec
         raise _Unsupported("")
+
+    def map_sampling(self, node, fname, arg, xt):
+        """F.grid_sample and F.instance_norm (RAFT's ops, issue 14). A spec, or None."""
+        if fname == "grid_sample" and xt is not None:
+            grid = self._as_tensor(arg(1, "grid"))
+            if not (xt.batched and grid.batched) or len(self.shapes[xt.name]) != 3:
+                raise _Unsupported("grid_sample of a map and a grid that are not (N, C, H, W) and (N, Hg, Wg, 2)")
+            mode, padding = arg(2, "mode", "bilinear"), arg(3, "padding_mode", "zeros")
+            if not isinstance(mode, str) or not isinstance(padding, str):
+                raise _Unsupported(f"grid_sample mode {mode!r} padding_mode {padding!r}")
+            # align_corners=None is torch's False (with a warning)
+            return L.GridSample(mode, padding, bool(arg(4, "align_corners", False))), [xt.name, grid.name]
+        if fname == "instance_norm" and xt is not None:
+            rm, rv, w, bias = arg(1, "running_mean"), arg(2, "running_var"), arg(3, "weight"), arg(4, "bias")
+            if rm is not None or rv is not None or arg(5, "use_input_stats", True) is not True:
+                raise _Unsupported("F.instance_norm with running statistics")
+            if (w is None) != (bias is None) or not all(v is None or isinstance(v, _Attr) for v in (w, bias)):
+                raise _Unsupported("F.instance_norm with one affine tensor or computed weights")
+            if len(self.shapes[xt.name]) != 3:
+                raise _Unsupported("instance_norm of a sample that is not (C, H, W)")
+            eps = arg(7, "eps", 1e-5)
+            return self.weighted(node, L.InstanceNorm2d(eps if isinstance(eps, float) else 1e-5, w is not None),
+                                 [w, bias], xt)
+        return None
 
     def map_ops14(self, node, t, fname, arg, args, kwargs, xt):
         """Issue 14's ops: Tensor.unfold, F.unfold, F.fold, repeat/tile, repeat_interleave, norms,

@@ -64,6 +64,10 @@ def module_layer(mod):
         return L.RMSNorm(tuple(mod.normalized_shape), mod.eps, mod.weight is not None)
     if isinstance(mod, nn.GroupNorm):
         return L.GroupNorm(mod.num_groups, mod.eps, mod.affine)
+    if type(mod) is nn.InstanceNorm2d:
+        if mod.track_running_stats:
+            return "InstanceNorm2d(track_running_stats=True): running statistics are not modelled"
+        return L.InstanceNorm2d(mod.eps, mod.affine)
     for cls in ("MaxPool1d", "MaxPool2d", "MaxPool3d"):
         if isinstance(mod, getattr(nn, cls)):
             if mod.return_indices:
