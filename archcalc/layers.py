@@ -1719,7 +1719,8 @@ class Unfold(Layer):
 
     def describe(self) -> str:
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        return f"{kh}x{kw} s{sh}" + (f" p{ph}" if ph or pw else "")
+        stride = f"s{sh}" if sh == sw else f"s{sh}x{sw}"
+        return f"{kh}x{kw} {stride}" + ((f" p{ph}" if ph == pw else f" p{ph}x{pw}") if ph or pw else "")
 
 
 @dataclass(frozen=True)
@@ -1792,7 +1793,8 @@ class Fold(Layer):
 
     def describe(self) -> str:
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        return f"{kh}x{kw} s{sh} -> {self.output_size[0]}x{self.output_size[1]}"
+        stride = f"s{sh}" if sh == sw else f"s{sh}x{sw}"
+        return f"{kh}x{kw} {stride} -> {self.output_size[0]}x{self.output_size[1]}"
 
 
 @dataclass(frozen=True)
