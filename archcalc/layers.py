@@ -1471,6 +1471,8 @@ class Unreached(Layer):
         return True
 
     def describe(self) -> str:
+        if not self.params and not self.frozen_params and self.buffers:  # a buffer forward never reads
+            return "not read: " + ", ".join(self.modules)
         return "not called: " + ", ".join(self.modules)
 
 
