@@ -524,7 +524,7 @@ def test_is_regular_check_uses_stat():
 # --- every field of every registered kind is checked; the schema types every field ----------------
 
 REQUIRED = {"out_channels": 4, "out_features": 4, "layer": L.ReLU(), "owner": "a", "normalized_shape": (4,),
-            "op": "aten.foo"}  # Uncounted names its op
+            "op": "aten.foo", "shape": (4,)}  # Uncounted names its op; Expand its shape
 
 
 def _every_field():

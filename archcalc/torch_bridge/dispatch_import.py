@@ -906,11 +906,6 @@ def import_dispatch(module, input_shapes, name, allow_partial=False):
         if op == "select":
             emit(L.Select(imp.ps_axis(x, args[1]), args[2]), [name_of(x)])
             return
-        if op == "copy_" and len(tens) == 2 and tuple(tens[0].shape) == tuple(tens[1].shape):
-            # x[..., i:, j:] = y (MViTv2 adds its relative-position terms into a slice of the logits):
-            # a write, no arithmetic; the written view reads y (the work that made y is counted there)
-            emit(L.Identity(), [name_of(tens[1])], tens[0])
-            return
         if op == "index":
             # table[idx] / table[:, idx]: one integer index tensor (a relative-position bias table)
             idx = [(d, t) for d, t in enumerate(args[1]) if t is not None]
