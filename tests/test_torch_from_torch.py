@@ -481,3 +481,33 @@ def test_cli_allow_partial(torch, tmp_path):
     partial = run("--allow-partial")
     assert partial.returncode == 0, partial.stderr
     assert "NOT COUNTED" in partial.stdout and "torch.cumsum x1: cumsum" in partial.stdout
+    assert "traced by torch.fx" in partial.stdout  # the table says which tracer read the module
+
+
+def test_cli_names_the_fallback_tracer_and_fits_the_width(torch, tmp_path):
+    """A module fx cannot trace (a loop over a tensor's size) goes through the fallback: the table
+    says so under the totals, wrapped to the terminal like every other line."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "loopnet.py").write_text(
+        "import torch\n"
+        "class Loop(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)\n"
+        "    def forward(self, x):\n"
+        "        for _ in range(x.shape[1] - 2):\n"
+        "            x = torch.relu(x)\n"
+        "        return self.conv(x)\n"
+        "def make():\n"
+        "    return Loop()\n")
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(tmp_path)]), COLUMNS="40")
+    out = subprocess.run([sys.executable, "-m", "archcalc", "loopnet:make", "--input", "3x8x8"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "traced by dispatch (fake tensors," in out.stdout
+    assert max(len(line) for line in out.stdout.splitlines()) <= 40

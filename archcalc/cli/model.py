@@ -152,7 +152,7 @@ def main(argv) -> int:
         return emit(args, run_memory(args, result, terminal_columns()))
     fmt = output_format(args)
     if fmt == "table":
-        text = _table(result, args) + _uncounted_text(result)
+        text = _table(result, args) + _uncounted_text(result) + _tracer_text(result)
     elif fmt == "json":
         text = _json(result, args)
     elif fmt == "md":
@@ -171,11 +171,25 @@ def _uncounted_text(result) -> str:
     rows = result.totals.get("uncounted") or []
     if not rows:
         return ""
-    lines = ["", "NOT COUNTED (no archcalc rule; every total above is missing their cost):"]
+    from ..renderers.terminal import _wrap
+
+    width = terminal_columns()
+    lines = [""] + _wrap("NOT COUNTED (no archcalc rule; every total above is missing their cost):", width, indent=2)
     for u in rows:
         where = ", ".join(u["where"][:5]) + (", ..." if len(u["where"]) > 5 else "")
-        lines.append(f"  {u['op']} x{u['count']}: {where}")
+        lines += ["  " + piece for piece in _wrap(f"{u['op']} x{u['count']}: {where}", width - 2, indent=4)]
     return "\n".join(lines) + "\n"
+
+
+def _tracer_text(result) -> str:
+    """A module imported with ``from_torch``: which tracer read it (the fallback's concrete sizes,
+    the detectors' capacity convention), wrapped to the terminal."""
+    tracer = getattr(result.graph, "tracer", None)
+    if not tracer:
+        return ""
+    from ..renderers.terminal import _wrap
+
+    return "\n" + "\n".join(_wrap(f"traced by {tracer}", terminal_columns(), indent=4)) + "\n"
 
 
 def _colour(args) -> bool:

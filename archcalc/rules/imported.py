@@ -31,5 +31,4 @@ def unreached(layer: Unreached, inputs):
 @register(Uncounted)
 def uncounted(layer: Uncounted, inputs):
     """An op without a rule: the traced output shape, and a warning; its cost is unknown."""
-    return Cost(output=tuple(layer.shape), warnings=[f"{layer.op} has no archcalc rule: its cost is NOT counted "
-                                                     "(allow_partial)"])
+    return Cost(output=tuple(layer.shape), warnings=[f"{layer.op} has no archcalc rule: its cost is NOT counted"])
