@@ -1079,9 +1079,18 @@ class MultiheadAttention(Layer):
         return f"E={self.embed_dim} h={self.num_heads}"
 
 
+@dataclass(frozen=True)
 class _ConvNd(Layer):
-    """Shared by Conv1d / Conv3d: tuples of ``spatial`` ints; padding may be 'same' or 'valid'."""
+    """Shared by Conv1d / Conv3d: the fields, as tuples of ``spatial`` ints; padding may be 'same'
+    or 'valid'."""
 
+    out_channels: int = 1
+    kernel_size: Any = 3
+    stride: Any = 1
+    padding: Any = 0
+    dilation: Any = 1
+    groups: int = 1
+    bias: bool = True
     spatial = 2
 
     def __post_init__(self):
@@ -1112,13 +1121,6 @@ class _ConvNd(Layer):
 class Conv1d(_ConvNd):
     """1-d convolution on a (C, L) input."""
 
-    out_channels: int = 1
-    kernel_size: Any = 3
-    stride: Any = 1
-    padding: Any = 0
-    dilation: Any = 1
-    groups: int = 1
-    bias: bool = True
     spatial = 1
 
 
@@ -1126,13 +1128,6 @@ class Conv1d(_ConvNd):
 class Conv3d(_ConvNd):
     """3-d convolution on a (C, D, H, W) input."""
 
-    out_channels: int = 1
-    kernel_size: Any = 3
-    stride: Any = 1
-    padding: Any = 0
-    dilation: Any = 1
-    groups: int = 1
-    bias: bool = True
     spatial = 3
 
 
