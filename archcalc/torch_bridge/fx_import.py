@@ -214,41 +214,35 @@ class Importer:
         if key not in self.attr_nodes:
             import torch
 
+            path, src = attr.path, t
+            if key not in self.module_tensors():
+                # a constant torch.fx folded while tracing: a view of a module tensor (MaxViT's
+                # ``relative_position_index.view(-1)`` as ``_tensor_constant0``) reads that tensor,
+                # which this line holds, once; anything else (a buffer's sin) is no tensor of the
+                # module: 0 here, its buffer on its own line (finish)
+                base = t._base
+                src = base if base is not None and id(base) in self.module_tensors() else None
+                if src is not None:
+                    path = self.tensor_paths().get(id(src), path)
             role = "buffer"
-            if isinstance(t, torch.nn.Parameter):
-                role = "trainable" if t.requires_grad else "frozen"
-            # a tensor a module layer already counts is read again here: counted there, 0 here; a
-            # constant torch.fx folded while tracing (``_tensor_constant0``: a buffer's sin, an index
-            # table's view) is no tensor of the module: 0, its buffer is on its own line (finish)
-            numel = 0 if key in self.param_owner or key not in self.module_tensors() else t.numel()
-            path, base = attr.path, t._base
-            if key not in self.module_tensors() and base is not None and id(base) in self.module_tensors():
-                # fx folded a view of a module tensor into a constant (MaxViT's
-                # ``relative_position_index.view(-1)`` as ``_tensor_constant0``): the view reads that
-                # tensor, which this line holds, once
-                path = self.tensor_paths().get(id(base), path)
-                numel = 0 if id(base) in self.param_owner else base.numel()
-                if isinstance(base, torch.nn.Parameter):
-                    role = "trainable" if base.requires_grad else "frozen"
-                self.param_owner.setdefault(id(base), None)
+            if isinstance(src, torch.nn.Parameter):
+                role = "trainable" if src.requires_grad else "frozen"
+            # a tensor a module layer already counts is read again here: counted there, 0 here
+            numel = 0 if src is None or id(src) in self.param_owner else src.numel()
             layer = L.Parameter(shape[1:] if batched else shape, role, numel, path)
             name = self.add(layer, ["input"], self.unique(path or "param"))
             self.attr_nodes[key] = name
             if not batched:
                 self.batchless.add(name)
-            if isinstance(t, torch.nn.Parameter):
-                self.param_owner.setdefault(key, name)
-            if base is not None and self.param_owner.get(id(base), name) is None:
-                self.param_owner[id(base)] = name
+            if src is not None and (src is not t or isinstance(t, torch.nn.Parameter)):
+                self.param_owner.setdefault(id(src), name)
         return _Tensor(self.attr_nodes[key], batched)
 
     def bn_counter(self, running_mean):
         """The ``num_batches_tracked`` buffer beside a running mean (a BatchNorm subclass calling
         F.batch_norm, timm's BatchNormAct2d): the batch norm rule counts it (the ``+ 1`` of
         ``2C + 1``), though eval mode never reads it. None when the module has none."""
-        if getattr(self, "_buffer_paths", None) is None:
-            self._buffer_paths = {id(b): n for n, b in self.module.named_buffers()}
-        path = self._buffer_paths.get(id(running_mean))
+        path = self.tensor_paths().get(id(running_mean))
         if path is None:
             return None
         owner = path.rpartition(".")[0]
