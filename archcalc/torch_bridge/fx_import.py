@@ -259,11 +259,9 @@ class Importer:
                 self._tensor_paths.setdefault(id(t), n)
         return self._tensor_paths
 
-    def module_tensors(self) -> set:
+    def module_tensors(self):
         """ids of the module's own parameters and buffers."""
-        if getattr(self, "_module_tensors", None) is None:
-            self._module_tensors = {id(t) for t in self.module.parameters()} | {id(t) for t in self.module.buffers()}
-        return self._module_tensors
+        return self.tensor_paths().keys()
 
     def axis(self, t: _Tensor, dim, what="dim"):
         """torch axis -> per-sample axis (negative stays negative)."""
