@@ -23,7 +23,7 @@ from ..layers import (
     RoIPool,
     Shared,
 )
-from . import RESHAPES, Cost, Footprint, Moves, Unfollowed, register, rule_for
+from . import RESHAPES, Cost, Footprint, Moves, Traits, Unfollowed, register, rule_for
 from ._window import expect_rank, format_shape
 
 
@@ -158,7 +158,9 @@ def per_item(layer: PerItem, inputs):
 LSTM_POINTWISE_OPS = 4 + 3 * 4 + 2 * 5 + 3 + 1
 
 
-@register(LSTM)
+# a batch-first torch.nn.LSTM takes a fixed rank (N, T, F): run per item, torch folds the items
+# into its batch (Sequencer2d's rows and columns)
+@register(LSTM, traits=Traits(fixed_rank=True))
 def lstm(layer: LSTM, inputs):
     """torch.nn.LSTM on (T, input_size) -> (T, hidden_size); T may be symbolic.
 

@@ -292,14 +292,14 @@ class DispatchImporter(Importer):
 
 
 def _per_item_if_folded(imp, layer, x):
-    """A fixed-rank module (conv, batch norm, pooling) run on a folded batch, ``(B * k, C, H, W)``
-    (TNT's pixel patches, Hiera's query pooling per window), or an LSTM on ``(B * k, T, F)``
-    (Sequencer's rows and columns): its per-sample input is ``(k, C, H, W)`` (``(k, T, F)``), so it
-    is the layer applied to each of the ``k`` items (params once, work ``k`` times)."""
+    """A fixed-rank module (its kind's ``fixed_rank`` trait: conv, batch norm, pooling, a
+    batch-first LSTM) run on a folded batch, ``(B * k, C, H, W)`` (TNT's pixel patches, Hiera's
+    query pooling per window, Sequencer's rows as ``(B * k, T, F)``): its per-sample input is
+    ``(k, C, H, W)``, so it is the layer applied to each of the ``k`` items (params once, work ``k``
+    times)."""
     from ..conventions import folds_items
 
-    if imp.batch_pos(x) == 0 and int(x.shape[0]) // BATCH > 1 and (folds_items(L.PerItem(layer))
-                                                                    or isinstance(layer, L.LSTM)):
+    if imp.batch_pos(x) == 0 and int(x.shape[0]) // BATCH > 1 and folds_items(L.PerItem(layer)):
         return L.PerItem(layer)
     return layer
 
