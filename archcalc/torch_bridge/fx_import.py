@@ -438,10 +438,10 @@ class Importer:
             if lead_one:
                 out = _Tensor(self.add(L.Unsqueeze(0), [out.name], self.unique(lname + ".unsqueeze")), False)
                 self.batchless.add(out.name)
-        if isinstance(layer, L.MultiheadAttention) or isinstance(getattr(layer, "layer", None), L.MultiheadAttention):
-            return _Pair(out)  # (attn_output, attn_weights)
-        if isinstance(layer, L.LSTM) or isinstance(getattr(layer, "layer", None), L.LSTM):
-            return _Pair(out)  # (output, (h_n, c_n)): the final states are not modelled
+        # modules returning a pair: MultiheadAttention (attn_output, attn_weights), LSTM (output,
+        # (h_n, c_n)): the second item is not modelled
+        if any(isinstance(m, (L.MultiheadAttention, L.LSTM)) for m in (layer, getattr(layer, "layer", None))):
+            return _Pair(out)
         return out
 
     def own_params(self, layer, mod, lname):
