@@ -150,16 +150,17 @@ def check(source: str, name: str, fvcore: bool = True) -> dict:
     row["params"] = result.totals["params"]
     row["macs"] = result.totals["macs"]
     row["params_ok"] = result.totals["params"] == torch_params
-    try:
-        row["flop_counter_macs"] = _flop_counter_total(model, shape, device) // 2
-        row["macs_ok"] = row["flop_counter_macs"] == result.totals["macs"]
-    except Exception as e:
-        row["macs_ok"] = None
-        row["flop_counter_error"] = f"{type(e).__name__}: {str(e)[:120]}"
     from .detect_import import is_detector
 
-    if is_detector(model):  # the plain run stops at the first data-dependent op: the forced path
+    if is_detector(model):  # a plain run stops at the first data-dependent op: the forced path
         _detector_checks(row, model, shape, result)
+    else:
+        try:
+            row["flop_counter_macs"] = _flop_counter_total(model, shape, device) // 2
+            row["macs_ok"] = row["flop_counter_macs"] == result.totals["macs"]
+        except Exception as e:
+            row["macs_ok"] = None
+            row["flop_counter_error"] = f"{type(e).__name__}: {str(e)[:120]}"
     if fvcore and torch_params <= FVCORE_MAX_PARAMS:
         try:
             ours = C.count(result, "fvcore").total
@@ -202,7 +203,6 @@ def _detector_checks(row, model, shape, result):
 
     shapes = shape if isinstance(shape, list) else [shape]
     row["forced_path"] = "capacity: data-dependent filters keep every candidate (detect_import)"
-    row.pop("flop_counter_error", None)
     try:
         row["flop_counter_macs"] = flop_counter_macs(model, shapes)
         row["macs_ok"] = row["flop_counter_macs"] == result.totals["macs"]
